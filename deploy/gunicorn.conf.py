@@ -1,0 +1,112 @@
+"""Gunicorn settings shared by the three services; every knob comes from the environment."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from datetime import timedelta
+from typing import Any
+
+from gunicorn import glogging
+
+
+def _env_int(name: str, default: int) -> int:
+    """Read a positive integer setting, stopping with one line that names a bad variable."""
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit():
+        raise SystemExit(f"{name} must be a whole number, got {raw!r}")
+    return int(raw)
+
+
+def _heartbeat_dir() -> str | None:
+    """Pick a tmpfs for the worker heartbeat file; fall back to the default temp dir without one."""
+    # The heartbeat calls os.fchmod on this file; on a disk-backed /tmp that can block a worker.
+    shm = "/dev/shm"
+    if os.path.isdir(shm) and os.access(shm, os.W_OK):
+        return shm
+    return None
+
+
+class JsonLogger(glogging.Logger):
+    """Gunicorn logger whose access and error lines are one JSON object each, like the apps' logs."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in (*self.error_log.handlers, *self.access_log.handlers):
+            handler.setFormatter(_JsonFormatter())
+
+    def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: timedelta) -> None:
+        if not self.access_log_enabled:
+            return
+        atoms = self.atoms(resp, req, environ, request_time)
+        record = {
+            "logger": "gunicorn.access",
+            "remote_addr": atoms["h"],
+            "method": atoms["m"],
+            "path": atoms["U"],
+            "query": atoms["q"] or None,
+            "status": int(atoms["s"]) if str(atoms["s"]).isdigit() else atoms["s"],
+            "bytes": atoms["B"],
+            "duration_ms": atoms["M"],
+            "request_id": atoms.get("{x-request-id}o") or atoms.get("{x-request-id}i"),
+            "user_agent": atoms["a"],
+            "pid": os.getpid(),
+        }
+        self.access_log.info(json.dumps(record, default=str))
+
+
+class _JsonFormatter(logging.Formatter):
+    """Formats gunicorn's own records as JSON; access records arrive already encoded."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        message = record.getMessage()
+        if record.name == "gunicorn.access":
+            return message
+        line = {
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(record.created)),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": message,
+        }
+        if record.exc_info:
+            line["exc_info"] = self.formatException(record.exc_info)
+        return json.dumps(line, default=str)
+
+
+# Knative, Cloud Run and Kubernetes all hand the port in as $PORT; listen on every interface.
+bind = [f"0.0.0.0:{_env_int('PORT', 8000)}"]
+
+# cpu_count() sees the host, not the cgroup quota, so the platform sets these explicitly.
+# workers x threads must equal Knative containerConcurrency (checked in tests/deploy).
+workers = _env_int("WEB_CONCURRENCY", 2)
+threads = _env_int("GUNICORN_THREADS", 4)
+worker_class = "gthread"
+
+# timeout only kills a worker whose main loop stops heart-beating; request time limits belong
+# to the platform (Knative timeoutSeconds, Cloud Run request timeout).
+timeout = _env_int("GUNICORN_TIMEOUT", 30)
+# Must stay below the platform grace period: Cloud Run gives 10 s, Kubernetes 30 s by default.
+graceful_timeout = _env_int("GUNICORN_GRACEFUL_TIMEOUT", 8)
+keepalive = _env_int("GUNICORN_KEEPALIVE", 5)
+
+# Recycling guards against slow leaks; jitter keeps workers from restarting together.
+max_requests = _env_int("GUNICORN_MAX_REQUESTS", 0)
+max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 0)
+
+worker_tmp_dir = _heartbeat_dir()
+
+# Only trust X-Forwarded-* from the platform's proxy (queue-proxy / ingress sits on loopback).
+forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+# The runtime control socket lives under $HOME by default, which is read-only in our images.
+control_socket_disable = True
+
+logger_class = JsonLogger
+accesslog = "-"
+errorlog = "-"
+loglevel = os.environ.get("LOG_LEVEL", "info").lower()
+proc_name = os.environ.get("K_SERVICE") or os.environ.get("SERVICE_NAME") or "msp"
