@@ -1,0 +1,151 @@
+"""Configuration from environment variables only, parsed and checked once at start-up."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+# The embedded default: a SQLite file in ./var next to where the service runs.
+DEFAULT_DATABASE_URL = "sqlite:///var/msp.sqlite3"
+
+_MISSING: Any = object()
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable, never its value."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One environment variable: how to parse it and what to use when it is unset."""
+
+    name: str
+    parse: Callable[[str], Any]
+    default: Any = _MISSING
+    help: str = ""
+    secret: bool = False
+
+
+def parse_bool(raw: str) -> bool:
+    """true/false, yes/no, on/off, 1/0."""
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off"}:
+        return False
+    raise ValueError("expected true or false")
+
+
+def parse_positive_int(raw: str) -> int:
+    value = int(raw)
+    if value <= 0:
+        raise ValueError("expected a positive integer")
+    return value
+
+
+def parse_positive_float(raw: str) -> float:
+    value = float(raw)
+    if value <= 0:
+        raise ValueError("expected a positive number")
+    return value
+
+
+def parse_http_url(raw: str) -> str:
+    parsed = urlparse(raw)
+    if parsed.scheme not in {"http", "https"} or not parsed.netloc:
+        raise ValueError("expected an http(s) URL")
+    return raw.rstrip("/")
+
+
+def parse_database_url(raw: str) -> str:
+    try:
+        url = make_url(raw)
+    except ArgumentError as exc:
+        raise ValueError("expected a SQLAlchemy URL such as mysql+pymysql://user@host/db") from exc
+    if url.get_backend_name() not in {"mysql", "mariadb", "sqlite"}:
+        raise ValueError("expected a mysql+pymysql:// (MariaDB) or sqlite:/// URL")
+    return raw
+
+
+def parse_log_level(raw: str) -> str:
+    level = raw.strip().upper()
+    if level not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+        raise ValueError("expected DEBUG, INFO, WARNING or ERROR")
+    return level
+
+
+def parse_optional_text(raw: str) -> str | None:
+    return raw or None
+
+
+COMMON_SETTINGS: tuple[Setting, ...] = (
+    Setting("DATABASE_URL", parse_database_url, DEFAULT_DATABASE_URL,
+            "SQLAlchemy URL of the database", secret=True),
+    Setting("LOG_LEVEL", parse_log_level, "INFO", "DEBUG, INFO, WARNING or ERROR"),
+    Setting("MAX_CONTENT_LENGTH", parse_positive_int, 1_048_576,
+            "largest request body accepted, in bytes (413 above)"),
+    Setting("SERVICE_TOKEN", parse_optional_text, None,
+            "this service's bearer token for calls to its peers", secret=True),
+    Setting("HTTP_CONNECT_TIMEOUT", parse_positive_float, 2.0,
+            "seconds to wait for a peer to accept a connection"),
+    Setting("HTTP_READ_TIMEOUT", parse_positive_float, 10.0,
+            "seconds to wait for a peer's answer"),
+    Setting("INSIGHTS_URL", parse_http_url, "http://127.0.0.1:8001", "base URL of insights"),
+    Setting("INTEGRATIONS_URL", parse_http_url, "http://127.0.0.1:8002",
+            "base URL of integrations"),
+    Setting("BACKUPS_URL", parse_http_url, "http://127.0.0.1:8003", "base URL of backups"),
+)
+
+
+def load_settings(
+    settings: tuple[Setting, ...], environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Parse every setting; the first bad one raises ConfigError naming the variable."""
+    source = os.environ if environ is None else environ
+    return {setting.name: _parse_one(setting, source) for setting in settings}
+
+
+def _parse_one(setting: Setting, source: Mapping[str, str]) -> Any:
+    raw = source.get(setting.name)
+    if raw is None or raw == "":
+        if setting.default is _MISSING:
+            raise ConfigError(f"{setting.name} is required but not set")
+        return setting.default
+    try:
+        return setting.parse(raw)
+    except (ValueError, TypeError) as exc:
+        # The reason comes from our parser, never the raw value: it may be a secret.
+        raise ConfigError(f"{setting.name} is malformed: {exc}") from None
+
+
+def load_or_exit(
+    settings: tuple[Setting, ...], environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """load_settings, or stop the process with one line naming the variable."""
+    try:
+        return load_settings(settings, environ)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def database_url_from_environment() -> str:
+    """DATABASE_URL alone, for tools (migrations, CLIs) that need nothing else."""
+    url: str = load_or_exit((COMMON_SETTINGS[0],))["DATABASE_URL"]
+    ensure_sqlite_folder(url)
+    return url
+
+
+def ensure_sqlite_folder(url: str) -> None:
+    """Create the folder of an embedded SQLite file so a first run just works."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

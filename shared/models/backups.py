@@ -1,0 +1,102 @@
+"""Tables of the backups service: the log of every backup and the schedules that make them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CHAR, JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.models.base import Base, TimestampMixin, enum_check, utcnow, uuid_pk
+
+BACKUP_TYPES = ("daily", "weekly", "monthly", "manual", "pre-migration")
+BACKUP_STATUSES = ("in_progress", "succeeded", "failed")
+STORAGES = ("local", "s3")
+COMPRESSIONS = ("zstd", "gzip", "none")
+VERIFICATION_STATUSES = ("passed", "failed", "not_verified")
+VERIFY_MODES = ("none", "checksum", "restore")
+
+
+class BackupSchedule(TimestampMixin, Base):
+    """When and how a database is backed up, and how many copies are kept (GFS)."""
+
+    __tablename__ = "backup_schedules"
+    __table_args__ = (
+        CheckConstraint(enum_check("backup_type", BACKUP_TYPES), name="backup_type"),
+        CheckConstraint(enum_check("storage", STORAGES), name="storage"),
+        CheckConstraint(enum_check("compression", COMPRESSIONS), name="compression"),
+        CheckConstraint(enum_check("verify_mode", VERIFY_MODES), name="verify_mode"),
+        CheckConstraint("keep_daily >= 0 AND keep_weekly >= 0 AND keep_monthly >= 0", name="keep"),
+    )
+
+    id: Mapped[str] = uuid_pk()
+    name: Mapped[str] = mapped_column(String(100), unique=True)
+    backup_type: Mapped[str] = mapped_column(String(20), default="daily")
+    cron_expression: Mapped[str] = mapped_column(String(100))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    database_name: Mapped[str | None] = mapped_column(String(64))
+    storage: Mapped[str] = mapped_column(String(10), default="local")
+    compression: Mapped[str] = mapped_column(String(10), default="zstd")
+    verify_mode: Mapped[str] = mapped_column(String(10), default="checksum")
+    keep_daily: Mapped[int] = mapped_column(default=7)
+    keep_weekly: Mapped[int] = mapped_column(default=4)
+    keep_monthly: Mapped[int] = mapped_column(default=6)
+    is_enabled: Mapped[bool] = mapped_column(default=True)
+    next_run_at: Mapped[datetime | None] = mapped_column(index=True)
+    last_run_at: Mapped[datetime | None]
+    last_status: Mapped[str | None] = mapped_column(String(20))
+    locked_until: Mapped[datetime | None]
+
+
+class BackupLog(Base):
+    """One backup: what was dumped, where it went, and whether it was proven restorable."""
+
+    __tablename__ = "backup_log"
+    __table_args__ = (
+        CheckConstraint(enum_check("backup_type", BACKUP_TYPES), name="backup_type"),
+        CheckConstraint(enum_check("status", BACKUP_STATUSES), name="status"),
+        CheckConstraint(enum_check("storage", STORAGES), name="storage"),
+        CheckConstraint(
+            enum_check("verification_status", VERIFICATION_STATUSES), name="verification_status"
+        ),
+        Index(None, "backup_type"),
+        Index(None, "backup_completed_at"),
+        Index(None, "verification_status"),
+    )
+
+    id: Mapped[str] = uuid_pk()
+    schedule_id: Mapped[str | None] = mapped_column(
+        CHAR(36), ForeignKey("backup_schedules.id", ondelete="SET NULL"), index=True
+    )
+    backup_type: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(20), default="in_progress")
+    backup_method: Mapped[str] = mapped_column(String(30), default="mysqldump")
+    database_host: Mapped[str | None]
+    database_name: Mapped[str | None] = mapped_column(String(64))
+    storage: Mapped[str] = mapped_column(String(10), default="local")
+    file_path: Mapped[str | None] = mapped_column(String(1000))
+    file_size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    raw_size_bytes: Mapped[int | None] = mapped_column(BigInteger)
+    compression: Mapped[str | None] = mapped_column(String(10))
+    checksum_sha256: Mapped[str | None] = mapped_column(CHAR(64))
+    phase: Mapped[str | None] = mapped_column(String(30))
+    bytes_processed: Mapped[int] = mapped_column(BigInteger, default=0)
+    current_table: Mapped[str | None] = mapped_column(String(128))
+    pinned: Mapped[bool] = mapped_column(default=False)
+    binlog_position: Mapped[str | None]
+    server_version: Mapped[str | None] = mapped_column(String(100))
+    restore_seconds: Mapped[float | None]
+    backup_started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    backup_completed_at: Mapped[datetime | None]
+    verification_status: Mapped[str] = mapped_column(String(20), default="not_verified")
+    verification_details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    verified_at: Mapped[datetime | None]
+    error_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    def calculate_duration(self) -> float | None:
+        """Seconds from start to completion, or None while it runs (computed, never stored)."""
+        if self.backup_completed_at is None:
+            return None
+        return (self.backup_completed_at - self.backup_started_at).total_seconds()

@@ -1,0 +1,121 @@
+"""Tables of the integrations service: the credential vault, its audit chain, and the call log."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    CHAR,
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from shared.models.base import Base, TimestampMixin, enum_check, utcnow, uuid_pk
+
+INTEGRATION_TYPES = ("syncro", "autotask", "connectwise", "msp_backups", "zapier", "other")
+CREDENTIAL_TYPES = ("oauth", "api_key", "basic_auth")
+TEST_STATUSES = ("success", "failed", "never")
+DIRECTIONS = ("inbound", "outbound")
+INTEGRATION_ACTIONS = ("created", "updated", "linked", "attached", "fetched", "deleted", "tested")
+ACCESS_ACTIONS = ("created", "updated", "revealed", "tested", "rotated", "rewrapped", "deleted")
+
+
+class IntegrationCredential(TimestampMixin, Base):
+    """The secrets for one outside system, each field sealed with AES-256-GCM."""
+
+    __tablename__ = "integration_credentials"
+    __table_args__ = (
+        CheckConstraint(enum_check("integration_type", INTEGRATION_TYPES), name="integration_type"),
+        CheckConstraint(enum_check("credential_type", CREDENTIAL_TYPES), name="credential_type"),
+        CheckConstraint(enum_check("last_test_status", TEST_STATUSES), name="last_test_status"),
+        Index(None, "kek_id"),
+    )
+
+    id: Mapped[str] = uuid_pk()
+    integration_name: Mapped[str] = mapped_column(String(100), unique=True)
+    integration_type: Mapped[str] = mapped_column(String(20))
+    credential_type: Mapped[str] = mapped_column(String(20))
+    api_url: Mapped[str | None] = mapped_column(String(500))
+    client_id: Mapped[str | None] = mapped_column(String(255))
+    username: Mapped[str | None] = mapped_column(String(255))
+    client_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    access_token_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    refresh_token_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    api_key_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    password_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)
+    token_expires_at: Mapped[datetime | None]
+    scopes: Mapped[list[str] | None] = mapped_column(JSON)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    last_tested_at: Mapped[datetime | None]
+    last_test_status: Mapped[str] = mapped_column(String(10), default="never")
+    last_test_error: Mapped[str | None] = mapped_column(Text)
+    version: Mapped[int] = mapped_column(default=1)
+    kek_id: Mapped[str] = mapped_column(String(100))
+    wrapped_data_key: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class CredentialAccessLog(Base):
+    """Append-only, hash-chained audit of every read and change of a credential."""
+
+    __tablename__ = "credential_access_log"
+    __table_args__ = (
+        CheckConstraint(enum_check("action", ACCESS_ACTIONS), name="action"),
+        Index(None, "credential_id", "created_at"),
+    )
+
+    id: Mapped[str] = uuid_pk()
+    credential_id: Mapped[str] = mapped_column(CHAR(36))
+    credential_version: Mapped[int]
+    action: Mapped[str] = mapped_column(String(20))
+    fields: Mapped[list[str] | None] = mapped_column(JSON)
+    actor_token_id: Mapped[str | None] = mapped_column(CHAR(36))
+    on_behalf_of: Mapped[str | None] = mapped_column(String(255))
+    purpose: Mapped[str | None] = mapped_column(String(500))
+    request_id: Mapped[str | None] = mapped_column(String(100))
+    source_ip: Mapped[str | None] = mapped_column(String(45))
+    outcome: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    prev_hash: Mapped[str] = mapped_column(CHAR(64))
+    row_hash: Mapped[str] = mapped_column(CHAR(64), unique=True)
+
+
+class ExternalIntegration(Base):
+    """The audit trail of one interaction with an outside system, secrets redacted."""
+
+    __tablename__ = "external_integrations"
+    __table_args__ = (
+        CheckConstraint(enum_check("integration_type", INTEGRATION_TYPES), name="integration_type"),
+        CheckConstraint(enum_check("direction", DIRECTIONS), name="direction"),
+        CheckConstraint(enum_check("action", INTEGRATION_ACTIONS), name="action"),
+        Index(None, "session_id"),
+        Index(None, "integration_type"),
+        Index(None, "external_id"),
+        Index(None, "created_at"),
+    )
+
+    id: Mapped[str] = uuid_pk()
+    session_id: Mapped[str | None] = mapped_column(
+        CHAR(36), ForeignKey("sessions.id", ondelete="SET NULL")
+    )
+    work_item_id: Mapped[str | None] = mapped_column(
+        CHAR(36), ForeignKey("work_items.id", ondelete="SET NULL")
+    )
+    integration_type: Mapped[str] = mapped_column(String(20))
+    direction: Mapped[str] = mapped_column(String(10))
+    action: Mapped[str] = mapped_column(String(20))
+    external_id: Mapped[str | None] = mapped_column(String(255))
+    external_url: Mapped[str | None] = mapped_column(String(1000))
+    http_status: Mapped[int | None]
+    request_data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    response_data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    duration_ms: Mapped[int | None]
+    idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    created_by: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
