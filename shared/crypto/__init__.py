@@ -1,0 +1,30 @@
+"""Envelope encryption for stored secrets: AES-256-GCM fields, data keys wrapped by a keyring."""
+
+from shared.crypto.envelope import DecryptionFailed, FieldContext, open_sealed, seal
+from shared.crypto.keyring import DataKey, Keyring, KeyringError, wrapped_kek_id
+from shared.crypto.kms_keyring import KmsKeyring, parse_kms_keys
+from shared.crypto.local_keyring import (
+    LocalKeyring,
+    generated_default_keyring,
+    load_key_file,
+    parse_key_list,
+    save_key_file,
+)
+
+__all__ = [
+    "DataKey",
+    "DecryptionFailed",
+    "FieldContext",
+    "Keyring",
+    "KeyringError",
+    "KmsKeyring",
+    "LocalKeyring",
+    "generated_default_keyring",
+    "load_key_file",
+    "open_sealed",
+    "parse_key_list",
+    "parse_kms_keys",
+    "save_key_file",
+    "seal",
+    "wrapped_kek_id",
+]
