@@ -2,7 +2,7 @@
 # The backups service. Build from the repository root:
 #   docker build -f deploy/docker/backups.Dockerfile -t msp-backups .
 # Runs gunicorn on $PORT (default 8003); migrations are a separate one-shot command:
-#   docker run --rm -e DATABASE_URL=... msp-backups alembic -c /app/alembic.ini upgrade head
+#   docker run --rm -e DATABASE_URL=... msp-backups python -m shared.migrate
 
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
 

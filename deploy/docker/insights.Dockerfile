@@ -2,7 +2,7 @@
 # The insights service. Build from the repository root:
 #   docker build -f deploy/docker/insights.Dockerfile -t msp-insights .
 # Runs gunicorn on $PORT (default 8001); migrations are a separate one-shot command:
-#   docker run --rm -e DATABASE_URL=... msp-insights alembic -c /app/alembic.ini upgrade head
+#   docker run --rm -e DATABASE_URL=... msp-insights python -m shared.migrate
 
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
 

@@ -2,7 +2,7 @@
 # The integrations service. Build from the repository root:
 #   docker build -f deploy/docker/integrations.Dockerfile -t msp-integrations .
 # Runs gunicorn on $PORT (default 8002); migrations are a separate one-shot command:
-#   docker run --rm -e DATABASE_URL=... msp-integrations alembic -c /app/alembic.ini upgrade head
+#   docker run --rm -e DATABASE_URL=... msp-integrations python -m shared.migrate
 
 FROM ghcr.io/astral-sh/uv:0.13.9 AS uv
 
