@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import (
     CHAR,
+    BigInteger,
     JSON,
     CheckConstraint,
     ForeignKey,
@@ -71,6 +72,8 @@ class CredentialAccessLog(Base):
     )
 
     id: Mapped[str] = uuid_pk()
+    # Position in the hash chain; assigned under the chain-head row lock, never reused.
+    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
     credential_id: Mapped[str] = mapped_column(CHAR(36))
     credential_version: Mapped[int]
     action: Mapped[str] = mapped_column(String(20))
@@ -84,6 +87,16 @@ class CredentialAccessLog(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     prev_hash: Mapped[str] = mapped_column(CHAR(64))
     row_hash: Mapped[str] = mapped_column(CHAR(64), unique=True)
+
+
+class CredentialAuditHead(Base):
+    """The one row holding the tip of the access-log chain; locking it orders appends."""
+
+    __tablename__ = "credential_audit_head"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_hash: Mapped[str] = mapped_column(CHAR(64))
 
 
 class ExternalIntegration(Base):
@@ -117,5 +130,7 @@ class ExternalIntegration(Base):
     response_data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     duration_ms: Mapped[int | None]
     idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # SHA-256 of the redacted request, so a reused Idempotency-Key with another body is a 409.
+    request_fingerprint: Mapped[str | None] = mapped_column(CHAR(64))
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -22,6 +22,7 @@ def upgrade() -> None:
     op.create_table(
         "credential_access_log",
         sa.Column("id", sa.CHAR(length=36), nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("credential_id", sa.CHAR(length=36), nullable=False),
         sa.Column("credential_version", sa.Integer(), nullable=False),
         sa.Column("action", sa.String(length=20), nullable=False),
@@ -41,7 +42,17 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_credential_access_log")),
         sa.UniqueConstraint("row_hash", name=op.f("uq_credential_access_log_row_hash")),
+        sa.UniqueConstraint("seq", name=op.f("uq_credential_access_log_seq")),
     )
+    head = op.create_table(
+        "credential_audit_head",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("seq", sa.BigInteger(), nullable=False),
+        sa.Column("last_hash", sa.CHAR(length=64), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_credential_audit_head")),
+    )
+    # The chain starts from a known all-zero hash at position 0.
+    op.bulk_insert(head, [{"id": 1, "seq": 0, "last_hash": "0" * 64}])
     op.create_index(
         op.f("ix_credential_access_log_credential_id_created_at"),
         "credential_access_log",
@@ -111,6 +122,7 @@ def upgrade() -> None:
         sa.Column("response_data", sa.JSON(), nullable=True),
         sa.Column("duration_ms", sa.Integer(), nullable=True),
         sa.Column("idempotency_key", sa.String(length=255), nullable=True),
+        sa.Column("request_fingerprint", sa.CHAR(length=64), nullable=True),
         sa.Column("created_by", sa.String(length=100), nullable=True),
         sa.Column("created_at", shared.models.base.UTCDateTime(), nullable=False),
         sa.CheckConstraint(
@@ -183,3 +195,4 @@ def downgrade() -> None:
         table_name="credential_access_log",
     )
     op.drop_table("credential_access_log")
+    op.drop_table("credential_audit_head")
