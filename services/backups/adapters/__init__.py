@@ -1,0 +1,1 @@
+"""Adapters to the outside systems the backups service talks to: MariaDB, SQLite, storage."""

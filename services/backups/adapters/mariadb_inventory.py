@@ -1,0 +1,170 @@
+"""What a MariaDB database holds (objects, row counts, CHECKSUM TABLE); scratch databases."""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pymysql
+import pymysql.cursors
+
+from services.backups.adapters.mariadb_client import MariaDBTarget
+
+_SAFE_NAME = re.compile(r"^[A-Za-z0-9_$-]{1,64}$")
+
+
+def quote_ident(name: str) -> str:
+    """Backtick-quote an identifier."""
+    return "`" + name.replace("`", "``") + "`"
+
+
+def check_database_name(name: str) -> str:
+    """Only plain names are accepted as targets; anything else is refused before SQL sees it."""
+    if not _SAFE_NAME.match(name):
+        raise ValueError("database names may use letters, digits, _ $ - and at most 64 characters")
+    return name
+
+
+@contextlib.contextmanager
+def connect(target: MariaDBTarget, *, database: str | None = None) -> Iterator[Any]:
+    """A short-lived PyMySQL connection (no database selected unless asked)."""
+    conn = pymysql.connect(
+        host=target.host,
+        port=target.port,
+        user=target.user,
+        password=target.password or "",
+        database=database,
+        charset="utf8mb4",
+        connect_timeout=10,
+        autocommit=True,
+    )
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def server_facts(target: MariaDBTarget) -> dict[str, Any]:
+    """Server version, whether binary logging is on and the current binlog/GTID position."""
+    with connect(target) as conn, conn.cursor() as cur:
+        cur.execute("SELECT VERSION(), @@log_bin, @@gtid_current_pos")
+        version, log_bin, gtid = cur.fetchone()
+        facts: dict[str, Any] = {"server_version": version, "log_bin": bool(log_bin)}
+        if log_bin:
+            facts["gtid_current_pos"] = gtid
+        return facts
+
+
+def database_exists(target: MariaDBTarget, name: str) -> bool:
+    """True when a schema with this name exists on the server."""
+    with connect(target) as conn, conn.cursor() as cur:
+        cur.execute("SELECT 1 FROM information_schema.SCHEMATA WHERE SCHEMA_NAME = %s", (name,))
+        return cur.fetchone() is not None
+
+
+def create_database(target: MariaDBTarget, name: str) -> None:
+    """CREATE DATABASE in utf8mb4."""
+    with connect(target) as conn, conn.cursor() as cur:
+        name = quote_ident(check_database_name(name))
+        cur.execute(f"CREATE DATABASE {name} CHARACTER SET utf8mb4")
+
+
+def drop_database(target: MariaDBTarget, name: str) -> None:
+    """DROP DATABASE IF EXISTS."""
+    with connect(target) as conn, conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(check_database_name(name))}")
+
+
+def estimated_dump_bytes(target: MariaDBTarget) -> int:
+    """A first guess at the dump's size from information_schema (data only)."""
+    with connect(target) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT COALESCE(SUM(DATA_LENGTH), 0) FROM information_schema.TABLES "
+            "WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE'",
+            (target.database,),
+        )
+        return int(cur.fetchone()[0])
+
+
+def _names(cur: Any, sql: str, schema: str) -> list[str]:
+    cur.execute(sql, (schema,))
+    return sorted(str(row[0]) for row in cur.fetchall())
+
+
+def object_inventory(cur: Any, schema: str) -> dict[str, list[str]]:
+    """Names of tables, views, routines, triggers and events in one schema."""
+    return {
+        "tables": _names(
+            cur,
+            "SELECT TABLE_NAME FROM information_schema.TABLES "
+            "WHERE TABLE_SCHEMA=%s AND TABLE_TYPE='BASE TABLE'",
+            schema,
+        ),
+        "views": _names(
+            cur, "SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA=%s", schema
+        ),
+        "routines": _names(
+            cur,
+            "SELECT CONCAT(ROUTINE_TYPE, ' ', ROUTINE_NAME) FROM information_schema.ROUTINES "
+            "WHERE ROUTINE_SCHEMA=%s",
+            schema,
+        ),
+        "triggers": _names(
+            cur,
+            "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA=%s",
+            schema,
+        ),
+        "events": _names(
+            cur, "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA=%s", schema
+        ),
+    }
+
+
+def table_fingerprints(cur: Any, tables: list[str]) -> dict[str, dict[str, int | None]]:
+    """Exact row count and CHECKSUM TABLE value of each table."""
+    result: dict[str, dict[str, int | None]] = {}
+    for table in tables:
+        cur.execute(f"SELECT COUNT(*) FROM {quote_ident(table)}")  # noqa: S608 - quoted identifier
+        rows = int(cur.fetchone()[0])
+        cur.execute(f"CHECKSUM TABLE {quote_ident(table)}")
+        checksum = cur.fetchone()[1]
+        result[table] = {"rows": rows, "checksum": None if checksum is None else int(checksum)}
+    return result
+
+
+def take_inventory(target: MariaDBTarget) -> dict[str, Any]:
+    """The inventory restore verification compares against, read in one consistent snapshot."""
+    with connect(target, database=target.database) as conn, conn.cursor() as cur:
+        cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+        cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+        try:
+            objects = object_inventory(cur, target.database)
+            objects["table_data"] = table_fingerprints(cur, objects["tables"])  # type: ignore[assignment]
+        finally:
+            cur.execute("COMMIT")
+        return objects
+
+
+def compare_inventories(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
+    """Human-readable differences; an empty list means the restore matches the source."""
+    problems: list[str] = []
+    for kind in ("tables", "views", "routines", "triggers", "events"):
+        want, got = set(expected.get(kind, [])), set(actual.get(kind, []))
+        if missing := sorted(want - got):
+            problems.append(f"{kind} missing after restore: {', '.join(missing)}")
+        if extra := sorted(got - want):
+            problems.append(f"{kind} not in the source: {', '.join(extra)}")
+    want_data, got_data = expected.get("table_data", {}), actual.get("table_data", {})
+    for table, fingerprint in sorted(want_data.items()):
+        restored = got_data.get(table)
+        if restored is None:
+            continue
+        if restored["rows"] != fingerprint["rows"]:
+            problems.append(
+                f"{table}: {restored['rows']} rows restored, {fingerprint['rows']} dumped"
+            )
+        elif restored["checksum"] != fingerprint["checksum"]:
+            problems.append(f"{table}: CHECKSUM TABLE differs from the value at dump time")
+    return problems

@@ -1,0 +1,189 @@
+"""S3 (or any S3-compatible endpoint) through boto3 multipart upload with growing part sizes."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import BotoCoreError, ClientError
+
+from services.backups.adapters.storage import StorageError, StoredArtifact
+
+MIN_PART = 8 << 20
+MAX_PART = 5 << 30
+MAX_PARTS = 10_000
+PARTS_PER_TIER = 1_000
+READ_CHUNK = 1 << 20
+
+
+def part_size_for(part_number: int, *, first_part_size: int = MIN_PART) -> int:
+    """Part sizes double every 1,000 parts, so 10,000 parts reach S3's 5 TiB object limit.
+
+    Fixed 8 MiB parts would stop a non-seekable stream at ~78 GiB; this schedule sums to
+    over 8 TB with the default first size, and never exceeds S3's 5 GiB part maximum.
+    """
+    tier = (part_number - 1) // PARTS_PER_TIER
+    return min(first_part_size << tier, MAX_PART)
+
+
+def first_part_size(expected_bytes: int | None) -> int:
+    """max(8 MiB, expected / 9,000), so a good estimate fits in one size tier."""
+    if not expected_bytes:
+        return MIN_PART
+    return min(max(MIN_PART, expected_bytes // 9_000), MAX_PART)
+
+
+def _message(exc: Exception) -> str:
+    if isinstance(exc, ClientError):
+        err = exc.response.get("Error", {})
+        return f"S3 {err.get('Code', 'error')}: {err.get('Message', '')}".strip()
+    return f"S3 unreachable or failed: {type(exc).__name__}"
+
+
+class S3Writer:
+    """Buffers one part at a time and uploads up to two parts concurrently."""
+
+    def __init__(self, storage: S3Storage, key: str, *, expected_bytes: int | None) -> None:
+        self._s3 = storage
+        self.key = key
+        self._first = first_part_size(expected_bytes)
+        self._buffer = bytearray()
+        self._parts: list[Future[dict[str, Any]]] = []
+        self._upload_id: str | None = None
+        self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="s3-part")
+        self._slots = threading.BoundedSemaphore(2)
+        self._size = 0
+
+    def write(self, data: bytes) -> None:
+        """Add bytes; a full part is sent in the background."""
+        self._buffer += data
+        self._size += len(data)
+        while len(self._buffer) >= part_size_for(len(self._parts) + 1, first_part_size=self._first):
+            size = part_size_for(len(self._parts) + 1, first_part_size=self._first)
+            self._send(bytes(self._buffer[:size]))
+            del self._buffer[:size]
+
+    def _send(self, body: bytes) -> None:
+        if len(self._parts) >= MAX_PARTS:
+            raise StorageError("artifact exceeds the S3 part limit")
+        if self._upload_id is None:
+            self._upload_id = self._call("create_multipart_upload", Key=self.key)["UploadId"]
+        for done in self._parts:
+            if done.done() and done.exception() is not None:
+                raise StorageError(_message(done.exception()))  # type: ignore[arg-type]
+        self._slots.acquire()  # memory stays at <= 2 parts in flight + the one being filled
+        number = len(self._parts) + 1
+        future = self._pool.submit(self._upload_part, number, body)
+        future.add_done_callback(lambda _f: self._slots.release())
+        self._parts.append(future)
+
+    def _upload_part(self, number: int, body: bytes) -> dict[str, Any]:
+        answer = self._call(
+            "upload_part", Key=self.key, UploadId=self._upload_id, PartNumber=number, Body=body
+        )
+        return {"PartNumber": number, "ETag": answer["ETag"]}
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self._s3.client, operation)(Bucket=self._s3.bucket, **kwargs)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(_message(exc)) from exc
+
+    def commit(self) -> StoredArtifact:
+        """Send the last part and complete the upload (a small artifact is one PUT)."""
+        try:
+            if self._upload_id is None:
+                self._call("put_object", Key=self.key, Body=bytes(self._buffer))
+            else:
+                if self._buffer or not self._parts:
+                    self._send(bytes(self._buffer))
+                parts = [f.result() for f in self._parts]
+                self._call(
+                    "complete_multipart_upload",
+                    Key=self.key,
+                    UploadId=self._upload_id,
+                    MultipartUpload={"Parts": parts},
+                )
+        except Exception as exc:
+            self.abort()
+            if isinstance(exc, StorageError):
+                raise
+            raise StorageError(_message(exc)) from exc
+        finally:
+            self._pool.shutdown(wait=True)
+        self._buffer = bytearray()
+        return StoredArtifact(location=self.key, size_bytes=self._size)
+
+    def abort(self) -> None:
+        """Abort the multipart upload so no orphan parts stay billed."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._buffer = bytearray()
+        if self._upload_id is not None:
+            with contextlib.suppress(StorageError):
+                self._call("abort_multipart_upload", Key=self.key, UploadId=self._upload_id)
+            self._upload_id = None
+
+
+class S3Storage:
+    """A bucket and key prefix on an S3-compatible endpoint."""
+
+    kind = "s3"
+
+    def __init__(
+        self,
+        bucket: str,
+        *,
+        prefix: str = "",
+        endpoint_url: str | None = None,
+        region: str | None = None,
+        client: Any = None,
+    ) -> None:
+        self.bucket = bucket
+        self.prefix = prefix.strip("/")
+        config = Config(
+            connect_timeout=5, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"}
+        )
+        self.client = client or boto3.client(
+            "s3", endpoint_url=endpoint_url, region_name=region or "us-east-1", config=config
+        )
+        self.expected_bytes: int | None = None
+
+    def preflight(self) -> None:
+        """The bucket must answer HEAD before a dump starts."""
+        try:
+            self.client.head_bucket(Bucket=self.bucket)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(_message(exc)) from exc
+
+    def open_writer(self, name: str) -> S3Writer:
+        """Start a (lazily created) multipart upload for `name` under the prefix."""
+        key = f"{self.prefix}/{name}" if self.prefix else name
+        return S3Writer(self, key, expected_bytes=self.expected_bytes)
+
+    def read(self, location: str) -> Iterator[bytes]:
+        """Stream the object's bytes."""
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=location)["Body"]
+            yield from body.iter_chunks(READ_CHUNK)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(_message(exc)) from exc
+
+    def delete(self, location: str) -> None:
+        """Delete the object."""
+        try:
+            self.client.delete_object(Bucket=self.bucket, Key=location)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(_message(exc)) from exc
+
+    def exists(self, location: str) -> bool:
+        """True when HEAD finds the object."""
+        try:
+            self.client.head_object(Bucket=self.bucket, Key=location)
+        except ClientError:
+            return False
+        return True

@@ -1,0 +1,228 @@
+"""The streaming backup: mariadb-dump -> compression -> SHA-256 -> storage, every stage checked."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pymysql
+
+from services.backups.adapters import mariadb_inventory as inventory
+from services.backups.adapters.compression import make_compressor
+from services.backups.adapters.mariadb_client import (
+    ClientProcess,
+    MariaDBTarget,
+    defaults_file,
+    dump_argv,
+)
+from services.backups.adapters.storage import ArtifactWriter, Storage, StorageError
+from services.backups.progress import DumpMarkerScanner, ProgressCallback, ProgressTracker
+
+TRAILER = b"-- Dump completed"
+READ_SIZE = 1 << 20
+_HEAD_KEEP = 64 << 10
+_CHANGE_MASTER = re.compile(rb"MASTER_LOG_FILE='([^']+)',\s*MASTER_LOG_POS=(\d+)")
+_GTID = re.compile(rb"gtid_slave_pos='([^']*)'")
+ArgvFactory = Callable[[str, str, bool], list[str]]
+
+
+class PipelineError(Exception):
+    """A stage failed; `stage` names it and `stderr_tail` carries what the program said."""
+
+    def __init__(self, stage: str, message: str, stderr_tail: str = "") -> None:
+        super().__init__(message)
+        self.stage = stage
+        self.message = message
+        self.stderr_tail = stderr_tail
+
+    def describe(self) -> str:
+        """One message for backup_log.error_message: what failed, then the stderr tail."""
+        text = f"{self.stage}: {self.message}"
+        return f"{text}\n{self.stderr_tail}" if self.stderr_tail else text
+
+
+@dataclass
+class DumpOutcome:
+    """What a finished dump produced, ready to be written into backup_log."""
+
+    location: str
+    stored_bytes: int
+    raw_bytes: int
+    checksum_sha256: str
+    compression: str
+    tables_dumped: int
+    server_version: str | None = None
+    binlog_position: str | None = None
+    inventory: dict[str, Any] = field(default_factory=dict)
+    seconds: float = 0.0
+
+
+def binlog_position(head: bytes) -> str | None:
+    """The `file:pos` and/or GTID that --master-data=2 --gtid wrote as comments in the header."""
+    found = []
+    if match := _CHANGE_MASTER.search(head):
+        found.append(f"{match.group(1).decode()}:{int(match.group(2))}")
+    if match := _GTID.search(head):
+        found.append(f"gtid={match.group(1).decode()}")
+    return " ".join(found) or None
+
+
+def _preflight(target: MariaDBTarget, storage: Storage) -> dict[str, Any]:
+    try:
+        storage.preflight()
+    except StorageError as exc:
+        raise PipelineError("storage", str(exc)) from exc
+    try:
+        facts = inventory.server_facts(target)
+        facts["inventory"] = inventory.take_inventory(target)
+    except pymysql.MySQLError as exc:
+        raise PipelineError("connect", f"cannot read the source database: {exc.args[-1]}") from exc
+    return facts
+
+
+class _Stream:
+    """The loop that moves bytes from the dump's stdout through compression and hashing."""
+
+    def __init__(self, codec: str, level: int | None, writer: ArtifactWriter) -> None:
+        self.compressor = make_compressor(codec, level=level)
+        self.sha = hashlib.sha256()
+        self.writer = writer
+        self.scanner = DumpMarkerScanner()
+        self.raw = 0
+        self.stored = 0
+        self.head = b""
+        self.tail = b""
+        self.location = ""
+
+    def push(self, chunk: bytes, tracker: ProgressTracker) -> None:
+        self.scanner.feed(chunk)
+        if len(self.head) < _HEAD_KEEP:
+            self.head += chunk[: _HEAD_KEEP - len(self.head)]
+        self.tail = (self.tail + chunk)[-256:]
+        self.raw += len(chunk)
+        stored = self._store(self.compressor.compress(chunk))
+        tables = self.scanner.tables_with_structure
+        tracker.add(
+            raw=len(chunk), stored=stored, current_table=self.scanner.current_table, tables=tables
+        )
+
+    def finish(self, tracker: ProgressTracker) -> None:
+        stored = self._store(self.compressor.flush())
+        tracker.add(
+            raw=0, stored=stored, current_table=None, tables=self.scanner.tables_with_structure
+        )
+
+    def _store(self, data: bytes) -> int:
+        if data:
+            self.sha.update(data)
+            self.writer.write(data)
+            self.stored += len(data)
+        return len(data)
+
+
+def _check_dump(stream: _Stream, dump: ClientProcess, code: int) -> None:
+    tail = dump.stderr.tail()
+    if code != 0:
+        raise PipelineError("dump", f"mariadb-dump exited with status {code}", tail)
+    if dump.stderr.error_lines:
+        raise PipelineError("dump", "mariadb-dump reported errors on stderr", tail)
+    if TRAILER not in stream.tail:
+        raise PipelineError("dump", "dump is incomplete: no '-- Dump completed' trailer", tail)
+    if stream.scanner.tables_with_structure == 0:
+        raise PipelineError("dump", "dump is empty: it contains no tables", tail)
+
+
+def run_mariadb_backup(
+    *,
+    target: MariaDBTarget,
+    storage: Storage,
+    artifact_name: str,
+    codec: str = "zstd",
+    level: int | None = None,
+    progress: ProgressCallback | None = None,
+    expected_bytes: int | None = None,
+    progress_interval: float = 1.0,
+    argv_factory: ArgvFactory | None = None,
+) -> DumpOutcome:
+    """Dump `target` into `storage` as one stream; raise PipelineError with nothing left behind."""
+    started = time.monotonic()
+    facts = _preflight(target, storage)
+    expected = expected_bytes or _estimate(target)
+    if hasattr(storage, "expected_bytes"):
+        storage.expected_bytes = expected
+    tracker = ProgressTracker(
+        progress, phase="dumping", expected_bytes=expected, interval=progress_interval
+    ).start()
+    try:
+        stream = _run_stream(
+            target, storage, artifact_name, codec, level, tracker, facts, argv_factory or dump_argv
+        )
+    finally:
+        tracker.stop()
+    return DumpOutcome(
+        location=stream.location,
+        stored_bytes=stream.stored,
+        raw_bytes=stream.raw,
+        checksum_sha256=stream.sha.hexdigest(),
+        compression=codec,
+        tables_dumped=stream.scanner.tables_with_structure,
+        server_version=facts.get("server_version"),
+        binlog_position=binlog_position(stream.head),
+        inventory=facts["inventory"],
+        seconds=round(time.monotonic() - started, 3),
+    )
+
+
+def _estimate(target: MariaDBTarget) -> int | None:
+    try:
+        return inventory.estimated_dump_bytes(target) or None
+    except pymysql.MySQLError:
+        return None
+
+
+def _run_stream(
+    target: MariaDBTarget,
+    storage: Storage,
+    name: str,
+    codec: str,
+    level: int | None,
+    tracker: ProgressTracker,
+    facts: dict[str, Any],
+    argv_factory: ArgvFactory,
+) -> _Stream:
+    try:
+        writer = storage.open_writer(name)
+    except StorageError as exc:
+        raise PipelineError("storage", str(exc)) from exc
+    stream = _Stream(codec, level, writer)
+    with defaults_file(target) as cnf:
+        try:
+            dump = ClientProcess(argv_factory(cnf, target.database, facts["log_bin"]), stdout=-1)
+        except OSError as exc:
+            writer.abort()
+            raise PipelineError("dump", f"cannot start mariadb-dump: {exc.strerror}") from exc
+        try:
+            _pump(dump, stream, tracker)
+            _check_dump(stream, dump, dump.wait())
+            stream.finish(tracker)
+            stream.location = writer.commit().location
+        except StorageError as exc:
+            dump.kill()
+            writer.abort()
+            raise PipelineError("storage", str(exc), dump.stderr.tail()) from exc
+        except BaseException:
+            dump.kill()
+            writer.abort()
+            raise
+    return stream
+
+
+def _pump(dump: ClientProcess, stream: _Stream, tracker: ProgressTracker) -> None:
+    source = dump.proc.stdout
+    assert source is not None
+    while chunk := source.read(READ_SIZE):
+        stream.push(chunk, tracker)

@@ -1,0 +1,164 @@
+"""Progress of a running backup or restore: bytes, current table, rate and ETA."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+DATA_MARKER = b"-- Dumping data for table `"
+STRUCTURE_MARKER = b"-- Table structure for table `"
+# A marker line is short; keeping this much of the previous chunk finds markers split across reads.
+_CARRY = 512
+_log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Progress:
+    """One snapshot of a pipeline's progress, as the API and the CLI show it."""
+
+    phase: str
+    bytes_processed: int = 0
+    bytes_stored: int = 0
+    current_table: str | None = None
+    tables_seen: int = 0
+    rate_bytes_per_s: float = 0.0
+    eta_seconds: float | None = None
+    elapsed_seconds: float = 0.0
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+class DumpMarkerScanner:
+    """Finds `-- Dumping data for table` and `-- Table structure` lines in a dump's byte stream."""
+
+    def __init__(self) -> None:
+        self._tail = b""
+        self.current_table: str | None = None
+        self.tables_with_structure = 0
+
+    def feed(self, chunk: bytes) -> None:
+        """Scan one chunk; markers split across chunks are found through the carried tail."""
+        window = self._tail + chunk[:_CARRY]
+        # Only markers completed by this chunk: those wholly in the tail were counted last time.
+        self._scan(window, limit=len(self._tail), min_end=len(self._tail))
+        self._scan(chunk, limit=len(chunk), min_end=0)
+        self._tail = chunk[-_CARRY:] if len(chunk) >= _CARRY else (self._tail + chunk)[-_CARRY:]
+
+    def _scan(self, buf: bytes, *, limit: int, min_end: int) -> None:
+        for marker in (STRUCTURE_MARKER, DATA_MARKER):
+            start = buf.find(marker)
+            while 0 <= start < limit:
+                name_start = start + len(marker)
+                name_end = buf.find(b"`", name_start)
+                if name_end < 0:
+                    break  # the rest of the name is in the next chunk's window
+                if name_end >= min_end:
+                    self._record(marker, buf[name_start:name_end].decode("utf-8", "replace"))
+                start = buf.find(marker, name_end)
+
+    def _record(self, marker: bytes, table: str) -> None:
+        if marker is DATA_MARKER:
+            self.current_table = table
+        else:
+            self.tables_with_structure += 1
+
+
+class ProgressTracker:
+    """Counts bytes, derives rate and ETA, and reports to a callback from a ticker thread.
+
+    The ticker guarantees a report at least every `interval` seconds even while the dump
+    stalls (for example behind a metadata lock), so a watcher never sees a frozen row.
+    """
+
+    def __init__(
+        self,
+        callback: ProgressCallback | None,
+        *,
+        phase: str,
+        expected_bytes: int | None = None,
+        interval: float = 1.0,
+    ) -> None:
+        self._callback = callback
+        self._interval = interval
+        self._expected = expected_bytes
+        self._lock = threading.Lock()
+        self._started = time.monotonic()
+        self._window: deque[tuple[float, int]] = deque(maxlen=16)
+        self._state = Progress(phase=phase)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> ProgressTracker:
+        """Begin periodic reporting."""
+        if self._callback is not None:
+            self._thread = threading.Thread(target=self._tick, name="backup-progress", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> Progress:
+        """Stop the ticker, send one final report and return the last snapshot."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        final = self.snapshot()
+        self._emit(final)
+        return final
+
+    def add(self, *, raw: int, stored: int, current_table: str | None, tables: int) -> None:
+        """Record bytes read from the source and bytes written to storage."""
+        with self._lock:
+            self._state = replace(
+                self._state,
+                bytes_processed=self._state.bytes_processed + raw,
+                bytes_stored=self._state.bytes_stored + stored,
+                current_table=current_table,
+                tables_seen=tables,
+            )
+
+    def set_phase(self, phase: str) -> None:
+        """Move to the next phase (dumping, verifying, restoring ...) and report it at once."""
+        with self._lock:
+            self._state = replace(self._state, phase=phase)
+        self._emit(self.snapshot())
+
+    def snapshot(self) -> Progress:
+        """The current progress with rate and ETA computed now."""
+        now = time.monotonic()
+        with self._lock:
+            state = self._state
+            self._window.append((now, state.bytes_processed))
+            first_t, first_b = self._window[0]
+        elapsed = now - self._started
+        rate = (state.bytes_processed - first_b) / (now - first_t) if now > first_t else 0.0
+        if rate <= 0 and elapsed > 0:
+            rate = state.bytes_processed / elapsed
+        return replace(
+            state,
+            rate_bytes_per_s=round(rate, 1),
+            eta_seconds=self._eta(state.bytes_processed, elapsed),
+            elapsed_seconds=round(elapsed, 3),
+        )
+
+    def _eta(self, done: int, elapsed: float) -> float | None:
+        # The average over the whole run is steadier than the window rate for an estimate.
+        if not self._expected or done <= 0 or elapsed <= 0:
+            return None
+        expected = max(self._expected, int(done * 1.02))
+        return round((expected - done) / (done / elapsed), 1)
+
+    def _tick(self) -> None:
+        while not self._stop.wait(self._interval):
+            self._emit(self.snapshot())
+
+    def _emit(self, progress: Progress) -> None:
+        if self._callback is None:
+            return
+        try:
+            self._callback(progress)
+        except Exception:  # a failed progress write must never fail the backup
+            _log.warning("progress report failed", exc_info=True)

@@ -1,0 +1,184 @@
+"""Proving a backup good: re-read its checksum, or restore it and compare with the source."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import pymysql
+
+from services.backups.adapters import mariadb_inventory as inventory
+from services.backups.adapters.compression import decompress_stream
+from services.backups.adapters.mariadb_client import (
+    ClientProcess,
+    MariaDBTarget,
+    defaults_file,
+    load_argv,
+)
+from services.backups.adapters.storage import Storage, StorageError
+from services.backups.pipeline import TRAILER, PipelineError
+from services.backups.progress import ProgressCallback, ProgressTracker
+
+
+@dataclass
+class VerificationResult:
+    """passed or failed, with details for backup_log.verification_details."""
+
+    passed: bool
+    mode: str
+    details: dict[str, Any] = field(default_factory=dict)
+    restore_seconds: float | None = None
+
+
+def _counted(chunks: Iterable[bytes], sha: Any, counter: list[int]) -> Iterator[bytes]:
+    for chunk in chunks:
+        sha.update(chunk)
+        counter[0] += len(chunk)
+        yield chunk
+
+
+def verify_checksum(
+    *, storage: Storage, location: str, codec: str, checksum_sha256: str, size_bytes: int
+) -> VerificationResult:
+    """Re-read the stored bytes: SHA-256 and size match, and it decompresses to a complete dump."""
+    sha, counter = hashlib.sha256(), [0]
+    tail = b""
+    try:
+        for plain in decompress_stream(codec, _counted(storage.read(location), sha, counter)):
+            tail = (tail + plain)[-256:]
+    except (StorageError, ValueError) as exc:
+        return VerificationResult(False, "checksum", {"error": str(exc)})
+    problems = []
+    if sha.hexdigest() != checksum_sha256:
+        problems.append("SHA-256 of the stored artifact differs from the recorded checksum")
+    if counter[0] != size_bytes:
+        problems.append(f"stored size is {counter[0]} bytes, {size_bytes} recorded")
+    if TRAILER not in tail and not tail.startswith(b"SQLite"):
+        problems.append("decompressed stream has no '-- Dump completed' trailer")
+    details = {"sha256": sha.hexdigest(), "size_bytes": counter[0], "problems": problems}
+    return VerificationResult(not problems, "checksum", details)
+
+
+def load_into(
+    *,
+    target: MariaDBTarget,
+    storage: Storage,
+    location: str,
+    codec: str,
+    progress: ProgressCallback | None = None,
+    expected_raw_bytes: int | None = None,
+) -> float:
+    """Stream the artifact into the (existing) database `target.database`; returns seconds taken."""
+    started = time.monotonic()
+    tracker = ProgressTracker(
+        progress, phase="restoring", expected_bytes=expected_raw_bytes
+    ).start()
+    try:
+        with defaults_file(target) as cnf:
+            loader = ClientProcess(load_argv(cnf, target.database), stdin=-1, stdout=-3)
+            _feed(loader, storage.read(location), codec, tracker)
+    finally:
+        tracker.stop()
+    return round(time.monotonic() - started, 3)
+
+
+def _feed(
+    loader: ClientProcess, chunks: Iterable[bytes], codec: str, tracker: ProgressTracker
+) -> None:
+    sink = loader.proc.stdin
+    assert sink is not None
+    try:
+        for plain in decompress_stream(codec, chunks):
+            sink.write(plain)
+            tracker.add(raw=len(plain), stored=0, current_table=None, tables=0)
+        sink.close()
+    except BrokenPipeError:
+        pass  # the client died; its exit status and stderr say why
+    except (StorageError, ValueError) as exc:
+        loader.kill()
+        raise PipelineError("restore", str(exc), loader.stderr.tail()) from exc
+    code = loader.wait()
+    if code != 0 or loader.stderr.error_lines:
+        raise PipelineError("restore", f"mariadb exited with status {code}", loader.stderr.tail())
+
+
+def scratch_name(backup_id: str) -> str:
+    """A unique throwaway database name for one verification."""
+    return f"bkverify_{backup_id.replace('-', '')[:12]}_{secrets.token_hex(3)}"
+
+
+def verify_by_restore(
+    *,
+    server: MariaDBTarget,
+    storage: Storage,
+    location: str,
+    codec: str,
+    backup_id: str,
+    expected_inventory: dict[str, Any],
+    progress: ProgressCallback | None = None,
+    expected_raw_bytes: int | None = None,
+) -> VerificationResult:
+    """Load the backup into a scratch database, compare it with the dump-time inventory, drop it."""
+    scratch = scratch_name(backup_id)
+    scratch_target = server.with_database(scratch)
+    try:
+        inventory.create_database(server, scratch)
+        seconds = load_into(
+            target=scratch_target,
+            storage=storage,
+            location=location,
+            codec=codec,
+            progress=progress,
+            expected_raw_bytes=expected_raw_bytes,
+        )
+        restored = inventory.take_inventory(scratch_target)
+    except (PipelineError, pymysql.MySQLError, StorageError) as exc:
+        message = exc.describe() if isinstance(exc, PipelineError) else str(exc)
+        return VerificationResult(False, "restore", {"error": message[-2000:]})
+    finally:
+        inventory.drop_database(server, scratch)
+    problems = inventory.compare_inventories(expected_inventory, restored)
+    details = {
+        "scratch_database": scratch,
+        "problems": problems,
+        "tables": len(restored["tables"]),
+        "rows": sum(t["rows"] for t in restored["table_data"].values()),
+        "restored_fingerprint": restored["table_data"],
+    }
+    return VerificationResult(not problems, "restore", details, restore_seconds=seconds)
+
+
+def restore_to_database(
+    *,
+    server: MariaDBTarget,
+    storage: Storage,
+    location: str,
+    codec: str,
+    target_database: str,
+    replace: bool = False,
+    progress: ProgressCallback | None = None,
+    expected_raw_bytes: int | None = None,
+) -> float:
+    """Restore into `target_database`; an existing one is refused unless `replace`."""
+    inventory.check_database_name(target_database)
+    if inventory.database_exists(server, target_database):
+        if not replace:
+            raise FileExistsError(target_database)
+        inventory.drop_database(server, target_database)
+    inventory.create_database(server, target_database)
+    try:
+        return load_into(
+            target=server.with_database(target_database),
+            storage=storage,
+            location=location,
+            codec=codec,
+            progress=progress,
+            expected_raw_bytes=expected_raw_bytes,
+        )
+    except BaseException:
+        inventory.drop_database(server, target_database)
+        raise
