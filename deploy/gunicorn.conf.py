@@ -25,14 +25,14 @@ def _env_int(name: str, default: int) -> int:
 def _heartbeat_dir() -> str | None:
     """Pick a tmpfs for the worker heartbeat file; fall back to the default temp dir without one."""
     # The heartbeat calls os.fchmod on this file; on a disk-backed /tmp that can block a worker.
-    shm = "/dev/shm"
+    shm = "/dev/shm"  # noqa: S108 - a tmpfs is the point, not a shared temp file name
     if os.path.isdir(shm) and os.access(shm, os.W_OK):
         return shm
     return None
 
 
 class JsonLogger(glogging.Logger):
-    """Gunicorn logger whose access and error lines are one JSON object each, like the apps' logs."""
+    """Gunicorn logger writing each access and error line as one JSON object, like the apps."""
 
     def setup(self, cfg: Any) -> None:
         super().setup(cfg)

@@ -12,7 +12,7 @@ def main() -> int:
     path = os.environ.get("HEALTHCHECK_PATH", "/healthz")
     url = f"http://127.0.0.1:{port}{path}"
     try:
-        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - fixed loopback URL
+        with urllib.request.urlopen(url, timeout=2) as response:
             return 0 if response.status == 200 else 1
     except (urllib.error.URLError, OSError):
         return 1

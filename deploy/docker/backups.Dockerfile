@@ -41,7 +41,7 @@ COPY alembic.ini ./
 COPY shared/ shared/
 COPY services/__init__.py services/
 COPY services/backups/ services/backups/
-COPY deploy/gunicorn.conf.py deploy/healthcheck.py deploy/
+COPY deploy/gunicorn.conf.py deploy/healthcheck.py deploy/run_due.py deploy/
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONPATH=/app \
     PYTHONDONTWRITEBYTECODE=1 \
