@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy import (
     CHAR,
-    BigInteger,
     JSON,
+    BigInteger,
     CheckConstraint,
     ForeignKey,
     Index,
@@ -25,7 +25,9 @@ CREDENTIAL_TYPES = ("oauth", "api_key", "basic_auth")
 TEST_STATUSES = ("success", "failed", "never")
 DIRECTIONS = ("inbound", "outbound")
 INTEGRATION_ACTIONS = ("created", "updated", "linked", "attached", "fetched", "deleted", "tested")
-ACCESS_ACTIONS = ("created", "updated", "revealed", "tested", "rotated", "rewrapped", "deleted")
+ACCESS_ACTIONS = (
+    "created", "updated", "revealed", "used", "tested", "rotated", "rewrapped", "deleted"
+)
 
 
 class IntegrationCredential(TimestampMixin, Base):
@@ -44,6 +46,8 @@ class IntegrationCredential(TimestampMixin, Base):
     integration_type: Mapped[str] = mapped_column(String(20))
     credential_type: Mapped[str] = mapped_column(String(20))
     api_url: Mapped[str | None] = mapped_column(String(500))
+    # OAuth token endpoint used by the refresh broker (oauth credentials only).
+    token_url: Mapped[str | None] = mapped_column(String(500))
     client_id: Mapped[str | None] = mapped_column(String(255))
     username: Mapped[str | None] = mapped_column(String(255))
     client_secret_encrypted: Mapped[bytes | None] = mapped_column(LargeBinary)

@@ -37,7 +37,8 @@ def upgrade() -> None:
         sa.Column("prev_hash", sa.CHAR(length=64), nullable=False),
         sa.Column("row_hash", sa.CHAR(length=64), nullable=False),
         sa.CheckConstraint(
-            "action IN ('created', 'updated', 'revealed', 'tested', 'rotated', 'rewrapped', 'deleted')",
+            "action IN ('created', 'updated', 'revealed', 'used', 'tested', 'rotated', 'rewrapped',"
+            " 'deleted')",
             name=op.f("ck_credential_access_log_action"),
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_credential_access_log")),
@@ -66,6 +67,7 @@ def upgrade() -> None:
         sa.Column("integration_type", sa.String(length=20), nullable=False),
         sa.Column("credential_type", sa.String(length=20), nullable=False),
         sa.Column("api_url", sa.String(length=500), nullable=True),
+        sa.Column("token_url", sa.String(length=500), nullable=True),
         sa.Column("client_id", sa.String(length=255), nullable=True),
         sa.Column("username", sa.String(length=255), nullable=True),
         sa.Column("client_secret_encrypted", sa.LargeBinary(), nullable=True),
