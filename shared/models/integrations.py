@@ -26,7 +26,14 @@ TEST_STATUSES = ("success", "failed", "never")
 DIRECTIONS = ("inbound", "outbound")
 INTEGRATION_ACTIONS = ("created", "updated", "linked", "attached", "fetched", "deleted", "tested")
 ACCESS_ACTIONS = (
-    "created", "updated", "revealed", "used", "tested", "rotated", "rewrapped", "deleted"
+    "created",
+    "updated",
+    "revealed",
+    "used",
+    "tested",
+    "rotated",
+    "rewrapped",
+    "deleted",
 )
 
 
