@@ -5,7 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CHAR, JSON, BigInteger, CheckConstraint, ForeignKey, Index, String, Text
+from sqlalchemy import (
+    CHAR,
+    JSON,
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.models.base import Base, TimestampMixin, enum_check, utcnow, uuid_pk
@@ -83,7 +92,15 @@ class BackupLog(Base):
     phase: Mapped[str | None] = mapped_column(String(30))
     bytes_processed: Mapped[int] = mapped_column(BigInteger, default=0)
     current_table: Mapped[str | None] = mapped_column(String(128))
+    bytes_stored: Mapped[int] = mapped_column(BigInteger, default=0)
+    rate_bytes_per_s: Mapped[float | None]
+    eta_seconds: Mapped[float | None]
+    progress_updated_at: Mapped[datetime | None]
+    # Objects, row counts and CHECKSUM TABLE at dump time; restore verification compares with it.
+    dump_inventory: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     pinned: Mapped[bool] = mapped_column(default=False)
+    # Retention removed the artifact; the row stays as the audit record of the prune.
+    pruned_at: Mapped[datetime | None]
     binlog_position: Mapped[str | None]
     server_version: Mapped[str | None] = mapped_column(String(100))
     restore_seconds: Mapped[float | None]
