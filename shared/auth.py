@@ -1,0 +1,130 @@
+"""API users and bearer tokens: issue once, store only SHA-256, check scopes."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
+from shared.models import USER_ROLES, ApiToken, ApiUser, utcnow
+
+SCOPES = (
+    "insights:read",
+    "insights:write",
+    "credentials:read",
+    "credentials:write",
+    "credentials:reveal",
+    "integrations:read",
+    "integrations:write",
+    "backups:read",
+    "backups:run",
+    "admin",
+)
+TOKEN_PREFIX = "msp_"
+# 32 random bytes = 256 bits, as the brief requires; urlsafe text is ~43 characters.
+TOKEN_BYTES = 32
+# last_used_at is written at most this often per token, so hot paths don't write every request.
+LAST_USED_GRANULARITY_SECONDS = 60
+
+
+def hash_token(plaintext: str) -> str:
+    """SHA-256 hex of the whole token: what the database keeps."""
+    return hashlib.sha256(plaintext.encode()).hexdigest()
+
+
+def create_user(
+    *, session: Session, username: str, role: str, full_name: str | None = None,
+    email: str | None = None,
+) -> ApiUser:
+    """A new API user; the username must be free."""
+    if role not in USER_ROLES:
+        raise ValidationFailed({"role": [f"must be one of {', '.join(USER_ROLES)}"]})
+    if session.scalar(select(ApiUser.id).where(ApiUser.username == username)):
+        raise Conflict(f"user {username} already exists")
+    user = ApiUser(username=username, role=role, full_name=full_name, email=email)
+    session.add(user)
+    session.flush()
+    return user
+
+
+def find_user(*, session: Session, username: str) -> ApiUser:
+    user = session.scalar(select(ApiUser).where(ApiUser.username == username))
+    if user is None:
+        raise NotFound("user", username)
+    return user
+
+
+def issue_token(
+    *, session: Session, user: ApiUser, name: str, scopes: Iterable[str],
+    expires_at: datetime | None = None,
+) -> tuple[ApiToken, str]:
+    """A new token for the user; the plaintext is returned once and never stored."""
+    wanted = sorted(set(scopes))
+    unknown = [scope for scope in wanted if scope not in SCOPES]
+    if unknown or not wanted:
+        raise ValidationFailed({"scopes": [f"choose from {', '.join(SCOPES)}"]})
+    plaintext = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
+    token = ApiToken(
+        user_id=user.id, name=name, token_prefix=plaintext[:12],
+        token_hash=hash_token(plaintext), scopes=wanted, expires_at=expires_at,
+    )
+    session.add(token)
+    session.flush()
+    return token, plaintext
+
+
+def authenticate(*, session: Session, plaintext: str | None) -> ApiToken:
+    """The live token behind a bearer value, or Unauthorized (missing, unknown, expired, revoked)."""
+    if not plaintext:
+        raise Unauthorized("a bearer token is required")
+    digest = hash_token(plaintext)
+    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    # The lookup is by hash; the constant-time compare guards against a collation-insensitive match.
+    if token is None or not hmac.compare_digest(token.token_hash, digest):
+        raise Unauthorized("the token is not valid")
+    now = utcnow()
+    if token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
+        raise Unauthorized("the token is expired or revoked")
+    if not token.user.is_active:
+        raise Unauthorized("the token's user is disabled")
+    _touch(token, now)
+    return token
+
+
+def _touch(token: ApiToken, now: datetime) -> None:
+    last = token.last_used_at
+    if last is None or (now - last).total_seconds() >= LAST_USED_GRANULARITY_SECONDS:
+        token.last_used_at = now
+
+
+def require_scopes(token_scopes: Iterable[str], *needed: str) -> None:
+    """Forbidden unless the token holds every needed scope (admin holds all)."""
+    held = set(token_scopes)
+    if "admin" in held:
+        return
+    missing = [scope for scope in needed if scope not in held]
+    if missing:
+        raise Forbidden(f"this token lacks the scope {', '.join(missing)}", missing_scopes=missing)
+
+
+def list_tokens(*, session: Session, username: str | None = None) -> list[ApiToken]:
+    query = select(ApiToken).join(ApiUser).order_by(ApiToken.created_at)
+    if username:
+        query = query.where(ApiUser.username == username)
+    return list(session.scalars(query))
+
+
+def revoke_token(*, session: Session, token_id: str) -> ApiToken:
+    """Mark a token revoked; it stops working at once."""
+    token = session.get(ApiToken, token_id)
+    if token is None:
+        raise NotFound("token", token_id)
+    if token.revoked_at is None:
+        token.revoked_at = utcnow()
+    return token

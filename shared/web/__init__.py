@@ -1,0 +1,19 @@
+"""The Flask glue every service shares: app factory, auth guard, problems, request ids, probes."""
+
+from shared.web.api import Blueprint, PageArgsSchema, Schema, page_schema
+from shared.web.app import create_service_app
+from shared.web.auth import Principal, current_principal, require_scope
+from shared.web.db import commit, db_session
+
+__all__ = [
+    "Blueprint",
+    "PageArgsSchema",
+    "Principal",
+    "Schema",
+    "commit",
+    "create_service_app",
+    "current_principal",
+    "db_session",
+    "page_schema",
+    "require_scope",
+]
