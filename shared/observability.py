@@ -43,3 +43,5 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    # Alembic narrates every readiness probe's version check at INFO; that is noise.
+    logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)

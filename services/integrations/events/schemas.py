@@ -1,0 +1,37 @@
+"""Marshmallow schemas of the integration audit log."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from shared.models.integrations import DIRECTIONS, INTEGRATION_TYPES
+from shared.web import PageArgsSchema, Schema, page_schema
+
+
+class IntegrationEventSchema(Schema):
+    id = ma.fields.String(dump_only=True)
+    session_id = ma.fields.String(allow_none=True)
+    work_item_id = ma.fields.String(allow_none=True)
+    integration_type = ma.fields.String(validate=ma.validate.OneOf(INTEGRATION_TYPES))
+    direction = ma.fields.String(validate=ma.validate.OneOf(DIRECTIONS))
+    action = ma.fields.String()
+    external_id = ma.fields.String(allow_none=True)
+    external_url = ma.fields.String(allow_none=True)
+    http_status = ma.fields.Integer(allow_none=True)
+    request_data = ma.fields.Raw(allow_none=True)
+    response_data = ma.fields.Raw(allow_none=True)
+    duration_ms = ma.fields.Integer(allow_none=True)
+    created_by = ma.fields.String(allow_none=True)
+    created_at = ma.fields.DateTime(dump_only=True)
+
+
+class IntegrationEventQuerySchema(PageArgsSchema):
+    session_id = ma.fields.String()
+    integration_type = ma.fields.String(validate=ma.validate.OneOf(INTEGRATION_TYPES))
+    external_id = ma.fields.String()
+    direction = ma.fields.String(validate=ma.validate.OneOf(DIRECTIONS))
+    since = ma.fields.AwareDateTime(metadata={"description": "created at or after"})
+    until = ma.fields.AwareDateTime(metadata={"description": "created before"})
+
+
+IntegrationEventPageSchema = page_schema(IntegrationEventSchema, "IntegrationEventPage")
