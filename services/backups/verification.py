@@ -19,6 +19,7 @@ from services.backups.adapters.mariadb_client import (
     defaults_file,
     load_argv,
 )
+from services.backups.adapters.sqlite_backup import SQLITE_MAGIC
 from services.backups.adapters.storage import Storage, StorageError
 from services.backups.pipeline import TRAILER, PipelineError
 from services.backups.progress import ProgressCallback, ProgressTracker
@@ -42,13 +43,20 @@ def _counted(chunks: Iterable[bytes], sha: Any, counter: list[int]) -> Iterator[
 
 
 def verify_checksum(
-    *, storage: Storage, location: str, codec: str, checksum_sha256: str, size_bytes: int
+    *,
+    storage: Storage,
+    location: str,
+    codec: str,
+    checksum_sha256: str,
+    size_bytes: int,
+    artifact_format: str = "sql",
 ) -> VerificationResult:
     """Re-read the stored bytes: SHA-256 and size match, and it decompresses to a complete dump."""
     sha, counter = hashlib.sha256(), [0]
-    tail = b""
+    head, tail = b"", b""
     try:
         for plain in decompress_stream(codec, _counted(storage.read(location), sha, counter)):
+            head = head or plain[:16]
             tail = (tail + plain)[-256:]
     except (StorageError, ValueError) as exc:
         return VerificationResult(False, "checksum", {"error": str(exc)})
@@ -57,7 +65,9 @@ def verify_checksum(
         problems.append("SHA-256 of the stored artifact differs from the recorded checksum")
     if counter[0] != size_bytes:
         problems.append(f"stored size is {counter[0]} bytes, {size_bytes} recorded")
-    if TRAILER not in tail and not tail.startswith(b"SQLite"):
+    if artifact_format == "sqlite" and not head.startswith(SQLITE_MAGIC):
+        problems.append("decompressed artifact is not a SQLite database")
+    if artifact_format == "sql" and TRAILER not in tail:
         problems.append("decompressed stream has no '-- Dump completed' trailer")
     details = {"sha256": sha.hexdigest(), "size_bytes": counter[0], "problems": problems}
     return VerificationResult(not problems, "checksum", details)
