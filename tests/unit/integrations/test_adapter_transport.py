@@ -1,0 +1,59 @@
+"""The PSA transport's retry rules, Retry-After parsing and audit redaction."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+
+from services.integrations.adapters import OutboundCall, PsaUnavailable, TransportSettings
+from services.integrations.adapters.transport import (
+    PsaTransport,
+    parse_retry_after,
+    redact_headers,
+    scrub_url,
+)
+
+
+def test_retry_after_accepts_seconds_and_http_dates():
+    assert parse_retry_after("7", now=0) == 7.0
+    assert parse_retry_after("Thu, 01 Jan 1970 00:01:00 GMT", now=30) == 30.0
+    assert parse_retry_after("soon", now=0) is None
+    assert parse_retry_after(None, now=0) is None
+
+
+def test_the_legacy_api_key_query_parameter_is_masked_in_audited_urls():
+    scrubbed = scrub_url("https://acme.syncromsp.com/api/v1/tickets?api_key=abc123&page=2")
+    assert "abc123" not in scrubbed and "page=2" in scrubbed
+
+
+@pytest.mark.parametrize("header", ["Authorization", "Secret", "ApiIntegrationCode", "Cookie"])
+def test_secret_headers_are_masked(header):
+    assert redact_headers({header: "s3cr3t", "clientId": "guid"}) == {
+        header: "[redacted]",
+        "clientId": "guid",
+    }
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_a_post_that_never_reached_the_server_is_retried_and_each_attempt_audited():
+    calls: list[OutboundCall] = []
+    sleeps: list[float] = []
+    transport = PsaTransport(
+        integration_type="syncro",
+        headers={},
+        audit=calls.append,
+        settings=TransportSettings(max_attempts=2),
+        sleep=sleeps.append,
+    )
+
+    with pytest.raises(PsaUnavailable):
+        transport.send("POST", f"http://127.0.0.1:{_closed_port()}/x", action="created", json={})
+
+    assert [c.attempt for c in calls] == [1, 2] and sleeps == [0.5]
+    assert all(c.status is None and c.error == "ConnectionError" for c in calls)
