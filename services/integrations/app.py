@@ -8,18 +8,32 @@ from collections.abc import Mapping
 from flask import Flask
 
 from services.integrations import config
+from services.integrations.access_log.resources import blp as access_log_blp
+from services.integrations.credentials.resources import blp as credentials_blp
 from services.integrations.events.resources import blp as events_blp
+from services.integrations.keys.resources import blp as keys_blp
+from services.integrations.vault.keys_config import vault_keys_from_settings
 from shared.web import create_service_app
+
+# One line per resource: add a blueprint here to serve it.
+BLUEPRINTS = [
+    credentials_blp,
+    access_log_blp,
+    keys_blp,
+    events_blp,
+]
 
 
 def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     """Build the app from the environment, with `overrides` on top (tests pass their own)."""
     settings = config.load({**os.environ, **(overrides or {})})
-    return create_service_app(
+    app = create_service_app(
         name="integrations",
         title="Integrations",
         description="Credential vault, integration audit log, PSA ticket links and webhooks.",
         settings=settings,
-        blueprints=[events_blp],
+        blueprints=BLUEPRINTS,
         raw_body_prefixes=("/v1/webhooks/",),
     )
+    app.extensions["vault"] = vault_keys_from_settings(settings)
+    return app

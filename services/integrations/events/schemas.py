@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from shared.models.integrations import DIRECTIONS, INTEGRATION_TYPES
+from shared.models.integrations import DIRECTIONS, INTEGRATION_ACTIONS, INTEGRATION_TYPES
 from shared.web import PageArgsSchema, Schema, page_schema
 
 
@@ -32,6 +32,37 @@ class IntegrationEventQuerySchema(PageArgsSchema):
     direction = ma.fields.String(validate=ma.validate.OneOf(DIRECTIONS))
     since = ma.fields.AwareDateTime(metadata={"description": "created at or after"})
     until = ma.fields.AwareDateTime(metadata={"description": "created before"})
+
+
+class IntegrationEventCreateSchema(Schema):
+    session_id = ma.fields.String(allow_none=True, validate=ma.validate.Length(equal=36))
+    work_item_id = ma.fields.String(allow_none=True, validate=ma.validate.Length(equal=36))
+    integration_type = ma.fields.String(
+        required=True, validate=ma.validate.OneOf(INTEGRATION_TYPES)
+    )
+    direction = ma.fields.String(required=True, validate=ma.validate.OneOf(DIRECTIONS))
+    action = ma.fields.String(required=True, validate=ma.validate.OneOf(INTEGRATION_ACTIONS))
+    external_id = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
+    external_url = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=1000))
+    http_status = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=100, max=599))
+    request_data = ma.fields.Dict(
+        allow_none=True, metadata={"description": "stored with secrets redacted"}
+    )
+    response_data = ma.fields.Dict(
+        allow_none=True, metadata={"description": "stored with secrets redacted"}
+    )
+    duration_ms = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=0))
+
+
+class IdempotencyHeaderSchema(Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    idempotency_key = ma.fields.String(
+        data_key="Idempotency-Key",
+        validate=ma.validate.Length(min=1, max=255),
+        metadata={"description": "a replay returns the first result and writes nothing"},
+    )
 
 
 IntegrationEventPageSchema = page_schema(IntegrationEventSchema, "IntegrationEventPage")

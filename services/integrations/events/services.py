@@ -1,21 +1,37 @@
-"""Use cases of the integration audit log."""
+"""Use cases of the integration audit log: record (idempotent, redacted), list, prune."""
 
 from __future__ import annotations
 
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from shared.models import ExternalIntegration
+from services.integrations.adapters.shapes import OutboundCall
+from shared.errors import Conflict
+from shared.models import ExternalIntegration, new_id, utcnow
 from shared.pagination import Page, keyset_page
+from shared.redaction import REDACTED, is_secret_key, redact_json, redact_text
 
 
 def list_events(
-    *, session: Session, session_id: str | None = None, integration_type: str | None = None,
-    external_id: str | None = None, direction: str | None = None,
-    since: datetime | None = None, until: datetime | None = None,
-    cursor: str | None = None, limit: int = 50,
+    *,
+    session: Session,
+    session_id: str | None = None,
+    integration_type: str | None = None,
+    external_id: str | None = None,
+    direction: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
 ) -> Page[ExternalIntegration]:
     """Newest first, filtered by session, system, external id, direction and time range."""
     query = select(ExternalIntegration)
@@ -33,6 +49,143 @@ def list_events(
     if until is not None:
         query = query.where(ExternalIntegration.created_at < until)
     return keyset_page(
-        session=session, query=query, sort=ExternalIntegration.created_at,
-        tiebreak=ExternalIntegration.id, descending=True, cursor=cursor, limit=limit,
+        session=session,
+        query=query,
+        sort=ExternalIntegration.created_at,
+        tiebreak=ExternalIntegration.id,
+        descending=True,
+        cursor=cursor,
+        limit=limit,
     )
+
+
+@dataclass(frozen=True)
+class RecordedEvent:
+    """An event row and whether this call wrote it (False: an idempotent replay)."""
+
+    event: ExternalIntegration
+    created: bool
+
+
+def _redacted(data: Mapping[str, Any]) -> dict[str, Any]:
+    clean = dict(data)
+    for name in ("request_data", "response_data"):
+        if clean.get(name) is not None:
+            clean[name] = redact_json(clean[name])
+    if clean.get("external_url"):
+        clean["external_url"] = redact_url(clean["external_url"])
+    return clean
+
+
+def redact_url(url: str) -> str:
+    """Mask secret-looking query parameters (Syncro's ?api_key=...) and URL passwords."""
+    parts = urlsplit(redact_text(url))
+    query = [
+        (k, REDACTED if is_secret_key(k) else v)
+        for k, v in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(query, safe="[]")))
+
+
+def _fingerprint(clean: Mapping[str, Any]) -> str:
+    canonical = json.dumps(clean, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def record_event(
+    *,
+    session: Session,
+    data: Mapping[str, Any],
+    idempotency_key: str | None = None,
+    created_by: str | None = None,
+) -> RecordedEvent:
+    """Store one event with its JSON redacted; a replayed Idempotency-Key returns the first row."""
+    clean = _redacted(data)
+    fingerprint = _fingerprint(clean)
+    if idempotency_key:
+        earlier = _by_key(session, idempotency_key)
+        if earlier is not None:
+            return _replay(earlier, fingerprint)
+    row = ExternalIntegration(
+        id=new_id(),
+        created_by=created_by,
+        created_at=utcnow(),
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint,
+        **clean,
+    )
+    session.add(row)
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # a concurrent request with the same key won the insert
+        earlier = _by_key(session, idempotency_key) if idempotency_key else None
+        if earlier is None:
+            raise
+        return _replay(earlier, fingerprint)
+    return RecordedEvent(row, True)
+
+
+def _by_key(session: Session, key: str) -> ExternalIntegration | None:
+    return session.scalars(
+        select(ExternalIntegration).where(ExternalIntegration.idempotency_key == key)
+    ).first()
+
+
+def _replay(earlier: ExternalIntegration, fingerprint: str) -> RecordedEvent:
+    if earlier.request_fingerprint and earlier.request_fingerprint != fingerprint:
+        raise Conflict("this Idempotency-Key was used with a different request body")
+    return RecordedEvent(earlier, False)
+
+
+def record_outbound_call(
+    *,
+    session: Session,
+    call: OutboundCall,
+    created_by: str = "integrations",
+    session_id: str | None = None,
+    work_item_id: str | None = None,
+) -> ExternalIntegration:
+    """Add (not commit) an event for one PSA attempt an adapter reported to its audit hook."""
+    request = dict(redact_json(call.request) or {})
+    request.update({"method": call.method, "attempt": call.attempt})
+    response = redact_json(call.response)
+    if call.error:
+        response = {"error": redact_text(call.error), "body": response}
+    row = ExternalIntegration(
+        id=new_id(),
+        session_id=session_id,
+        work_item_id=work_item_id,
+        integration_type=call.integration_type,
+        direction="outbound",
+        action=call.action,
+        external_id=call.external_id,
+        external_url=redact_url(call.url),
+        http_status=call.status,
+        request_data=request,
+        response_data=response if isinstance(response, dict) else {"body": response},
+        duration_ms=call.duration_ms,
+        created_by=created_by,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    return row
+
+
+def prune_events(*, session: Session, older_than: datetime, batch_size: int = 1000) -> int:
+    """Delete events created before `older_than`, in batches (each commits); returns the count."""
+    total = 0
+    while True:
+        ids = list(
+            session.scalars(
+                select(ExternalIntegration.id)
+                .where(ExternalIntegration.created_at < older_than)
+                .order_by(ExternalIntegration.created_at)
+                .limit(batch_size)
+            )
+        )
+        if not ids:
+            return total
+        session.execute(delete(ExternalIntegration).where(ExternalIntegration.id.in_(ids)))
+        session.commit()
+        total += len(ids)

@@ -1,0 +1,1 @@
+"""The hash-chained credential access log: append, query, verify."""

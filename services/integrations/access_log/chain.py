@@ -1,0 +1,173 @@
+"""Append rows to the credential access log as an HMAC chain, and verify the chain."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from shared.models import CredentialAccessLog, new_id, utcnow
+from shared.models.integrations import CredentialAuditHead
+
+GENESIS_HASH = "0" * 64
+HEAD_ID = 1
+
+
+@dataclass(frozen=True)
+class AccessContext:
+    """Who is acting, for whom, why and from where (copied into every audit row)."""
+
+    actor_token_id: str | None = None
+    on_behalf_of: str | None = None
+    purpose: str | None = None
+    request_id: str | None = None
+    source_ip: str | None = None
+
+
+@dataclass
+class ChainReport:
+    """The result of walking the chain: ok, or the first position that does not add up."""
+
+    rows_checked: int = 0
+    ok: bool = True
+    broken_at_seq: int | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+def row_hash(*, key: bytes, prev_hash: str, row: CredentialAccessLog) -> str:
+    """HMAC-SHA256 over the previous hash and a canonical JSON form of the row."""
+    created: datetime = row.created_at
+    payload = json.dumps(
+        [
+            row.seq,
+            row.id,
+            row.credential_id,
+            row.credential_version,
+            row.action,
+            row.fields,
+            row.actor_token_id,
+            row.on_behalf_of,
+            row.purpose,
+            row.request_id,
+            row.source_ip,
+            row.outcome,
+            created.isoformat(),
+        ],
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    message = prev_hash.encode("ascii") + b"|" + payload.encode("utf-8")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def _take_head(session: Session) -> tuple[int, str]:
+    # The UPDATE takes the head row's lock first, so concurrent appends queue here and each
+    # then reads the tip the previous one committed.
+    bumped = session.execute(
+        update(CredentialAuditHead)
+        .where(CredentialAuditHead.id == HEAD_ID)
+        .values(seq=CredentialAuditHead.seq + 1)
+        .execution_options(synchronize_session=False)
+    )
+    if bumped.rowcount == 0:  # type: ignore[attr-defined]
+        session.add(CredentialAuditHead(id=HEAD_ID, seq=1, last_hash=GENESIS_HASH))
+        session.flush()
+    seq, last_hash = session.execute(
+        select(CredentialAuditHead.seq, CredentialAuditHead.last_hash)
+        .where(CredentialAuditHead.id == HEAD_ID)
+        .execution_options(populate_existing=True)
+    ).one()
+    return int(seq), str(last_hash)
+
+
+def append_access(
+    *,
+    session: Session,
+    key: bytes,
+    credential_id: str,
+    credential_version: int,
+    action: str,
+    fields: list[str] | None,
+    context: AccessContext,
+    outcome: str = "success",
+) -> CredentialAccessLog:
+    """Add one chained audit row in the caller's transaction (it commits with the use case)."""
+    seq, prev = _take_head(session)
+    row = CredentialAccessLog(
+        id=new_id(),
+        seq=seq,
+        credential_id=credential_id,
+        credential_version=credential_version,
+        action=action,
+        fields=fields,
+        actor_token_id=context.actor_token_id,
+        on_behalf_of=context.on_behalf_of,
+        purpose=context.purpose,
+        request_id=context.request_id,
+        source_ip=context.source_ip,
+        outcome=outcome,
+        created_at=utcnow(),
+        prev_hash=prev,
+    )
+    row.row_hash = row_hash(key=key, prev_hash=prev, row=row)
+    session.add(row)
+    session.execute(
+        update(CredentialAuditHead)
+        .where(CredentialAuditHead.id == HEAD_ID)
+        .values(last_hash=row.row_hash)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return row
+
+
+def verify_chain(*, session: Session, key: bytes, batch_size: int = 1000) -> ChainReport:
+    """Recompute every link in order; report the first gap, relink or altered row."""
+    report = ChainReport()
+    expected_seq, prev = 1, GENESIS_HASH
+    while True:
+        rows = session.scalars(
+            select(CredentialAccessLog)
+            .where(CredentialAccessLog.seq >= expected_seq)
+            .order_by(CredentialAccessLog.seq)
+            .limit(batch_size)
+        ).all()
+        for row in rows:
+            problem = _link_problem(row, expected_seq, prev, key)
+            if problem:
+                return _broken(report, row.seq, problem)
+            report.rows_checked += 1
+            expected_seq, prev = row.seq + 1, row.row_hash
+        if len(rows) < batch_size:
+            break
+    return _check_head(session, report, expected_seq - 1, prev)
+
+
+def _link_problem(row: CredentialAccessLog, seq: int, prev: str, key: bytes) -> str | None:
+    if row.seq != seq:
+        return f"rows {seq}..{row.seq - 1} are missing"
+    if row.prev_hash != prev:
+        return "prev_hash does not match the previous row"
+    if not hmac.compare_digest(row.row_hash, row_hash(key=key, prev_hash=prev, row=row)):
+        return "row content does not match its hash"
+    return None
+
+
+def _broken(report: ChainReport, seq: int, problem: str) -> ChainReport:
+    report.ok, report.broken_at_seq = False, seq
+    report.problems.append(problem)
+    return report
+
+
+def _check_head(session: Session, report: ChainReport, last_seq: int, last: str) -> ChainReport:
+    head = session.get(CredentialAuditHead, HEAD_ID)
+    if head is None:
+        return report if last_seq == 0 else _broken(report, last_seq, "chain head is missing")
+    if head.seq != last_seq or head.last_hash != last:
+        return _broken(report, last_seq + 1, "rows at the end of the chain are missing")
+    return report

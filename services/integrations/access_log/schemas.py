@@ -1,0 +1,45 @@
+"""Marshmallow schemas of the credential access log."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from shared.models.integrations import ACCESS_ACTIONS
+from shared.web import PageArgsSchema, Schema, page_schema
+
+
+class AccessLogSchema(Schema):
+    id = ma.fields.String()
+    seq = ma.fields.Integer()
+    credential_id = ma.fields.String()
+    credential_version = ma.fields.Integer()
+    action = ma.fields.String()
+    fields = ma.fields.List(ma.fields.String(), allow_none=True)
+    actor_token_id = ma.fields.String(allow_none=True)
+    on_behalf_of = ma.fields.String(allow_none=True)
+    purpose = ma.fields.String(allow_none=True)
+    request_id = ma.fields.String(allow_none=True)
+    source_ip = ma.fields.String(allow_none=True)
+    outcome = ma.fields.String()
+    created_at = ma.fields.DateTime()
+    prev_hash = ma.fields.String()
+    row_hash = ma.fields.String()
+
+
+class AccessLogQuerySchema(PageArgsSchema):
+    credential_id = ma.fields.String()
+    action = ma.fields.String(validate=ma.validate.OneOf(ACCESS_ACTIONS))
+    actor_token_id = ma.fields.String()
+    on_behalf_of = ma.fields.String()
+    since = ma.fields.AwareDateTime(metadata={"description": "at or after"})
+    until = ma.fields.AwareDateTime(metadata={"description": "before"})
+
+
+class ChainReportSchema(Schema):
+    ok = ma.fields.Boolean()
+    rows_checked = ma.fields.Integer()
+    broken_at_seq = ma.fields.Integer(allow_none=True)
+    problems = ma.fields.List(ma.fields.String())
+
+
+AccessLogPageSchema = page_schema(AccessLogSchema, "CredentialAccessLogPage")

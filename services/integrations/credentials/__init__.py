@@ -1,0 +1,1 @@
+"""Credential vault resource: create, update (check-and-set), list, reveal, test, expiring."""

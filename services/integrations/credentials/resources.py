@@ -1,0 +1,110 @@
+"""HTTP layer of the credential vault: parse, authorise, serialise; the rest is services.py."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from flask.views import MethodView
+
+from services.integrations.credentials import services
+from services.integrations.credentials.schemas import (
+    CredentialCreateSchema,
+    CredentialPageSchema,
+    CredentialQuerySchema,
+    CredentialSchema,
+    CredentialUpdateSchema,
+    ExpiringQuerySchema,
+    RevealedSchema,
+    RevealSchema,
+)
+from services.integrations.request_context import current_vault, request_access_context
+from shared.models import IntegrationCredential
+from shared.pagination import Page
+from shared.web import Blueprint, db_session
+
+blp = Blueprint(
+    "credentials",
+    __name__,
+    url_prefix="/v1/credentials",
+    description="The credential vault: sealed PSA secrets, audited reveals, check-and-set writes",
+)
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+@blp.route("")
+class Credentials(MethodView):
+    @blp.requires("credentials:read")
+    @blp.arguments(CredentialQuerySchema, location="query")
+    @blp.response(200, CredentialPageSchema)
+    def get(self, args: dict[str, Any]) -> Page[IntegrationCredential]:
+        """List credentials (metadata, secrets masked)"""
+        return services.list_credentials(session=db_session(), **args)
+
+    @blp.requires("credentials:write")
+    @blp.arguments(CredentialCreateSchema)
+    @blp.response(201, CredentialSchema)
+    def post(self, data: dict[str, Any]) -> IntegrationCredential:
+        """Store a credential; its secret fields are sealed at version 1"""
+        return services.create_credential(
+            session=db_session(),
+            vault=current_vault(),
+            data=data,
+            context=request_access_context(purpose="create"),
+        )
+
+
+@blp.route("/expiring")
+class ExpiringCredentials(MethodView):
+    @blp.requires("credentials:read")
+    @blp.arguments(ExpiringQuerySchema, location="query")
+    @blp.response(200, CredentialSchema(many=True))
+    def get(self, args: dict[str, Any]) -> list[IntegrationCredential]:
+        """Active credentials whose token expires within `within_days` (or already has)"""
+        return services.expiring_credentials(
+            session=db_session(), within=timedelta(days=args["within_days"])
+        )
+
+
+@blp.route("/<string:credential_id>")
+class Credential(MethodView):
+    @blp.requires("credentials:read")
+    @blp.response(200, CredentialSchema)
+    def get(self, credential_id: str) -> IntegrationCredential:
+        """One credential's metadata (secrets masked)"""
+        return services.get_credential(session=db_session(), credential_id=credential_id)
+
+    @blp.requires("credentials:write")
+    @blp.arguments(CredentialUpdateSchema)
+    @blp.response(200, CredentialSchema)
+    def patch(self, data: dict[str, Any], credential_id: str) -> IntegrationCredential:
+        """Change fields with check-and-set: send the version you read (stale -> 409)"""
+        expected = data.pop("expected_version")
+        return services.update_credential(
+            session=db_session(),
+            vault=current_vault(),
+            credential_id=credential_id,
+            expected_version=expected,
+            changes=data,
+            context=request_access_context(purpose="update"),
+        )
+
+
+@blp.route("/<string:credential_id>/reveal")
+class RevealCredential(MethodView):
+    @blp.requires("credentials:reveal")
+    @blp.arguments(RevealSchema)
+    @blp.response(200, RevealedSchema)
+    def post(self, data: dict[str, Any], credential_id: str) -> tuple[dict[str, Any], int, dict]:
+        """Plaintext of secret fields, answered only after its audit row is committed"""
+        context = request_access_context(
+            purpose=data["purpose"], on_behalf_of=data.get("on_behalf_of")
+        )
+        row, plaintext = services.reveal_credential(
+            session=db_session(),
+            vault=current_vault(),
+            credential_id=credential_id,
+            fields=data.get("fields"),
+            context=context,
+        )
+        return {"id": row.id, "version": row.version, "fields": plaintext}, 200, NO_STORE

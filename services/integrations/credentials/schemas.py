@@ -1,0 +1,128 @@
+"""Marshmallow schemas of the credential vault (secrets are write-only, shown masked)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+
+from services.integrations.vault.kinds import KIND_SECRETS, SECRET_FIELDS
+from shared.models.integrations import CREDENTIAL_TYPES, INTEGRATION_TYPES
+from shared.web import PageArgsSchema, Schema, page_schema
+
+MASK = "********"
+_text = ma.validate.Length(min=1, max=4000)
+
+
+def _secret() -> ma.fields.String:
+    return ma.fields.String(
+        load_only=True,
+        allow_none=True,
+        validate=_text,
+        metadata={"description": "secret; write-only, never returned by GET"},
+    )
+
+
+class _CredentialFieldsSchema(Schema):
+    integration_type = ma.fields.String(validate=ma.validate.OneOf(INTEGRATION_TYPES))
+    is_active = ma.fields.Boolean()
+    api_url = ma.fields.Url(allow_none=True, schemes={"http", "https"})
+    token_url = ma.fields.Url(allow_none=True, schemes={"http", "https"})
+    client_id = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
+    username = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
+    scopes = ma.fields.List(
+        ma.fields.String(validate=ma.validate.Length(min=1, max=200)), allow_none=True
+    )
+    token_expires_at = ma.fields.AwareDateTime(allow_none=True)
+    client_secret = _secret()
+    access_token = _secret()
+    refresh_token = _secret()
+    api_key = _secret()
+    password = _secret()
+
+
+class CredentialCreateSchema(_CredentialFieldsSchema):
+    integration_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    integration_type = ma.fields.String(
+        required=True, validate=ma.validate.OneOf(INTEGRATION_TYPES)
+    )
+    credential_type = ma.fields.String(required=True, validate=ma.validate.OneOf(CREDENTIAL_TYPES))
+
+
+class CredentialUpdateSchema(_CredentialFieldsSchema):
+    expected_version = ma.fields.Integer(
+        required=True,
+        validate=ma.validate.Range(min=1),
+        metadata={"description": "the version you read; a stale one is 409"},
+    )
+    integration_name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+
+
+class CredentialSchema(Schema):
+    id = ma.fields.String()
+    integration_name = ma.fields.String()
+    integration_type = ma.fields.String()
+    credential_type = ma.fields.String()
+    api_url = ma.fields.String(allow_none=True)
+    token_url = ma.fields.String(allow_none=True)
+    client_id = ma.fields.String(allow_none=True)
+    username = ma.fields.String(allow_none=True)
+    scopes = ma.fields.List(ma.fields.String(), allow_none=True)
+    token_expires_at = ma.fields.DateTime(allow_none=True)
+    is_active = ma.fields.Boolean()
+    last_tested_at = ma.fields.DateTime(allow_none=True)
+    last_test_status = ma.fields.String()
+    last_test_error = ma.fields.String(allow_none=True)
+    version = ma.fields.Integer()
+    kek_id = ma.fields.String()
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+    secrets = ma.fields.Method(
+        "masked_secrets",
+        metadata={"description": "each secret field of the kind: '********' when set, else null"},
+    )
+
+    def masked_secrets(self, row: Any) -> dict[str, str | None]:
+        return {
+            name: MASK if getattr(row, f"{name}_encrypted") is not None else None
+            for name in KIND_SECRETS[row.credential_type]
+        }
+
+
+class CredentialQuerySchema(PageArgsSchema):
+    integration_type = ma.fields.String(validate=ma.validate.OneOf(INTEGRATION_TYPES))
+    integration_name = ma.fields.String()
+
+
+class ExpiringQuerySchema(Schema):
+    within_days = ma.fields.Integer(load_default=14, validate=ma.validate.Range(min=0, max=3650))
+
+
+class RevealSchema(Schema):
+    fields = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(SECRET_FIELDS)),
+        validate=ma.validate.Length(min=1),
+        metadata={"description": "secret fields to reveal (default: all stored)"},
+    )
+    purpose = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=3, max=500),
+        metadata={"description": "why (ticket, task); kept in the audit"},
+    )
+    on_behalf_of = ma.fields.String(validate=ma.validate.Length(min=1, max=255))
+
+
+class RevealedSchema(Schema):
+    id = ma.fields.String()
+    version = ma.fields.Integer()
+    fields = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
+
+
+class TestResultSchema(Schema):
+    id = ma.fields.String()
+    last_test_status = ma.fields.String()
+    last_tested_at = ma.fields.DateTime()
+    last_test_error = ma.fields.String(allow_none=True)
+
+
+CredentialPageSchema = page_schema(CredentialSchema, "CredentialPage")

@@ -1,0 +1,209 @@
+"""Credential use cases: every secret sealed per version, every read and change audited."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.integrations.access_log.chain import AccessContext, append_access
+from services.integrations.vault.keys_config import VaultKeys
+from services.integrations.vault.kinds import (
+    KIND_SECRETS,
+    PLAIN_FIELDS,
+    SECRET_FIELDS,
+    check_fields_fit_kind,
+    check_required_present,
+)
+from services.integrations.vault.sealing import (
+    CredentialUnreadable,
+    open_row,
+    seal_row,
+    stored_secret_names,
+)
+from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.models import IntegrationCredential, new_id, utcnow
+from shared.pagination import Page, keyset_page
+
+DESCRIPTIVE_FIELDS = ("integration_name", "integration_type", "is_active")
+
+
+def get_credential(
+    *, session: Session, credential_id: str, lock: bool = False
+) -> IntegrationCredential:
+    """One credential (metadata only until opened); 404 when unknown."""
+    query = select(IntegrationCredential).where(IntegrationCredential.id == credential_id)
+    if lock:
+        query = query.with_for_update()
+    row = session.scalars(query.execution_options(populate_existing=True)).first()
+    if row is None:
+        raise NotFound("credential", credential_id)
+    return row
+
+
+def create_credential(
+    *, session: Session, vault: VaultKeys, data: Mapping[str, Any], context: AccessContext
+) -> IntegrationCredential:
+    """Store a new credential at version 1, its secrets sealed, with a 'created' audit row."""
+    kind = data["credential_type"]
+    check_fields_fit_kind(kind, data)
+    check_required_present(kind, data)
+    row = IntegrationCredential(
+        id=new_id(), version=1, credential_type=kind, last_test_status="never"
+    )
+    _apply_plain(row, data)
+    seal_row(keyring=vault.keyring, row=row, secrets={n: data.get(n) for n in SECRET_FIELDS})
+    session.add(row)
+    _flush_unique(session, row.integration_name)
+    _audit(session, vault, row, "created", stored_secret_names(row), context)
+    session.commit()
+    return row
+
+
+def update_credential(
+    *,
+    session: Session,
+    vault: VaultKeys,
+    credential_id: str,
+    expected_version: int,
+    changes: Mapping[str, Any],
+    context: AccessContext,
+) -> IntegrationCredential:
+    """Check-and-set update: a stale expected_version is 409; secrets are resealed at v+1."""
+    row = get_credential(session=session, credential_id=credential_id, lock=True)
+    if row.version != expected_version:
+        raise Conflict(
+            "the credential changed since you read it",
+            current_version=row.version,
+            expected_version=expected_version,
+        )
+    check_fields_fit_kind(row.credential_type, changes)
+    secrets = open_row(keyring=vault.keyring, row=row)
+    secrets.update({k: v for k, v in changes.items() if k in SECRET_FIELDS})
+    plain = {k: getattr(row, k) for k in PLAIN_FIELDS} | dict(changes)
+    check_required_present(row.credential_type, {**plain, **secrets})
+    _apply_plain(row, changes)
+    row.version += 1
+    seal_row(keyring=vault.keyring, row=row, secrets=secrets)
+    _flush_unique(session, row.integration_name)
+    changed = sorted(
+        k for k in changes if k in SECRET_FIELDS or k in PLAIN_FIELDS or k in DESCRIPTIVE_FIELDS
+    )
+    _audit(session, vault, row, "updated", changed, context)
+    session.commit()
+    return row
+
+
+def list_credentials(
+    *,
+    session: Session,
+    integration_type: str | None = None,
+    integration_name: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[IntegrationCredential]:
+    """Credentials by name (metadata only), optionally filtered."""
+    query = select(IntegrationCredential)
+    if integration_type:
+        query = query.where(IntegrationCredential.integration_type == integration_type)
+    if integration_name:
+        query = query.where(IntegrationCredential.integration_name == integration_name)
+    return keyset_page(
+        session=session,
+        query=query,
+        sort=IntegrationCredential.integration_name,
+        tiebreak=IntegrationCredential.id,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+def expiring_credentials(
+    *, session: Session, within: timedelta, now: datetime | None = None
+) -> list[IntegrationCredential]:
+    """Active credentials whose token expires within `within` (already expired ones included)."""
+    horizon = (now or utcnow()) + within
+    return list(
+        session.scalars(
+            select(IntegrationCredential)
+            .where(
+                IntegrationCredential.is_active.is_(True),
+                IntegrationCredential.token_expires_at.is_not(None),
+                IntegrationCredential.token_expires_at <= horizon,
+            )
+            .order_by(IntegrationCredential.token_expires_at, IntegrationCredential.id)
+        )
+    )
+
+
+def reveal_credential(
+    *,
+    session: Session,
+    vault: VaultKeys,
+    credential_id: str,
+    fields: list[str] | None,
+    context: AccessContext,
+) -> tuple[IntegrationCredential, dict[str, str]]:
+    """Plaintext of the asked fields, returned only once its audit row is committed."""
+    row = get_credential(session=session, credential_id=credential_id)
+    if fields:
+        _check_revealable(row, fields)
+    try:
+        plaintext = open_row(keyring=vault.keyring, row=row, names=fields)
+    except CredentialUnreadable:
+        _audit(session, vault, row, "revealed", fields, context, outcome="failed")
+        session.commit()
+        raise
+    _audit(session, vault, row, "revealed", sorted(plaintext), context)
+    session.commit()  # no audit row committed -> this raises and no plaintext leaves
+    return row, plaintext
+
+
+def _check_revealable(row: IntegrationCredential, fields: list[str]) -> None:
+    allowed = KIND_SECRETS[row.credential_type]
+    errors = {
+        n: [f"is not a secret field of {row.credential_type} credentials"]
+        for n in fields
+        if n not in allowed
+    }
+    if errors:
+        raise ValidationFailed(errors)
+
+
+def _apply_plain(row: IntegrationCredential, data: Mapping[str, Any]) -> None:
+    for name in (*PLAIN_FIELDS, *DESCRIPTIVE_FIELDS):
+        if name in data:
+            setattr(row, name, data[name])
+
+
+def _flush_unique(session: Session, name: str) -> None:
+    try:
+        session.flush()
+    except IntegrityError:
+        session.rollback()
+        raise Conflict(f"a credential named {name!r} already exists") from None
+
+
+def _audit(
+    session: Session,
+    vault: VaultKeys,
+    row: IntegrationCredential,
+    action: str,
+    fields: list[str] | None,
+    context: AccessContext,
+    outcome: str = "success",
+) -> None:
+    append_access(
+        session=session,
+        key=vault.audit_key,
+        credential_id=row.id,
+        credential_version=row.version,
+        action=action,
+        fields=fields,
+        context=context,
+        outcome=outcome,
+    )

@@ -1,0 +1,1 @@
+"""Key-encryption-key versions: census, rewrap, retire."""

@@ -1,0 +1,151 @@
+"""Key rotation without downtime: census per KEK version, batched resumable rewrap, retire."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from services.integrations.access_log.chain import AccessContext, append_access
+from services.integrations.vault.keys_config import VaultKeys
+from services.integrations.vault.sealing import CredentialUnreadable, data_key_context
+from shared.crypto import DecryptionFailed, LocalKeyring, save_key_file
+from shared.errors import Conflict, NotFound
+from shared.models import IntegrationCredential
+
+
+@dataclass(frozen=True)
+class KeyVersion:
+    """One KEK version and how many credentials still have their data key wrapped by it."""
+
+    kek_id: str
+    active: bool
+    in_keyring: bool
+    credentials: int
+
+
+@dataclass(frozen=True)
+class RewrapResult:
+    """What one rewrap batch did and what is left on older versions."""
+
+    rewrapped: int
+    remaining: int
+    active_kek_id: str
+    dry_run: bool
+
+
+def key_census(*, session: Session, vault: VaultKeys) -> list[KeyVersion]:
+    """Every KEK version in the keyring or in use, with its credential count."""
+    counts = dict(
+        session.execute(
+            select(IntegrationCredential.kek_id, func.count()).group_by(
+                IntegrationCredential.kek_id
+            )
+        )
+        .tuples()
+        .all()
+    )
+    keyring = vault.keyring
+    ids = list(dict.fromkeys([*keyring.kek_ids(), *counts]))
+    return [
+        KeyVersion(
+            kek_id,
+            kek_id == keyring.active_kek_id,
+            kek_id in keyring.kek_ids(),
+            int(counts.get(kek_id, 0)),
+        )
+        for kek_id in ids
+    ]
+
+
+def _outdated(session: Session, active: str) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(IntegrationCredential)
+            .where(IntegrationCredential.kek_id != active)
+        )
+        or 0
+    )
+
+
+def rewrap_batch(
+    *,
+    session: Session,
+    vault: VaultKeys,
+    batch_size: int,
+    context: AccessContext,
+    dry_run: bool = False,
+) -> RewrapResult:
+    """Re-wrap up to batch_size data keys onto the active KEK (ciphertexts unchanged).
+
+    Idempotent and resumable: it only picks rows not yet on the active key, and each batch
+    commits on its own, so a crash loses at most one batch's work.
+    """
+    active = vault.keyring.active_kek_id
+    if dry_run:
+        return RewrapResult(0, _outdated(session, active), active, True)
+    rows = session.scalars(
+        select(IntegrationCredential)
+        .where(IntegrationCredential.kek_id != active)
+        .order_by(IntegrationCredential.id)
+        .limit(batch_size)
+        .with_for_update(skip_locked=session.bind.dialect.name != "sqlite")  # type: ignore[union-attr]
+    ).all()
+    for row in rows:
+        _rewrap_row(session, vault, row, context)
+    session.commit()
+    return RewrapResult(len(rows), _outdated(session, active), active, False)
+
+
+def _rewrap_row(
+    session: Session, vault: VaultKeys, row: IntegrationCredential, context: AccessContext
+) -> None:
+    old = row.kek_id
+    try:
+        row.wrapped_data_key, row.kek_id = vault.keyring.rewrap(
+            row.wrapped_data_key, data_key_context(row.id, row.version)
+        )
+    except DecryptionFailed:
+        session.rollback()
+        raise CredentialUnreadable() from None
+    append_access(
+        session=session,
+        key=vault.audit_key,
+        credential_id=row.id,
+        credential_version=row.version,
+        action="rewrapped",
+        fields=[old, row.kek_id],
+        context=context,
+    )
+
+
+def retire_key(*, session: Session, vault: VaultKeys, kek_id: str) -> KeyVersion:
+    """Drop a KEK version from a key file; refused while it is active or any row needs it."""
+    census = {k.kek_id: k for k in key_census(session=session, vault=vault)}
+    version = census.get(kek_id)
+    if version is None:
+        raise NotFound("key version", kek_id)
+    if version.active:
+        raise Conflict("the active key version cannot be retired; activate another first")
+    if version.credentials:
+        raise Conflict(
+            f"{version.credentials} credentials still need {kek_id}; rewrap first",
+            credentials=version.credentials,
+        )
+    keyring = vault.keyring
+    if isinstance(keyring, LocalKeyring) and vault.key_file is not None:
+        vault.keyring = keyring.without_key(kek_id)
+        save_key_file(vault.keyring, vault.key_file)
+    return KeyVersion(kek_id, False, kek_id in vault.keyring.kek_ids(), 0)
+
+
+def add_key_version(*, vault: VaultKeys) -> str:
+    """Generate a new KEK version in the key file and make it active (file keyrings only)."""
+    keyring = vault.keyring
+    if not isinstance(keyring, LocalKeyring) or vault.key_file is None:
+        raise Conflict("this keyring's keys come from its configuration; add the key there")
+    vault.keyring = keyring.with_new_key()
+    save_key_file(vault.keyring, vault.key_file)
+    return vault.keyring.active_kek_id

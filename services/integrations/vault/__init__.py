@@ -1,0 +1,1 @@
+"""The credential vault's key material and field sealing (no HTTP here)."""

@@ -1,0 +1,86 @@
+"""Build the vault's keyring and audit-chain key from settings (local keys, key file or AWS KMS)."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from shared.crypto import (
+    Keyring,
+    KeyringError,
+    KmsKeyring,
+    LocalKeyring,
+    generated_default_keyring,
+    load_key_file,
+    parse_key_list,
+    parse_kms_keys,
+)
+
+log = logging.getLogger(__name__)
+AUDIT_KEY_BYTES = 32
+
+
+@dataclass
+class VaultKeys:
+    """What the vault needs at run time: the keyring, its source and the audit HMAC key."""
+
+    keyring: Keyring
+    audit_key: bytes
+    key_file: Path | None = None
+
+
+def keyring_from_settings(settings: Mapping[str, Any]) -> tuple[Keyring, Path | None]:
+    """KMS keys win, then VAULT_KEYS, then VAULT_KEYS_FILE, else the generated embedded default."""
+    if settings.get("VAULT_KMS_KEYS"):
+        keys, active = parse_kms_keys(settings["VAULT_KMS_KEYS"])
+        client = boto3.client(
+            "kms",
+            region_name=settings.get("AWS_REGION") or None,
+            endpoint_url=settings.get("VAULT_KMS_ENDPOINT_URL") or None,
+        )
+        return KmsKeyring(client, keys, active), None
+    if settings.get("VAULT_KEYS"):
+        keys_b, active = parse_key_list(settings["VAULT_KEYS"])
+        return LocalKeyring(keys_b, active, source="VAULT_KEYS"), None
+    if settings.get("VAULT_KEYS_FILE"):
+        path = Path(settings["VAULT_KEYS_FILE"])
+        return load_key_file(path), path
+    path = Path(settings.get("VAULT_DEV_DIR") or "var") / "vault-keys.json"
+    return generated_default_keyring(path), path
+
+
+def audit_key_from_settings(settings: Mapping[str, Any]) -> bytes:
+    """VAULT_AUDIT_KEY (base64, 32+ bytes), else a generated key file beside the dev keyring."""
+    if settings.get("VAULT_AUDIT_KEY"):
+        try:
+            key = base64.b64decode(settings["VAULT_AUDIT_KEY"], validate=True)
+        except ValueError:
+            raise KeyringError("VAULT_AUDIT_KEY is not valid base64") from None
+        if len(key) < AUDIT_KEY_BYTES:
+            raise KeyringError("VAULT_AUDIT_KEY must decode to at least 32 bytes")
+        return key
+    path = Path(settings.get("VAULT_DEV_DIR") or "var") / "vault-audit-key"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(base64.b64encode(secrets.token_bytes(AUDIT_KEY_BYTES)).decode())
+    log.warning(
+        "VAULT AUDIT KEY IS THE EMBEDDED DEFAULT (%s): set VAULT_AUDIT_KEY in production.", path
+    )
+    return base64.b64decode(path.read_text().strip())
+
+
+def vault_keys_from_settings(settings: Mapping[str, Any]) -> VaultKeys:
+    """The keyring and audit key for a service process."""
+    keyring, key_file = keyring_from_settings(settings)
+    audit_key = audit_key_from_settings(settings)
+    return VaultKeys(keyring=keyring, audit_key=audit_key, key_file=key_file)
