@@ -1,0 +1,292 @@
+"""Normalise a shell command to its shape: executable, subcommands, flag names; no values."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from services.insights.failures.command_tokens import SEPARATORS, executable_name, tokenize, unquote
+from services.insights.failures.wrappers import unwrap
+
+# How many leading bare words of each executable are subcommands rather than values.
+SUBCOMMAND_DEPTH: dict[str, int] = {
+    "apt": 1,
+    "apt-get": 1,
+    "dnf": 1,
+    "yum": 1,
+    "zypper": 1,
+    "brew": 1,
+    "snap": 1,
+    "systemctl": 1,
+    "service": 2,
+    "journalctl": 0,
+    "sc": 1,
+    "net": 1,
+    "netsh": 3,
+    "winget": 1,
+    "choco": 1,
+    "scoop": 1,
+    "git": 1,
+    "docker": 2,
+    "kubectl": 2,
+    "helm": 1,
+    "pip": 1,
+    "pip3": 1,
+    "npm": 1,
+    "yarn": 1,
+    "reg": 1,
+    "wmic": 2,
+    "az": 2,
+    "aws": 2,
+    "gcloud": 3,
+    "dism": 0,
+    "sfc": 0,
+    "robocopy": 0,
+    "xcopy": 0,
+    "schtasks": 0,
+    "bcdedit": 0,
+    "certutil": 0,
+    "wbadmin": 2,
+    "vssadmin": 2,
+    "diskpart": 0,
+    "gpupdate": 0,
+    "ipconfig": 0,
+    "icacls": 0,
+    "mysql": 0,
+    "mysqldump": 0,
+    "mariadb": 0,
+    "psql": 0,
+    "sqlcmd": 0,
+    "curl": 0,
+    "wget": 0,
+    "rsync": 0,
+    "scp": 0,
+    "tar": 0,
+    "chmod": 0,
+    "chown": 0,
+    "cp": 0,
+    "mv": 0,
+    "rm": 0,
+    "mkdir": 0,
+    "cat": 0,
+    "ls": 0,
+    "mount": 0,
+    "umount": 0,
+    "ping": 0,
+    "nslookup": 0,
+    "useradd": 0,
+    "usermod": 0,
+    "passwd": 0,
+    "crontab": 0,
+    "ufw": 1,
+    "firewall-cmd": 0,
+    "iptables": 0,
+    "certbot": 1,
+    "nginx": 0,
+    "apachectl": 1,
+    "a2enmod": 0,
+    "pvecm": 1,
+    "qm": 1,
+    "pct": 1,
+    "zfs": 1,
+    "zpool": 1,
+    "lvextend": 0,
+    "resize2fs": 0,
+    "ntdsutil": 0,
+    "repadmin": 0,
+    "dcdiag": 0,
+    "w32tm": 0,
+    "nltest": 0,
+    "gpresult": 0,
+    "manage-bde": 0,
+    "python": 0,
+    "python3": 0,
+    "node": 0,
+    "perl": 0,
+    "ruby": 0,
+    "php": 1,
+    "docker-compose": 1,
+    "podman": 2,
+    "terraform": 1,
+    "ansible-playbook": 0,
+    "openssl": 1,
+}
+DEFAULT_DEPTH = 1
+# Unix tools never take /flag style switches; a leading slash there is a path.
+UNIX_EXECUTABLES = {
+    name
+    for name, _ in SUBCOMMAND_DEPTH.items()
+    if name
+    not in {
+        "sc",
+        "net",
+        "netsh",
+        "reg",
+        "wmic",
+        "dism",
+        "sfc",
+        "robocopy",
+        "xcopy",
+        "schtasks",
+        "bcdedit",
+        "certutil",
+        "wbadmin",
+        "vssadmin",
+        "diskpart",
+        "gpupdate",
+        "ipconfig",
+        "icacls",
+        "winget",
+        "choco",
+        "scoop",
+        "sqlcmd",
+        "ntdsutil",
+        "repadmin",
+        "dcdiag",
+        "w32tm",
+        "nltest",
+        "gpresult",
+        "manage-bde",
+    }
+} | {"bash", "sh", "zsh", "sudo", "ssh", "find", "grep", "sed", "awk", "ln", "df", "du"}
+# Flags of some executables that take a value: the word after them is not a subcommand.
+VALUE_FLAGS = {
+    "-n",
+    "--namespace",
+    "-o",
+    "--output",
+    "-c",
+    "-C",
+    "--context",
+    "-u",
+    "-H",
+    "-f",
+    "--file",
+    "-i",
+    "-l",
+    "-p",
+    "-F",
+    "-J",
+    "-E",
+    "--profile",
+    "--region",
+}
+_SLASH_FLAG = re.compile(r"^/[A-Za-z?][\w?-]*(?::.*)?$")
+_DASH_FLAG = re.compile(r"^--?[A-Za-z?][\w.?-]*(?:[=:].*)?$")
+_WORD = re.compile(r"^[A-Za-z][\w:-]*$")
+_ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_]\w*=")
+
+
+@dataclass
+class CommandShape:
+    """The normalised shape of a command line, plus the values it carried."""
+
+    key: str
+    display: str
+    values: list[str] = field(default_factory=list)
+    executable_key: str = ""  # wrappers and executables only: subcommands and flags dropped
+
+
+def shape_command(command: str) -> CommandShape:
+    """Normalise a whole command line (pipelines and lists included)."""
+    shapes = [
+        CommandShape(segment, segment, [], segment)
+        if isinstance(segment, str)
+        else _shape_simple(segment)
+        for segment in _segments(tokenize(command.strip()))
+    ]
+    return CommandShape(
+        " ".join(s.key for s in shapes),
+        " ".join(s.display for s in shapes),
+        [v for s in shapes for v in s.values],
+        " ".join(s.executable_key for s in shapes),
+    )
+
+
+def _segments(tokens: list[str]) -> list[list[str] | str]:
+    """Group tokens into simple commands separated by |, ;, &&, ||."""
+    out: list[list[str] | str] = []
+    current: list[str] = []
+    for token in tokens:
+        if token in SEPARATORS:
+            if current:
+                out.append(current)
+            out.append(token)
+            current = []
+        else:
+            current.append(token)
+    if current:
+        out.append(current)
+    return out
+
+
+def _shape_simple(tokens: list[str]) -> CommandShape:
+    """Shape one simple command, unwrapping sudo/powershell -Command/ssh host ... wrappers."""
+    while tokens and _ENV_ASSIGNMENT.match(tokens[0]):
+        tokens = tokens[1:]
+    if not tokens:
+        return CommandShape("<empty>", "<empty>", [], "<empty>")
+    exe = executable_name(tokens[0])
+    wrapped = unwrap(exe, tokens[1:])
+    if wrapped is not None:
+        head, head_values, inner = wrapped
+        inner_shape = shape_command(inner) if inner else CommandShape("", "", [], "")
+        return CommandShape(
+            f"{head} > {inner_shape.key}".strip(),
+            f"{head} > {inner_shape.display}".strip(),
+            head_values + inner_shape.values,
+            f"{head} > {inner_shape.executable_key}".strip(),
+        )
+    return _shape_plain(exe, tokens[1:])
+
+
+def _shape_plain(exe: str, args: list[str]) -> CommandShape:
+    """exe + subcommands + sorted flag names; values become placeholders in the display."""
+    depth = subcommand_depth(exe)
+    subcommands: list[str] = []
+    flags: set[str] = set()
+    display = [exe]
+    values: list[str] = []
+    expect_value = False
+    for arg in args:
+        flag = flag_name(exe, arg)
+        if flag is not None:
+            flags.add(flag)
+            display.append(flag)
+            values.extend(_attached_value(arg))
+            expect_value = arg in VALUE_FLAGS
+        elif not expect_value and len(subcommands) < depth and _WORD.match(arg):
+            subcommands.append(arg.lower())
+            display.append(arg.lower())
+        else:
+            expect_value = False
+            values.append(unquote(arg))
+            if display[-1] != "<arg>":
+                display.append("<arg>")
+    key = " ".join([exe, *subcommands, *sorted(flags)])
+    return CommandShape(key, " ".join(display), values, exe)
+
+
+def subcommand_depth(exe: str) -> int:
+    """Known tools from the table; PowerShell cmdlets (Verb-Noun) and scripts take none."""
+    if exe in SUBCOMMAND_DEPTH:
+        return SUBCOMMAND_DEPTH[exe]
+    if "-" in exe or "." in exe:
+        return 0
+    return DEFAULT_DEPTH
+
+
+def flag_name(exe: str, arg: str) -> str | None:
+    """The normalised flag name of `arg`, or None when it is a value."""
+    if _DASH_FLAG.match(arg):
+        name = re.split(r"[=:]", arg, maxsplit=1)[0]
+        return name if len(name) <= 2 else name.lower()
+    if exe not in UNIX_EXECUTABLES and _SLASH_FLAG.match(arg):
+        return arg.split(":", 1)[0].lower()
+    return None
+
+
+def _attached_value(arg: str) -> list[str]:
+    """`--name=value`, `/user:CORP\\x`, `-Confirm:$false` carry a value inside the token."""
+    parts = re.split(r"[=:]", arg, maxsplit=1)
+    return [unquote(parts[1])] if len(parts) == 2 and parts[1] else []
