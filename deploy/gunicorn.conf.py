@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import time
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -45,6 +44,9 @@ def _load_secret_files(names: tuple[str, ...]) -> None:
             raise SystemExit(f"{name}_FILE cannot be read: {exc.strerror}") from None
 
 
+SERVICE = os.environ.get("K_SERVICE") or os.environ.get("SERVICE_NAME") or "msp"
+
+
 class JsonLogger(glogging.Logger):
     """Gunicorn logger writing each access and error line as one JSON object, like the apps."""
 
@@ -57,35 +59,41 @@ class JsonLogger(glogging.Logger):
         if not self.access_log_enabled:
             return
         atoms = self.atoms(resp, req, environ, request_time)
-        record = {
-            "logger": "gunicorn.access",
-            "remote_addr": atoms["h"],
-            "method": atoms["m"],
-            "path": atoms["U"],
-            "query": atoms["q"] or None,
-            "status": int(atoms["s"]) if str(atoms["s"]).isdigit() else atoms["s"],
-            "bytes": atoms["B"],
-            "duration_ms": atoms["M"],
-            "request_id": atoms.get("{x-request-id}o") or atoms.get("{x-request-id}i"),
-            "user_agent": atoms["a"],
-            "pid": os.getpid(),
-        }
-        self.access_log.info(json.dumps(record, default=str))
+        status = str(atoms["s"])
+        self.access_log.info(
+            "%s %s %s",
+            atoms["m"],
+            atoms["U"],
+            status,
+            extra={
+                "access": {
+                    "remote_addr": atoms["h"],
+                    "method": atoms["m"],
+                    "path": atoms["U"],
+                    "query": atoms["q"] or None,
+                    "status": int(status) if status.isdigit() else status,
+                    "bytes": atoms["B"],
+                    "duration_ms": atoms["M"],
+                    "request_id": atoms.get("{x-request-id}o") or atoms.get("{x-request-id}i"),
+                    "user_agent": atoms["a"],
+                    "pid": os.getpid(),
+                }
+            },
+        )
 
 
 class _JsonFormatter(logging.Formatter):
-    """Formats gunicorn's own records as JSON; access records arrive already encoded."""
+    """The apps' JSON line shape (time, level, name, message, service) for gunicorn's records."""
 
     def format(self, record: logging.LogRecord) -> str:
-        message = record.getMessage()
-        if record.name == "gunicorn.access":
-            return message
-        line = {
-            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z", time.localtime(record.created)),
+        line: dict[str, Any] = {
+            "time": self.formatTime(record),
             "level": record.levelname,
-            "logger": record.name,
-            "message": message,
+            "name": record.name,
+            "message": record.getMessage(),
+            "service": SERVICE,
         }
+        line.update(getattr(record, "access", {}))
         if record.exc_info:
             line["exc_info"] = self.formatException(record.exc_info)
         return json.dumps(line, default=str)
@@ -125,4 +133,4 @@ logger_class = JsonLogger
 accesslog = "-"
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
-proc_name = os.environ.get("K_SERVICE") or os.environ.get("SERVICE_NAME") or "msp"
+proc_name = SERVICE
