@@ -12,13 +12,13 @@ from typing import Any
 from gunicorn import glogging
 
 
-def _env_int(name: str, default: int) -> int:
-    """Read a positive integer setting, stopping with one line that names a bad variable."""
+def _env_int(name: str, default: int, minimum: int = 0) -> int:
+    """Read a whole-number setting, stopping with one line that names a bad variable."""
     raw = os.environ.get(name, "").strip()
     if not raw:
         return default
-    if not raw.isdigit():
-        raise SystemExit(f"{name} must be a whole number, got {raw!r}")
+    if not raw.isdigit() or int(raw) < minimum:
+        raise SystemExit(f"configuration error: {name} must be a whole number >= {minimum}")
     return int(raw)
 
 
@@ -102,12 +102,12 @@ class _JsonFormatter(logging.Formatter):
 _load_secret_files(("DATABASE_URL", "SERVICE_TOKEN"))
 
 # Knative, Cloud Run and Kubernetes all hand the port in as $PORT; listen on every interface.
-bind = [f"0.0.0.0:{_env_int('PORT', 8000)}"]
+bind = [f"0.0.0.0:{_env_int('PORT', 8000, minimum=1)}"]
 
 # cpu_count() sees the host, not the cgroup quota, so the platform sets these explicitly.
 # workers x threads must equal Knative containerConcurrency (checked in tests/deploy).
-workers = _env_int("WEB_CONCURRENCY", 2)
-threads = _env_int("GUNICORN_THREADS", 4)
+workers = _env_int("GUNICORN_WORKERS", 2, minimum=1)
+threads = _env_int("GUNICORN_THREADS", 4, minimum=1)
 worker_class = "gthread"
 
 # timeout only kills a worker whose main loop stops heart-beating; request time limits belong

@@ -115,7 +115,7 @@ def test_min_scale_is_not_above_max_scale(svc: str) -> None:
 @pytest.mark.parametrize("svc", SERVICES)
 def test_container_concurrency_equals_gunicorn_workers_times_threads(svc: str) -> None:
     env = env_map(container(svc))
-    capacity = int(env["WEB_CONCURRENCY"]) * int(env["GUNICORN_THREADS"])
+    capacity = int(env["GUNICORN_WORKERS"]) * int(env["GUNICORN_THREADS"])
     assert revision(svc)["spec"]["containerConcurrency"] == capacity
 
 
