@@ -112,10 +112,9 @@ def _render_validation(status: int, data: dict[str, Any]) -> Response:
 
 
 def _is_malformed_json(messages: Any) -> bool:
+    # webargs reports an unparseable body as {"json": ["Invalid JSON body."]}.
     body = messages.get("json") if isinstance(messages, dict) else None
-    return isinstance(body, dict) and "_schema" in body and any(
-        "Invalid JSON" in str(message) for message in body["_schema"]
-    )
+    return isinstance(body, list) and any("Invalid JSON" in str(message) for message in body)
 
 
 def flatten_field_errors(messages: dict[str, Any]) -> dict[str, list[str]]:

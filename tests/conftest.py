@@ -1,0 +1,124 @@
+"""Fixtures every test shares: a real MariaDB, this run's migrated database, sessions, tokens."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from shared.auth import create_user, issue_token
+from shared.db import make_engine
+from shared.migrate import upgrade_to_head
+from tests.mariadb import (
+    HOW_TO_GET_ONE,
+    MariaDBServer,
+    NoMariaDB,
+    ThrowawayMariaDB,
+    docker_answers,
+    server_from_url,
+)
+
+
+@pytest.fixture(scope="session")
+def mariadb_server() -> Iterator[MariaDBServer]:
+    """Docker (testcontainers) if an engine answers; else TEST_DATABASE_URL; else a throwaway mariadbd."""
+    if docker_answers():
+        yield from _containerised()
+    elif os.environ.get("TEST_DATABASE_URL"):
+        server = server_from_url(os.environ["TEST_DATABASE_URL"])
+        yield server
+        server.drop_all_created()
+    else:
+        yield from _throwaway()
+
+
+def _containerised() -> Iterator[MariaDBServer]:
+    try:
+        from testcontainers.community.mysql import MySqlContainer  # type: ignore[import-not-found]
+    except ImportError:
+        from testcontainers.mysql import MySqlContainer
+    with MySqlContainer("mariadb:10.11", dialect="pymysql", username="root",
+                        password="test", root_password="test") as container:
+        port = int(container.get_exposed_port(3306))
+        yield MariaDBServer(container.get_container_host_ip(), port, "root", "test",
+                            origin="testcontainers mariadb:10.11")
+
+
+def _throwaway() -> Iterator[MariaDBServer]:
+    try:
+        throwaway = ThrowawayMariaDB()
+        throwaway.start()
+    except NoMariaDB as exc:
+        pytest.exit(str(exc) if str(exc) else HOW_TO_GET_ONE, returncode=3)
+    try:
+        yield throwaway.server()
+    finally:
+        throwaway.remove()
+
+
+@pytest.fixture(scope="session")
+def database_url(mariadb_server: MariaDBServer) -> str:
+    """This run's own database, its schema made by `alembic upgrade head`."""
+    name = mariadb_server.create_database("msp_test")
+    url = mariadb_server.url(name)
+    upgrade_to_head(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def engine(database_url: str) -> Iterator[Engine]:
+    engine = make_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db_session(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back: service functions may commit."""
+    connection = engine.connect()
+    outer = connection.begin()
+    session = Session(bind=connection, join_transaction_mode="create_savepoint",
+                      expire_on_commit=False)
+    try:
+        yield session
+    finally:
+        session.close()
+        outer.rollback()
+        connection.close()
+
+
+@pytest.fixture(scope="session")
+def token_factory(engine: Engine) -> Callable[..., str]:
+    """token_factory(*scopes) -> a live bearer token with exactly those scopes (cached)."""
+    issued: dict[tuple[str, ...], str] = {}
+
+    def make(*scopes: str) -> str:
+        key = tuple(sorted(scopes))
+        if key not in issued:
+            issued[key] = _issue(engine, key)
+        return issued[key]
+
+    return make
+
+
+def _issue(engine: Engine, scopes: tuple[str, ...]) -> str:
+    with Session(bind=engine, expire_on_commit=False) as session:
+        user = create_user(session=session, username=f"test-{os.urandom(6).hex()}",
+                           role="technician")
+        _, plaintext = issue_token(session=session, user=user, name="tests", scopes=scopes)
+        session.commit()
+    return plaintext
+
+
+@pytest.fixture(scope="session")
+def bearer(token_factory: Callable[..., str]) -> Callable[..., dict[str, str]]:
+    """bearer(*scopes) -> request headers carrying a token with those scopes."""
+
+    def headers(*scopes: str) -> dict[str, Any]:
+        return {"Authorization": f"Bearer {token_factory(*scopes)}"}
+
+    return headers
