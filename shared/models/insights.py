@@ -228,6 +228,7 @@ class FailurePattern(TimestampMixin, Base):
     __table_args__ = (
         CheckConstraint(enum_check("pattern_type", PATTERN_TYPES), name="pattern_type"),
         CheckConstraint(enum_check("severity", SEVERITIES), name="severity"),
+        Index(None, "client_id", "command_key"),
     )
 
     id: Mapped[str] = uuid_pk()
@@ -240,6 +241,12 @@ class FailurePattern(TimestampMixin, Base):
     pattern_type: Mapped[str] = mapped_column(String(40), default="other")
     fingerprint: Mapped[str] = mapped_column(CHAR(64), unique=True)
     fingerprint_version: Mapped[int] = mapped_column(default=1)
+    # The normalised command (executable + subcommands + flag names): what `check` matches on.
+    command_key: Mapped[str] = mapped_column(String(500), default="")
+    error_signature: Mapped[str | None] = mapped_column(String(255))
+    exit_code: Mapped[int | None]
+    host_count: Mapped[int] = mapped_column(default=0)
+    session_count: Mapped[int] = mapped_column(default=0)
     sample_command: Mapped[str] = mapped_column(Text)
     sample_error: Mapped[str | None] = mapped_column(Text)
     root_cause: Mapped[str | None] = mapped_column(Text)
@@ -255,6 +262,7 @@ class FailureOccurrence(Base):
     """Every observed failure, raw (after redaction)."""
 
     __tablename__ = "failure_occurrences"
+    __table_args__ = (Index(None, "failure_pattern_id", "infrastructure_id"),)
 
     id: Mapped[str] = uuid_pk()
     failure_pattern_id: Mapped[str] = mapped_column(
@@ -270,6 +278,8 @@ class FailureOccurrence(Base):
     error_output: Mapped[str | None] = mapped_column(Text)
     exit_code: Mapped[int | None]
     observed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # The pattern already had an insight that had been shown or checked: a lesson not taken.
+    is_repeat: Mapped[bool] = mapped_column(default=False)
 
 
 class EnvironmentalInsight(TimestampMixin, Base):
@@ -284,6 +294,8 @@ class EnvironmentalInsight(TimestampMixin, Base):
         Index(None, "client_id"),
         Index(None, "infrastructure_id"),
         Index(None, "insight_category"),
+        Index(None, "client_id", "command_key"),
+        Index(None, "content_hash"),
     )
 
     id: Mapped[str] = uuid_pk()
@@ -311,6 +323,15 @@ class EnvironmentalInsight(TimestampMixin, Base):
     superseded_by_id: Mapped[str | None] = mapped_column(
         CHAR(36), _fk("environmental_insights.id", "SET NULL")
     )
+    # Exact-duplicate key: scope + category + normalised title/description.
+    content_hash: Mapped[str | None] = mapped_column(CHAR(64))
+    # A command shape this insight constrains (from its pattern or its "dont" example).
+    command_key: Mapped[str | None] = mapped_column(String(500))
+    support_count: Mapped[int] = mapped_column(default=0)
+    counter_count: Mapped[int] = mapped_column(default=0)
+    last_evidence_at: Mapped[datetime | None]
+    surfaced_count: Mapped[int] = mapped_column(default=0)
+    last_surfaced_at: Mapped[datetime | None]
 
     examples: Mapped[list[EnvironmentalExample]] = relationship(
         back_populates="insight", cascade="all, delete-orphan", passive_deletes=True
@@ -379,6 +400,7 @@ class CommandCheck(Base):
         CHAR(36), _fk("infrastructure.id", "CASCADE"), index=True
     )
     command: Mapped[str] = mapped_column(Text)
+    command_key: Mapped[str | None] = mapped_column(String(500))
     verdict: Mapped[str] = mapped_column(String(10))
     matched_pattern_id: Mapped[str | None] = mapped_column(
         CHAR(36), _fk("failure_patterns.id", "SET NULL")
@@ -406,3 +428,7 @@ class LearningMetric(TimestampMixin, Base):
     insights_confirmed: Mapped[int] = mapped_column(default=0)
     briefings_served: Mapped[int] = mapped_column(default=0)
     repeat_failures: Mapped[int] = mapped_column(default=0)
+    checks_served: Mapped[int] = mapped_column(default=0)
+    checks_flagged: Mapped[int] = mapped_column(default=0)
+    checks_wrong: Mapped[int] = mapped_column(default=0)
+    failures_prevented: Mapped[int] = mapped_column(default=0)

@@ -104,6 +104,10 @@ def upgrade() -> None:
         sa.Column("insights_confirmed", sa.Integer(), nullable=False),
         sa.Column("briefings_served", sa.Integer(), nullable=False),
         sa.Column("repeat_failures", sa.Integer(), nullable=False),
+        sa.Column("checks_served", sa.Integer(), nullable=False),
+        sa.Column("checks_flagged", sa.Integer(), nullable=False),
+        sa.Column("checks_wrong", sa.Integer(), nullable=False),
+        sa.Column("failures_prevented", sa.Integer(), nullable=False),
         sa.Column("created_at", shared.models.base.UTCDateTime(), nullable=False),
         sa.Column("updated_at", shared.models.base.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -153,6 +157,11 @@ def upgrade() -> None:
         sa.Column("pattern_type", sa.String(length=40), nullable=False),
         sa.Column("fingerprint", sa.CHAR(length=64), nullable=False),
         sa.Column("fingerprint_version", sa.Integer(), nullable=False),
+        sa.Column("command_key", sa.String(length=500), nullable=False),
+        sa.Column("error_signature", sa.String(length=255), nullable=True),
+        sa.Column("exit_code", sa.Integer(), nullable=True),
+        sa.Column("host_count", sa.Integer(), nullable=False),
+        sa.Column("session_count", sa.Integer(), nullable=False),
         sa.Column("sample_command", sa.Text(), nullable=False),
         sa.Column("sample_error", sa.Text(), nullable=True),
         sa.Column("root_cause", sa.Text(), nullable=True),
@@ -189,6 +198,12 @@ def upgrade() -> None:
     )
     op.create_index(
         op.f("ix_failure_patterns_client_id"), "failure_patterns", ["client_id"], unique=False
+    )
+    op.create_index(
+        op.f("ix_failure_patterns_client_id_command_key"),
+        "failure_patterns",
+        ["client_id", "command_key"],
+        unique=False,
     )
     op.create_index(
         op.f("ix_failure_patterns_infrastructure_id"),
@@ -268,6 +283,13 @@ def upgrade() -> None:
         sa.Column("valid_from", shared.models.base.UTCDateTime(), nullable=False),
         sa.Column("valid_to", shared.models.base.UTCDateTime(), nullable=True),
         sa.Column("superseded_by_id", sa.CHAR(length=36), nullable=True),
+        sa.Column("content_hash", sa.CHAR(length=64), nullable=True),
+        sa.Column("command_key", sa.String(length=500), nullable=True),
+        sa.Column("support_count", sa.Integer(), nullable=False),
+        sa.Column("counter_count", sa.Integer(), nullable=False),
+        sa.Column("last_evidence_at", shared.models.base.UTCDateTime(), nullable=True),
+        sa.Column("surfaced_count", sa.Integer(), nullable=False),
+        sa.Column("last_surfaced_at", shared.models.base.UTCDateTime(), nullable=True),
         sa.Column("created_at", shared.models.base.UTCDateTime(), nullable=False),
         sa.Column("updated_at", shared.models.base.UTCDateTime(), nullable=False),
         sa.CheckConstraint(
@@ -341,6 +363,18 @@ def upgrade() -> None:
         ["source_pattern_id"],
         unique=False,
     )
+    op.create_index(
+        op.f("ix_environmental_insights_client_id_command_key"),
+        "environmental_insights",
+        ["client_id", "command_key"],
+        unique=False,
+    )
+    op.create_index(
+        op.f("ix_environmental_insights_content_hash"),
+        "environmental_insights",
+        ["content_hash"],
+        unique=False,
+    )
     op.create_table(
         "failure_occurrences",
         sa.Column("id", sa.CHAR(length=36), nullable=False),
@@ -351,6 +385,7 @@ def upgrade() -> None:
         sa.Column("error_output", sa.Text(), nullable=True),
         sa.Column("exit_code", sa.Integer(), nullable=True),
         sa.Column("observed_at", shared.models.base.UTCDateTime(), nullable=False),
+        sa.Column("is_repeat", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(
             ["failure_pattern_id"],
             ["failure_patterns.id"],
@@ -381,6 +416,12 @@ def upgrade() -> None:
         op.f("ix_failure_occurrences_infrastructure_id"),
         "failure_occurrences",
         ["infrastructure_id"],
+        unique=False,
+    )
+    op.create_index(
+        op.f("ix_failure_occurrences_failure_pattern_id_infrastructure_id"),
+        "failure_occurrences",
+        ["failure_pattern_id", "infrastructure_id"],
         unique=False,
     )
     op.create_index(
@@ -416,6 +457,7 @@ def upgrade() -> None:
         sa.Column("client_id", sa.CHAR(length=36), nullable=True),
         sa.Column("infrastructure_id", sa.CHAR(length=36), nullable=True),
         sa.Column("command", sa.Text(), nullable=False),
+        sa.Column("command_key", sa.String(length=500), nullable=True),
         sa.Column("verdict", sa.String(length=10), nullable=False),
         sa.Column("matched_pattern_id", sa.CHAR(length=36), nullable=True),
         sa.Column("matched_insight_id", sa.CHAR(length=36), nullable=True),
@@ -541,6 +583,10 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_failure_occurrences_session_id"), table_name="failure_occurrences")
     op.drop_index(op.f("ix_failure_occurrences_observed_at"), table_name="failure_occurrences")
     op.drop_index(
+        op.f("ix_failure_occurrences_failure_pattern_id_infrastructure_id"),
+        table_name="failure_occurrences",
+    )
+    op.drop_index(
         op.f("ix_failure_occurrences_infrastructure_id"), table_name="failure_occurrences"
     )
     op.drop_index(
@@ -557,12 +603,21 @@ def downgrade() -> None:
         op.f("ix_environmental_insights_infrastructure_id"), table_name="environmental_insights"
     )
     op.drop_index(op.f("ix_environmental_insights_client_id"), table_name="environmental_insights")
+    op.drop_index(
+        op.f("ix_environmental_insights_client_id_command_key"), table_name="environmental_insights"
+    )
+    op.drop_index(
+        op.f("ix_environmental_insights_content_hash"), table_name="environmental_insights"
+    )
     op.drop_table("environmental_insights")
     op.drop_index(op.f("ix_work_items_session_id"), table_name="work_items")
     op.drop_table("work_items")
     op.drop_table("infrastructure_tags")
     op.drop_index(op.f("ix_failure_patterns_infrastructure_id"), table_name="failure_patterns")
     op.drop_index(op.f("ix_failure_patterns_client_id"), table_name="failure_patterns")
+    op.drop_index(
+        op.f("ix_failure_patterns_client_id_command_key"), table_name="failure_patterns"
+    )
     op.drop_table("failure_patterns")
     op.drop_index(op.f("ix_sessions_started_at"), table_name="sessions")
     op.drop_index(op.f("ix_sessions_client_id"), table_name="sessions")
