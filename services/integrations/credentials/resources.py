@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+from flask import current_app
 from flask.views import MethodView
 
 from services.integrations.credentials import services
+from services.integrations.credentials.connection_check import check_connection
 from services.integrations.credentials.schemas import (
     CredentialCreateSchema,
     CredentialPageSchema,
@@ -17,7 +19,10 @@ from services.integrations.credentials.schemas import (
     ExpiringQuerySchema,
     RevealedSchema,
     RevealSchema,
+    TestResultSchema,
+    TokenSchema,
 )
+from services.integrations.oauth.services import AccessToken, Broker, valid_access_token
 from services.integrations.request_context import current_vault, request_access_context
 from shared.models import IntegrationCredential
 from shared.pagination import Page
@@ -108,3 +113,38 @@ class RevealCredential(MethodView):
             context=context,
         )
         return {"id": row.id, "version": row.version, "fields": plaintext}, 200, NO_STORE
+
+
+@blp.route("/<string:credential_id>/test")
+class TestCredential(MethodView):
+    @blp.requires("credentials:write")
+    @blp.response(200, TestResultSchema)
+    def post(self, credential_id: str) -> IntegrationCredential:
+        """Call the PSA's cheapest authenticated endpoint; records last_tested_at/status/error"""
+        return check_connection(
+            session=db_session(),
+            vault=current_vault(),
+            credential_id=credential_id,
+            context=request_access_context(purpose="connection test"),
+        )
+
+
+@blp.route("/<string:credential_id>/access-token")
+class CredentialAccessToken(MethodView):
+    @blp.requires("credentials:reveal")
+    @blp.response(200, TokenSchema)
+    def post(self, credential_id: str) -> tuple[AccessToken, int, dict[str, str]]:
+        """A valid OAuth access token, refreshed ahead of expiry (the refresh token stays here)"""
+        settings = current_app.config
+        broker = Broker(
+            refresh_ahead=timedelta(seconds=settings["OAUTH_REFRESH_AHEAD_SECONDS"]),
+            timeout=settings["OAUTH_TIMEOUT_SECONDS"],
+        )
+        token = valid_access_token(
+            session=db_session(),
+            vault=current_vault(),
+            credential_id=credential_id,
+            context=request_access_context(purpose="access token"),
+            broker=broker,
+        )
+        return token, 200, NO_STORE

@@ -125,4 +125,10 @@ class TestResultSchema(Schema):
     last_test_error = ma.fields.String(allow_none=True)
 
 
+class TokenSchema(Schema):
+    credential_id = ma.fields.String()
+    access_token = ma.fields.String()
+    expires_at = ma.fields.DateTime(allow_none=True)
+
+
 CredentialPageSchema = page_schema(CredentialSchema, "CredentialPage")

@@ -1,0 +1,1 @@
+"""OAuth refresh broker: valid access tokens, single-flight refresh, rotated tokens kept."""

@@ -1,0 +1,206 @@
+"""The refresh broker: callers get a valid access token; refresh tokens never leave the vault."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session
+
+from services.integrations.access_log.chain import AccessContext, append_access
+from services.integrations.adapters.shapes import OutboundCall
+from services.integrations.credentials.services import get_credential
+from services.integrations.events.services import record_outbound_call
+from services.integrations.oauth.single_flight import refresh_lock
+from services.integrations.oauth.token_endpoint import (
+    InvalidGrant,
+    RefreshRequest,
+    TokenEndpointFailed,
+    TokenGrant,
+    refresh_grant,
+)
+from services.integrations.vault.keys_config import VaultKeys
+from services.integrations.vault.sealing import open_row, seal_row
+from shared.errors import Conflict, ServiceUnavailable, ValidationFailed
+from shared.models import IntegrationCredential, utcnow
+
+GrantFunction = Callable[..., TokenGrant]
+
+
+@dataclass(frozen=True)
+class AccessToken:
+    """A usable access token and when it stops working."""
+
+    credential_id: str
+    access_token: str
+    expires_at: datetime | None
+
+    def __repr__(self) -> str:
+        return f"AccessToken(credential_id={self.credential_id!r}, expires_at={self.expires_at!r})"
+
+
+@dataclass(frozen=True)
+class Broker:
+    """How the broker refreshes: how far ahead, with which grant call and timeout."""
+
+    refresh_ahead: timedelta = timedelta(minutes=5)
+    timeout: float = 10.0
+    grant: GrantFunction = refresh_grant
+
+
+def valid_access_token(
+    *,
+    session: Session,
+    vault: VaultKeys,
+    credential_id: str,
+    context: AccessContext,
+    broker: Broker = Broker(),
+) -> AccessToken:
+    """A token valid beyond `refresh_ahead`; refreshes at most once at a time per credential."""
+    row = _oauth_row(session, credential_id)
+    if _is_fresh(row, broker.refresh_ahead):
+        return _hand_out(session, vault, row, context)
+    session.rollback()  # end this read; the refresh runs under its own lock
+    bind = session.get_bind()
+    engine: Engine = bind.engine if isinstance(bind, Connection) else bind  # type: ignore[assignment]
+    with refresh_lock(engine, credential_id):
+        row = _oauth_row(session, credential_id)
+        if _is_fresh(row, broker.refresh_ahead):  # another worker refreshed while we waited
+            return _hand_out(session, vault, row, context)
+        return _refresh(session, vault, row, context, broker)
+
+
+def _oauth_row(session: Session, credential_id: str) -> IntegrationCredential:
+    row = get_credential(session=session, credential_id=credential_id)
+    if row.credential_type != "oauth":
+        raise ValidationFailed({"credential_type": ["access tokens come from oauth credentials"]})
+    if not row.is_active:
+        raise Conflict("this credential is disabled (its refresh token was rejected?)")
+    return row
+
+
+def _is_fresh(row: IntegrationCredential, ahead: timedelta) -> bool:
+    if row.access_token_encrypted is None:
+        return False
+    return row.token_expires_at is None or row.token_expires_at - ahead > utcnow()
+
+
+def _hand_out(
+    session: Session, vault: VaultKeys, row: IntegrationCredential, context: AccessContext
+) -> AccessToken:
+    token = open_row(keyring=vault.keyring, row=row, names=["access_token"])["access_token"]
+    _audit(session, vault, row, "used", ["access_token"], context)
+    session.commit()
+    return AccessToken(row.id, token, row.token_expires_at)
+
+
+def _refresh(
+    session: Session,
+    vault: VaultKeys,
+    row: IntegrationCredential,
+    context: AccessContext,
+    broker: Broker,
+) -> AccessToken:
+    secrets = open_row(keyring=vault.keyring, row=row)
+    if not row.token_url or not row.client_id or not secrets.get("refresh_token"):
+        raise ValidationFailed(
+            {"refresh_token": ["token_url, client_id and a refresh token are needed to refresh"]}
+        )
+    used_version = row.version
+    session.rollback()  # no transaction stays open across the HTTP call
+    calls: list[OutboundCall] = []
+    request = RefreshRequest(
+        row.token_url,
+        row.client_id,
+        secrets.get("client_secret"),
+        secrets["refresh_token"],
+        row.integration_type,
+    )
+    try:
+        grant = broker.grant(request, timeout=broker.timeout, audit=calls.append)
+    except InvalidGrant:
+        return _after_invalid_grant(session, vault, row.id, used_version, context, calls, broker)
+    except TokenEndpointFailed as exc:
+        _record_calls(session, calls)
+        session.commit()
+        raise ServiceUnavailable(str(exc), retry_after=5) from None
+    return _store_grant(session, vault, row.id, grant, context, calls)
+
+
+def _store_grant(
+    session: Session,
+    vault: VaultKeys,
+    credential_id: str,
+    grant: TokenGrant,
+    context: AccessContext,
+    calls: list[OutboundCall],
+) -> AccessToken:
+    # Merge onto the latest row: a PATCH that landed meanwhile keeps its other fields.
+    row = get_credential(session=session, credential_id=credential_id, lock=True)
+    secrets = open_row(keyring=vault.keyring, row=row)
+    secrets["access_token"] = grant.access_token
+    if grant.refresh_token:
+        secrets["refresh_token"] = grant.refresh_token
+    row.version += 1
+    row.token_expires_at = (
+        utcnow() + timedelta(seconds=grant.expires_in) if grant.expires_in else None
+    )
+    seal_row(keyring=vault.keyring, row=row, secrets=secrets)
+    fields = ["access_token", "refresh_token"] if grant.refresh_token else ["access_token"]
+    _audit(session, vault, row, "rotated", fields, context)
+    _record_calls(session, calls)
+    session.commit()  # the rotated refresh token is stored before anyone sees the access token
+    return AccessToken(row.id, grant.access_token, row.token_expires_at)
+
+
+def _after_invalid_grant(
+    session: Session,
+    vault: VaultKeys,
+    credential_id: str,
+    used_version: int,
+    context: AccessContext,
+    calls: list[OutboundCall],
+    broker: Broker,
+) -> AccessToken:
+    # Re-read first: if someone stored a newer token meanwhile, ours was just superseded.
+    row = get_credential(session=session, credential_id=credential_id, lock=True)
+    _record_calls(session, calls)
+    if row.version != used_version and row.is_active:
+        session.commit()
+        if _is_fresh(row, broker.refresh_ahead):
+            return _hand_out(session, vault, row, context)
+        raise ServiceUnavailable("the token was rotated meanwhile; try again", retry_after=1)
+    row.is_active = False
+    row.last_test_status = "failed"
+    row.last_test_error = "refresh token rejected by the token endpoint (invalid_grant)"
+    _audit(session, vault, row, "rotated", ["refresh_token"], context, outcome="invalid_grant")
+    session.commit()
+    raise Conflict("the refresh token was rejected; authorise this integration again")
+
+
+def _record_calls(session: Session, calls: list[OutboundCall]) -> None:
+    for call in calls:
+        record_outbound_call(session=session, call=call)
+
+
+def _audit(
+    session: Session,
+    vault: VaultKeys,
+    row: IntegrationCredential,
+    action: str,
+    fields: list[str],
+    context: AccessContext,
+    outcome: str = "success",
+) -> None:
+    append_access(
+        session=session,
+        key=vault.audit_key,
+        credential_id=row.id,
+        credential_version=row.version,
+        action=action,
+        fields=fields,
+        context=context,
+        outcome=outcome,
+    )

@@ -1,0 +1,114 @@
+"""The one outside call of the refresh broker: an OAuth 2.0 refresh_token grant."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from services.integrations.adapters.shapes import AuditHook, OutboundCall
+from shared.redaction import redact_json
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """What the token endpoint granted (refresh_token only when it rotated it)."""
+
+    access_token: str
+    expires_in: int | None
+    refresh_token: str | None
+
+    def __repr__(self) -> str:  # tokens never reach a traceback or a log
+        return (
+            f"TokenGrant(expires_in={self.expires_in!r}, rotated={self.refresh_token is not None})"
+        )
+
+
+class InvalidGrant(Exception):
+    """The token endpoint refused the refresh token (`invalid_grant`)."""
+
+
+class TokenEndpointFailed(Exception):
+    """The token endpoint could not be used (network, 5xx, unexpected answer); safe message."""
+
+
+@dataclass(frozen=True)
+class RefreshRequest:
+    """Everything a refresh needs; repr hides the secrets."""
+
+    token_url: str
+    client_id: str
+    client_secret: str | None
+    refresh_token: str
+    integration_type: str
+
+    def __repr__(self) -> str:
+        return f"RefreshRequest(token_url={self.token_url!r}, client_id={self.client_id!r})"
+
+
+def refresh_grant(request: RefreshRequest, *, timeout: float, audit: AuditHook) -> TokenGrant:
+    """POST grant_type=refresh_token; every attempt is reported (redacted) to `audit`."""
+    form = {
+        "grant_type": "refresh_token",
+        "refresh_token": request.refresh_token,
+        "client_id": request.client_id,
+    }
+    if request.client_secret:
+        form["client_secret"] = request.client_secret
+    started = time.monotonic()
+    try:
+        answer = requests.post(
+            request.token_url, data=form, timeout=timeout, headers={"Accept": "application/json"}
+        )
+    except requests.RequestException as exc:
+        _report(audit, request, None, {"error": type(exc).__name__}, started)
+        raise TokenEndpointFailed(f"token endpoint unreachable ({type(exc).__name__})") from None
+    body = _json(answer)
+    _report(audit, request, answer.status_code, body, started)
+    return _grant_from(answer.status_code, body)
+
+
+def _grant_from(status: int, body: dict[str, Any]) -> TokenGrant:
+    if status in (400, 401) and body.get("error") == "invalid_grant":
+        raise InvalidGrant()
+    token = body.get("access_token")
+    if status != 200 or not isinstance(token, str) or not token:
+        raise TokenEndpointFailed(f"token endpoint answered HTTP {status} without a token")
+    expires = body.get("expires_in")
+    rotated = body.get("refresh_token")
+    return TokenGrant(
+        token,
+        int(expires) if isinstance(expires, int | float | str) and str(expires).isdigit() else None,
+        rotated if isinstance(rotated, str) and rotated else None,
+    )
+
+
+def _json(answer: requests.Response) -> dict[str, Any]:
+    try:
+        body = answer.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def _report(
+    audit: AuditHook,
+    request: RefreshRequest,
+    status: int | None,
+    body: dict[str, Any],
+    started: float,
+) -> None:
+    audit(
+        OutboundCall(
+            integration_type=request.integration_type,
+            action="updated",
+            method="POST",
+            url=request.token_url,
+            request={"grant_type": "refresh_token", "client_id": request.client_id},
+            response=redact_json(body),
+            status=status,
+            duration_ms=int((time.monotonic() - started) * 1000),
+        )
+    )
