@@ -4,21 +4,36 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
 
 from services.backups import config
 from services.backups.backups.resources import blp as backups_blp
+from services.backups.backups.restores import RestoreRegistry
+from services.backups.runtime import runtime_from_settings
+from services.backups.schedules.resources import blp as schedules_blp
 from shared.web import create_service_app
+
+# Backups are CPU- and IO-heavy: two at a time per process is what 2 vCPUs sustain.
+BACKUP_WORKERS = 2
 
 
 def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     """Build the app from the environment, with `overrides` on top (tests pass their own)."""
     settings = config.load({**os.environ, **(overrides or {})})
-    return create_service_app(
+    app = create_service_app(
         name="backups",
         title="Backups",
         description="Backups with checksums, restore verification, schedules and retention.",
         settings=settings,
-        blueprints=[backups_blp],
+        blueprints=[backups_blp, schedules_blp],
     )
+    app.extensions["backups_runtime"] = runtime_from_settings(
+        settings, app.extensions["session_factory"]
+    )
+    app.extensions["backups_executor"] = ThreadPoolExecutor(
+        max_workers=BACKUP_WORKERS, thread_name_prefix="backup-job"
+    )
+    app.extensions["backups_restores"] = RestoreRegistry()
+    return app

@@ -5,9 +5,67 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from shared.config import COMMON_SETTINGS, Setting, load_or_exit
+from shared.config import (
+    COMMON_SETTINGS,
+    Setting,
+    load_or_exit,
+    parse_bool,
+    parse_database_url,
+    parse_http_url,
+    parse_optional_text,
+)
 
-SETTINGS: tuple[Setting, ...] = COMMON_SETTINGS
+
+def parse_storage(raw: str) -> str:
+    """local or s3."""
+    if raw not in {"local", "s3"}:
+        raise ValueError("expected local or s3")
+    return raw
+
+
+def parse_compression(raw: str) -> str:
+    """zstd, gzip or none."""
+    if raw not in {"zstd", "gzip", "none"}:
+        raise ValueError("expected zstd, gzip or none")
+    return raw
+
+
+def parse_ticket_integration(raw: str) -> str | None:
+    """Which PSA gets a ticket when a backup fails (empty: no ticket)."""
+    if raw and raw not in {"syncro", "autotask", "connectwise"}:
+        raise ValueError("expected syncro, autotask, connectwise or empty")
+    return raw or None
+
+
+BACKUP_SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "BACKUP_SOURCE_URL",
+        parse_database_url,
+        None,
+        "database to back up (default: DATABASE_URL)",
+        secret=True,
+    ),
+    Setting("BACKUP_FOLDER", str, "var/backups", "local folder for artifacts"),
+    Setting("BACKUP_STORAGE", parse_storage, "local", "default storage: local or s3"),
+    Setting("BACKUP_COMPRESSION", parse_compression, "zstd", "default compression"),
+    Setting("BACKUP_S3_BUCKET", parse_optional_text, None, "bucket for s3 storage"),
+    Setting("BACKUP_S3_PREFIX", str, "backups", "key prefix inside the bucket"),
+    Setting("BACKUP_S3_ENDPOINT_URL", parse_http_url, None, "S3-compatible endpoint URL"),
+    Setting("BACKUP_S3_REGION", str, "us-east-1", "S3 region"),
+    Setting(
+        "BACKUP_TICKET_INTEGRATION",
+        parse_ticket_integration,
+        None,
+        "open a ticket in this PSA when a backup fails (syncro, autotask, connectwise)",
+    ),
+    Setting(
+        "BACKUP_NOTIFY_FAILURES",
+        parse_bool,
+        True,
+        "tell the integrations service about failed backups",
+    ),
+)
+SETTINGS: tuple[Setting, ...] = (*COMMON_SETTINGS, *BACKUP_SETTINGS)
 
 
 def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:

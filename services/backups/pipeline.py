@@ -71,14 +71,16 @@ def binlog_position(head: bytes) -> str | None:
     return " ".join(found) or None
 
 
-def _preflight(target: MariaDBTarget, storage: Storage) -> dict[str, Any]:
+def _preflight(target: MariaDBTarget, storage: Storage, fingerprint: bool) -> dict[str, Any]:
     try:
         storage.preflight()
     except StorageError as exc:
         raise PipelineError("storage", str(exc)) from exc
     try:
         facts = inventory.server_facts(target)
-        facts["inventory"] = inventory.take_inventory(target)
+        facts["inventory"] = (
+            inventory.take_inventory(target) if fingerprint else inventory.list_objects(target)
+        )
     except pymysql.MySQLError as exc:
         raise PipelineError("connect", f"cannot read the source database: {exc.args[-1]}") from exc
     return facts
@@ -147,10 +149,11 @@ def run_mariadb_backup(
     expected_bytes: int | None = None,
     progress_interval: float = 1.0,
     argv_factory: ArgvFactory | None = None,
+    fingerprint_tables: bool = True,
 ) -> DumpOutcome:
     """Dump `target` into `storage` as one stream; raise PipelineError with nothing left behind."""
     started = time.monotonic()
-    facts = _preflight(target, storage)
+    facts = _preflight(target, storage, fingerprint_tables)
     expected = expected_bytes or _estimate(target)
     if hasattr(storage, "expected_bytes"):
         storage.expected_bytes = expected

@@ -131,6 +131,7 @@ def verify_by_restore(
     expected_inventory: dict[str, Any],
     progress: ProgressCallback | None = None,
     expected_raw_bytes: int | None = None,
+    volatile: frozenset[str] = frozenset(),
 ) -> VerificationResult:
     """Load the backup into a scratch database, compare it with the dump-time inventory, drop it."""
     scratch = scratch_name(backup_id)
@@ -151,8 +152,9 @@ def verify_by_restore(
         return VerificationResult(False, "restore", {"error": message[-2000:]})
     finally:
         inventory.drop_database(server, scratch)
-    problems = inventory.compare_inventories(expected_inventory, restored)
+    problems = inventory.compare_inventories(expected_inventory, restored, volatile=volatile)
     details = {
+        "changed_during_dump": sorted(volatile),
         "scratch_database": scratch,
         "problems": problems,
         "tables": len(restored["tables"]),

@@ -1,18 +1,40 @@
-"""HTTP layer of the backup log."""
+"""HTTP layer of the backup log: take, list, show, pin/release, restore."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask.views import MethodView
 
-from services.backups.backups import services
-from services.backups.backups.schemas import BackupLogPageSchema, BackupLogQuerySchema
+from services.backups.backups import restores, services
+from services.backups.backups.jobs import run_backup_job
+from services.backups.backups.schemas import (
+    BackupAcceptedSchema,
+    BackupCreateSchema,
+    BackupLogPageSchema,
+    BackupLogQuerySchema,
+    BackupLogSchema,
+    RestoreRequestSchema,
+    RestoreStatusSchema,
+)
+from services.backups.runtime import BackupRuntime
 from shared.models import BackupLog
 from shared.pagination import Page
 from shared.web import Blueprint, db_session
 
 blp = Blueprint("backups", __name__, url_prefix="/v1/backups", description="Backups")
+
+
+def runtime() -> BackupRuntime:
+    """The app's backup runtime (settings, storages, notifier)."""
+    value: BackupRuntime = current_app.extensions["backups_runtime"]
+    return value
+
+
+def submit(job: Any, **kwargs: Any) -> None:
+    """Run `job` on the app's background executor."""
+    current_app.extensions["backups_executor"].submit(job, **kwargs)
 
 
 @blp.route("")
@@ -23,3 +45,66 @@ class Backups(MethodView):
     def get(self, args: dict[str, Any]) -> Page[BackupLog]:
         """List backups, newest first"""
         return services.list_backups(session=db_session(), **args)
+
+    @blp.requires("backups:run")
+    @blp.arguments(BackupCreateSchema)
+    @blp.response(202, BackupAcceptedSchema)
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Start a backup; poll GET /v1/backups/{id} for progress"""
+        backup, plan = services.create_backup(session=db_session(), runtime=runtime(), data=data)
+        submit(run_backup_job, runtime=runtime(), plan=plan)
+        return {"id": backup.id, "status": backup.status, "status_url": f"/v1/backups/{backup.id}"}
+
+
+@blp.route("/<backup_id>")
+class BackupById(MethodView):
+    @blp.requires("backups:read")
+    @blp.response(200, BackupLogSchema)
+    def get(self, backup_id: str) -> BackupLog:
+        """One backup with status, phase and live progress"""
+        return services.get_backup(session=db_session(), backup_id=backup_id)
+
+
+@blp.route("/<backup_id>/pin")
+class BackupPin(MethodView):
+    @blp.requires("backups:run")
+    @blp.response(200, BackupLogSchema)
+    def post(self, backup_id: str) -> BackupLog:
+        """Pin a backup: retention keeps it until released"""
+        return services.pin(session=db_session(), backup_id=backup_id)
+
+    @blp.requires("backups:run")
+    @blp.response(200, BackupLogSchema)
+    def delete(self, backup_id: str) -> BackupLog:
+        """Release a pin (for example after the migration a pre-migration backup guarded)"""
+        return services.release_pin(session=db_session(), backup_id=backup_id)
+
+
+@blp.route("/<backup_id>/restore")
+class BackupRestore(MethodView):
+    @blp.requires("admin")
+    @blp.arguments(RestoreRequestSchema)
+    @blp.response(202, RestoreStatusSchema)
+    def post(self, data: dict[str, Any], backup_id: str) -> dict[str, Any]:
+        """Restore a backup into a new database (an existing one only with replace=true)"""
+        backup = services.restorable(session=db_session(), backup_id=backup_id)
+        status = restores.prepare_restore(runtime=runtime(), backup=backup, **data)
+        current_app.extensions["backups_restores"].add(status)
+        snapshot = BackupLogSchema().dump(backup)
+        submit(
+            restores.run_restore,
+            runtime=runtime(),
+            backup=snapshot,
+            status=status,
+            replace=data["replace"],
+        )
+        return status.as_dict()
+
+
+@blp.route("/<backup_id>/restores/<restore_id>")
+class BackupRestoreById(MethodView):
+    @blp.requires("admin")
+    @blp.response(200, RestoreStatusSchema)
+    def get(self, backup_id: str, restore_id: str) -> dict[str, Any]:
+        """Progress and result of a restore (kept by the replica that runs it)"""
+        return current_app.extensions["backups_restores"].get(restore_id).as_dict()

@@ -1,10 +1,17 @@
-"""Marshmallow schemas of the backup log."""
+"""Marshmallow schemas of the backup log and restores."""
 
 from __future__ import annotations
 
 import marshmallow as ma
 
-from shared.models.backups import BACKUP_STATUSES, BACKUP_TYPES, VERIFICATION_STATUSES
+from shared.models.backups import (
+    BACKUP_STATUSES,
+    BACKUP_TYPES,
+    COMPRESSIONS,
+    STORAGES,
+    VERIFICATION_STATUSES,
+    VERIFY_MODES,
+)
 from shared.web import PageArgsSchema, Schema, page_schema
 
 
@@ -17,20 +24,28 @@ class BackupLogSchema(Schema):
     database_host = ma.fields.String(allow_none=True)
     database_name = ma.fields.String(allow_none=True)
     storage = ma.fields.String()
-    file_path = ma.fields.String(allow_none=True)
+    file_path = ma.fields.String(allow_none=True, metadata={"description": "path or object key"})
     file_size_bytes = ma.fields.Integer(allow_none=True)
     raw_size_bytes = ma.fields.Integer(allow_none=True)
     compression = ma.fields.String(allow_none=True)
     checksum_sha256 = ma.fields.String(allow_none=True)
     phase = ma.fields.String(allow_none=True)
     bytes_processed = ma.fields.Integer()
+    bytes_stored = ma.fields.Integer()
     current_table = ma.fields.String(allow_none=True)
+    rate_bytes_per_s = ma.fields.Float(allow_none=True)
+    eta_seconds = ma.fields.Float(allow_none=True)
+    progress_updated_at = ma.fields.DateTime(allow_none=True)
     pinned = ma.fields.Boolean()
+    pruned_at = ma.fields.DateTime(allow_none=True)
+    binlog_position = ma.fields.String(allow_none=True)
     server_version = ma.fields.String(allow_none=True)
+    restore_seconds = ma.fields.Float(allow_none=True)
     backup_started_at = ma.fields.DateTime()
     backup_completed_at = ma.fields.DateTime(allow_none=True)
     duration_seconds = ma.fields.Method("_duration", allow_none=True)
     verification_status = ma.fields.String()
+    verification_details = ma.fields.Raw(allow_none=True)
     verified_at = ma.fields.DateTime(allow_none=True)
     error_message = ma.fields.String(allow_none=True)
 
@@ -42,6 +57,43 @@ class BackupLogQuerySchema(PageArgsSchema):
     backup_type = ma.fields.String(validate=ma.validate.OneOf(BACKUP_TYPES))
     status = ma.fields.String(validate=ma.validate.OneOf(BACKUP_STATUSES))
     verification_status = ma.fields.String(validate=ma.validate.OneOf(VERIFICATION_STATUSES))
+    schedule_id = ma.fields.String()
 
 
 BackupLogPageSchema = page_schema(BackupLogSchema, "BackupLogPage")
+
+
+class BackupCreateSchema(Schema):
+    backup_type = ma.fields.String(load_default="manual", validate=ma.validate.OneOf(BACKUP_TYPES))
+    database = ma.fields.String(
+        load_default=None, validate=ma.validate.Regexp(r"^[A-Za-z0-9_$-]{1,64}$")
+    )
+    storage = ma.fields.String(load_default=None, validate=ma.validate.OneOf(STORAGES))
+    compression = ma.fields.String(load_default=None, validate=ma.validate.OneOf(COMPRESSIONS))
+    verify = ma.fields.String(load_default=None, validate=ma.validate.OneOf(VERIFY_MODES))
+
+
+class BackupAcceptedSchema(Schema):
+    id = ma.fields.String()
+    status = ma.fields.String()
+    status_url = ma.fields.String()
+
+
+class RestoreRequestSchema(Schema):
+    target_database = ma.fields.String(required=True)
+    replace = ma.fields.Boolean(load_default=False)
+
+
+class RestoreStatusSchema(Schema):
+    id = ma.fields.String()
+    backup_id = ma.fields.String()
+    target_database = ma.fields.String()
+    status = ma.fields.String()
+    phase = ma.fields.String()
+    bytes_processed = ma.fields.Integer()
+    rate_bytes_per_s = ma.fields.Float()
+    eta_seconds = ma.fields.Float(allow_none=True)
+    restore_seconds = ma.fields.Float(allow_none=True)
+    error_message = ma.fields.String(allow_none=True)
+    started_at = ma.fields.DateTime()
+    finished_at = ma.fields.DateTime(allow_none=True)

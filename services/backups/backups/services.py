@@ -1,19 +1,34 @@
-"""Use cases of the backup log."""
+"""Use cases of the backup log: take, look up, list, release, restore."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from services.backups.backups.jobs import BackupPlan
+from services.backups.runtime import BackupRuntime
+from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.models import BackupLog
 from shared.pagination import Page, keyset_page
 
+# A worker that died mid-backup stops writing progress; after this long its row is failed.
+ABANDONED_AFTER = timedelta(minutes=10)
+
 
 def list_backups(
-    *, session: Session, backup_type: str | None = None, status: str | None = None,
-    verification_status: str | None = None, cursor: str | None = None, limit: int = 50,
+    *,
+    session: Session,
+    backup_type: str | None = None,
+    status: str | None = None,
+    verification_status: str | None = None,
+    schedule_id: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
 ) -> Page[BackupLog]:
-    """Newest first, filtered by type, status and verification."""
+    """Newest first, filtered by type, status, verification and schedule."""
     query = select(BackupLog)
     if backup_type:
         query = query.where(BackupLog.backup_type == backup_type)
@@ -21,7 +36,123 @@ def list_backups(
         query = query.where(BackupLog.status == status)
     if verification_status:
         query = query.where(BackupLog.verification_status == verification_status)
+    if schedule_id:
+        query = query.where(BackupLog.schedule_id == schedule_id)
     return keyset_page(
-        session=session, query=query, sort=BackupLog.backup_started_at, tiebreak=BackupLog.id,
-        descending=True, cursor=cursor, limit=limit,
+        session=session,
+        query=query,
+        sort=BackupLog.backup_started_at,
+        tiebreak=BackupLog.id,
+        descending=True,
+        cursor=cursor,
+        limit=limit,
     )
+
+
+def get_backup(*, session: Session, backup_id: str) -> BackupLog:
+    """One backup, or NotFound."""
+    backup = session.get(BackupLog, backup_id)
+    if backup is None:
+        raise NotFound("backup", backup_id)
+    return backup
+
+
+def _verify_mode(backup_type: str, requested: str | None) -> str:
+    # A pre-migration backup is only usable once a restore has proven it.
+    if backup_type == "pre-migration":
+        if requested not in (None, "restore"):
+            raise ValidationFailed(
+                {"verify": ["pre-migration backups are always restore-verified"]}
+            )
+        return "restore"
+    return requested or "checksum"
+
+
+def create_backup(
+    *,
+    session: Session,
+    runtime: BackupRuntime,
+    data: dict[str, Any],
+    schedule_id: str | None = None,
+) -> tuple[BackupLog, BackupPlan]:
+    """Write the in_progress row (committed) and the plan a worker runs."""
+    backup_type = data.get("backup_type", "manual")
+    storage = data.get("storage") or runtime.default_storage
+    runtime.storage(storage)  # fails fast (422) when s3 is asked for but not configured
+    database = data.get("database") or runtime.default_database()
+    backup = BackupLog(
+        schedule_id=schedule_id,
+        backup_type=backup_type,
+        status="in_progress",
+        backup_method="sqlite-backup-api" if runtime.is_sqlite else "mysqldump",
+        database_host=runtime.source_host,
+        database_name=database,
+        storage=storage,
+        compression=data.get("compression") or runtime.default_compression,
+        phase="queued",
+        pinned=backup_type == "pre-migration",
+        backup_started_at=datetime.now(UTC),
+        progress_updated_at=datetime.now(UTC),
+    )
+    session.add(backup)
+    session.commit()
+    plan = BackupPlan(
+        backup_id=backup.id,
+        backup_type=backup_type,
+        database=database,
+        storage=storage,
+        compression=backup.compression or "zstd",
+        verify=_verify_mode(backup_type, data.get("verify")),
+        schedule_id=schedule_id,
+    )
+    return backup, plan
+
+
+def release_pin(*, session: Session, backup_id: str) -> BackupLog:
+    """Unpin a backup (a pre-migration one, once the migration is done); retention may prune it."""
+    backup = get_backup(session=session, backup_id=backup_id)
+    backup.pinned = False
+    session.commit()
+    return backup
+
+
+def pin(*, session: Session, backup_id: str) -> BackupLog:
+    """Keep a backup out of retention until released."""
+    backup = get_backup(session=session, backup_id=backup_id)
+    backup.pinned = True
+    session.commit()
+    return backup
+
+
+def restorable(*, session: Session, backup_id: str) -> BackupLog:
+    """A backup that can be restored: succeeded, artifact not pruned."""
+    backup = get_backup(session=session, backup_id=backup_id)
+    if backup.status != "succeeded" or not backup.file_path:
+        raise Conflict(
+            f"backup {backup_id} has status {backup.status}; only succeeded ones restore"
+        )
+    if backup.pruned_at is not None:
+        raise Conflict(f"backup {backup_id} was removed by retention")
+    return backup
+
+
+def fail_abandoned(*, session: Session, now: datetime | None = None) -> list[str]:
+    """Rows left in_progress by a worker that vanished become failed (never in_progress forever)."""
+    cutoff = (now or datetime.now(UTC)) - ABANDONED_AFTER
+    query = select(BackupLog.id).where(
+        BackupLog.status == "in_progress", BackupLog.progress_updated_at < cutoff
+    )
+    ids = list(session.scalars(query))
+    if ids:
+        session.execute(
+            update(BackupLog)
+            .where(BackupLog.id.in_(ids))
+            .values(
+                status="failed",
+                phase="failed",
+                backup_completed_at=datetime.now(UTC),
+                error_message="worker stopped reporting progress; backup abandoned",
+            )
+        )
+        session.commit()
+    return ids

@@ -1,0 +1,126 @@
+"""Restores of a backup into a database, run in the background with progress kept in memory."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from services.backups.adapters import mariadb_inventory as inventory
+from services.backups.adapters.sqlite_backup import restore_sqlite
+from services.backups.adapters.storage import LocalStorage, StorageError
+from services.backups.pipeline import PipelineError
+from services.backups.progress import Progress
+from services.backups.runtime import BackupRuntime
+from services.backups.verification import restore_to_database
+from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.models import BackupLog
+
+
+@dataclass
+class RestoreStatus:
+    """One restore's state as GET shows it."""
+
+    id: str
+    backup_id: str
+    target_database: str
+    status: str = "running"  # running, succeeded, failed
+    phase: str = "queued"
+    bytes_processed: int = 0
+    rate_bytes_per_s: float = 0.0
+    eta_seconds: float | None = None
+    restore_seconds: float | None = None
+    error_message: str | None = None
+    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    finished_at: datetime | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """For the response schema."""
+        return asdict(self)
+
+
+class RestoreRegistry:
+    """In-process record of restores (one replica runs a restore; its status lives there)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._items: dict[str, RestoreStatus] = {}
+
+    def add(self, status: RestoreStatus) -> None:
+        with self._lock:
+            self._items[status.id] = status
+
+    def get(self, restore_id: str) -> RestoreStatus:
+        with self._lock:
+            if restore_id not in self._items:
+                raise NotFound("restore", restore_id)
+            return self._items[restore_id]
+
+
+def prepare_restore(
+    *, runtime: BackupRuntime, backup: BackupLog, target_database: str, replace: bool
+) -> RestoreStatus:
+    """Check the target before anything starts: a bad name is 422, an existing one 409."""
+    try:
+        inventory.check_database_name(target_database)
+    except ValueError as exc:
+        raise ValidationFailed({"target_database": [str(exc)]}) from None
+    if _target_exists(runtime, target_database) and not replace:
+        raise Conflict(f"database {target_database} exists; pass replace=true to overwrite it")
+    return RestoreStatus(id=str(uuid.uuid4()), backup_id=backup.id, target_database=target_database)
+
+
+def _target_exists(runtime: BackupRuntime, name: str) -> bool:
+    if runtime.is_sqlite:
+        return (runtime.folder / f"{name}.sqlite3").exists()
+    return inventory.database_exists(runtime.target(None), name)
+
+
+def run_restore(
+    *, runtime: BackupRuntime, backup: dict[str, Any], status: RestoreStatus, replace: bool
+) -> None:
+    """Stream the artifact into the target; the status object carries progress and the end."""
+
+    def report(progress: Progress) -> None:
+        status.phase = progress.phase
+        status.bytes_processed = progress.bytes_processed
+        status.rate_bytes_per_s = progress.rate_bytes_per_s
+        status.eta_seconds = progress.eta_seconds
+
+    try:
+        storage = runtime.storage(backup["storage"])
+        if runtime.is_sqlite:
+            assert isinstance(storage, LocalStorage)
+            target = Path(runtime.folder) / f"{status.target_database}.sqlite3"
+            seconds = restore_sqlite(
+                storage=storage,
+                location=backup["file_path"],
+                codec=backup["compression"],
+                target=target,
+                replace=replace,
+            )
+        else:
+            seconds = restore_to_database(
+                server=runtime.target(None),
+                storage=storage,
+                location=backup["file_path"],
+                codec=backup["compression"],
+                target_database=status.target_database,
+                replace=replace,
+                progress=report,
+                expected_raw_bytes=backup["raw_size_bytes"],
+            )
+        status.status, status.phase, status.restore_seconds = "succeeded", "done", seconds
+    except PipelineError as exc:
+        status.status, status.error_message = "failed", exc.describe()[-2000:]
+    except (StorageError, OSError, ValueError) as exc:
+        status.status, status.error_message = "failed", str(exc)[-2000:]
+    except Exception:  # the status must end whatever happened
+        status.status, status.error_message = "failed", "internal error during restore"
+    finally:
+        status.finished_at = datetime.now(UTC)
+        if status.status == "failed":
+            status.phase = "failed"

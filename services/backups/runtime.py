@@ -1,0 +1,97 @@
+"""What a backup job needs at run time: the source database, storages, notifier, sessions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+from services.backups.adapters.mariadb_client import MariaDBTarget
+from services.backups.adapters.s3_storage import S3Storage
+from services.backups.adapters.storage import LocalStorage, Storage
+from services.backups.notify import FailureNotifier, IntegrationsNotifier
+from shared.client import ServiceClient
+from shared.errors import ValidationFailed
+
+
+@dataclass
+class BackupRuntime:
+    """Built once per app (or CLI run) from the settings."""
+
+    source_url: str
+    folder: Path
+    default_storage: str
+    default_compression: str
+    session_factory: sessionmaker[Session]
+    notifier: FailureNotifier | None = None
+    s3_options: dict[str, Any] = field(default_factory=dict)
+    progress_interval: float = 1.0
+
+    @property
+    def is_sqlite(self) -> bool:
+        """True for the embedded default (SQLite file)."""
+        return make_url(self.source_url).get_backend_name() == "sqlite"
+
+    @property
+    def source_host(self) -> str:
+        """Host name of the source for backup_log.database_host."""
+        return make_url(self.source_url).host or "localhost"
+
+    def default_database(self) -> str:
+        """The database named in the source URL."""
+        return make_url(self.source_url).database or ""
+
+    def target(self, database: str | None) -> MariaDBTarget:
+        """Login for the source server, pointed at `database` (default: the URL's)."""
+        url = make_url(self.source_url)
+        return MariaDBTarget(
+            host=url.host or "127.0.0.1",
+            port=url.port or 3306,
+            user=url.username or "root",
+            password=url.password,
+            database=database or url.database or "",
+        )
+
+    def storage(self, kind: str) -> Storage:
+        """The storage adapter called `kind`."""
+        if kind == "local":
+            return LocalStorage(self.folder)
+        if not self.s3_options.get("bucket"):
+            raise ValidationFailed({"storage": ["s3 storage needs BACKUP_S3_BUCKET"]})
+        options = dict(self.s3_options)
+        return S3Storage(options.pop("bucket"), **options)
+
+
+def runtime_from_settings(
+    settings: dict[str, Any], session_factory: sessionmaker[Session]
+) -> BackupRuntime:
+    """A runtime for the service app or the CLI."""
+    notifier = None
+    if settings.get("BACKUP_NOTIFY_FAILURES", True):
+        client = ServiceClient(
+            settings["INTEGRATIONS_URL"],
+            settings.get("SERVICE_TOKEN"),
+            name="integrations",
+            connect_timeout=settings.get("HTTP_CONNECT_TIMEOUT", 2.0),
+            read_timeout=settings.get("HTTP_READ_TIMEOUT", 10.0),
+        )
+        notifier = IntegrationsNotifier(
+            client, ticket_integration=settings.get("BACKUP_TICKET_INTEGRATION")
+        )
+    return BackupRuntime(
+        source_url=settings.get("BACKUP_SOURCE_URL") or settings["DATABASE_URL"],
+        folder=Path(settings.get("BACKUP_FOLDER", "var/backups")),
+        default_storage=settings.get("BACKUP_STORAGE", "local"),
+        default_compression=settings.get("BACKUP_COMPRESSION", "zstd"),
+        session_factory=session_factory,
+        notifier=notifier,
+        s3_options={
+            "bucket": settings.get("BACKUP_S3_BUCKET"),
+            "prefix": settings.get("BACKUP_S3_PREFIX", "backups"),
+            "endpoint_url": settings.get("BACKUP_S3_ENDPOINT_URL"),
+            "region": settings.get("BACKUP_S3_REGION"),
+        },
+    )

@@ -1,0 +1,1 @@
+"""Backup schedules: cron + timezone, run-due, GFS retention, staleness."""
