@@ -1,0 +1,1 @@
+"""Ticket links between work sessions and PSA tickets, and ticket/note creation in a PSA."""

@@ -1,0 +1,210 @@
+"""Opening a PSA adapter for a request: vault credentials in, every outbound call audited out."""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.integrations.access_log.chain import AccessContext
+from services.integrations.adapters import (
+    PsaAdapter,
+    PsaAuthFailed,
+    PsaConfigurationError,
+    PsaCredentials,
+    PsaError,
+    PsaOutcomeUnknown,
+    PsaRateLimited,
+    PsaRejected,
+    PsaTicketNotFound,
+    build_adapter,
+)
+from services.integrations.adapters.shapes import OutboundCall
+from services.integrations.credentials.services import reveal_credential
+from services.integrations.vault.keys_config import VaultKeys
+from shared.errors import DomainError, NotFound, ServiceUnavailable, ValidationFailed
+from shared.models import ExternalIntegration, IntegrationCredential
+from shared.redaction import redact_json
+
+MAX_AUDITED_RESPONSE_BYTES = 64_000
+
+
+class PsaBadGateway(DomainError):
+    """The PSA refused or garbled a call we made on the caller's behalf."""
+
+    status, slug, title = 502, "psa-error", "The PSA refused the call"
+
+
+class PsaOutcomeUncertain(DomainError):
+    """A create/note POST may have succeeded: retrying could duplicate it."""
+
+    status, slug, title = 502, "psa-outcome-unknown", "The PSA call may have taken effect or not"
+
+
+class PsaMisconfigured(DomainError):
+    """The stored credential cannot be used as it is (missing fields, failed discovery)."""
+
+    status, slug, title = 409, "psa-misconfigured", "The PSA credential cannot be used"
+
+
+class CredentialSource(Protocol):
+    """Hands out the plaintext PSA credential of an integration type (writing its audit row)."""
+
+    def psa_credentials(
+        self, *, session: Session, integration_type: str, purpose: str, context: AccessContext
+    ) -> PsaCredentials: ...
+
+
+@dataclass(frozen=True)
+class VaultCredentials:
+    """The vault as a CredentialSource: the active credential of the type, revealed and audited."""
+
+    vault: VaultKeys
+
+    def psa_credentials(
+        self, *, session: Session, integration_type: str, purpose: str, context: AccessContext
+    ) -> PsaCredentials:
+        row = session.scalars(
+            select(IntegrationCredential)
+            .where(
+                IntegrationCredential.integration_type == integration_type,
+                IntegrationCredential.is_active.is_(True),
+            )
+            .order_by(IntegrationCredential.integration_name)
+        ).first()
+        if row is None:
+            raise NotFound("integration", integration_type)
+        used = AccessContext(
+            actor_token_id=context.actor_token_id,
+            on_behalf_of=context.on_behalf_of,
+            purpose=purpose,
+            request_id=context.request_id,
+            source_ip=context.source_ip,
+        )
+        row, plain = reveal_credential(
+            session=session, vault=self.vault, credential_id=row.id, fields=None, context=used
+        )
+        return PsaCredentials(
+            api_url=row.api_url,
+            username=row.username,
+            client_id=row.client_id,
+            api_key=plain.get("api_key") or plain.get("access_token"),
+            password=plain.get("password"),
+        )
+
+
+def _bounded(value: Any) -> dict[str, Any] | None:
+    if value is None:
+        return None
+    body = value if isinstance(value, dict) else {"items": value}
+    size = len(json.dumps(body, default=str))
+    if size > MAX_AUDITED_RESPONSE_BYTES:
+        return {"truncated": True, "bytes": size}
+    return dict(redact_json(body))
+
+
+@dataclass
+class OutboundRecorder:
+    """The adapters' audit hook: one external_integrations row per attempt, in its own transaction.
+
+    Its own session, so the record survives whatever the request does afterwards (a PSA ticket
+    created before a failed commit is still on file).
+    """
+
+    session_factory: Callable[[], Session]
+    session_id: str | None = None
+    created_by: str | None = None
+    recorded: list[str] = field(default_factory=list)
+
+    def __call__(self, call: OutboundCall) -> None:
+        request = {
+            "method": call.method,
+            "url": call.url,
+            "attempt": call.attempt,
+            "error": call.error,
+            **call.request,
+        }
+        row = ExternalIntegration(
+            session_id=self.session_id,
+            integration_type=call.integration_type,
+            direction="outbound",
+            action=call.action,
+            external_id=call.external_id,
+            external_url=call.url[:1000],
+            http_status=call.status,
+            request_data=_bounded(request),
+            response_data=_bounded(call.response),
+            duration_ms=call.duration_ms,
+            created_by=self.created_by,
+        )
+        with self.session_factory() as own:
+            own.add(row)
+            own.commit()
+            self.recorded.append(row.id)
+
+
+@dataclass(frozen=True)
+class PsaAccess:
+    """Everything needed to open an adapter on behalf of one caller."""
+
+    credentials: CredentialSource
+    session_factory: Callable[[], Session]
+    context: AccessContext = field(default_factory=AccessContext)
+    adapter_options: dict[str, Any] = field(default_factory=dict)
+
+    def adapter(
+        self,
+        *,
+        session: Session,
+        integration_type: str,
+        purpose: str,
+        session_id: str | None = None,
+    ) -> PsaAdapter:
+        """An adapter for the type, its credential revealed (audited) and its calls recorded."""
+        creds = self.credentials.psa_credentials(
+            session=session,
+            integration_type=integration_type,
+            purpose=purpose,
+            context=self.context,
+        )
+        recorder = OutboundRecorder(self.session_factory, session_id, self.context.on_behalf_of)
+        try:
+            return build_adapter(integration_type, creds, audit=recorder, **self.adapter_options)
+        except PsaError as exc:
+            raise as_domain_error(exc) from None
+
+
+def as_domain_error(exc: PsaError, *, ticket_field: str | None = None) -> DomainError:
+    """The problem+json answer for an adapter failure."""
+    if isinstance(exc, PsaTicketNotFound):
+        if ticket_field:
+            return ValidationFailed({ticket_field: [f"no such ticket in {exc.integration_type}"]})
+        return NotFound("ticket", exc.ticket_ref)
+    if isinstance(exc, PsaRateLimited):
+        return ServiceUnavailable(
+            exc.detail,
+            retry_after=max(1, math.ceil(exc.retry_after)),
+            integration_type=exc.integration_type,
+        )
+    if isinstance(exc, PsaOutcomeUnknown):
+        return PsaOutcomeUncertain(
+            f"{exc.detail}; check the PSA before retrying", integration_type=exc.integration_type
+        )
+    if isinstance(exc, PsaRejected):
+        return ValidationFailed(
+            {"psa": exc.messages or [exc.detail]},
+            detail=f"{exc.integration_type} refused the request",
+        )
+    if isinstance(exc, PsaConfigurationError):
+        return PsaMisconfigured(exc.detail, integration_type=exc.integration_type)
+    if isinstance(exc, PsaAuthFailed):
+        return PsaBadGateway(
+            f"{exc.integration_type} refused the stored credentials",
+            integration_type=exc.integration_type,
+        )
+    return ServiceUnavailable(exc.detail, retry_after=30, integration_type=exc.integration_type)

@@ -1,0 +1,47 @@
+"""Build PSA access and the insights session directory from the running app and request."""
+
+from __future__ import annotations
+
+from flask import Flask, current_app, g, request
+
+from services.integrations.access_log.chain import AccessContext
+from services.integrations.tickets.psa_access import PsaAccess, VaultCredentials
+from services.integrations.tickets.session_directory import InsightsSessions
+from shared.client import ServiceClient
+from shared.web import current_principal
+
+
+def psa_access_for_app(app: Flask, context: AccessContext) -> PsaAccess:
+    """PSA access with the app's vault and a session factory for the outbound audit rows."""
+    return PsaAccess(
+        credentials=VaultCredentials(app.extensions["vault"]),
+        session_factory=app.extensions["session_factory"],
+        context=context,
+        adapter_options=dict(app.extensions.get("psa_adapter_options", {})),
+    )
+
+
+def psa_access_for_request() -> PsaAccess:
+    """PSA access on behalf of the authenticated caller of this request."""
+    principal = current_principal()
+    context = AccessContext(
+        actor_token_id=principal.token_id,
+        on_behalf_of=principal.username,
+        request_id=g.get("request_id"),
+        source_ip=request.remote_addr,
+    )
+    return psa_access_for_app(current_app, context)
+
+
+def insights_sessions() -> InsightsSessions:
+    """The insights service, called with this service's token."""
+    config = current_app.config
+    return InsightsSessions(
+        ServiceClient(
+            config["INSIGHTS_URL"],
+            config.get("SERVICE_TOKEN"),
+            name="insights",
+            connect_timeout=config.get("HTTP_CONNECT_TIMEOUT", 2.0),
+            read_timeout=config.get("HTTP_READ_TIMEOUT", 10.0),
+        )
+    )

@@ -1,0 +1,141 @@
+"""HTTP layer of ticket links (`/v1/ticket-links`) and PSA tickets (`/v1/tickets`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+
+from services.integrations.adapters import PsaNote, PsaTicket, TicketDraft, TicketNote
+from services.integrations.tickets import services
+from services.integrations.tickets.request_access import insights_sessions, psa_access_for_request
+from services.integrations.tickets.schemas import (
+    NoteCreateSchema,
+    NoteSchema,
+    PsaTicketSchema,
+    RefreshReportSchema,
+    TicketCreateSchema,
+    TicketLinkCreateSchema,
+    TicketLinkPageSchema,
+    TicketLinkQuerySchema,
+    TicketLinkRefreshSchema,
+    TicketLinkSchema,
+)
+from shared.errors import NotFound
+from shared.models import TicketLink
+from shared.models.tickets import TICKET_SYSTEMS
+from shared.pagination import Page
+from shared.web import Blueprint, db_session
+
+blp = Blueprint(
+    "tickets",
+    __name__,
+    url_prefix="/v1",
+    description="Work sessions linked to PSA tickets; tickets and notes created in a PSA",
+)
+
+
+@blp.route("/ticket-links")
+class TicketLinks(MethodView):
+    @blp.requires("integrations:read")
+    @blp.arguments(TicketLinkQuerySchema, location="query")
+    @blp.response(200, TicketLinkPageSchema)
+    def get(self, args: dict[str, Any]) -> Page[TicketLink]:
+        """List ticket links, newest first, by session, client, PSA or ticket"""
+        return services.list_links(session=db_session(), **args)
+
+    @blp.requires("integrations:write")
+    @blp.arguments(TicketLinkCreateSchema)
+    @blp.response(201, TicketLinkSchema)
+    @blp.alt_response(409, description="The session is already linked to that ticket")
+    def post(self, data: dict[str, Any]) -> TicketLink:
+        """Link a session to a PSA ticket (fetched live to fill number, subject, status, URL)"""
+        return services.create_link(
+            session=db_session(),
+            access=psa_access_for_request(),
+            sessions=insights_sessions(),
+            data=data,
+        )
+
+
+@blp.route("/ticket-links/<string:link_id>")
+class TicketLinkById(MethodView):
+    @blp.requires("integrations:read")
+    @blp.response(200, TicketLinkSchema)
+    def get(self, link_id: str) -> TicketLink:
+        """Get one ticket link"""
+        return services.get_link(session=db_session(), link_id=link_id)
+
+
+@blp.route("/ticket-links/<string:link_id>/refresh")
+class TicketLinkRefresh(MethodView):
+    @blp.requires("integrations:write")
+    @blp.response(200, TicketLinkSchema)
+    def post(self, link_id: str) -> TicketLink:
+        """Re-read the linked ticket from its PSA and store its current status"""
+        return services.refresh_link(
+            session=db_session(), access=psa_access_for_request(), link_id=link_id
+        )
+
+
+@blp.route("/ticket-links/refresh")
+class TicketLinksRefresh(MethodView):
+    @blp.requires("integrations:write")
+    @blp.arguments(TicketLinkRefreshSchema)
+    @blp.response(200, RefreshReportSchema)
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Refresh up to 100 links at once; each link reports refreshed, gone or failed"""
+        results = services.refresh_links(
+            session=db_session(), access=psa_access_for_request(), link_ids=data["ids"]
+        )
+        return {"items": results}
+
+
+def _ticket_out(integration_type: str, ticket: PsaTicket) -> dict[str, Any]:
+    return {"integration_type": integration_type, **ticket.as_dict()}
+
+
+def _psa_type(integration_type: str) -> str:
+    if integration_type not in TICKET_SYSTEMS:
+        raise NotFound("integration", integration_type)
+    return integration_type
+
+
+@blp.route("/tickets")
+class Tickets(MethodView):
+    @blp.requires("integrations:write")
+    @blp.arguments(TicketCreateSchema)
+    @blp.response(201, PsaTicketSchema)
+    def post(self, data: dict[str, Any]) -> dict[str, Any]:
+        """Create a ticket in a PSA (not retried blindly: a 502 psa-outcome-unknown means check)"""
+        draft = TicketDraft(
+            title=data["title"],
+            description=data["description"],
+            company_id=data["company_id"],
+            fields=data["vendor_fields"],
+        )
+        ticket = services.create_ticket(
+            session=db_session(),
+            access=psa_access_for_request(),
+            integration_type=data["integration_type"],
+            draft=draft,
+            session_id=data["session_id"],
+        )
+        return _ticket_out(data["integration_type"], ticket)
+
+
+@blp.route("/tickets/<string:integration_type>/<string:ticket_id>/notes")
+class TicketNotes(MethodView):
+    @blp.requires("integrations:write")
+    @blp.arguments(NoteCreateSchema)
+    @blp.response(201, NoteSchema)
+    def post(self, data: dict[str, Any], integration_type: str, ticket_id: str) -> PsaNote:
+        """Add a note to a PSA ticket (internal unless `internal` is false)"""
+        note = TicketNote(body=data["body"], title=data["title"], internal=data["internal"])
+        return services.add_note(
+            session=db_session(),
+            access=psa_access_for_request(),
+            integration_type=_psa_type(integration_type),
+            ticket_id=ticket_id,
+            note=note,
+        )

@@ -1,0 +1,117 @@
+"""Marshmallow schemas of ticket links, PSA tickets and notes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import marshmallow as ma
+
+from shared.models.tickets import LINK_TYPES, TICKET_SYSTEMS
+from shared.web import PageArgsSchema, Schema, page_schema
+
+UUID_SHAPE = ma.validate.Regexp(r"^[0-9a-fA-F-]{36}$", error="must be a UUID")
+PSA = ma.validate.OneOf(TICKET_SYSTEMS)
+
+
+class TicketLinkSchema(Schema):
+    id = ma.fields.String(dump_only=True)
+    session_id = ma.fields.String(allow_none=True)
+    client_id = ma.fields.String(allow_none=True)
+    integration_type = ma.fields.String()
+    ticket_id = ma.fields.String()
+    ticket_number = ma.fields.String(allow_none=True)
+    ticket_subject = ma.fields.String(allow_none=True)
+    ticket_url = ma.fields.String(allow_none=True)
+    ticket_status = ma.fields.String(allow_none=True)
+    link_type = ma.fields.String()
+    linked_at = ma.fields.DateTime()
+    last_synced_at = ma.fields.DateTime(allow_none=True)
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+
+
+TicketLinkPageSchema = page_schema(TicketLinkSchema, "TicketLinkPage")
+
+
+class TicketLinkCreateSchema(Schema):
+    session_id = ma.fields.String(required=True, validate=UUID_SHAPE)
+    integration_type = ma.fields.String(required=True, validate=PSA)
+    ticket_id = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+    ticket_number = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+    link_type = ma.fields.String(load_default="related", validate=ma.validate.OneOf(LINK_TYPES))
+
+    @ma.validates_schema
+    def _one_ticket_reference(self, data: dict[str, Any], **_: Any) -> None:
+        if bool(data.get("ticket_id")) == bool(data.get("ticket_number")):
+            raise ma.ValidationError("give exactly one of ticket_id or ticket_number", "ticket_id")
+
+
+class TicketLinkQuerySchema(PageArgsSchema):
+    session_id = ma.fields.String(validate=UUID_SHAPE)
+    client_id = ma.fields.String(validate=UUID_SHAPE)
+    integration_type = ma.fields.String(validate=PSA)
+    ticket_id = ma.fields.String()
+
+
+class TicketLinkRefreshSchema(Schema):
+    ids = ma.fields.List(
+        ma.fields.String(validate=UUID_SHAPE),
+        required=True,
+        validate=ma.validate.Length(min=1, max=100),
+    )
+
+
+class RefreshOutcomeSchema(Schema):
+    link_id = ma.fields.String()
+    outcome = ma.fields.String(metadata={"description": "refreshed, gone or failed"})
+    ticket_status = ma.fields.String(allow_none=True)
+    error = ma.fields.String(allow_none=True)
+
+
+class RefreshReportSchema(Schema):
+    items = ma.fields.List(ma.fields.Nested(RefreshOutcomeSchema))
+
+
+class TicketCreateSchema(Schema):
+    integration_type = ma.fields.String(required=True, validate=PSA)
+    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
+    description = ma.fields.String(load_default="", validate=ma.validate.Length(max=20_000))
+    company_id = ma.fields.String(
+        load_default=None, metadata={"description": "the PSA's customer/company id"}
+    )
+    vendor_fields = ma.fields.Dict(
+        data_key="fields",
+        load_default=dict,
+        metadata={"description": "vendor fields, e.g. Autotask queueID/priority/status, CW board"},
+    )
+    session_id = ma.fields.String(load_default=None, validate=UUID_SHAPE)
+
+
+class PsaTicketSchema(Schema):
+    integration_type = ma.fields.String()
+    external_id = ma.fields.String()
+    number = ma.fields.String()
+    title = ma.fields.String()
+    status = ma.fields.String()
+    status_raw = ma.fields.Raw(allow_none=True)
+    web_url = ma.fields.String()
+
+
+class TicketPathSchema(Schema):
+    integration_type = ma.fields.String(validate=PSA)
+
+
+class NoteCreateSchema(Schema):
+    body = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=20_000))
+    title = ma.fields.String(load_default=None, validate=ma.validate.Length(max=250))
+    internal = ma.fields.Boolean(load_default=True)
+
+
+class NoteSchema(Schema):
+    external_id = ma.fields.String()
+    ticket_id = ma.fields.String()
+    recovered = ma.fields.Boolean(
+        metadata={
+            "description": "an ambiguous POST was found already stored, so it was not repeated"
+        }
+    )

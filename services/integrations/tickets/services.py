@@ -1,0 +1,288 @@
+"""Ticket-link use cases: link a session to a PSA ticket, list, refresh; tickets and notes."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.integrations.adapters import (
+    PsaAdapter,
+    PsaError,
+    PsaNote,
+    PsaTicket,
+    PsaTicketNotFound,
+    TicketDraft,
+    TicketNote,
+)
+from services.integrations.tickets.psa_access import PsaAccess, as_domain_error
+from services.integrations.tickets.session_directory import SessionDirectory
+from shared.errors import Conflict, NotFound
+from shared.models import ExternalIntegration, TicketLink, utcnow
+from shared.pagination import Page, keyset_page
+
+GONE_STATUS = "Deleted"
+
+
+def _duplicate(session_id: str, integration_type: str, ticket_id: str) -> Conflict:
+    return Conflict(
+        "this session is already linked to that ticket",
+        session_id=session_id,
+        integration_type=integration_type,
+        ticket_id=ticket_id,
+    )
+
+
+def _existing_link(
+    session: Session, session_id: str, integration_type: str, ticket_id: str
+) -> TicketLink | None:
+    return session.scalars(
+        select(TicketLink).where(
+            TicketLink.session_id == session_id,
+            TicketLink.integration_type == integration_type,
+            TicketLink.ticket_id == ticket_id,
+        )
+    ).first()
+
+
+def _fetch(adapter: PsaAdapter, data: Mapping[str, Any]) -> PsaTicket:
+    field = "ticket_id" if data.get("ticket_id") else "ticket_number"
+    try:
+        if data.get("ticket_id"):
+            return adapter.get_ticket(str(data["ticket_id"]))
+        return adapter.find_ticket_by_number(str(data["ticket_number"]))
+    except PsaError as exc:
+        raise as_domain_error(exc, ticket_field=field) from None
+
+
+def apply_ticket(link: TicketLink, ticket: PsaTicket) -> None:
+    """Copy the PSA's current view of the ticket onto a link."""
+    link.ticket_id = ticket.external_id
+    link.ticket_number = ticket.number[:100] or None
+    link.ticket_subject = ticket.title[:500]
+    link.ticket_url = ticket.web_url[:1000]
+    link.ticket_status = ticket.status[:100]
+    link.last_synced_at = utcnow()
+
+
+def create_link(
+    *, session: Session, access: PsaAccess, sessions: SessionDirectory, data: Mapping[str, Any]
+) -> TicketLink:
+    """Link a session to a ticket fetched from its PSA; the session's client comes from insights."""
+    session_id, kind = str(data["session_id"]), str(data["integration_type"])
+    if data.get("ticket_id") and _existing_link(session, session_id, kind, str(data["ticket_id"])):
+        raise _duplicate(session_id, kind, str(data["ticket_id"]))
+    client_id = sessions.client_of(session_id)
+    adapter = access.adapter(
+        session=session, integration_type=kind, purpose="ticket-link", session_id=session_id
+    )
+    ticket = _fetch(adapter, data)
+    link = TicketLink(
+        session_id=session_id,
+        client_id=client_id,
+        integration_type=kind,
+        link_type=data.get("link_type") or "related",
+        linked_at=utcnow(),
+    )
+    apply_ticket(link, ticket)
+    session.add(link)
+    session.add(_linked_event(link, access))
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()
+        raise _duplicate(session_id, kind, ticket.external_id) from None
+    return link
+
+
+def _linked_event(link: TicketLink, access: PsaAccess) -> ExternalIntegration:
+    return ExternalIntegration(
+        session_id=link.session_id,
+        integration_type=link.integration_type,
+        direction="outbound",
+        action="linked",
+        external_id=link.ticket_id,
+        external_url=link.ticket_url,
+        request_data={"link_type": link.link_type, "ticket_number": link.ticket_number},
+        created_by=access.context.on_behalf_of,
+    )
+
+
+def get_link(*, session: Session, link_id: str) -> TicketLink:
+    """One ticket link; 404 when unknown."""
+    link = session.get(TicketLink, link_id)
+    if link is None:
+        raise NotFound("ticket link", link_id)
+    return link
+
+
+def list_links(
+    *,
+    session: Session,
+    session_id: str | None = None,
+    client_id: str | None = None,
+    integration_type: str | None = None,
+    ticket_id: str | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[TicketLink]:
+    """Links newest first, filtered by session, client, PSA and ticket."""
+    query = select(TicketLink)
+    filters = {
+        TicketLink.session_id: session_id,
+        TicketLink.client_id: client_id,
+        TicketLink.integration_type: integration_type,
+        TicketLink.ticket_id: ticket_id,
+    }
+    for column, value in filters.items():
+        if value is not None:
+            query = query.where(column == value)
+    return keyset_page(
+        session=session,
+        query=query,
+        sort=TicketLink.linked_at,
+        tiebreak=TicketLink.id,
+        descending=True,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+def refresh_link(*, session: Session, access: PsaAccess, link_id: str) -> TicketLink:
+    """Re-read the linked ticket from its PSA and store its current number, subject and status."""
+    link = get_link(session=session, link_id=link_id)
+    adapter = access.adapter(
+        session=session,
+        integration_type=link.integration_type,
+        purpose="ticket-refresh",
+        session_id=link.session_id,
+    )
+    try:
+        apply_ticket(link, adapter.get_ticket(link.ticket_id))
+    except PsaTicketNotFound:
+        link.ticket_status, link.last_synced_at = GONE_STATUS, utcnow()
+    except PsaError as exc:
+        raise as_domain_error(exc) from None
+    session.commit()
+    return link
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    """What happened to one link in a batch refresh."""
+
+    link_id: str
+    outcome: str  # refreshed, gone, failed
+    ticket_status: str | None = None
+    error: str | None = None
+
+
+def refresh_links(
+    *, session: Session, access: PsaAccess, link_ids: Sequence[str]
+) -> list[RefreshOutcome]:
+    """Refresh many links, one PSA read per distinct ticket; one failure does not stop the rest."""
+    links = list(session.scalars(select(TicketLink).where(TicketLink.id.in_(list(link_ids)))))
+    missing = set(link_ids) - {link.id for link in links}
+    if missing:
+        raise NotFound("ticket link", sorted(missing)[0])
+    adapters: dict[str, PsaAdapter] = {}
+    results = [_refresh_one(session, access, adapters, link) for link in links]
+    session.commit()
+    return results
+
+
+def _refresh_one(
+    session: Session, access: PsaAccess, adapters: dict[str, PsaAdapter], link: TicketLink
+) -> RefreshOutcome:
+    try:
+        adapter = adapters.get(link.integration_type) or access.adapter(
+            session=session, integration_type=link.integration_type, purpose="ticket-refresh"
+        )
+        adapters[link.integration_type] = adapter
+        apply_ticket(link, adapter.get_ticket(link.ticket_id))
+    except PsaTicketNotFound:
+        link.ticket_status, link.last_synced_at = GONE_STATUS, utcnow()
+        return RefreshOutcome(link.id, "gone", link.ticket_status)
+    except (PsaError, NotFound) as exc:
+        detail = exc.detail if isinstance(exc, PsaError) else str(exc)
+        return RefreshOutcome(link.id, "failed", link.ticket_status, detail)
+    return RefreshOutcome(link.id, "refreshed", link.ticket_status)
+
+
+def create_ticket(
+    *,
+    session: Session,
+    access: PsaAccess,
+    integration_type: str,
+    draft: TicketDraft,
+    session_id: str | None = None,
+) -> PsaTicket:
+    """Create a ticket in a PSA (never retried blindly; an unknown outcome is a 502 to check)."""
+    adapter = access.adapter(
+        session=session,
+        integration_type=integration_type,
+        purpose="ticket-create",
+        session_id=session_id,
+    )
+    try:
+        return adapter.create_ticket(draft)
+    except PsaError as exc:
+        raise as_domain_error(exc) from None
+
+
+def add_note(
+    *,
+    session: Session,
+    access: PsaAccess,
+    integration_type: str,
+    ticket_id: str,
+    note: TicketNote,
+) -> PsaNote:
+    """Add a note to a PSA ticket."""
+    adapter = access.adapter(
+        session=session, integration_type=integration_type, purpose="ticket-note"
+    )
+    try:
+        return adapter.add_note(ticket_id, note)
+    except PsaError as exc:
+        raise as_domain_error(exc) from None
+
+
+def sync_ticket_everywhere(
+    *,
+    session: Session,
+    access: PsaAccess,
+    integration_type: str,
+    ticket_id: str,
+    deleted: bool = False,
+) -> int:
+    """Bring every link to one ticket up to date (webhooks); no PSA call when nothing links it."""
+    links = list(
+        session.scalars(
+            select(TicketLink).where(
+                TicketLink.integration_type == integration_type, TicketLink.ticket_id == ticket_id
+            )
+        )
+    )
+    if not links:
+        return 0
+    ticket: PsaTicket | None = None
+    if not deleted:
+        adapter = access.adapter(
+            session=session, integration_type=integration_type, purpose="webhook-sync"
+        )
+        try:
+            ticket = adapter.get_ticket(ticket_id)
+        except PsaTicketNotFound:
+            ticket = None
+    for link in links:
+        if ticket is None:
+            link.ticket_status, link.last_synced_at = GONE_STATUS, utcnow()
+        else:
+            apply_ticket(link, ticket)
+    session.commit()
+    return len(links)
