@@ -26,7 +26,7 @@ SCOPES = (
     "backups:run",
     "admin",
 )
-TOKEN_PREFIX = "msp_"
+TOKEN_PREFIX = "msp_"  # noqa: S105 - a visible marker, not a secret
 # 32 random bytes = 256 bits, as the brief requires; urlsafe text is ~43 characters.
 TOKEN_BYTES = 32
 # last_used_at is written at most this often per token, so hot paths don't write every request.
@@ -39,7 +39,11 @@ def hash_token(plaintext: str) -> str:
 
 
 def create_user(
-    *, session: Session, username: str, role: str, full_name: str | None = None,
+    *,
+    session: Session,
+    username: str,
+    role: str,
+    full_name: str | None = None,
     email: str | None = None,
 ) -> ApiUser:
     """A new API user; the username must be free."""
@@ -61,7 +65,11 @@ def find_user(*, session: Session, username: str) -> ApiUser:
 
 
 def issue_token(
-    *, session: Session, user: ApiUser, name: str, scopes: Iterable[str],
+    *,
+    session: Session,
+    user: ApiUser,
+    name: str,
+    scopes: Iterable[str],
     expires_at: datetime | None = None,
 ) -> tuple[ApiToken, str]:
     """A new token for the user; the plaintext is returned once and never stored."""
@@ -71,8 +79,12 @@ def issue_token(
         raise ValidationFailed({"scopes": [f"choose from {', '.join(SCOPES)}"]})
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
     token = ApiToken(
-        user_id=user.id, name=name, token_prefix=plaintext[:12],
-        token_hash=hash_token(plaintext), scopes=wanted, expires_at=expires_at,
+        user_id=user.id,
+        name=name,
+        token_prefix=plaintext[:12],
+        token_hash=hash_token(plaintext),
+        scopes=wanted,
+        expires_at=expires_at,
     )
     session.add(token)
     session.flush()
@@ -80,7 +92,7 @@ def issue_token(
 
 
 def authenticate(*, session: Session, plaintext: str | None) -> ApiToken:
-    """The live token behind a bearer value, or Unauthorized (missing, unknown, expired, revoked)."""
+    """The live token behind a bearer value; Unauthorized if missing, unknown, expired, revoked."""
     if not plaintext:
         raise Unauthorized("a bearer token is required")
     digest = hash_token(plaintext)

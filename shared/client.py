@@ -51,8 +51,14 @@ class ServiceClient:
     """Calls one peer service with this service's token, passing X-Request-ID along."""
 
     def __init__(
-        self, base_url: str, token: str | None, *, name: str = "peer",
-        connect_timeout: float = 2.0, read_timeout: float = 10.0, retries: int = 2,
+        self,
+        base_url: str,
+        token: str | None,
+        *,
+        name: str = "peer",
+        connect_timeout: float = 2.0,
+        read_timeout: float = 10.0,
+        retries: int = 2,
     ) -> None:
         self.base_url = base_url.rstrip("/")
         self.name = name
@@ -61,9 +67,14 @@ class ServiceClient:
         if token:
             self._http.headers["Authorization"] = f"Bearer {token}"
         retry = Retry(
-            total=retries, connect=retries, read=0, status=retries,
-            backoff_factor=0.2, status_forcelist=(502, 503, 504),
-            allowed_methods=IDEMPOTENT_METHODS, respect_retry_after_header=False,
+            total=retries,
+            connect=retries,
+            read=0,
+            status=retries,
+            backoff_factor=0.2,
+            status_forcelist=(502, 503, 504),
+            allowed_methods=IDEMPOTENT_METHODS,
+            respect_retry_after_header=False,
             raise_on_status=False,
         )
         self._http.mount("http://", HTTPAdapter(max_retries=retry))
@@ -82,15 +93,24 @@ class ServiceClient:
         return self.request("DELETE", path)
 
     def request(
-        self, method: str, path: str, *, json: Any = None,
-        params: dict[str, Any] | None = None, idempotency_key: str | None = None,
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: dict[str, Any] | None = None,
+        idempotency_key: str | None = None,
     ) -> Any:
         """Send one request; answer its JSON, or raise a typed peer error."""
         headers = self._headers(idempotency_key)
         try:
             response = self._http.request(
-                method, self.base_url + path, json=json, params=params,
-                headers=headers, timeout=self.timeout,
+                method,
+                self.base_url + path,
+                json=json,
+                params=params,
+                headers=headers,
+                timeout=self.timeout,
             )
         except (requests.ConnectTimeout, requests.ConnectionError) as exc:
             if isinstance(exc, requests.ReadTimeout):

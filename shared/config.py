@@ -87,20 +87,38 @@ def parse_optional_text(raw: str) -> str | None:
 
 
 COMMON_SETTINGS: tuple[Setting, ...] = (
-    Setting("DATABASE_URL", parse_database_url, DEFAULT_DATABASE_URL,
-            "SQLAlchemy URL of the database", secret=True),
+    Setting(
+        "DATABASE_URL",
+        parse_database_url,
+        DEFAULT_DATABASE_URL,
+        "SQLAlchemy URL of the database",
+        secret=True,
+    ),
     Setting("LOG_LEVEL", parse_log_level, "INFO", "DEBUG, INFO, WARNING or ERROR"),
-    Setting("MAX_CONTENT_LENGTH", parse_positive_int, 1_048_576,
-            "largest request body accepted, in bytes (413 above)"),
-    Setting("SERVICE_TOKEN", parse_optional_text, None,
-            "this service's bearer token for calls to its peers", secret=True),
-    Setting("HTTP_CONNECT_TIMEOUT", parse_positive_float, 2.0,
-            "seconds to wait for a peer to accept a connection"),
-    Setting("HTTP_READ_TIMEOUT", parse_positive_float, 10.0,
-            "seconds to wait for a peer's answer"),
+    Setting(
+        "MAX_CONTENT_LENGTH",
+        parse_positive_int,
+        1_048_576,
+        "largest request body accepted, in bytes (413 above)",
+    ),
+    Setting(
+        "SERVICE_TOKEN",
+        parse_optional_text,
+        None,
+        "this service's bearer token for calls to its peers",
+        secret=True,
+    ),
+    Setting(
+        "HTTP_CONNECT_TIMEOUT",
+        parse_positive_float,
+        2.0,
+        "seconds to wait for a peer to accept a connection",
+    ),
+    Setting("HTTP_READ_TIMEOUT", parse_positive_float, 10.0, "seconds to wait for a peer's answer"),
     Setting("INSIGHTS_URL", parse_http_url, "http://127.0.0.1:8001", "base URL of insights"),
-    Setting("INTEGRATIONS_URL", parse_http_url, "http://127.0.0.1:8002",
-            "base URL of integrations"),
+    Setting(
+        "INTEGRATIONS_URL", parse_http_url, "http://127.0.0.1:8002", "base URL of integrations"
+    ),
     Setting("BACKUPS_URL", parse_http_url, "http://127.0.0.1:8003", "base URL of backups"),
 )
 

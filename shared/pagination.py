@@ -46,9 +46,14 @@ def decode_cursor(cursor: str, width: int) -> list[Any]:
 
 
 def keyset_page(
-    *, session: Session, query: Select[Any], sort: InstrumentedAttribute[Any],
-    tiebreak: InstrumentedAttribute[Any], descending: bool = False,
-    cursor: str | None = None, limit: int = 50,
+    *,
+    session: Session,
+    query: Select[Any],
+    sort: InstrumentedAttribute[Any],
+    tiebreak: InstrumentedAttribute[Any],
+    descending: bool = False,
+    cursor: str | None = None,
+    limit: int = 50,
 ) -> Page[Any]:
     """Rows of `query` after `cursor`, ordered by (sort, tiebreak), at most `limit` of them."""
     limit = max(1, min(limit, MAX_PAGE_SIZE))
@@ -66,8 +71,11 @@ def keyset_page(
 
 
 def _after(
-    sort: InstrumentedAttribute[Any], tiebreak: InstrumentedAttribute[Any],
-    sort_value: Any, tie_value: Any, descending: bool,
+    sort: InstrumentedAttribute[Any],
+    tiebreak: InstrumentedAttribute[Any],
+    sort_value: Any,
+    tie_value: Any,
+    descending: bool,
 ) -> Any:
     if descending:
         return or_(sort < sort_value, and_(sort == sort_value, tiebreak < tie_value))

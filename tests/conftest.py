@@ -41,11 +41,17 @@ def _containerised() -> Iterator[MariaDBServer]:
         from testcontainers.community.mysql import MySqlContainer  # type: ignore[import-not-found]
     except ImportError:
         from testcontainers.mysql import MySqlContainer
-    with MySqlContainer("mariadb:10.11", dialect="pymysql", username="root",
-                        password="test", root_password="test") as container:
+    with MySqlContainer(
+        "mariadb:10.11", dialect="pymysql", username="root", password="test", root_password="test"
+    ) as container:
         port = int(container.get_exposed_port(3306))
-        yield MariaDBServer(container.get_container_host_ip(), port, "root", "test",
-                            origin="testcontainers mariadb:10.11")
+        yield MariaDBServer(
+            container.get_container_host_ip(),
+            port,
+            "root",
+            "test",
+            origin="testcontainers mariadb:10.11",
+        )
 
 
 def _throwaway() -> Iterator[MariaDBServer]:
@@ -81,8 +87,9 @@ def db_session(engine: Engine) -> Iterator[Session]:
     """A session inside a transaction that is rolled back: service functions may commit."""
     connection = engine.connect()
     outer = connection.begin()
-    session = Session(bind=connection, join_transaction_mode="create_savepoint",
-                      expire_on_commit=False)
+    session = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
     try:
         yield session
     finally:
@@ -107,8 +114,9 @@ def token_factory(engine: Engine) -> Callable[..., str]:
 
 def _issue(engine: Engine, scopes: tuple[str, ...]) -> str:
     with Session(bind=engine, expire_on_commit=False) as session:
-        user = create_user(session=session, username=f"test-{os.urandom(6).hex()}",
-                           role="technician")
+        user = create_user(
+            session=session, username=f"test-{os.urandom(6).hex()}", role="technician"
+        )
         _, plaintext = issue_token(session=session, user=user, name="tests", scopes=scopes)
         session.commit()
     return plaintext

@@ -21,7 +21,8 @@ import pymysql
 from sqlalchemy.engine import URL, make_url
 
 HOW_TO_GET_ONE = (
-    "no MariaDB for the tests: start Docker, set TEST_DATABASE_URL=mysql+pymysql://user:pw@host:port/, "
+    "no MariaDB for the tests: start Docker, set "
+    "TEST_DATABASE_URL=mysql+pymysql://user:pw@host:port/, "
     "or install Debian's mariadb-server (apt-get install mariadb-server)"
 )
 
@@ -44,14 +45,25 @@ class MariaDBServer:
     def url(self, database: str | None = None) -> str:
         """A SQLAlchemy URL (PyMySQL, utf8mb4) for a database on this server."""
         return URL.create(
-            "mysql+pymysql", username=self.user, password=self.password or None,
-            host=self.host, port=self.port, database=database, query={"charset": "utf8mb4"},
+            "mysql+pymysql",
+            username=self.user,
+            password=self.password or None,
+            host=self.host,
+            port=self.port,
+            database=database,
+            query={"charset": "utf8mb4"},
         ).render_as_string(hide_password=False)
 
     def connect(self, database: str | None = None, **kwargs: Any) -> pymysql.Connection:
         return pymysql.connect(
-            host=self.host, port=self.port, user=self.user, password=self.password,
-            database=database, charset="utf8mb4", autocommit=True, **kwargs,
+            host=self.host,
+            port=self.port,
+            user=self.user,
+            password=self.password,
+            database=database,
+            charset="utf8mb4",
+            autocommit=True,
+            **kwargs,
         )
 
     def create_database(self, prefix: str = "msp_test") -> str:
@@ -81,8 +93,12 @@ class MariaDBServer:
         return {**os.environ, "MYSQL_PWD": self.password}
 
     def client_args(self) -> list[str]:
-        return [f"--host={self.host}", f"--port={self.port}", f"--user={self.user}",
-                "--protocol=TCP"]
+        return [
+            f"--host={self.host}",
+            f"--port={self.port}",
+            f"--user={self.user}",
+            "--protocol=TCP",
+        ]
 
 
 def free_port() -> int:
@@ -106,8 +122,11 @@ class ThrowawayMariaDB:
 
     def _initialise(self) -> None:
         command = [
-            str(self.install_db), "--no-defaults", f"--datadir={self.workdir / 'data'}",
-            "--auth-root-authentication-method=normal", "--skip-test-db",
+            str(self.install_db),
+            "--no-defaults",
+            f"--datadir={self.workdir / 'data'}",
+            "--auth-root-authentication-method=normal",
+            "--skip-test-db",
             *self._user_flag(),
         ]
         result = subprocess.run(command, capture_output=True, timeout=120, check=False)
@@ -122,15 +141,23 @@ class ThrowawayMariaDB:
         log = open(self.workdir / "error.log", "ab")  # noqa: SIM115 - lives as long as the server
         self.process = subprocess.Popen(
             [
-                str(self.mariadbd), "--no-defaults", f"--datadir={self.workdir / 'data'}",
+                str(self.mariadbd),
+                "--no-defaults",
+                f"--datadir={self.workdir / 'data'}",
                 f"--socket={self.workdir / 'mariadb.sock'}",
-                f"--pid-file={self.workdir / 'mariadb.pid'}", f"--port={self.port}",
-                "--bind-address=127.0.0.1", "--character-set-server=utf8mb4",
-                "--collation-server=utf8mb4_unicode_ci", "--innodb-buffer-pool-size=128M",
-                "--innodb-flush-log-at-trx-commit=2", "--skip-log-bin", "--max-connections=400",
+                f"--pid-file={self.workdir / 'mariadb.pid'}",
+                f"--port={self.port}",
+                "--bind-address=127.0.0.1",
+                "--character-set-server=utf8mb4",
+                "--collation-server=utf8mb4_unicode_ci",
+                "--innodb-buffer-pool-size=128M",
+                "--innodb-flush-log-at-trx-commit=2",
+                "--skip-log-bin",
+                "--max-connections=400",
                 *self._user_flag(),
             ],
-            stdout=log, stderr=log,
+            stdout=log,
+            stderr=log,
         )
         self._wait_ready()
 
@@ -141,7 +168,9 @@ class ThrowawayMariaDB:
                 tail = (self.workdir / "error.log").read_text(errors="replace")[-800:]
                 raise NoMariaDB(f"mariadbd exited during start-up: {tail}")
             try:
-                pymysql.connect(host="127.0.0.1", port=self.port, user="root", connect_timeout=1).close()
+                pymysql.connect(
+                    host="127.0.0.1", port=self.port, user="root", connect_timeout=1
+                ).close()
                 return
             except pymysql.err.OperationalError:
                 time.sleep(0.2)
@@ -186,6 +215,9 @@ def docker_answers() -> bool:
 def server_from_url(raw: str) -> MariaDBServer:
     url = make_url(raw)
     return MariaDBServer(
-        url.host or "127.0.0.1", url.port or 3306, url.username or "root", url.password or "",
+        url.host or "127.0.0.1",
+        url.port or 3306,
+        url.username or "root",
+        url.password or "",
         origin="TEST_DATABASE_URL",
     )

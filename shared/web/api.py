@@ -48,7 +48,8 @@ class Blueprint(SmorestBlueprint):  # type: ignore[misc]
         forbidden = self.alt_response(403, schema=ProblemSchema, description="Forbidden")
 
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
-            return forbidden(unauthorized(documented(guard(view))))
+            wrapped: Callable[..., Any] = forbidden(unauthorized(documented(guard(view))))
+            return wrapped
 
         return decorator
 
@@ -60,7 +61,8 @@ class PageArgsSchema(Schema):
         unknown = ma.EXCLUDE
 
     limit = ma.fields.Integer(
-        load_default=50, validate=ma.validate.Range(min=1, max=200),
+        load_default=50,
+        validate=ma.validate.Range(min=1, max=200),
         metadata={"description": "page size (1-200)"},
     )
     cursor = ma.fields.String(

@@ -29,8 +29,12 @@ class UnsupportedMediaType(DomainError):
 
 
 def create_service_app(
-    *, name: str, title: str, settings: dict[str, Any],
-    blueprints: Iterable[SmorestBlueprint], description: str = "",
+    *,
+    name: str,
+    title: str,
+    settings: dict[str, Any],
+    blueprints: Iterable[SmorestBlueprint],
+    description: str = "",
     raw_body_prefixes: tuple[str, ...] = (),
 ) -> Flask:
     """A service app with the shared glue wired in and the given blueprints registered."""

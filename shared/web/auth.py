@@ -72,8 +72,11 @@ def _authenticate_request() -> Principal:
     with factory() as session:
         token = authenticate(session=session, plaintext=_bearer_value())
         principal = Principal(
-            token_id=token.id, user_id=token.user_id, username=token.user.username,
-            role=token.user.role, scopes=frozenset(token.scopes),
+            token_id=token.id,
+            user_id=token.user_id,
+            username=token.user.username,
+            role=token.user.role,
+            scopes=frozenset(token.scopes),
         )
         if session.dirty:
             session.commit()

@@ -37,7 +37,9 @@ def health_blueprint(app: Flask) -> Blueprint:
             )
         if revision != expected_head:
             return problem_response(
-                503, "Not ready", f"schema is at {revision}, expected {expected_head}",
+                503,
+                "Not ready",
+                f"schema is at {revision}, expected {expected_head}",
                 headers={"Retry-After": "30"},
             )
         return jsonify(status="ready", schema=revision)

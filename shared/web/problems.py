@@ -47,14 +47,20 @@ class ProblemSchema(ma.Schema):
     instance = ma.fields.String()
     request_id = ma.fields.String()
     errors = ma.fields.Dict(
-        keys=ma.fields.String(), values=ma.fields.Raw(),
+        keys=ma.fields.String(),
+        values=ma.fields.Raw(),
         metadata={"description": "per-field messages, for validation errors"},
     )
 
 
 def problem_response(
-    status: int, title: str, detail: str, *, slug: str | None = None,
-    headers: dict[str, str] | None = None, **extensions: Any,
+    status: int,
+    title: str,
+    detail: str,
+    *,
+    slug: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extensions: Any,
 ) -> Response:
     """A problem+json response for the current request."""
     body: dict[str, Any] = {
@@ -76,8 +82,12 @@ def problem_response(
 def render_domain_error(error: DomainError) -> Response:
     discard_session()
     return problem_response(
-        error.status, error.title, error.detail, slug=error.slug,
-        headers=error.headers(), **error.extensions,
+        error.status,
+        error.title,
+        error.detail,
+        slug=error.slug,
+        headers=error.headers(),
+        **error.extensions,
     )
 
 
@@ -150,7 +160,9 @@ def render_database_down(error: DBAPIError) -> Response:
     discard_session()
     log.warning("database unavailable: %s", type(error.orig).__name__)
     return problem_response(
-        503, "Service unavailable", "the database cannot be reached; try again shortly",
+        503,
+        "Service unavailable",
+        "the database cannot be reached; try again shortly",
         headers={"Retry-After": "5"},
     )
 

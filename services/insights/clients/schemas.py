@@ -29,8 +29,8 @@ class ClientQuerySchema(PageArgsSchema):
     name = ma.fields.String(metadata={"description": "names containing this text"})
     is_active = ma.fields.Boolean()
     sort = ma.fields.String(
-        load_default="name", validate=ma.validate.OneOf(["name", "-name", "created_at",
-                                                         "-created_at"]),
+        load_default="name",
+        validate=ma.validate.OneOf(["name", "-name", "created_at", "-created_at"]),
     )
 
 

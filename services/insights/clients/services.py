@@ -23,8 +23,13 @@ def get_client(*, session: Session, client_id: str) -> Client:
 
 
 def list_clients(
-    *, session: Session, name: str | None = None, is_active: bool | None = None,
-    sort: str = "name", cursor: str | None = None, limit: int = 50,
+    *,
+    session: Session,
+    name: str | None = None,
+    is_active: bool | None = None,
+    sort: str = "name",
+    cursor: str | None = None,
+    limit: int = 50,
 ) -> Page[Client]:
     """Clients filtered by name and activity, keyset-paginated in the requested order."""
     query = select(Client)
@@ -34,8 +39,13 @@ def list_clients(
         query = query.where(Client.is_active == is_active)
     column = SORTABLE[sort.lstrip("-")]
     return keyset_page(
-        session=session, query=query, sort=column, tiebreak=Client.id,
-        descending=sort.startswith("-"), cursor=cursor, limit=limit,
+        session=session,
+        query=query,
+        sort=column,
+        tiebreak=Client.id,
+        descending=sort.startswith("-"),
+        cursor=cursor,
+        limit=limit,
     )
 
 

@@ -11,8 +11,9 @@ from services.insights.app import create_app
 
 @pytest.fixture(scope="session")
 def app(database_url: str) -> Flask:
-    return create_app({"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING",
-                       "MAX_CONTENT_LENGTH": "4096"})
+    return create_app(
+        {"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", "MAX_CONTENT_LENGTH": "4096"}
+    )
 
 
 @pytest.fixture

@@ -25,8 +25,12 @@ def _assert_problem(response, status: int) -> dict:  # type: ignore[no-untyped-d
 
 
 def test_malformed_json_is_400(client: FlaskClient, bearer: Headers) -> None:
-    response = client.post("/v1/clients", data="{not json", content_type="application/json",
-                           headers=bearer("insights:write"))
+    response = client.post(
+        "/v1/clients",
+        data="{not json",
+        content_type="application/json",
+        headers=bearer("insights:write"),
+    )
     assert "not valid JSON" in _assert_problem(response, 400)["detail"]
 
 
@@ -42,8 +46,9 @@ def test_missing_scope_is_403(client: FlaskClient, bearer: Headers) -> None:
 
 def test_unknown_route_and_unknown_client_are_404(client: FlaskClient, bearer: Headers) -> None:
     _assert_problem(client.get("/v1/nowhere"), 404)
-    body = _assert_problem(client.get("/v1/clients/no-such-id", headers=bearer("insights:read")),
-                           404)
+    body = _assert_problem(
+        client.get("/v1/clients/no-such-id", headers=bearer("insights:read")), 404
+    )
     assert "no-such-id" in body["detail"]
 
 
@@ -56,8 +61,12 @@ def test_wrong_method_is_405_with_allow(client: FlaskClient) -> None:
 def test_duplicate_client_is_409_naming_the_existing_one(
     client: FlaskClient, bearer: Headers
 ) -> None:
-    first = client.post("/v1/clients", json={"name": "Contoso 409"}, headers=bearer("insights:write"))
-    again = client.post("/v1/clients", json={"name": "Contoso 409"}, headers=bearer("insights:write"))
+    first = client.post(
+        "/v1/clients", json={"name": "Contoso 409"}, headers=bearer("insights:write")
+    )
+    again = client.post(
+        "/v1/clients", json={"name": "Contoso 409"}, headers=bearer("insights:write")
+    )
     assert _assert_problem(again, 409)["existing_id"] == first.json["id"]
 
 
@@ -67,17 +76,24 @@ def test_body_over_the_limit_is_413(client: FlaskClient, bearer: Headers) -> Non
 
 
 def test_a_body_that_is_not_json_is_415(client: FlaskClient, bearer: Headers) -> None:
-    response = client.post("/v1/clients", data="name=x", headers=bearer("insights:write"),
-                           content_type="application/x-www-form-urlencoded")
+    response = client.post(
+        "/v1/clients",
+        data="name=x",
+        headers=bearer("insights:write"),
+        content_type="application/x-www-form-urlencoded",
+    )
     _assert_problem(response, 415)
 
 
-@pytest.mark.parametrize(("body", "field"), [
-    ({}, "name"),
-    ({"name": ""}, "name"),
-    ({"name": "ok", "is_active": "maybe"}, "is_active"),
-    ({"name": "ok", "surprise": 1}, "surprise"),
-])
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "name"),
+        ({"name": ""}, "name"),
+        ({"name": "ok", "is_active": "maybe"}, "is_active"),
+        ({"name": "ok", "surprise": 1}, "surprise"),
+    ],
+)
 def test_invalid_body_is_422_with_per_field_errors(
     client: FlaskClient, bearer: Headers, body: dict, field: str
 ) -> None:

@@ -21,11 +21,29 @@ from shared.models import (
 )
 
 EXPECTED_TABLES = {
-    "clients", "infrastructure", "sessions", "work_items", "tags", "work_item_tags",
-    "infrastructure_tags", "failure_patterns", "failure_occurrences", "environmental_insights",
-    "environmental_examples", "insight_events", "command_checks", "learning_metrics",
-    "integration_credentials", "credential_access_log", "external_integrations", "ticket_links",
-    "webhook_deliveries", "backup_log", "backup_schedules", "api_users", "api_tokens",
+    "clients",
+    "infrastructure",
+    "sessions",
+    "work_items",
+    "tags",
+    "work_item_tags",
+    "infrastructure_tags",
+    "failure_patterns",
+    "failure_occurrences",
+    "environmental_insights",
+    "environmental_examples",
+    "insight_events",
+    "command_checks",
+    "learning_metrics",
+    "integration_credentials",
+    "credential_access_log",
+    "external_integrations",
+    "ticket_links",
+    "webhook_deliveries",
+    "backup_log",
+    "backup_schedules",
+    "api_users",
+    "api_tokens",
 }
 
 # (table, columns of an index that must exist, in order)
@@ -93,17 +111,31 @@ EXPECTED_FOREIGN_KEYS = [
 ]
 
 EXPECTED_CHECKS = [
-    ("infrastructure", "asset_type"), ("infrastructure", "status"), ("sessions", "status"),
-    ("work_items", "category"), ("work_items", "status"), ("work_items", "priority"),
-    ("tags", "category"), ("failure_patterns", "pattern_type"), ("failure_patterns", "severity"),
-    ("environmental_insights", "category"), ("environmental_insights", "confidence"),
-    ("environmental_insights", "priority_range"), ("environmental_insights", "status"),
-    ("environmental_examples", "kind"), ("insight_events", "event_type"),
-    ("command_checks", "verdict"), ("command_checks", "outcome"),
-    ("integration_credentials", "credential_type"), ("integration_credentials", "integration_type"),
-    ("credential_access_log", "action"), ("external_integrations", "direction"),
-    ("ticket_links", "link_type"), ("backup_log", "status"),
-    ("backup_log", "verification_status"), ("backup_schedules", "verify_mode"),
+    ("infrastructure", "asset_type"),
+    ("infrastructure", "status"),
+    ("sessions", "status"),
+    ("work_items", "category"),
+    ("work_items", "status"),
+    ("work_items", "priority"),
+    ("tags", "category"),
+    ("failure_patterns", "pattern_type"),
+    ("failure_patterns", "severity"),
+    ("environmental_insights", "category"),
+    ("environmental_insights", "confidence"),
+    ("environmental_insights", "priority_range"),
+    ("environmental_insights", "status"),
+    ("environmental_examples", "kind"),
+    ("insight_events", "event_type"),
+    ("command_checks", "verdict"),
+    ("command_checks", "outcome"),
+    ("integration_credentials", "credential_type"),
+    ("integration_credentials", "integration_type"),
+    ("credential_access_log", "action"),
+    ("external_integrations", "direction"),
+    ("ticket_links", "link_type"),
+    ("backup_log", "status"),
+    ("backup_log", "verification_status"),
+    ("backup_schedules", "verify_mode"),
     ("api_users", "role"),
 ]
 
@@ -114,19 +146,24 @@ def _schema(engine: Engine) -> str:
 
 def test_every_table_of_the_data_model_exists(engine: Engine) -> None:
     with engine.connect() as connection:
-        tables = set(connection.execute(
-            text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"),
-            {"s": _schema(engine)},
-        ).scalars())
-    assert EXPECTED_TABLES <= tables
+        tables = set(
+            connection.execute(
+                text("SELECT table_name FROM information_schema.tables WHERE table_schema = :s"),
+                {"s": _schema(engine)},
+            ).scalars()
+        )
+    assert tables >= EXPECTED_TABLES
 
 
 def _indexes(engine: Engine) -> set[tuple[str, tuple[str, ...]]]:
     with engine.connect() as connection:
-        rows = connection.execute(text(
-            "SELECT table_name, index_name, column_name FROM information_schema.statistics "
-            "WHERE table_schema = :s ORDER BY table_name, index_name, seq_in_index"
-        ), {"s": _schema(engine)}).all()
+        rows = connection.execute(
+            text(
+                "SELECT table_name, index_name, column_name FROM information_schema.statistics "
+                "WHERE table_schema = :s ORDER BY table_name, index_name, seq_in_index"
+            ),
+            {"s": _schema(engine)},
+        ).all()
     grouped: dict[tuple[str, str], list[str]] = {}
     for table, index, column in rows:
         grouped.setdefault((table, index), []).append(column)
@@ -134,7 +171,9 @@ def _indexes(engine: Engine) -> set[tuple[str, tuple[str, ...]]]:
 
 
 @pytest.mark.parametrize(("table", "columns"), EXPECTED_INDEXES)
-def test_named_index_exists_on_mariadb(engine: Engine, table: str, columns: tuple[str, ...]) -> None:
+def test_named_index_exists_on_mariadb(
+    engine: Engine, table: str, columns: tuple[str, ...]
+) -> None:
     present = _indexes(engine)
     # An index whose leading columns are these serves the lookup too.
     assert any(t == table and cols[: len(columns)] == columns for t, cols in present)
@@ -145,24 +184,36 @@ def test_foreign_key_has_the_delete_rule_of_the_data_model(
     engine: Engine, table: str, column: str, target: str, rule: str
 ) -> None:
     with engine.connect() as connection:
-        found = connection.execute(text(
-            "SELECT rc.delete_rule FROM information_schema.key_column_usage k "
-            "JOIN information_schema.referential_constraints rc "
-            "  ON rc.constraint_schema = k.constraint_schema "
-            " AND rc.constraint_name = k.constraint_name "
-            "WHERE k.table_schema = :s AND k.table_name = :t AND k.column_name = :c "
-            "  AND k.referenced_table_name = :r"
-        ), {"s": _schema(engine), "t": table, "c": column, "r": target}).scalars().all()
+        found = (
+            connection.execute(
+                text(
+                    "SELECT rc.delete_rule FROM information_schema.key_column_usage k "
+                    "JOIN information_schema.referential_constraints rc "
+                    "  ON rc.constraint_schema = k.constraint_schema "
+                    " AND rc.constraint_name = k.constraint_name "
+                    "WHERE k.table_schema = :s AND k.table_name = :t AND k.column_name = :c "
+                    "  AND k.referenced_table_name = :r"
+                ),
+                {"s": _schema(engine), "t": table, "c": column, "r": target},
+            )
+            .scalars()
+            .all()
+        )
     assert found == [rule]
 
 
 @pytest.mark.parametrize(("table", "name"), EXPECTED_CHECKS)
 def test_check_constraint_exists(engine: Engine, table: str, name: str) -> None:
     with engine.connect() as connection:
-        names = set(connection.execute(text(
-            "SELECT constraint_name FROM information_schema.check_constraints "
-            "WHERE constraint_schema = :s AND table_name = :t"
-        ), {"s": _schema(engine), "t": table}).scalars())
+        names = set(
+            connection.execute(
+                text(
+                    "SELECT constraint_name FROM information_schema.check_constraints "
+                    "WHERE constraint_schema = :s AND table_name = :t"
+                ),
+                {"s": _schema(engine), "t": table},
+            ).scalars()
+        )
     assert f"ck_{table}_{name}" in names
 
 
@@ -184,9 +235,14 @@ def _host_with_tag(session: Session) -> tuple[Client, Infrastructure, Tag]:
 
 
 def _junction_rows(session: Session, table: object, column: str, value: str) -> int:
-    return len(session.execute(text(
-        f"SELECT 1 FROM {table} WHERE {column} = :v"  # noqa: S608 - names are ours
-    ), {"v": value}).all())
+    return len(
+        session.execute(
+            text(
+                f"SELECT 1 FROM {table} WHERE {column} = :v"
+            ),
+            {"v": value},
+        ).all()
+    )
 
 
 def test_deleting_a_host_removes_its_tag_links(db_session: Session) -> None:
@@ -221,16 +277,27 @@ def test_deleting_a_client_cascades_to_hosts_and_clears_sessions(db_session: Ses
     assert (hosts_left, session_client) == (0, None)
 
 
-@pytest.mark.parametrize(("statement", "params"), [
-    ("INSERT INTO tags (id, name, category, created_at) VALUES (UUID(), :n, 'nonsense', NOW())",
-     {"n": "bad-tag"}),
-    ("INSERT INTO api_users (id, username, role, is_active, created_at, updated_at) "
-     "VALUES (UUID(), :n, 'overlord', 1, NOW(), NOW())", {"n": "bad-user"}),
-    ("INSERT INTO backup_schedules (id, name, backup_type, cron_expression, timezone, storage, "
-     "compression, verify_mode, keep_daily, keep_weekly, keep_monthly, is_enabled, created_at, "
-     "updated_at) VALUES (UUID(), :n, 'hourly', '* * * * *', 'UTC', 'local', 'zstd', 'none', "
-     "1, 1, 1, 1, NOW(), NOW())", {"n": "bad-schedule"}),
-])
+@pytest.mark.parametrize(
+    ("statement", "params"),
+    [
+        (
+            "INSERT INTO tags (id, name, category, created_at) VALUES (UUID(), :n, 'nonsense', NOW())",
+            {"n": "bad-tag"},
+        ),
+        (
+            "INSERT INTO api_users (id, username, role, is_active, created_at, updated_at) "
+            "VALUES (UUID(), :n, 'overlord', 1, NOW(), NOW())",
+            {"n": "bad-user"},
+        ),
+        (
+            "INSERT INTO backup_schedules (id, name, backup_type, cron_expression, timezone, storage, "
+            "compression, verify_mode, keep_daily, keep_weekly, keep_monthly, is_enabled, created_at, "
+            "updated_at) VALUES (UUID(), :n, 'hourly', '* * * * *', 'UTC', 'local', 'zstd', 'none', "
+            "1, 1, 1, 1, NOW(), NOW())",
+            {"n": "bad-schedule"},
+        ),
+    ],
+)
 def test_check_constraints_reject_values_outside_the_enum(
     db_session: Session, statement: str, params: dict[str, str]
 ) -> None:
@@ -241,9 +308,12 @@ def test_check_constraints_reject_values_outside_the_enum(
 def test_insight_priority_outside_one_to_ten_is_rejected(db_session: Session) -> None:
     client, _, _ = _host_with_tag(db_session)
     with pytest.raises((IntegrityError, OperationalError)):
-        db_session.execute(text(
-            "INSERT INTO environmental_insights (id, client_id, insight_category, title, "
-            "description, confidence_level, priority, status, verification_count, valid_from, "
-            "created_at, updated_at) VALUES (UUID(), :c, 'security', 't', 'd', 'likely', 11, "
-            "'active', 0, NOW(), NOW(), NOW())"
-        ), {"c": client.id})
+        db_session.execute(
+            text(
+                "INSERT INTO environmental_insights (id, client_id, insight_category, title, "
+                "description, confidence_level, priority, status, verification_count, valid_from, "
+                "created_at, updated_at) VALUES (UUID(), :c, 'security', 't', 'd', 'likely', 11, "
+                "'active', 0, NOW(), NOW(), NOW())"
+            ),
+            {"c": client.id},
+        )

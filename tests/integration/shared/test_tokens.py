@@ -14,11 +14,15 @@ from shared.models import ApiToken, utcnow
 
 def _issue(engine: Engine, *scopes: str, expires_in: timedelta | None = None) -> tuple[str, str]:
     with Session(bind=engine, expire_on_commit=False) as session:
-        user = create_user(session=session, username=f"u-{utcnow().timestamp()}-{len(scopes)}"
-                           f"-{id(scopes)}", role="technician")
+        user = create_user(
+            session=session,
+            username=f"u-{utcnow().timestamp()}-{len(scopes)}-{id(scopes)}",
+            role="technician",
+        )
         expires_at = utcnow() + expires_in if expires_in is not None else None
-        token, plaintext = issue_token(session=session, user=user, name="t", scopes=scopes,
-                                       expires_at=expires_at)
+        token, plaintext = issue_token(
+            session=session, user=user, name="t", scopes=scopes, expires_at=expires_at
+        )
         session.commit()
         return token.id, plaintext
 
@@ -77,6 +81,9 @@ def test_a_token_without_the_scope_is_403_naming_the_scope(
 
 def test_admin_holds_every_scope(client: FlaskClient, engine: Engine) -> None:
     _, plaintext = _issue(engine, "admin")
-    response = client.post("/v1/clients", json={"name": f"admin-made-{utcnow().timestamp()}"},
-                           headers={"Authorization": f"Bearer {plaintext}"})
+    response = client.post(
+        "/v1/clients",
+        json={"name": f"admin-made-{utcnow().timestamp()}"},
+        headers={"Authorization": f"Bearer {plaintext}"},
+    )
     assert response.status_code == 201
