@@ -1,0 +1,132 @@
+"""Use cases of hosts: inventory attributes that briefings and selectors read."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.insights.records import apply_changes, get_or_404
+from shared.errors import Conflict, ValidationFailed
+from shared.models import Client, Infrastructure, Tag
+from shared.pagination import Page, keyset_page
+
+SORTABLE = {
+    "hostname": Infrastructure.hostname,
+    "created_at": Infrastructure.created_at,
+    "updated_at": Infrastructure.updated_at,
+}
+EXACT_FILTERS = (
+    "client_id",
+    "os",
+    "os_version",
+    "shell_type",
+    "asset_type",
+    "status",
+    "parent_host_id",
+)
+
+
+def get_host(*, session: Session, host_id: str) -> Infrastructure:
+    """The host, or NotFound."""
+    return get_or_404(session, Infrastructure, host_id, "host")
+
+
+def list_hosts(
+    *,
+    session: Session,
+    sort: str = "hostname",
+    cursor: str | None = None,
+    limit: int = 50,
+    hostname: str | None = None,
+    role: str | None = None,
+    tag: str | None = None,
+    **filters: Any,
+) -> Page[Infrastructure]:
+    """Hosts filtered by inventory attributes and tag, keyset-paginated."""
+    query = select(Infrastructure)
+    for name in EXACT_FILTERS:
+        if filters.get(name) is not None:
+            query = query.where(getattr(Infrastructure, name) == filters[name])
+    if hostname:
+        query = query.where(Infrastructure.hostname.contains(hostname, autoescape=True))
+    if role:
+        query = query.where(Infrastructure.role_description.contains(role, autoescape=True))
+    if tag:
+        query = query.where(Infrastructure.tags.any(Tag.name == tag))
+    return keyset_page(
+        session=session,
+        query=query,
+        sort=SORTABLE[sort.lstrip("-")],
+        tiebreak=Infrastructure.id,
+        descending=sort.startswith("-"),
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+def create_host(*, session: Session, data: dict[str, Any]) -> Infrastructure:
+    """A new host of an existing client; hostnames are unique within a client."""
+    get_or_404(session, Client, data["client_id"], "client")
+    _check_parent(session, data.get("parent_host_id"), data["client_id"], None)
+    _ensure_hostname_free(session, data["client_id"], data["hostname"])
+    host = Infrastructure(**data)
+    session.add(host)
+    session.commit()
+    return host
+
+
+def update_host(*, session: Session, host_id: str, data: dict[str, Any]) -> Infrastructure:
+    """Change the given attributes of a host."""
+    host = get_host(session=session, host_id=host_id)
+    if "hostname" in data and data["hostname"] != host.hostname:
+        _ensure_hostname_free(session, host.client_id, data["hostname"])
+    if data.get("parent_host_id"):
+        _check_parent(session, data["parent_host_id"], host.client_id, host.id)
+    apply_changes(host, data)
+    session.commit()
+    return host
+
+
+def delete_host(*, session: Session, host_id: str) -> None:
+    """Delete a host; its tags and host-level insights go with it (CASCADE)."""
+    session.delete(get_host(session=session, host_id=host_id))
+    session.commit()
+
+
+def tag_host(*, session: Session, host_id: str, tag_id: str) -> Infrastructure:
+    """Attach a tag to a host (idempotent)."""
+    host = get_host(session=session, host_id=host_id)
+    tag = get_or_404(session, Tag, tag_id, "tag")
+    if tag not in host.tags:
+        host.tags.append(tag)
+    session.commit()
+    return host
+
+
+def untag_host(*, session: Session, host_id: str, tag_id: str) -> None:
+    """Detach a tag from a host (idempotent)."""
+    host = get_host(session=session, host_id=host_id)
+    host.tags = [tag for tag in host.tags if tag.id != tag_id]
+    session.commit()
+
+
+def _check_parent(
+    session: Session, parent_id: str | None, client_id: str, host_id: str | None
+) -> None:
+    if not parent_id:
+        return
+    parent = session.get(Infrastructure, parent_id)
+    if parent is None or parent.client_id != client_id or parent_id == host_id:
+        raise ValidationFailed({"parent_host_id": ["must be another host of the same client"]})
+
+
+def _ensure_hostname_free(session: Session, client_id: str, hostname: str) -> None:
+    existing = session.scalar(
+        select(Infrastructure.id).where(
+            Infrastructure.client_id == client_id, Infrastructure.hostname == hostname
+        )
+    )
+    if existing:
+        raise Conflict(f"host {hostname!r} already exists for this client", existing_id=existing)

@@ -1,0 +1,30 @@
+"""Row look-ups and field updates every insights resource shares."""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy.orm import Session
+
+from shared.errors import NotFound
+
+T = TypeVar("T")
+
+
+def get_or_404(session: Session, model: type[T], row_id: str | None, resource: str) -> T:
+    """The row with this id, or NotFound naming the resource."""
+    row = session.get(model, row_id) if row_id else None
+    if row is None:
+        raise NotFound(resource, row_id)
+    return row
+
+
+def apply_changes(row: object, data: dict[str, Any]) -> dict[str, Any]:
+    """Set the given fields; return the previous values of those that changed."""
+    before: dict[str, Any] = {}
+    for field, value in data.items():
+        old = getattr(row, field)
+        if old != value:
+            before[field] = old
+            setattr(row, field, value)
+    return before

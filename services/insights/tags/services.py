@@ -1,0 +1,77 @@
+"""Use cases of tags: labels for hosts and work items."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.insights.records import apply_changes, get_or_404
+from shared.errors import Conflict
+from shared.models import Tag
+from shared.pagination import Page, keyset_page
+
+SORTABLE = {"name": Tag.name, "created_at": Tag.created_at}
+
+
+def get_tag(*, session: Session, tag_id: str) -> Tag:
+    """The tag, or NotFound."""
+    return get_or_404(session, Tag, tag_id, "tag")
+
+
+def list_tags(
+    *,
+    session: Session,
+    name: str | None = None,
+    category: str | None = None,
+    sort: str = "name",
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[Tag]:
+    """Tags filtered by name and category, keyset-paginated."""
+    query = select(Tag)
+    if name:
+        query = query.where(Tag.name.contains(name, autoescape=True))
+    if category:
+        query = query.where(Tag.category == category)
+    return keyset_page(
+        session=session,
+        query=query,
+        sort=SORTABLE[sort.lstrip("-")],
+        tiebreak=Tag.id,
+        descending=sort.startswith("-"),
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+def create_tag(*, session: Session, data: dict[str, Any]) -> Tag:
+    """A new tag; names are unique."""
+    _ensure_name_free(session, data["name"])
+    tag = Tag(**data)
+    session.add(tag)
+    session.commit()
+    return tag
+
+
+def update_tag(*, session: Session, tag_id: str, data: dict[str, Any]) -> Tag:
+    """Rename or re-describe a tag."""
+    tag = get_tag(session=session, tag_id=tag_id)
+    if "name" in data and data["name"] != tag.name:
+        _ensure_name_free(session, data["name"])
+    apply_changes(tag, data)
+    session.commit()
+    return tag
+
+
+def delete_tag(*, session: Session, tag_id: str) -> None:
+    """Delete a tag; it is removed from every host and work item (CASCADE)."""
+    session.delete(get_tag(session=session, tag_id=tag_id))
+    session.commit()
+
+
+def _ensure_name_free(session: Session, name: str) -> None:
+    existing = session.scalar(select(Tag.id).where(Tag.name == name))
+    if existing:
+        raise Conflict(f"a tag named {name!r} already exists", existing_id=existing)

@@ -1,0 +1,166 @@
+"""Use cases of the work log: technicians' sessions and the work items done in them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from services.insights.records import apply_changes, get_or_404
+from shared.errors import ValidationFailed
+from shared.models import Client, Tag, WorkItem, WorkSession
+from shared.pagination import Page, keyset_page
+
+SESSION_SORTS = {
+    "started_at": WorkSession.started_at,
+    "created_at": WorkSession.created_at,
+    "title": WorkSession.title,
+}
+ITEM_SORTS = {
+    "created_at": WorkItem.created_at,
+    "updated_at": WorkItem.updated_at,
+    "title": WorkItem.title,
+}
+
+
+def get_session(*, session: Session, session_id: str) -> WorkSession:
+    """The work session, or NotFound."""
+    return get_or_404(session, WorkSession, session_id, "session")
+
+
+def list_sessions(
+    *,
+    session: Session,
+    sort: str = "-started_at",
+    cursor: str | None = None,
+    limit: int = 50,
+    started_after: Any = None,
+    started_before: Any = None,
+    **filters: Any,
+) -> Page[WorkSession]:
+    """Sessions filtered by client, status, technician and start time, keyset-paginated."""
+    query = select(WorkSession)
+    for name in ("client_id", "status", "technician"):
+        if filters.get(name) is not None:
+            query = query.where(getattr(WorkSession, name) == filters[name])
+    if started_after:
+        query = query.where(WorkSession.started_at >= started_after)
+    if started_before:
+        query = query.where(WorkSession.started_at < started_before)
+    return keyset_page(
+        session=session,
+        query=query,
+        sort=SESSION_SORTS[sort.lstrip("-")],
+        tiebreak=WorkSession.id,
+        descending=sort.startswith("-"),
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+def create_session(*, session: Session, data: dict[str, Any]) -> WorkSession:
+    """Open a work session (for a client, if given)."""
+    if data.get("client_id"):
+        get_or_404(session, Client, data["client_id"], "client")
+    if data.get("started_at") is None:
+        data.pop("started_at", None)
+    work = WorkSession(**data)
+    _check_times(work.started_at, work.ended_at)
+    session.add(work)
+    session.commit()
+    return work
+
+
+def update_session(*, session: Session, session_id: str, data: dict[str, Any]) -> WorkSession:
+    """Change a session (end it, summarise it, mark it billable)."""
+    work = get_session(session=session, session_id=session_id)
+    if data.get("client_id"):
+        get_or_404(session, Client, data["client_id"], "client")
+    apply_changes(work, data)
+    _check_times(work.started_at, work.ended_at)
+    session.commit()
+    return work
+
+
+def delete_session(*, session: Session, session_id: str) -> None:
+    """Delete a session and its work items (CASCADE); failures keep their rows."""
+    session.delete(get_session(session=session, session_id=session_id))
+    session.commit()
+
+
+def get_work_item(*, session: Session, item_id: str) -> WorkItem:
+    """The work item, or NotFound."""
+    return get_or_404(session, WorkItem, item_id, "work item")
+
+
+def list_work_items(
+    *,
+    session: Session,
+    sort: str = "-created_at",
+    cursor: str | None = None,
+    limit: int = 50,
+    tag: str | None = None,
+    **filters: Any,
+) -> Page[WorkItem]:
+    """Work items filtered by session, category, status, priority and tag, keyset-paginated."""
+    query = select(WorkItem)
+    for name in ("session_id", "category", "status", "priority"):
+        if filters.get(name) is not None:
+            query = query.where(getattr(WorkItem, name) == filters[name])
+    if tag:
+        query = query.where(WorkItem.tags.any(Tag.name == tag))
+    return keyset_page(
+        session=session,
+        query=query,
+        sort=ITEM_SORTS[sort.lstrip("-")],
+        tiebreak=WorkItem.id,
+        descending=sort.startswith("-"),
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+def create_work_item(*, session: Session, data: dict[str, Any]) -> WorkItem:
+    """Record a piece of work in an existing session."""
+    get_session(session=session, session_id=data["session_id"])
+    item = WorkItem(**data)
+    session.add(item)
+    session.commit()
+    return item
+
+
+def update_work_item(*, session: Session, item_id: str, data: dict[str, Any]) -> WorkItem:
+    """Change the given fields of a work item."""
+    item = get_work_item(session=session, item_id=item_id)
+    apply_changes(item, data)
+    session.commit()
+    return item
+
+
+def delete_work_item(*, session: Session, item_id: str) -> None:
+    """Delete a work item; its tag links go with it."""
+    session.delete(get_work_item(session=session, item_id=item_id))
+    session.commit()
+
+
+def tag_work_item(*, session: Session, item_id: str, tag_id: str) -> WorkItem:
+    """Attach a tag to a work item (idempotent)."""
+    item = get_work_item(session=session, item_id=item_id)
+    tag = get_or_404(session, Tag, tag_id, "tag")
+    if tag not in item.tags:
+        item.tags.append(tag)
+    session.commit()
+    return item
+
+
+def untag_work_item(*, session: Session, item_id: str, tag_id: str) -> None:
+    """Detach a tag from a work item (idempotent)."""
+    item = get_work_item(session=session, item_id=item_id)
+    item.tags = [tag for tag in item.tags if tag.id != tag_id]
+    session.commit()
+
+
+def _check_times(started: Any, ended: Any) -> None:
+    if started is not None and ended is not None and ended < started:
+        raise ValidationFailed({"ended_at": ["must not be before started_at"]})
