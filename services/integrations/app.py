@@ -12,6 +12,7 @@ from services.integrations.access_log.resources import blp as access_log_blp
 from services.integrations.credentials.resources import blp as credentials_blp
 from services.integrations.events.resources import blp as events_blp
 from services.integrations.keys.resources import blp as keys_blp
+from services.integrations.tickets.resources import blp as tickets_blp
 from services.integrations.vault.keys_config import vault_keys_from_settings
 from shared.web import create_service_app
 
@@ -21,6 +22,7 @@ BLUEPRINTS = [
     access_log_blp,
     keys_blp,
     events_blp,
+    tickets_blp,
 ]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -26,10 +26,10 @@ from services.integrations.adapters import (
 )
 from services.integrations.adapters.shapes import OutboundCall
 from services.integrations.credentials.services import reveal_credential
+from services.integrations.events.services import record_outbound_call
 from services.integrations.vault.keys_config import VaultKeys
 from shared.errors import DomainError, NotFound, ServiceUnavailable, ValidationFailed
-from shared.models import ExternalIntegration, IntegrationCredential
-from shared.redaction import redact_json
+from shared.models import IntegrationCredential
 
 MAX_AUDITED_RESPONSE_BYTES = 64_000
 
@@ -98,14 +98,12 @@ class VaultCredentials:
         )
 
 
-def _bounded(value: Any) -> dict[str, Any] | None:
-    if value is None:
-        return None
-    body = value if isinstance(value, dict) else {"items": value}
-    size = len(json.dumps(body, default=str))
-    if size > MAX_AUDITED_RESPONSE_BYTES:
-        return {"truncated": True, "bytes": size}
-    return dict(redact_json(body))
+def _bounded(call: OutboundCall) -> OutboundCall:
+    """The call with an oversized response body (a long search page) replaced by its size."""
+    size = len(json.dumps(call.response, default=str))
+    if size <= MAX_AUDITED_RESPONSE_BYTES:
+        return call
+    return replace(call, response={"truncated": True, "bytes": size})
 
 
 @dataclass
@@ -122,28 +120,13 @@ class OutboundRecorder:
     recorded: list[str] = field(default_factory=list)
 
     def __call__(self, call: OutboundCall) -> None:
-        request = {
-            "method": call.method,
-            "url": call.url,
-            "attempt": call.attempt,
-            "error": call.error,
-            **call.request,
-        }
-        row = ExternalIntegration(
-            session_id=self.session_id,
-            integration_type=call.integration_type,
-            direction="outbound",
-            action=call.action,
-            external_id=call.external_id,
-            external_url=call.url[:1000],
-            http_status=call.status,
-            request_data=_bounded(request),
-            response_data=_bounded(call.response),
-            duration_ms=call.duration_ms,
-            created_by=self.created_by,
-        )
         with self.session_factory() as own:
-            own.add(row)
+            row = record_outbound_call(
+                session=own,
+                call=_bounded(call),
+                session_id=self.session_id,
+                created_by=self.created_by or "integrations",
+            )
             own.commit()
             self.recorded.append(row.id)
 
