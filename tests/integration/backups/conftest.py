@@ -25,3 +25,13 @@ def client(app: Flask) -> FlaskClient:
 def auth(bearer: Callable[..., dict[str, str]]) -> Callable[..., dict[str, str]]:
     """auth(*scopes) -> headers with a bearer token holding those scopes."""
     return bearer
+
+
+# Fixtures of the backups tests proper (source databases, S3, fake peer) live next door.
+from tests.integration.backups.backup_fixtures import (  # noqa: E402, F401
+    big_source_db,
+    integrations,
+    make_backup_app,
+    s3,
+    source_db,
+)

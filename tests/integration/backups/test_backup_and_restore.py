@@ -1,0 +1,215 @@
+"""Backup -> restore into a new database -> identical data, checked with the mariadb client."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.integration.backups.backup_fixtures import (
+    AppFactory,
+    run_sql,
+    wait_for_backup,
+    wait_for_restore,
+)
+from tests.mariadb import MariaDBServer
+from tests.unit.backups.s3_server import S3Endpoint
+
+INDEPENDENT_CHECKS = (
+    "SELECT * FROM clients ORDER BY id;",
+    "SELECT * FROM work_items ORDER BY id;",
+    "SELECT * FROM open_items ORDER BY id;",
+    "SELECT double_it(21);",
+    "SELECT ROUTINE_TYPE, ROUTINE_NAME FROM information_schema.ROUTINES "
+    "WHERE ROUTINE_SCHEMA = DATABASE() ORDER BY 2;",
+    "SELECT TRIGGER_NAME, ACTION_STATEMENT FROM information_schema.TRIGGERS "
+    "WHERE TRIGGER_SCHEMA = DATABASE();",
+    "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE();",
+    "CHECKSUM TABLE clients, work_items;",
+)
+
+
+def _snapshot(server: MariaDBServer, database: str) -> list[str]:
+    out = []
+    for sql in INDEPENDENT_CHECKS:
+        # CHECKSUM TABLE prints the schema name; compare only the values.
+        out.append(run_sql(server, database, sql).replace(database, "<db>"))
+    return out
+
+
+@pytest.mark.parametrize("compression", ["zstd", "gzip"])
+def test_a_restore_verified_backup_restores_into_a_new_database_with_identical_data(
+    make_backup_app: AppFactory,
+    source_db: str,
+    mariadb_server: MariaDBServer,
+    auth: Callable[..., dict[str, str]],
+    compression: str,
+) -> None:
+    client = make_backup_app(source_db).test_client()
+    answer = client.post(
+        "/v1/backups",
+        json={"verify": "restore", "compression": compression},
+        headers=auth("backups:run"),
+    )
+    assert answer.status_code == 202
+    backup = wait_for_backup(client, answer.get_json()["id"], auth("backups:read"))
+    assert backup["status"] == "succeeded", backup["error_message"]
+    assert backup["verification_status"] == "passed"
+    assert backup["restore_seconds"] is not None
+    assert backup["verification_details"]["problems"] == []
+    assert backup["database_name"] == source_db
+    assert backup["server_version"].startswith("10.")
+
+    target = f"bk_restored_{backup['id'][:8]}"
+    mariadb_server.created.append(target)  # dropped with the run's other databases
+    started = client.post(
+        f"/v1/backups/{backup['id']}/restore",
+        json={"target_database": target},
+        headers=auth("admin"),
+    )
+    assert started.status_code == 202
+    restore = wait_for_restore(
+        client, f"/v1/backups/{backup['id']}/restores/{started.get_json()['id']}", auth("admin")
+    )
+    assert restore["status"] == "succeeded", restore["error_message"]
+    assert _snapshot(mariadb_server, target) == _snapshot(mariadb_server, source_db)
+
+
+def test_the_recorded_checksum_and_size_match_the_file_on_disk(
+    make_backup_app: AppFactory,
+    source_db: str,
+    auth: Callable[..., dict[str, str]],
+) -> None:
+    client = make_backup_app(source_db).test_client()
+    answer = client.post("/v1/backups", json={}, headers=auth("backups:run"))
+    backup = wait_for_backup(client, answer.get_json()["id"], auth("backups:read"))
+    assert backup["status"] == "succeeded", backup["error_message"]
+    data = Path(backup["file_path"]).read_bytes()
+    assert hashlib.sha256(data).hexdigest() == backup["checksum_sha256"]
+    assert len(data) == backup["file_size_bytes"] == backup["bytes_stored"]
+    assert backup["raw_size_bytes"] > backup["file_size_bytes"]
+    assert backup["bytes_processed"] == backup["raw_size_bytes"]
+    assert backup["verification_status"] == "passed"
+    assert backup["phase"] == "done"
+    assert backup["backup_method"] == "mysqldump"
+    assert backup["duration_seconds"] >= 0
+
+
+def test_restore_refuses_an_existing_database_unless_told_to_replace_it(
+    make_backup_app: AppFactory,
+    source_db: str,
+    mariadb_server: MariaDBServer,
+    auth: Callable[..., dict[str, str]],
+) -> None:
+    client = make_backup_app(source_db).test_client()
+    backup = wait_for_backup(
+        client,
+        client.post("/v1/backups", json={}, headers=auth("backups:run")).get_json()["id"],
+        auth("backups:read"),
+    )
+    existing = mariadb_server.create_database("bk_existing")
+    run_sql(mariadb_server, existing, "CREATE TABLE keep_me (id INT);")
+    refused = client.post(
+        f"/v1/backups/{backup['id']}/restore",
+        json={"target_database": existing},
+        headers=auth("admin"),
+    )
+    assert refused.status_code == 409
+    assert run_sql(mariadb_server, existing, "SHOW TABLES;").strip() == "keep_me"
+    replaced = client.post(
+        f"/v1/backups/{backup['id']}/restore",
+        json={"target_database": existing, "replace": True},
+        headers=auth("admin"),
+    )
+    assert replaced.status_code == 202
+    done = wait_for_restore(
+        client, f"/v1/backups/{backup['id']}/restores/{replaced.get_json()['id']}", auth("admin")
+    )
+    assert done["status"] == "succeeded", done["error_message"]
+    assert "keep_me" not in run_sql(mariadb_server, existing, "SHOW TABLES;")
+
+
+@pytest.mark.parametrize(
+    ("scopes", "status"), [(("backups:run",), 403), (("backups:read",), 403), ((), 401)]
+)
+def test_restore_needs_the_admin_scope(
+    make_backup_app: AppFactory,
+    source_db: str,
+    auth: Callable[..., dict[str, str]],
+    scopes: tuple[str, ...],
+    status: int,
+) -> None:
+    client = make_backup_app(source_db).test_client()
+    headers = auth(*scopes) if scopes else {}
+    answer = client.post("/v1/backups/nope/restore", json={"target_database": "x"}, headers=headers)
+    assert answer.status_code == status
+
+
+@pytest.mark.parametrize("name", ["bad name", "a;DROP", "x" * 65, ""])
+def test_restore_refuses_a_malformed_target_name(
+    make_backup_app: AppFactory, source_db: str, auth: Callable[..., dict[str, str]], name: str
+) -> None:
+    client = make_backup_app(source_db).test_client()
+    backup = wait_for_backup(
+        client,
+        client.post("/v1/backups", json={}, headers=auth("backups:run")).get_json()["id"],
+        auth("backups:read"),
+    )
+    answer = client.post(
+        f"/v1/backups/{backup['id']}/restore", json={"target_database": name}, headers=auth("admin")
+    )
+    assert answer.status_code == 422
+
+
+def test_a_backup_to_s3_streams_through_multipart_and_restore_verifies(
+    make_backup_app: AppFactory,
+    source_db: str,
+    s3: S3Endpoint,
+    auth: Callable[..., dict[str, str]],
+) -> None:
+    bucket = s3.new_bucket()
+    app = make_backup_app(source_db, BACKUP_S3_BUCKET=bucket, BACKUP_S3_ENDPOINT_URL=s3.url)
+    client = app.test_client()
+    answer = client.post(
+        "/v1/backups", json={"storage": "s3", "verify": "restore"}, headers=auth("backups:run")
+    )
+    backup = wait_for_backup(client, answer.get_json()["id"], auth("backups:read"))
+    assert backup["status"] == "succeeded", backup["error_message"]
+    assert backup["verification_status"] == "passed"
+    body = s3.client.get_object(Bucket=bucket, Key=backup["file_path"])["Body"].read()
+    assert hashlib.sha256(body).hexdigest() == backup["checksum_sha256"]
+    assert s3.client.list_multipart_uploads(Bucket=bucket).get("Uploads", []) == []
+
+
+def test_a_pre_migration_backup_is_restore_verified_and_pinned_until_released(
+    make_backup_app: AppFactory,
+    source_db: str,
+    auth: Callable[..., dict[str, str]],
+) -> None:
+    client = make_backup_app(source_db).test_client()
+    answer = client.post(
+        "/v1/backups", json={"backup_type": "pre-migration"}, headers=auth("backups:run")
+    )
+    backup = wait_for_backup(client, answer.get_json()["id"], auth("backups:read"))
+    assert backup["status"] == "succeeded", backup["error_message"]
+    assert backup["verification_status"] == "passed"
+    assert backup["restore_seconds"] is not None
+    assert backup["pinned"] is True
+    released = client.delete(f"/v1/backups/{backup['id']}/pin", headers=auth("backups:run"))
+    assert released.get_json()["pinned"] is False
+
+
+def test_a_pre_migration_backup_cannot_skip_restore_verification(
+    make_backup_app: AppFactory,
+    source_db: str,
+    auth: Callable[..., dict[str, str]],
+) -> None:
+    client = make_backup_app(source_db).test_client()
+    answer = client.post(
+        "/v1/backups",
+        json={"backup_type": "pre-migration", "verify": "none"},
+        headers=auth("backups:run"),
+    )
+    assert answer.status_code == 422
