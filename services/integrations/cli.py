@@ -1,0 +1,214 @@
+"""Operator commands: audit-chain check, who-revealed, key census/add/retire, rewrap, prune."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import click
+from sqlalchemy.orm import Session
+
+from services.integrations import config
+from services.integrations.access_log.chain import AccessContext, verify_chain
+from services.integrations.access_log.services import list_access
+from services.integrations.events.services import prune_events
+from services.integrations.keys.services import (
+    add_key_version,
+    key_census,
+    retire_key,
+    rewrap_batch,
+)
+from services.integrations.vault.keys_config import VaultKeys, vault_keys_from_settings
+from shared.config import ensure_sqlite_folder
+from shared.db import make_engine, make_session_factory
+from shared.errors import DomainError
+from shared.models import utcnow
+
+
+@contextmanager
+def _session(settings: dict[str, Any]) -> Iterator[Session]:
+    ensure_sqlite_folder(settings["DATABASE_URL"])
+    engine = make_engine(settings["DATABASE_URL"])
+    session = make_session_factory(engine)()
+    try:
+        yield session
+    except DomainError as exc:
+        session.rollback()
+        raise click.ClickException(exc.detail) from None
+    finally:
+        session.close()
+        engine.dispose()
+
+
+def _vault(ctx: click.Context) -> tuple[dict[str, Any], VaultKeys]:
+    settings: dict[str, Any] = ctx.obj["settings"]
+    if "vault" not in ctx.obj:
+        ctx.obj["vault"] = vault_keys_from_settings(settings)
+    return settings, ctx.obj["vault"]
+
+
+def _cli_context(purpose: str) -> AccessContext:
+    return AccessContext(on_behalf_of=f"cli:{getpass.getuser()}", purpose=purpose)
+
+
+@click.group()
+@click.pass_context
+def integrations(ctx: click.Context) -> None:
+    """Operate the integrations service (settings come from the environment)."""
+    ctx.ensure_object(dict)
+    ctx.obj["settings"] = config.load()
+
+
+@integrations.command("verify-audit-chain")
+@click.pass_context
+def verify_audit_chain(ctx: click.Context) -> None:
+    """Recompute the credential access-log hash chain; exit 1 at the first broken link."""
+    settings, vault = _vault(ctx)
+    with _session(settings) as session:
+        report = verify_chain(session=session, key=vault.audit_key)
+    if report.ok:
+        click.echo(f"chain ok: {report.rows_checked} rows")
+        return
+    click.echo(
+        f"chain BROKEN at seq {report.broken_at_seq}: {'; '.join(report.problems)} "
+        f"({report.rows_checked} rows verified before it)",
+        err=True,
+    )
+    sys.exit(1)
+
+
+@integrations.command("who-revealed")
+@click.argument("credential_id")
+@click.option("--since", type=click.DateTime(), help="UTC, inclusive")
+@click.option("--until", type=click.DateTime(), help="UTC, exclusive")
+@click.pass_context
+def who_revealed(
+    ctx: click.Context, credential_id: str, since: datetime | None, until: datetime | None
+) -> None:
+    """Print every reveal of a credential in [since, until), newest first."""
+    settings = ctx.obj["settings"]
+    with _session(settings) as session:
+        cursor: str | None = None
+        while True:
+            page = list_access(
+                session=session,
+                credential_id=credential_id,
+                action="revealed",
+                since=_utc(since),
+                until=_utc(until),
+                cursor=cursor,
+                limit=200,
+            )
+            for row in page.items:
+                click.echo(
+                    f"{row.created_at.isoformat()}  token={row.actor_token_id}  "
+                    f"for={row.on_behalf_of}  fields={','.join(row.fields or [])}  "
+                    f"outcome={row.outcome}  purpose={row.purpose}"
+                )
+            if not page.next_cursor:
+                return
+            cursor = page.next_cursor
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return value.replace(tzinfo=UTC) if value is not None else None
+
+
+@integrations.group("keys")
+def keys() -> None:
+    """Key-encryption-key versions."""
+
+
+@keys.command("census")
+@click.pass_context
+def census(ctx: click.Context) -> None:
+    """How many credentials each key version wraps."""
+    settings, vault = _vault(ctx)
+    with _session(settings) as session:
+        for version in key_census(session=session, vault=vault):
+            flags = ("active " if version.active else "") + (
+                "" if version.in_keyring else "MISSING-FROM-KEYRING"
+            )
+            click.echo(f"{version.kek_id}\t{version.credentials}\t{flags}".rstrip())
+
+
+@keys.command("add")
+@click.pass_context
+def add(ctx: click.Context) -> None:
+    """Generate a new key version in the key file and make it active (then run rewrap)."""
+    _, vault = _vault(ctx)
+    try:
+        click.echo(f"active key is now {add_key_version(vault=vault)}")
+    except DomainError as exc:
+        raise click.ClickException(exc.detail) from None
+
+
+@keys.command("retire")
+@click.argument("kek_id")
+@click.pass_context
+def retire(ctx: click.Context, kek_id: str) -> None:
+    """Remove a key version; refused while any credential still needs it."""
+    settings, vault = _vault(ctx)
+    with _session(settings) as session:
+        version = retire_key(session=session, vault=vault, kek_id=kek_id)
+    where = (
+        "still configured: remove it from the keyring's settings"
+        if version.in_keyring
+        else "removed from the key file"
+    )
+    click.echo(f"{kek_id} is unused; {where}")
+
+
+@integrations.command("rewrap")
+@click.option("--batch-size", type=click.IntRange(1, 1000), default=100, show_default=True)
+@click.option("--dry-run", is_flag=True, help="only count what would be rewrapped")
+@click.pass_context
+def rewrap(ctx: click.Context, batch_size: int, dry_run: bool) -> None:
+    """Re-wrap every data key onto the active key version, batch by batch (safe to rerun)."""
+    settings, vault = _vault(ctx)
+    total = 0
+    with _session(settings) as session:
+        while True:
+            result = rewrap_batch(
+                session=session,
+                vault=vault,
+                batch_size=batch_size,
+                context=_cli_context("rewrap"),
+                dry_run=dry_run,
+            )
+            total += result.rewrapped
+            click.echo(
+                f"rewrapped {result.rewrapped}, remaining {result.remaining} "
+                f"(active {result.active_kek_id})"
+            )
+            if dry_run or result.remaining == 0 or result.rewrapped == 0:
+                break
+    click.echo(f"done: {total} data keys rewrapped")
+
+
+@integrations.command("prune-events")
+@click.option(
+    "--older-than-days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="default: EVENT_RETENTION_DAYS",
+)
+@click.option("--batch-size", type=click.IntRange(1, 10000), default=1000, show_default=True)
+@click.pass_context
+def prune(ctx: click.Context, older_than_days: int | None, batch_size: int) -> None:
+    """Delete integration events past the retention period."""
+    settings = ctx.obj["settings"]
+    days = older_than_days or settings["EVENT_RETENTION_DAYS"]
+    with _session(settings) as session:
+        deleted = prune_events(
+            session=session, older_than=utcnow() - timedelta(days=days), batch_size=batch_size
+        )
+    click.echo(f"deleted {deleted} integration events older than {days} days")
+
+
+if __name__ == "__main__":
+    integrations()
