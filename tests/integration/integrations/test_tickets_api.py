@@ -1,0 +1,177 @@
+"""Creating tickets and notes in a PSA through the API, on real MariaDB and a local PSA."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.integration.integrations.ticket_support import AT_API, CW_API
+
+pytest_plugins = [
+    "tests.integration.integrations.vault_support",
+    "tests.integration.integrations.ticket_support",
+]
+
+WRITE = "integrations:write"
+
+
+def test_creating_a_syncro_ticket_answers_the_normalised_ticket(psa, psa_client, auth):
+    psa.expect_request(
+        "/api/v1/tickets",
+        method="POST",
+        json={
+            "customer_id": "7",
+            "subject": "Backup failed",
+            "comment_subject": "Initial issue",
+            "comment_body": "nightly dump exited 2",
+            "problem_type": "Backup",
+        },
+    ).respond_with_json(
+        {"ticket": {"id": 555, "number": 1555, "subject": "Backup failed", "status": "New"}}
+    )
+
+    answer = psa_client.post(
+        "/v1/tickets",
+        headers=auth(WRITE),
+        json={
+            "integration_type": "syncro",
+            "title": "Backup failed",
+            "description": "nightly dump exited 2",
+            "company_id": "7",
+            "fields": {"problem_type": "Backup"},
+        },
+    )
+
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.get_json() == {
+        "integration_type": "syncro",
+        "external_id": "555",
+        "number": "1555",
+        "title": "Backup failed",
+        "status": "New",
+        "status_raw": "New",
+        "web_url": psa.url_for("/tickets/555"),
+    }
+
+
+def test_creating_an_autotask_ticket_reads_it_back_for_its_number(
+    psa, psa_client, auth, outbound_events
+):
+    psa.expect_request(f"{AT_API}/Tickets", method="POST").respond_with_json({"itemId": 8123})
+    psa.expect_request(f"{AT_API}/Tickets/8123").respond_with_json(
+        {
+            "item": {
+                "id": 8123,
+                "ticketNumber": "T20261125.0001",
+                "title": "Backup failed",
+                "status": 1,
+            }
+        }
+    )
+
+    answer = psa_client.post(
+        "/v1/tickets",
+        headers=auth(WRITE),
+        json={
+            "integration_type": "autotask",
+            "title": "Backup failed",
+            "company_id": "3",
+            "fields": {"status": 1, "priority": 2, "queueID": 8},
+        },
+    )
+
+    assert answer.status_code == 201, answer.get_json()
+    assert (answer.get_json()["number"], answer.get_json()["status"]) == ("T20261125.0001", "New")
+    assert [e.http_status for e in outbound_events("8123")] == [200]  # the read-back
+
+
+def test_a_create_whose_outcome_is_unknown_is_502_and_is_not_retried(psa, psa_client, auth):
+    psa.expect_request(f"{CW_API}/service/tickets", method="POST").respond_with_data(
+        "bad gateway", status=502
+    )
+
+    answer = psa_client.post(
+        "/v1/tickets",
+        headers=auth(WRITE),
+        json={
+            "integration_type": "connectwise",
+            "title": "Backup failed",
+            "company_id": "250",
+            "fields": {"board": {"id": 1}},
+        },
+    )
+
+    assert answer.status_code == 502
+    assert answer.get_json()["type"].endswith("/psa-outcome-unknown")
+    assert sum(r.method == "POST" for r, _ in psa.log) == 1
+
+
+def test_a_create_the_psa_rejects_is_422_with_its_messages(psa, psa_client, auth):
+    psa.expect_request("/api/v1/tickets", method="POST").respond_with_json(
+        {"errors": {"customer_id": ["can't be blank"]}}, status=422
+    )
+
+    answer = psa_client.post(
+        "/v1/tickets",
+        headers=auth(WRITE),
+        json={"integration_type": "syncro", "title": "x", "company_id": "0"},
+    )
+
+    assert answer.status_code == 422
+    assert answer.get_json()["errors"]["psa"] == ["customer_id: can't be blank"]
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"integration_type": "syncro"}, "title"),
+        ({"integration_type": "zapier", "title": "x"}, "integration_type"),
+        ({"integration_type": "syncro", "title": "x", "fields": "nope"}, "fields"),
+    ],
+)
+def test_bad_create_requests_are_422(psa_client, auth, body, field):
+    answer = psa_client.post("/v1/tickets", headers=auth(WRITE), json=body)
+    assert answer.status_code == 422
+    assert field in answer.get_json()["errors"]
+
+
+def test_adding_a_note_posts_an_internal_comment(psa, psa_client, auth, outbound_events):
+    psa.expect_request(
+        "/api/v1/tickets/555/comment",
+        method="POST",
+        json={
+            "subject": "Backup",
+            "body": "retried OK",
+            "hidden": True,
+            "do_not_email": True,
+        },
+    ).respond_with_json({"comment": {"id": 91, "body": "retried OK"}})
+
+    answer = psa_client.post(
+        "/v1/tickets/syncro/555/notes",
+        headers=auth(WRITE),
+        json={"body": "retried OK", "title": "Backup"},
+    )
+
+    assert answer.status_code == 201, answer.get_json()
+    assert answer.get_json() == {"external_id": "91", "ticket_id": "555", "recovered": False}
+    assert any(e.action == "updated" and e.http_status == 200 for e in outbound_events("555"))
+
+
+def test_a_note_on_a_missing_ticket_is_404(psa, psa_client, auth):
+    psa.expect_request(f"{CW_API}/service/tickets/404/notes", method="POST").respond_with_json(
+        {"code": "NotFound", "message": "no"}, status=404
+    )
+    answer = psa_client.post(
+        "/v1/tickets/connectwise/404/notes", headers=auth(WRITE), json={"body": "x"}
+    )
+    assert answer.status_code == 404
+
+
+def test_a_note_for_an_unknown_integration_is_404(psa_client, auth):
+    answer = psa_client.post("/v1/tickets/jira/1/notes", headers=auth(WRITE), json={"body": "x"})
+    assert answer.status_code == 404
+
+
+def test_a_note_without_a_body_is_422(psa_client, auth):
+    answer = psa_client.post("/v1/tickets/syncro/1/notes", headers=auth(WRITE), json={})
+    assert answer.status_code == 422
