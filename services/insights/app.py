@@ -9,6 +9,7 @@ from flask import Flask
 
 from services.insights import config
 from services.insights.clients.resources import blp as clients_blp
+from services.insights.failures.resources import blp as failures_blp
 from services.insights.hosts.resources import blp as hosts_blp
 from services.insights.tags.resources import blp as tags_blp
 from services.insights.worklog.resources import blp as worklog_blp
@@ -23,5 +24,5 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
         title="Insights",
         description="Clients, hosts, failures, environmental insights and briefings.",
         settings=settings,
-        blueprints=[clients_blp, hosts_blp, tags_blp, worklog_blp],
+        blueprints=[clients_blp, hosts_blp, tags_blp, worklog_blp, failures_blp],
     )

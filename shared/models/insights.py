@@ -78,6 +78,8 @@ INSIGHT_EVENT_TYPES = (
     "resolved",
     "merged",
     "marked_stale",
+    "regressed",
+    "example_added",
 )
 CHECK_VERDICTS = ("block", "warn", "ok")
 CHECK_OUTCOMES = ("unknown", "succeeded", "failed")
@@ -191,9 +193,7 @@ class WorkItem(TimestampMixin, Base):
     )
 
     id: Mapped[str] = uuid_pk()
-    session_id: Mapped[str] = mapped_column(
-        CHAR(36), _fk("sessions.id", "CASCADE"), index=True
-    )
+    session_id: Mapped[str] = mapped_column(CHAR(36), _fk("sessions.id", "CASCADE"), index=True)
     category: Mapped[str] = mapped_column(String(30))
     title: Mapped[str]
     description: Mapped[str | None] = mapped_column(Text)

@@ -548,7 +548,7 @@ def upgrade() -> None:
         sa.Column("failure_occurrence_id", sa.CHAR(length=36), nullable=True),
         sa.Column("created_at", shared.models.base.UTCDateTime(), nullable=False),
         sa.CheckConstraint(
-            "event_type IN ('created', 'edited', 'promoted', 'confirmed', 'contradicted', 'superseded', 'resolved', 'merged', 'marked_stale')",
+            "event_type IN ('created', 'edited', 'promoted', 'confirmed', 'contradicted', 'superseded', 'resolved', 'merged', 'marked_stale', 'regressed', 'example_added')",
             name=op.f("ck_insight_events_event_type"),
         ),
         sa.ForeignKeyConstraint(

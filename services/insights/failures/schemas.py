@@ -1,0 +1,122 @@
+"""Marshmallow schemas of failure ingest and failure patterns."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from shared.models.insights import PATTERN_TYPES, SEVERITIES
+from shared.web import PageArgsSchema, Schema, page_schema
+
+_ID = ma.validate.Length(equal=36)
+
+
+class FailureInSchema(Schema):
+    client_id = ma.fields.String(required=True, validate=_ID)
+    infrastructure_id = ma.fields.String(required=True, validate=_ID)
+    session_id = ma.fields.String(allow_none=True, validate=_ID)
+    command = ma.fields.String(
+        required=True,
+        validate=ma.validate.Length(min=1),
+        metadata={
+            "description": "the failed command line; secrets are redacted before storage; "
+            "more than 8,192 characters is refused with 413"
+        },
+    )
+    error_output = ma.fields.String(
+        load_default="",
+        metadata={
+            "description": "stderr/stdout of the failure; redacted; beyond 16,384 characters it is "
+            "stored truncated with a '…[truncated N characters]…' marker"
+        },
+    )
+    exit_code = ma.fields.Integer(allow_none=True, load_default=None)
+    observed_at = ma.fields.AwareDateTime(allow_none=True)
+
+
+class PatternSchema(Schema):
+    id = ma.fields.String()
+    client_id = ma.fields.String(allow_none=True)
+    infrastructure_id = ma.fields.String(allow_none=True)
+    pattern_type = ma.fields.String()
+    severity = ma.fields.String()
+    fingerprint = ma.fields.String()
+    fingerprint_version = ma.fields.Integer()
+    command_key = ma.fields.String()
+    error_signature = ma.fields.String(allow_none=True)
+    exit_code = ma.fields.Integer(allow_none=True)
+    sample_command = ma.fields.String()
+    sample_error = ma.fields.String(allow_none=True)
+    root_cause = ma.fields.String(allow_none=True)
+    recommended_solution = ma.fields.String(allow_none=True)
+    occurrence_count = ma.fields.Integer()
+    host_count = ma.fields.Integer()
+    session_count = ma.fields.Integer()
+    first_seen_at = ma.fields.DateTime()
+    last_seen_at = ma.fields.DateTime()
+    is_active = ma.fields.Boolean()
+
+
+class PatternUpdateSchema(Schema):
+    pattern_type = ma.fields.String(validate=ma.validate.OneOf(PATTERN_TYPES))
+    severity = ma.fields.String(validate=ma.validate.OneOf(SEVERITIES))
+    root_cause = ma.fields.String(allow_none=True)
+    recommended_solution = ma.fields.String(allow_none=True)
+    is_active = ma.fields.Boolean()
+
+
+class InsightTouchSchema(Schema):
+    id = ma.fields.String(attribute="insight_id")
+    action = ma.fields.String(
+        metadata={
+            "description": "created, strengthened, promoted, confirmed, regressed or unchanged"
+        }
+    )
+    confidence_level = ma.fields.String()
+
+
+class IngestResultSchema(Schema):
+    occurrence_id = ma.fields.String(attribute="occurrence.id")
+    pattern = ma.fields.Nested(PatternSchema)
+    pattern_is_new = ma.fields.Boolean()
+    is_repeat = ma.fields.Boolean(
+        metadata={
+            "description": "the pattern already had an insight that had been shown or checked"
+        }
+    )
+    truncated = ma.fields.Boolean()
+    insight = ma.fields.Nested(InsightTouchSchema, allow_none=True)
+
+
+class OccurrenceSchema(Schema):
+    id = ma.fields.String()
+    failure_pattern_id = ma.fields.String()
+    session_id = ma.fields.String(allow_none=True)
+    infrastructure_id = ma.fields.String(allow_none=True)
+    command = ma.fields.String()
+    error_output = ma.fields.String(allow_none=True)
+    exit_code = ma.fields.Integer(allow_none=True)
+    observed_at = ma.fields.DateTime()
+    is_repeat = ma.fields.Boolean()
+
+
+class PatternQuerySchema(PageArgsSchema):
+    client_id = ma.fields.String()
+    infrastructure_id = ma.fields.String(metadata={"description": "patterns seen on this host"})
+    pattern_type = ma.fields.String(validate=ma.validate.OneOf(PATTERN_TYPES))
+    sort = ma.fields.String(
+        load_default="-last_seen_at",
+        validate=ma.validate.OneOf(
+            [
+                "last_seen_at",
+                "-last_seen_at",
+                "occurrence_count",
+                "-occurrence_count",
+                "first_seen_at",
+                "-first_seen_at",
+            ]
+        ),
+    )
+
+
+PatternPageSchema = page_schema(PatternSchema, "FailurePatternPage")
+OccurrencePageSchema = page_schema(OccurrenceSchema, "FailureOccurrencePage")

@@ -1,0 +1,205 @@
+"""Failure ingest: redact, fingerprint, group into a pattern, count, and apply promotion rules."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.insights.failures.classify import classify, severity_of
+from services.insights.failures.fingerprint import FailureSignature, all_signatures
+from services.insights.knowledge.promotion import Evidence, PromotionOutcome, apply_promotion_rules
+from services.insights.records import get_or_404
+from shared.errors import NotFound, PayloadTooLarge
+from shared.models import (
+    Client,
+    CommandCheck,
+    EnvironmentalInsight,
+    FailureOccurrence,
+    FailurePattern,
+    Infrastructure,
+    WorkSession,
+)
+from shared.redaction import redact_text
+
+MAX_COMMAND_CHARS = 8_192  # longer commands are refused with 413
+MAX_ERROR_CHARS = 16_384  # longer error output is stored truncated, with a marker
+_KEEP_HEAD, _KEEP_TAIL = 12_288, 3_072
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    """What happened to one failure: its row, its pattern, and the insight it touched."""
+
+    occurrence: FailureOccurrence
+    pattern: FailurePattern
+    pattern_is_new: bool
+    is_repeat: bool
+    insight: PromotionOutcome | None
+    truncated: bool
+
+
+def ingest_failure(*, session: Session, data: dict[str, Any]) -> IngestResult:
+    """Store one failed command (redacted) under its pattern and apply the promotion rules."""
+    if len(data["command"]) > MAX_COMMAND_CHARS:
+        raise PayloadTooLarge(f"command is longer than {MAX_COMMAND_CHARS} characters")
+    host = _host_of_client(session, data["client_id"], data["infrastructure_id"])
+    if data.get("session_id"):
+        get_or_404(session, WorkSession, data["session_id"], "session")
+    command = redact_text(data["command"])
+    error_output, truncated = truncate_error(redact_text(data.get("error_output") or ""))
+    observed_at = data.get("observed_at") or datetime.now(UTC)
+    signatures = all_signatures(command, error_output, data.get("exit_code"))
+    pattern, is_new = _find_or_create_pattern(
+        session, host.client_id, signatures, command, error_output, observed_at
+    )
+    occurrence, evidence = _record_occurrence(
+        session, pattern, host, data, command, error_output, observed_at
+    )
+    outcome = apply_promotion_rules(session, evidence)
+    session.commit()
+    return IngestResult(occurrence, pattern, is_new, occurrence.is_repeat, outcome, truncated)
+
+
+def truncate_error(text: str) -> tuple[str, bool]:
+    """Keep the head and the tail of a very long error output, with a marker between."""
+    if len(text) <= MAX_ERROR_CHARS:
+        return text, False
+    dropped = len(text) - _KEEP_HEAD - _KEEP_TAIL
+    marker = f"\n…[truncated {dropped} characters]…\n"
+    return text[:_KEEP_HEAD] + marker + text[-_KEEP_TAIL:], True
+
+
+def _host_of_client(session: Session, client_id: str, host_id: str) -> Infrastructure:
+    get_or_404(session, Client, client_id, "client")
+    host = session.get(Infrastructure, host_id)
+    if host is None or host.client_id != client_id:
+        raise NotFound("host", host_id)
+    return host
+
+
+def _find_or_create_pattern(
+    session: Session,
+    client_id: str,
+    signatures: list[FailureSignature],
+    command: str,
+    error_output: str,
+    observed_at: datetime,
+) -> tuple[FailurePattern, bool]:
+    """The pattern under any algorithm version (locked for the counters), or a new one."""
+    digests = [s.digest(client_id) for s in signatures]
+    existing = _locked_pattern(session, digests)
+    if existing is not None:
+        return existing, False
+    current = signatures[0]
+    kind = classify(current.error_signature)
+    pattern = FailurePattern(
+        client_id=client_id,
+        fingerprint=digests[0],
+        fingerprint_version=current.version,
+        command_key=current.command_key[:500],
+        error_signature=current.error_signature[:255],
+        exit_code=current.exit_code,
+        pattern_type=kind,
+        severity=severity_of(kind, current.error_signature),
+        sample_command=command,
+        sample_error=error_output,
+        first_seen_at=observed_at,
+        last_seen_at=observed_at,
+    )
+    try:
+        with session.begin_nested():
+            session.add(pattern)
+    except IntegrityError:  # another request created it first: join that one
+        return _locked_pattern(session, digests) or _raise_race(), False
+    return pattern, True
+
+
+def _raise_race() -> FailurePattern:
+    raise RuntimeError("failure pattern vanished while being created")
+
+
+def _locked_pattern(session: Session, digests: list[str]) -> FailurePattern | None:
+    query = select(FailurePattern).where(FailurePattern.fingerprint.in_(digests))
+    found = list(session.scalars(query.with_for_update()))
+    # The oldest algorithm version that knows this failure keeps it: history never regroups.
+    return min(found, key=lambda p: p.fingerprint_version) if found else None
+
+
+def _record_occurrence(
+    session: Session,
+    pattern: FailurePattern,
+    host: Infrastructure,
+    data: dict[str, Any],
+    command: str,
+    error_output: str,
+    observed_at: datetime,
+) -> tuple[FailureOccurrence, Evidence]:
+    session_id = data.get("session_id")
+    on_host = _seen(session, pattern.id, FailureOccurrence.infrastructure_id, host.id)
+    new_session = (
+        bool(session_id)
+        and _seen(session, pattern.id, FailureOccurrence.session_id, session_id) == 0
+    )
+    occurrence = FailureOccurrence(
+        failure_pattern_id=pattern.id,
+        session_id=session_id,
+        infrastructure_id=host.id,
+        command=command,
+        error_output=error_output,
+        exit_code=data.get("exit_code"),
+        observed_at=observed_at,
+        is_repeat=_lesson_existed(session, pattern.id),
+    )
+    session.add(occurrence)
+    _count(
+        pattern,
+        observed_at,
+        new_host=on_host == 0,
+        new_session=new_session,
+        command=command,
+        error_output=error_output,
+    )
+    session.flush()
+    independent = pattern.occurrence_count > 1 and (on_host == 0 or new_session)
+    return occurrence, Evidence(pattern, occurrence, host, on_host + 1, independent, observed_at)
+
+
+def _seen(session: Session, pattern_id: str, column: Any, value: str) -> int:
+    """How many earlier occurrences of the pattern share this host (or session)."""
+    query = select(func.count()).where(
+        FailureOccurrence.failure_pattern_id == pattern_id, column == value
+    )
+    return int(session.scalar(query) or 0)
+
+
+def _count(
+    pattern: FailurePattern,
+    at: datetime,
+    *,
+    new_host: bool,
+    new_session: bool,
+    command: str,
+    error_output: str,
+) -> None:
+    pattern.occurrence_count += 1
+    pattern.host_count += int(new_host)
+    pattern.session_count += int(new_session)
+    if at >= pattern.last_seen_at:
+        pattern.last_seen_at = at
+        pattern.sample_command, pattern.sample_error = command, error_output
+    pattern.first_seen_at = min(pattern.first_seen_at, at)
+
+
+def _lesson_existed(session: Session, pattern_id: str) -> bool:
+    """The pattern already had an insight that had been shown in a briefing or a check."""
+    shown = exists().where(
+        EnvironmentalInsight.source_pattern_id == pattern_id,
+        EnvironmentalInsight.last_surfaced_at.is_not(None),
+    )
+    checked = exists().where(CommandCheck.matched_pattern_id == pattern_id)
+    return bool(session.scalar(select(shown | checked)))

@@ -1,0 +1,108 @@
+"""Which insights apply to a host: host-level, client-level, host selectors and global ones."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Select, and_, or_, select
+
+from shared.models import EnvironmentalInsight, Infrastructure
+
+# Selector keys and how each compares with the host's inventory attribute.
+SUBSTRING_KEYS = {"os": "os", "role": "role_description"}
+EXACT_KEYS = {
+    "os_version": "os_version",
+    "shell_type": "shell_type",
+    "powershell_version": "powershell_version",
+    "package_manager": "package_manager",
+    "asset_type": "asset_type",
+    "hostname": "hostname",
+}
+SELECTOR_KEYS = {*SUBSTRING_KEYS, *EXACT_KEYS, "has_gui", "tag"}
+SPECIFICITY = {"host": 1.0, "selector": 0.85, "client": 0.7, "global": 0.5}
+
+
+def selector_errors(selector: dict[str, Any] | None) -> list[str]:
+    """Messages for a malformed host selector (empty list when it is fine)."""
+    if selector is None:
+        return []
+    errors = [f"unknown key {key!r}" for key in selector if key not in SELECTOR_KEYS]
+    for key, value in selector.items():
+        if key == "has_gui" and not isinstance(value, bool):
+            errors.append("has_gui must be true or false")
+        elif key != "has_gui" and not _is_text_or_texts(value):
+            errors.append(f"{key} must be a string or a list of strings")
+    if not selector:
+        errors.append("must name at least one attribute")
+    return errors
+
+
+def _is_text_or_texts(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(value)
+    return isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
+
+
+def host_matches(selector: dict[str, Any] | None, host: Infrastructure) -> bool:
+    """True when every attribute of the selector matches the host (lists mean any-of)."""
+    if not selector:
+        return True
+    return all(_attribute_matches(key, value, host) for key, value in selector.items())
+
+
+def _attribute_matches(key: str, wanted: Any, host: Infrastructure) -> bool:
+    if key == "has_gui":
+        return bool(host.has_gui) == wanted
+    options = [w.lower() for w in ([wanted] if isinstance(wanted, str) else wanted)]
+    if key == "tag":
+        return any(tag.name.lower() in options for tag in host.tags)
+    if key in SUBSTRING_KEYS:
+        actual = (getattr(host, SUBSTRING_KEYS[key]) or "").lower()
+        return any(option in actual for option in options)
+    return (getattr(host, EXACT_KEYS[key]) or "").lower() in options
+
+
+def scope_of(insight: EnvironmentalInsight) -> str:
+    """host, selector, client or global: how specific the insight is."""
+    if insight.infrastructure_id:
+        return "host"
+    if insight.host_selector:
+        return "selector"
+    return "client" if insight.client_id else "global"
+
+
+def current_filter(as_of: datetime) -> Any:
+    """Active and valid at `as_of` (superseded ones carry a valid_to)."""
+    return and_(
+        EnvironmentalInsight.status == "active",
+        EnvironmentalInsight.valid_from <= as_of,
+        or_(EnvironmentalInsight.valid_to.is_(None), EnvironmentalInsight.valid_to > as_of),
+    )
+
+
+def candidates_query(host: Infrastructure, as_of: datetime) -> Select[Any]:
+    """Insights that may apply to the host: its own, its client's and global ones.
+
+    Host selectors are checked afterwards in Python (host_matches); every branch of the
+    OR is served by an index (infrastructure_id, client_id).
+    """
+    scope = or_(
+        EnvironmentalInsight.infrastructure_id == host.id,
+        and_(
+            EnvironmentalInsight.client_id == host.client_id,
+            EnvironmentalInsight.infrastructure_id.is_(None),
+        ),
+        and_(
+            EnvironmentalInsight.client_id.is_(None),
+            EnvironmentalInsight.infrastructure_id.is_(None),
+        ),
+    )
+    return select(EnvironmentalInsight).where(scope, current_filter(as_of))
+
+
+def applicable(
+    insights: list[EnvironmentalInsight], host: Infrastructure
+) -> list[EnvironmentalInsight]:
+    """The candidates whose selector (if any) matches the host."""
+    return [i for i in insights if host_matches(i.host_selector, host)]
