@@ -8,12 +8,28 @@ import urllib.request
 import uuid
 
 
+def read_token_file(path: str | None) -> str:
+    """The token from a mounted secret file, or "" when there is none."""
+    if not path:
+        return ""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return handle.read().strip()
+    except OSError:
+        return ""
+
+
 def main() -> int:
     """Knock once; the backups service decides what is due and runs each schedule exactly once."""
     base_url = os.environ.get("BACKUPS_URL", "").rstrip("/")
-    token = os.environ.get("SCHEDULER_TOKEN", "")
+    token = os.environ.get("SCHEDULER_TOKEN") or read_token_file(
+        os.environ.get("SCHEDULER_TOKEN_FILE")
+    )
     if not base_url.startswith(("http://", "https://")) or not token:
-        print("configuration error: BACKUPS_URL and SCHEDULER_TOKEN must be set", file=sys.stderr)
+        print(
+            "configuration error: BACKUPS_URL and SCHEDULER_TOKEN(_FILE) must be set",
+            file=sys.stderr,
+        )
         return 2
     request = urllib.request.Request(  # noqa: S310 - the URL scheme is checked above
         f"{base_url}/v1/schedules/run-due",
