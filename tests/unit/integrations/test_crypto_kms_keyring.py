@@ -2,65 +2,26 @@
 
 from __future__ import annotations
 
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 
 from shared.crypto import DecryptionFailed, KmsKeyring, parse_kms_keys, wrapped_kek_id
+from tests.integration.integrations.moto_kms import kms_client, moto_server
 
 CONTEXT = {"credential_id": "cred-a", "credential_version": "1"}
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _wait_for(port: int, proc: subprocess.Popen[bytes]) -> None:
-    for _ in range(300):
-        if proc.poll() is not None:
-            raise RuntimeError("moto_server exited early")
-        with socket.socket() as sock:
-            if sock.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.05)
-    raise RuntimeError("moto_server did not start")
-
-
 @pytest.fixture(scope="module")
 def kms_endpoint() -> Iterator[str]:
-    port = _free_port()
-    moto = Path(sys.executable).with_name("moto_server")
-    proc = subprocess.Popen(
-        [str(moto), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for(port, proc)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+    with moto_server() as endpoint:
+        yield endpoint
 
 
 @pytest.fixture()
 def kms(kms_endpoint: str) -> Any:
-    return boto3.client(
-        "kms",
-        endpoint_url=kms_endpoint,
-        region_name="eu-west-1",
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
+    return kms_client(kms_endpoint)
 
 
 @pytest.fixture()
