@@ -45,14 +45,17 @@ def parse_bool(raw: str) -> bool:
 
 
 def parse_positive_int(raw: str) -> int:
-    value = int(raw)
+    value = int(raw) if raw.strip().lstrip("-").isdigit() else 0
     if value <= 0:
         raise ValueError("expected a positive integer")
     return value
 
 
 def parse_positive_float(raw: str) -> float:
-    value = float(raw)
+    try:
+        value = float(raw)
+    except ValueError:
+        value = 0.0
     if value <= 0:
         raise ValueError("expected a positive number")
     return value
@@ -141,7 +144,8 @@ def _parse_one(setting: Setting, source: Mapping[str, str]) -> Any:
         return setting.parse(raw)
     except (ValueError, TypeError) as exc:
         # The reason comes from our parser, never the raw value: it may be a secret.
-        raise ConfigError(f"{setting.name} is malformed: {exc}") from None
+        reason = "has the wrong format" if raw in str(exc) else str(exc)
+        raise ConfigError(f"{setting.name} is malformed: {reason}") from None
 
 
 def load_or_exit(

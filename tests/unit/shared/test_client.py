@@ -1,0 +1,124 @@
+"""The peer client: request ids passed on, safe retries only, typed problems, bounded waits."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from pytest_httpserver import HTTPServer
+from werkzeug import Request, Response
+
+from shared.client import PeerConflict, PeerNotFound, PeerTimeout, PeerUnavailable, ServiceClient
+from shared.observability import request_id_var
+
+
+def _client(server: HTTPServer, **kwargs: float) -> ServiceClient:
+    return ServiceClient(server.url_for(""), "svc-token", name="insights", **kwargs)
+
+
+def test_the_token_and_the_current_request_id_travel_with_the_call(httpserver: HTTPServer) -> None:
+    httpserver.expect_request(
+        "/v1/sessions/s1",
+        headers={"Authorization": "Bearer svc-token", "X-Request-ID": "req-42"},
+    ).respond_with_json({"id": "s1", "client_id": "c1"})
+    token = request_id_var.set("req-42")
+    try:
+        assert _client(httpserver).get("/v1/sessions/s1") == {"id": "s1", "client_id": "c1"}
+    finally:
+        request_id_var.reset(token)
+
+
+def test_a_problem_answer_becomes_a_typed_error(httpserver: HTTPServer) -> None:
+    problem = {
+        "type": "x",
+        "title": "Not found",
+        "status": 404,
+        "detail": "session s9 does not exist",
+    }
+    httpserver.expect_request("/v1/sessions/s9").respond_with_json(
+        problem, status=404, content_type="application/problem+json"
+    )
+    httpserver.expect_request("/v1/things", method="POST").respond_with_json(
+        {"detail": "exists"}, status=409
+    )
+    with pytest.raises(PeerNotFound) as raised:
+        _client(httpserver).get("/v1/sessions/s9")
+    assert raised.value.peer_status == 404
+    assert raised.value.problem["detail"] == "session s9 does not exist"
+    with pytest.raises(PeerConflict):
+        _client(httpserver).post("/v1/things", json={})
+
+
+def _counting_handler(calls: list[str], status: int) -> object:
+    def handler(request: Request) -> Response:
+        calls.append(request.method)
+        return Response("{}", status=status, content_type="application/json")
+
+    return handler
+
+
+def test_a_get_is_retried_on_503_but_a_post_is_not(httpserver: HTTPServer) -> None:
+    gets: list[str] = []
+    posts: list[str] = []
+    httpserver.expect_request("/flaky", method="GET").respond_with_handler(
+        _counting_handler(gets, 503)
+    )
+    httpserver.expect_request("/flaky", method="POST").respond_with_handler(
+        _counting_handler(posts, 503)
+    )
+    client = _client(httpserver)
+    with pytest.raises(PeerUnavailable):
+        client.get("/flaky")
+    with pytest.raises(PeerUnavailable):
+        client.post("/flaky", json={})
+    assert (len(gets), len(posts)) == (3, 1)
+
+
+def test_a_peer_that_is_down_is_unavailable_with_retry_after() -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    client = ServiceClient(f"http://127.0.0.1:{port}", None, name="backups", retries=0)
+    with pytest.raises(PeerUnavailable) as raised:
+        client.get("/v1/backups")
+    assert raised.value.status == 503
+    assert raised.value.headers()["Retry-After"]
+
+
+@pytest.fixture
+def silent_peer() -> Iterator[int]:
+    """A peer that accepts connections and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield listener.getsockname()[1]
+    stop.set()
+    thread.join()
+    for connection in accepted:
+        connection.close()
+    listener.close()
+
+
+def test_a_peer_that_never_answers_is_a_timeout_not_a_hang(silent_peer: int) -> None:
+    client = ServiceClient(f"http://127.0.0.1:{silent_peer}", None, read_timeout=0.3)
+    started = time.monotonic()
+    with pytest.raises(PeerTimeout) as raised:
+        client.post("/v1/tickets", json={})
+    assert raised.value.status == 504
+    assert time.monotonic() - started < 5
