@@ -37,15 +37,10 @@ class RewrapResult:
 
 def key_census(*, session: Session, vault: VaultKeys) -> list[KeyVersion]:
     """Every KEK version in the keyring or in use, with its credential count."""
-    counts = dict(
-        session.execute(
-            select(IntegrationCredential.kek_id, func.count()).group_by(
-                IntegrationCredential.kek_id
-            )
-        )
-        .tuples()
-        .all()
+    query = select(IntegrationCredential.kek_id, func.count()).group_by(
+        IntegrationCredential.kek_id
     )
+    counts = {str(kek_id): int(n) for kek_id, n in session.execute(query).all()}
     keyring = vault.keyring
     ids = list(dict.fromkeys([*keyring.kek_ids(), *counts]))
     return [
