@@ -1,0 +1,180 @@
+"""docker-compose.yml parses, names only files that exist, orders start-up, and its bootstrap works."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import yaml
+from sqlalchemy.orm import Session
+
+from shared.auth import authenticate
+from shared.db import make_engine
+from shared.migrate import upgrade_to_head
+from tests.deploy.conftest import DEPLOY, PORTS, REPO, SERVICES
+from tests.mariadb import MariaDBServer, free_port
+
+COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))
+BOOTSTRAP = DEPLOY / "compose" / "bootstrap.py"
+
+
+def service(name: str) -> dict[str, Any]:
+    return COMPOSE["services"][name]
+
+
+def bind_sources(spec: dict[str, Any]) -> list[str]:
+    """Host paths of bind mounts (short syntax starting with . or /)."""
+    sources = []
+    for volume in spec.get("volumes", []):
+        source = volume.split(":")[0] if isinstance(volume, str) else volume.get("source", "")
+        if source.startswith((".", "/")):
+            sources.append(source)
+    return sources
+
+
+def test_compose_file_has_the_database_migration_bootstrap_storage_and_services() -> None:
+    assert set(COMPOSE["services"]) >= {"mariadb", "migrate", "bootstrap", "s3", *SERVICES}
+
+
+def test_every_file_compose_names_exists() -> None:
+    for name, spec in COMPOSE["services"].items():
+        build = spec.get("build")
+        if build:
+            context = REPO / build["context"]
+            assert context.is_dir(), name
+            assert (context / build["dockerfile"]).is_file(), f"{name}: {build['dockerfile']}"
+        for source in bind_sources(spec):
+            assert (REPO / source).exists(), f"{name} mounts missing {source}"
+        for env_file in spec.get("env_file", []):
+            assert (REPO / env_file).is_file(), f"{name}: {env_file}"
+
+
+def test_mariadb_is_10_11_with_a_healthcheck() -> None:
+    mariadb = service("mariadb")
+    assert mariadb["image"] == "mariadb:10.11"
+    assert mariadb["healthcheck"]["test"][0] == "CMD"
+
+
+def test_migration_is_a_one_shot_step_after_the_database_is_healthy() -> None:
+    migrate = service("migrate")
+    assert migrate["command"] == ["python", "-m", "shared.migrate"]
+    assert migrate["restart"] == "no"
+    assert migrate["depends_on"]["mariadb"]["condition"] == "service_healthy"
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_service_starts_after_a_healthy_migrated_bootstrapped_database(svc: str) -> None:
+    depends = service(svc)["depends_on"]
+    assert depends["mariadb"]["condition"] == "service_healthy"
+    assert depends["migrate"]["condition"] == "service_completed_successfully"
+    assert depends["bootstrap"]["condition"] == "service_completed_successfully"
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_service_runs_its_image_unchanged_on_its_port(svc: str) -> None:
+    spec = service(svc)
+    assert "command" not in spec and "entrypoint" not in spec
+    assert spec["build"]["dockerfile"] == f"deploy/docker/{svc}.Dockerfile"
+    assert spec["environment"]["PORT"] == str(PORTS[svc])
+    assert spec["ports"] == [f"{PORTS[svc]}:{PORTS[svc]}"]
+    token_file = spec["environment"]["SERVICE_TOKEN_FILE"]
+    assert token_file == f"/run/msp-secrets/{svc}.token"
+
+
+def test_backups_store_on_the_s3_compatible_endpoint_of_the_stack() -> None:
+    env = service("backups")["environment"]
+    assert env["BACKUP_STORAGE"] == "s3"
+    assert env["BACKUP_S3_ENDPOINT_URL"] == "http://s3:5000"
+    assert env["BACKUP_S3_BUCKET"] == service("bootstrap")["environment"]["BACKUP_S3_BUCKET"]
+
+
+def test_bootstrap_runs_the_mounted_script_after_migration() -> None:
+    bootstrap = service("bootstrap")
+    assert bootstrap["command"] == ["python", "/bootstrap/bootstrap.py"]
+    assert "./deploy/compose:/bootstrap:ro" in bootstrap["volumes"]
+    assert bootstrap["depends_on"]["migrate"]["condition"] == "service_completed_successfully"
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint() -> Any:
+    """moto's server mode on a free loopback port (what the compose `s3` service runs)."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    yield f"http://127.0.0.1:{port}"
+    process.terminate()
+    process.wait(timeout=10)
+
+
+def run_bootstrap(database_url: str, secrets: Path, s3_endpoint: str) -> str:
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "PYTHONPATH": str(REPO),
+        "DATABASE_URL": database_url,
+        "SECRETS_DIR": str(secrets),
+        "BACKUP_S3_ENDPOINT_URL": s3_endpoint,
+        "BACKUP_S3_BUCKET": "msp-backups",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    result = subprocess.run(
+        [sys.executable, str(BOOTSTRAP)],
+        env=env,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def test_bootstrap_issues_scoped_tokens_keys_and_the_bucket_once(
+    mariadb_server: MariaDBServer, tmp_path: Path, s3_endpoint: str
+) -> None:
+    url = mariadb_server.url(mariadb_server.create_database("deploy_bootstrap"))
+    upgrade_to_head(url)
+    secrets = tmp_path / "secrets"
+    first = run_bootstrap(url, secrets, s3_endpoint)
+    tokens = {path.stem: path.read_text().strip() for path in secrets.glob("*.token")}
+    assert set(tokens) == {*SERVICES, "scheduler", "admin"}
+    assert not any(token in first for token in tokens.values()), "a token was printed"
+    engine = make_engine(url)
+    try:
+        with Session(engine) as session:
+            scopes = {
+                name: set(authenticate(session=session, plaintext=token).scopes)
+                for name, token in tokens.items()
+            }
+    finally:
+        engine.dispose()
+    assert scopes == {
+        "insights": {"integrations:read"},
+        "integrations": {"insights:read"},
+        "backups": {"integrations:write"},
+        "scheduler": {"backups:run"},
+        "admin": {"admin"},
+    }
+    keys = json.loads((secrets / "vault-keys.json").read_text())
+    assert keys["active"] in keys["keys"]
+    s3 = boto3.client(
+        "s3",
+        endpoint_url=s3_endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    assert "msp-backups" in {bucket["Name"] for bucket in s3.list_buckets()["Buckets"]}
+
+    second = run_bootstrap(url, secrets, s3_endpoint)
+    assert "issued" not in second and "generated" not in second
+    assert {path.stem: path.read_text().strip() for path in secrets.glob("*.token")} == tokens
