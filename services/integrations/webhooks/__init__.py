@@ -1,0 +1,1 @@
+"""Inbound PSA webhooks: raw body stored first, signatures verified, idempotent, processed after."""

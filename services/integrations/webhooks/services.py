@@ -1,0 +1,193 @@
+"""Webhook use cases: store the raw delivery, authenticate it, dedupe it, then apply it."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.integrations.adapters import AuditHook, PsaError
+from services.integrations.events.services import record_event
+from services.integrations.tickets.psa_access import PsaAccess
+from services.integrations.tickets.services import sync_ticket_everywhere
+from services.integrations.webhooks.connectwise_keys import fetch_signing_key
+from services.integrations.webhooks.payloads import delivery_id, parse_json, ticket_change
+from services.integrations.webhooks.signatures import (
+    autotask_signature_valid,
+    connectwise_signature_valid,
+    key_url_allowed,
+    tokens_match,
+)
+from shared.errors import DomainError, Unauthorized, ValidationFailed
+from shared.models import WebhookDelivery, new_id, utcnow
+
+
+@dataclass(frozen=True)
+class WebhookSecrets:
+    """The configured secret per vendor and the allowed ConnectWise key origins."""
+
+    syncro_token: str | None
+    zapier_token: str | None
+    autotask_secret: str | None
+    connectwise_key_origins: str
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> WebhookSecrets:
+        return cls(
+            config.get("WEBHOOK_SYNCRO_TOKEN"),
+            config.get("WEBHOOK_ZAPIER_TOKEN"),
+            config.get("WEBHOOK_AUTOTASK_SECRET"),
+            config.get("WEBHOOK_CONNECTWISE_KEY_ORIGINS") or "",
+        )
+
+    def __repr__(self) -> str:
+        return "WebhookSecrets(...)"
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """The stored delivery's row id, its dedupe id, and whether it was seen before."""
+
+    row_id: str
+    delivery_id: str
+    duplicate: bool
+
+
+def store_raw(*, session: Session, source: str, raw: bytes) -> WebhookDelivery:
+    """Commit the raw body before anything parses it, so every delivery is on file."""
+    row_id = new_id()
+    row = WebhookDelivery(
+        id=row_id,
+        integration_type=source,
+        delivery_id=f"pending:{row_id}",
+        signature_valid=False,
+        received_at=utcnow(),
+        raw_body=raw.decode("utf-8", errors="replace"),
+    )
+    session.add(row)
+    session.commit()
+    return row
+
+
+def _auth_failure(
+    source: str,
+    raw: bytes,
+    headers: Mapping[str, str],
+    query: Mapping[str, str],
+    secrets: WebhookSecrets,
+    key_audit: AuditHook,
+) -> str | None:
+    token = query.get("token") or headers.get("x-webhook-token")
+    if source in ("syncro", "zapier"):
+        expected = secrets.syncro_token if source == "syncro" else secrets.zapier_token
+        return None if tokens_match(expected, token) else "URL token missing or wrong"
+    if source == "autotask":
+        ok = autotask_signature_valid(secrets.autotask_secret, raw, headers.get("x-hook-signature"))
+        return None if ok else "X-Hook-Signature does not match"
+    metadata = (parse_json(raw) or {}).get("Metadata") or {}
+    key_url = str(metadata.get("key_url") or "") if isinstance(metadata, dict) else ""
+    if not key_url_allowed(key_url, secrets.connectwise_key_origins):
+        return "Metadata.key_url is not an allowed ConnectWise origin"
+    ok = connectwise_signature_valid(
+        raw, headers.get("x-content-signature"), lambda: fetch_signing_key(key_url, audit=key_audit)
+    )
+    return None if ok else "x-content-signature does not match"
+
+
+def _close_as(session: Session, row: WebhookDelivery, prefix: str, error: str) -> None:
+    row.delivery_id, row.error, row.processed_at = f"{prefix}:{row.id}", error, utcnow()
+    session.commit()
+
+
+def receive_delivery(
+    *,
+    session: Session,
+    source: str,
+    raw: bytes,
+    headers: Mapping[str, str],
+    query: Mapping[str, str],
+    secrets: WebhookSecrets,
+    key_audit: AuditHook,
+) -> Receipt:
+    """Store, authenticate (401 + kept as rejected) and dedupe one delivery.
+
+    `headers` has lower-case names.
+    """
+    row = store_raw(session=session, source=source, raw=raw)
+    reason = _auth_failure(source, raw, headers, query, secrets, key_audit)
+    if reason:
+        # A rejected row never takes the delivery id it claims, so a forgery can't block it.
+        _close_as(session, row, "rejected", reason)
+        raise Unauthorized("the webhook signature or token is not valid")
+    row.signature_valid = True
+    payload = parse_json(raw)
+    if payload is None:
+        _close_as(session, row, "invalid", "body is not a JSON object")
+        raise ValidationFailed({"body": ["must be a JSON object"]})
+    return _dedupe(session, row, source, delivery_id(source, payload, raw, headers), payload)
+
+
+def _dedupe(
+    session: Session, row: WebhookDelivery, source: str, did: str, payload: dict[str, Any]
+) -> Receipt:
+    earlier = session.scalars(
+        select(WebhookDelivery).where(
+            WebhookDelivery.integration_type == source, WebhookDelivery.delivery_id == did
+        )
+    ).first()
+    if earlier is None:
+        row.delivery_id, row.payload = did, payload
+        try:
+            session.commit()
+            _record_inbound(session, source, did, payload)
+            return Receipt(row.id, did, False)
+        except IntegrityError:
+            session.rollback()  # a concurrent redelivery won the unique (type, delivery_id)
+            row = session.get(WebhookDelivery, row.id) or row
+    _close_as(session, row, "duplicate", f"duplicate of delivery {did}")
+    return Receipt(row.id, did, True)
+
+
+def _record_inbound(session: Session, source: str, did: str, payload: dict[str, Any]) -> None:
+    change = ticket_change(source, payload)
+    record_event(
+        session=session,
+        idempotency_key=f"webhook:{source}:{did}"[:255],
+        created_by="webhook",
+        data={
+            "integration_type": source,
+            "direction": "inbound",
+            "action": "deleted" if change and change.deleted else "updated",
+            "external_id": change.ticket_id if change else None,
+            "http_status": 200,
+            "request_data": payload,
+        },
+    )
+
+
+def process_delivery(*, session: Session, access: PsaAccess, row_id: str) -> None:
+    """Apply an accepted delivery: bring every link to the reported ticket up to date."""
+    row = session.get(WebhookDelivery, row_id)
+    if row is None or row.processed_at is not None:
+        return
+    change = ticket_change(row.integration_type, row.payload or {})
+    error = None
+    try:
+        if change is not None:
+            sync_ticket_everywhere(
+                session=session,
+                access=access,
+                integration_type=change.integration_type,
+                ticket_id=change.ticket_id,
+                deleted=change.deleted,
+            )
+    except (DomainError, PsaError) as exc:
+        session.rollback()
+        error = f"processing failed: {exc.detail}"
+    row = session.get(WebhookDelivery, row_id, populate_existing=True) or row
+    row.processed_at, row.error = (None, error) if error else (utcnow(), None)
+    session.commit()

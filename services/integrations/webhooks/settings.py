@@ -1,0 +1,52 @@
+"""Webhook settings: the secret per vendor and where ConnectWise signing keys may come from."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from shared.config import Setting, load_or_exit, parse_optional_text
+
+DEFAULT_CW_KEY_ORIGINS = "https://*.myconnectwise.net,https://api-staging.connectwisedev.com"
+
+WEBHOOK_SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "WEBHOOK_SYNCRO_TOKEN",
+        parse_optional_text,
+        None,
+        "secret token in the Syncro webhook URL (?token=...); unset refuses Syncro webhooks",
+        secret=True,
+    ),
+    Setting(
+        "WEBHOOK_ZAPIER_TOKEN",
+        parse_optional_text,
+        None,
+        "secret token Zapier sends (?token=... or X-Webhook-Token); unset refuses Zapier",
+        secret=True,
+    ),
+    Setting(
+        "WEBHOOK_AUTOTASK_SECRET",
+        parse_optional_text,
+        None,
+        "SecretKey of the Autotask webhook (HMAC-SHA1 of X-Hook-Signature)",
+        secret=True,
+    ),
+    Setting(
+        "WEBHOOK_CONNECTWISE_KEY_ORIGINS",
+        parse_optional_text,
+        DEFAULT_CW_KEY_ORIGINS,
+        "comma-separated origins (scheme://host[:port], * wildcards) allowed as key_url",
+    ),
+)
+
+
+def load_into(app: Flask, environ: Mapping[str, str] | None = None) -> None:
+    """Add the webhook settings the app config does not already hold (parsed from the env)."""
+    parsed: dict[str, Any] = load_or_exit(
+        WEBHOOK_SETTINGS, os.environ if environ is None else environ
+    )
+    for name, value in parsed.items():
+        app.config.setdefault(name, value)
