@@ -11,6 +11,7 @@ from services.insights import config
 from services.insights.clients.resources import blp as clients_blp
 from services.insights.failures.resources import blp as failures_blp
 from services.insights.hosts.resources import blp as hosts_blp
+from services.insights.knowledge.resources import blp as insights_blp
 from services.insights.tags.resources import blp as tags_blp
 from services.insights.worklog.resources import blp as worklog_blp
 from shared.web import create_service_app
@@ -24,5 +25,5 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
         title="Insights",
         description="Clients, hosts, failures, environmental insights and briefings.",
         settings=settings,
-        blueprints=[clients_blp, hosts_blp, tags_blp, worklog_blp, failures_blp],
+        blueprints=[clients_blp, hosts_blp, tags_blp, worklog_blp, failures_blp, insights_blp],
     )

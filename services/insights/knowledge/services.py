@@ -1,0 +1,243 @@
+"""Use cases of environmental insights: create (with duplicate checks), read, edit, list."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from services.insights.failures.command_shape import shape_command
+from services.insights.knowledge.dedup import content_hash, exact_duplicate, near_duplicates
+from services.insights.knowledge.events import record_event
+from services.insights.knowledge.scope import selector_errors
+from services.insights.records import apply_changes, get_or_404
+from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.models import (
+    Client,
+    EnvironmentalExample,
+    EnvironmentalInsight,
+    FailurePattern,
+    Infrastructure,
+)
+from shared.pagination import Page, keyset_page
+from shared.redaction import redact_text
+
+SORTABLE = {
+    "priority": EnvironmentalInsight.priority,
+    "created_at": EnvironmentalInsight.created_at,
+    "updated_at": EnvironmentalInsight.updated_at,
+}
+EDITABLE = ("title", "description", "priority", "insight_category", "host_selector")
+
+
+def get_insight(*, session: Session, insight_id: str) -> EnvironmentalInsight:
+    """The insight (merged and superseded ones too), or NotFound."""
+    return get_or_404(session, EnvironmentalInsight, insight_id, "insight")
+
+
+def list_insights(
+    *,
+    session: Session,
+    sort: str = "-priority",
+    cursor: str | None = None,
+    limit: int = 50,
+    include_history: bool = False,
+    **filters: Any,
+) -> Page[EnvironmentalInsight]:
+    """Insights by scope, category, confidence and status; current ones unless asked."""
+    query = select(EnvironmentalInsight).options(selectinload(EnvironmentalInsight.examples))
+    for name in (
+        "client_id",
+        "infrastructure_id",
+        "insight_category",
+        "confidence_level",
+        "status",
+        "source_pattern_id",
+    ):
+        if filters.get(name) is not None:
+            query = query.where(getattr(EnvironmentalInsight, name) == filters[name])
+    if not include_history:
+        query = query.where(
+            EnvironmentalInsight.status != "merged", EnvironmentalInsight.valid_to.is_(None)
+        )
+    return keyset_page(
+        session=session,
+        query=query,
+        sort=SORTABLE[sort.lstrip("-")],
+        tiebreak=EnvironmentalInsight.id,
+        descending=sort.startswith("-"),
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+def create_insight(*, session: Session, data: dict[str, Any], actor: str) -> EnvironmentalInsight:
+    """A new insight in a valid scope; an exact duplicate is a 409 naming the existing one."""
+    data = dict(data)
+    examples = data.pop("examples", [])
+    reason = data.pop("reason", None)
+    constrains = data.pop("constrains_command", None)
+    _resolve_scope(session, data)
+    insight = EnvironmentalInsight(**data)
+    insight.content_hash = _hash_of(insight)
+    _refuse_exact_duplicate(session, insight.content_hash, None)
+    insight.command_key = _command_key(session, insight, constrains, examples)
+    insight.support_count = 1 if insight.confidence_level != "suspected" else 0
+    for example in examples:
+        insight.examples.append(_example(example))
+    session.add(insight)
+    session.flush()
+    record_event(
+        session,
+        insight,
+        "created",
+        actor=actor,
+        reason=reason,
+        after={"confidence_level": insight.confidence_level, "priority": insight.priority},
+    )
+    duplicates = near_duplicates(session, insight)
+    session.commit()
+    insight.possible_duplicates = duplicates  # type: ignore[attr-defined]
+    return insight
+
+
+def update_insight(
+    *, session: Session, insight_id: str, data: dict[str, Any], actor: str
+) -> EnvironmentalInsight:
+    """Edit text, priority, category or selector; the change is recorded with before/after."""
+    insight = current_insight(session, insight_id)
+    reason = data.pop("reason", None)
+    if "host_selector" in data:
+        _check_selector(data["host_selector"], insight.infrastructure_id)
+    before = apply_changes(insight, {k: v for k, v in data.items() if k in EDITABLE})
+    if before:
+        insight.content_hash = _hash_of(insight)
+        _refuse_exact_duplicate(session, insight.content_hash, insight.id)
+        record_event(
+            session,
+            insight,
+            "edited",
+            actor=actor,
+            reason=reason,
+            before=before,
+            after={k: getattr(insight, k) for k in before},
+        )
+    session.commit()
+    return insight
+
+
+def add_example(
+    *, session: Session, insight_id: str, data: dict[str, Any], actor: str
+) -> EnvironmentalInsight:
+    """Attach a do / don't command example (redacted) to a current insight."""
+    insight = current_insight(session, insight_id)
+    example = _example(data)
+    insight.examples.append(example)
+    if example.kind == "dont" and not insight.command_key:
+        insight.command_key = shape_command(example.command).key[:500]
+    record_event(
+        session,
+        insight,
+        "example_added",
+        actor=actor,
+        after={"kind": example.kind, "command": example.command},
+    )
+    session.commit()
+    return insight
+
+
+def delete_insight(*, session: Session, insight_id: str) -> None:
+    """Remove an insight entered by mistake (supersede or resolve keep history instead)."""
+    session.delete(get_insight(session=session, insight_id=insight_id))
+    session.commit()
+
+
+def duplicates_of(*, session: Session, insight_id: str) -> list[Any]:
+    """Near duplicates of an insight, most similar first (reported, never merged)."""
+    return near_duplicates(session, get_insight(session=session, insight_id=insight_id))
+
+
+def current_insight(session: Session, insight_id: str) -> EnvironmentalInsight:
+    insight = get_insight(session=session, insight_id=insight_id)
+    if insight.status == "merged":
+        raise Conflict(
+            f"insight {insight.id} was merged into {insight.merged_into_id}",
+            merged_into_id=insight.merged_into_id,
+        )
+    if insight.valid_to is not None:
+        raise Conflict(
+            f"insight {insight.id} was superseded by {insight.superseded_by_id}",
+            superseded_by_id=insight.superseded_by_id,
+        )
+    return insight
+
+
+def _resolve_scope(session: Session, data: dict[str, Any]) -> None:
+    """Host-level insights take the host's client; a selector needs no host."""
+    host_id = data.get("infrastructure_id")
+    if host_id:
+        host = get_or_404(session, Infrastructure, host_id, "host")
+        if data.get("client_id") not in (None, host.client_id):
+            raise ValidationFailed({"infrastructure_id": ["belongs to another client"]})
+        data["client_id"] = host.client_id
+    elif data.get("client_id"):
+        get_or_404(session, Client, data["client_id"], "client")
+    _check_selector(data.get("host_selector"), host_id)
+    if data.get("source_pattern_id"):
+        get_or_404(session, FailurePattern, data["source_pattern_id"], "failure pattern")
+
+
+def _check_selector(selector: Any, host_id: str | None) -> None:
+    errors = selector_errors(selector)
+    if selector and host_id:
+        errors.append("a host-level insight cannot also have a selector")
+    if errors:
+        raise ValidationFailed({"host_selector": errors})
+
+
+def _hash_of(insight: EnvironmentalInsight) -> str:
+    return content_hash(
+        client_id=insight.client_id,
+        infrastructure_id=insight.infrastructure_id,
+        host_selector=insight.host_selector,
+        category=insight.insight_category,
+        title=insight.title,
+        description=insight.description,
+    )
+
+
+def _refuse_exact_duplicate(session: Session, digest: str, exclude_id: str | None) -> None:
+    existing = exact_duplicate(session, digest, exclude_id)
+    if existing:
+        raise Conflict(f"an identical insight already exists: {existing}", existing_id=existing)
+
+
+def _command_key(
+    session: Session,
+    insight: EnvironmentalInsight,
+    constrains: str | None,
+    examples: list[dict[str, Any]],
+) -> str | None:
+    """The command shape the insight constrains: given, from its pattern, or its don't example."""
+    if constrains:
+        return shape_command(redact_text(constrains)).key[:500]
+    if insight.source_pattern_id:
+        pattern = session.get(FailurePattern, insight.source_pattern_id)
+        if pattern is None:
+            raise NotFound("failure pattern", insight.source_pattern_id)
+        return pattern.command_key
+    dont = next((e["command"] for e in examples if e["kind"] == "dont"), None)
+    return shape_command(redact_text(dont)).key[:500] if dont else None
+
+
+def _example(data: dict[str, Any]) -> EnvironmentalExample:
+    return EnvironmentalExample(
+        kind=data["kind"],
+        command=redact_text(data["command"]),
+        explanation=data.get("explanation"),
+        shell=data.get("shell"),
+        infrastructure_id=data.get("infrastructure_id"),
+        created_at=datetime.now(UTC),
+    )
