@@ -237,9 +237,7 @@ def _host_with_tag(session: Session) -> tuple[Client, Infrastructure, Tag]:
 def _junction_rows(session: Session, table: object, column: str, value: str) -> int:
     return len(
         session.execute(
-            text(
-                f"SELECT 1 FROM {table} WHERE {column} = :v"
-            ),
+            text(f"SELECT 1 FROM {table} WHERE {column} = :v"),
             {"v": value},
         ).all()
     )
