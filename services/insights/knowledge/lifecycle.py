@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.insights.knowledge import evidence
 from services.insights.knowledge.events import record_event
-from services.insights.knowledge.services import current_insight, create_insight
+from services.insights.knowledge.services import create_insight, current_insight
 from shared.errors import Conflict, ValidationFailed
 from shared.models import EnvironmentalExample, EnvironmentalInsight
 
