@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from flask import Flask
 
 from services.insights import config
+from services.insights.briefing.resources import blp as briefing_blp
 from services.insights.clients.resources import blp as clients_blp
 from services.insights.failures.resources import blp as failures_blp
 from services.insights.hosts.resources import blp as hosts_blp
@@ -25,5 +26,13 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
         title="Insights",
         description="Clients, hosts, failures, environmental insights and briefings.",
         settings=settings,
-        blueprints=[clients_blp, hosts_blp, tags_blp, worklog_blp, failures_blp, insights_blp],
+        blueprints=[
+            clients_blp,
+            hosts_blp,
+            tags_blp,
+            worklog_blp,
+            failures_blp,
+            insights_blp,
+            briefing_blp,
+        ],
     )

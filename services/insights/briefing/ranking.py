@@ -1,0 +1,94 @@
+"""Deterministic ranking of the insights that apply to a host, with a per-factor breakdown."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from services.insights.knowledge.dedup import words
+from services.insights.knowledge.scope import SPECIFICITY, scope_of
+from services.insights.knowledge.staleness import is_stale
+from shared.models import EnvironmentalInsight
+
+CONFIDENCE_WEIGHT = {"confirmed": 1.0, "likely": 0.7, "suspected": 0.4}
+RECENCY_HALF_LIFE_DAYS = 90.0
+MUST_KNOW_PRIORITY = 8
+
+
+@dataclass(frozen=True)
+class RankedInsight:
+    """An applicable insight, its section and its score (and why)."""
+
+    insight: EnvironmentalInsight
+    scope: str
+    stale: bool
+    section: str
+    score: float
+    factors: dict[str, float] = field(default_factory=dict)
+
+
+def rank(
+    insights: list[EnvironmentalInsight], task: str | None, now: datetime
+) -> list[RankedInsight]:
+    """Score every insight and order them: section, then score, priority and id."""
+    task_words = words(task or "")
+    ranked = [_score(insight, task_words, now) for insight in insights]
+    order = {"must_know": 0, "relevant": 1, "stale": 2}
+    return sorted(
+        ranked, key=lambda r: (order[r.section], -r.score, -r.insight.priority, r.insight.id)
+    )
+
+
+def _score(insight: EnvironmentalInsight, task_words: set[str], now: datetime) -> RankedInsight:
+    scope = scope_of(insight)
+    stale = is_stale(insight, now)
+    factors = {
+        "priority": insight.priority / 10,
+        "confidence": CONFIDENCE_WEIGHT[insight.confidence_level],
+        "specificity": SPECIFICITY[scope],
+        "recency": _recency(insight, now),
+        "relevance": _relevance(insight, task_words),
+    }
+    score = 1.0
+    for value in factors.values():
+        score *= value
+    return RankedInsight(
+        insight,
+        scope,
+        stale,
+        _section(insight, stale),
+        round(score, 6),
+        {k: round(v, 4) for k, v in factors.items()},
+    )
+
+
+def _section(insight: EnvironmentalInsight, stale: bool) -> str:
+    if stale:
+        return "stale"
+    if insight.confidence_level == "confirmed" and insight.priority >= MUST_KNOW_PRIORITY:
+        return "must_know"
+    return "relevant"
+
+
+def _recency(insight: EnvironmentalInsight, now: datetime) -> float:
+    """0.3 .. 1.0, halving the fresh part every 90 days since the last evidence."""
+    moments = [insight.last_evidence_at, insight.last_verified_at, insight.valid_from]
+    latest = max(m for m in moments if m is not None)
+    age_days = max(0.0, (now - latest).total_seconds() / 86_400)
+    return 0.3 + 0.7 * 0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS)
+
+
+def _relevance(insight: EnvironmentalInsight, task_words: set[str]) -> float:
+    """1 .. 3: how many words of the task the insight (text, command, examples) mentions."""
+    if not task_words:
+        return 1.0
+    text = " ".join(
+        [
+            insight.title,
+            insight.description,
+            insight.command_key or "",
+            *(example.command for example in insight.examples),
+        ]
+    )
+    overlap = len(task_words & words(text)) / len(task_words)
+    return 1.0 + 2.0 * overlap

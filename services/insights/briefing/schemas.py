@@ -1,0 +1,69 @@
+"""Marshmallow schemas of the briefing."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from shared.web import Schema
+
+
+class BriefingArgsSchema(Schema):
+    class Meta(Schema.Meta):
+        unknown = ma.EXCLUDE
+
+    task = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.Length(max=2000),
+        metadata={"description": "what the assistant is about to do"},
+    )
+    budget_tokens = ma.fields.Integer(
+        load_default=800, validate=ma.validate.Range(min=100, max=20000)
+    )
+    format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(["json", "markdown"]))
+    explain = ma.fields.Boolean(load_default=False)
+    as_of = ma.fields.AwareDateTime(
+        load_default=None,
+        metadata={"description": "point-in-time briefing (not counted as served)"},
+    )
+
+
+class ExamplesSchema(Schema):
+    do = ma.fields.String(allow_none=True)
+    dont = ma.fields.String(allow_none=True)
+
+
+class BriefingItemSchema(Schema):
+    id = ma.fields.String()
+    title = ma.fields.String()
+    text = ma.fields.String()
+    category = ma.fields.String()
+    confidence = ma.fields.String()
+    priority = ma.fields.Integer()
+    scope = ma.fields.String()
+    stale = ma.fields.Boolean()
+    examples = ma.fields.Nested(ExamplesSchema)
+    tokens = ma.fields.Integer()
+    score = ma.fields.Float()
+    score_breakdown = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Float())
+
+
+class SectionsSchema(Schema):
+    must_know = ma.fields.List(ma.fields.Nested(BriefingItemSchema))
+    relevant = ma.fields.List(ma.fields.Nested(BriefingItemSchema))
+    stale = ma.fields.List(ma.fields.Nested(BriefingItemSchema))
+
+
+class OmittedSchema(Schema):
+    count = ma.fields.Integer()
+    ids = ma.fields.List(ma.fields.String())
+
+
+class BriefingSchema(Schema):
+    client_id = ma.fields.String()
+    host = ma.fields.Dict()
+    generated_at = ma.fields.DateTime()
+    budget_tokens = ma.fields.Integer()
+    used_tokens = ma.fields.Integer()
+    sections = ma.fields.Nested(SectionsSchema)
+    omitted = ma.fields.Function(lambda b: {"count": len(b.omitted), "ids": b.omitted})
+    markdown = ma.fields.String()

@@ -1,0 +1,121 @@
+"""The briefing: everything that applies to a host, ranked and packed into a token budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, selectinload
+
+from services.insights.briefing.ranking import RankedInsight, rank
+from services.insights.briefing.render import (
+    estimate_tokens,
+    render_header,
+    render_item,
+    render_markdown,
+)
+from services.insights.knowledge.scope import applicable, candidates_query
+from services.insights.metrics.counters import count_briefing, mark_surfaced
+from services.insights.records import get_or_404
+from shared.errors import NotFound
+from shared.models import Client, EnvironmentalInsight, Infrastructure
+
+HOST_FACTS = (
+    "hostname",
+    "os",
+    "os_version",
+    "shell_type",
+    "powershell_version",
+    "package_manager",
+    "role_description",
+    "limitations",
+)
+
+
+@dataclass
+class Briefing:
+    """A ranked, budgeted briefing for one host."""
+
+    client_id: str
+    host: dict[str, Any]
+    generated_at: datetime
+    budget_tokens: int
+    used_tokens: int = 0
+    sections: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    omitted: list[str] = field(default_factory=list)
+    markdown: str = ""
+
+
+def build_briefing(
+    *,
+    session: Session,
+    client_id: str,
+    host_id: str,
+    task: str | None = None,
+    budget_tokens: int = 800,
+    explain: bool = False,
+    as_of: datetime | None = None,
+) -> Briefing:
+    """Rank what applies to the host and pack it: must-know, relevant, stale, then "N more"."""
+    client = get_or_404(session, Client, client_id, "client")
+    host = session.get(Infrastructure, host_id)
+    if host is None or host.client_id != client.id:
+        raise NotFound("host", host_id)
+    now = as_of or datetime.now(UTC)
+    query = candidates_query(host, now).options(selectinload(EnvironmentalInsight.examples))
+    ranked = rank(applicable(list(session.scalars(query)), host), task, now)
+    facts = {"id": host.id, **{name: getattr(host, name) for name in HOST_FACTS}}
+    briefing = Briefing(client.id, facts, now, budget_tokens)
+    header = render_header(facts, client.name)
+    _pack(briefing, ranked, budget_tokens - estimate_tokens(header), explain)
+    briefing.markdown = render_markdown(header, briefing.sections, briefing.omitted)
+    briefing.used_tokens = estimate_tokens(header) + sum(
+        item["tokens"] for items in briefing.sections.values() for item in items
+    )
+    if as_of is None:  # a look into the past is not a briefing served
+        _record_served(session, briefing, now)
+    return briefing
+
+
+def _pack(briefing: Briefing, ranked: list[RankedInsight], room: int, explain: bool) -> None:
+    """Greedy in rank order: an item that does not fit is omitted, smaller later ones may fit."""
+    for entry in ranked:
+        item = _item(entry, explain)
+        if item["tokens"] <= room:
+            briefing.sections.setdefault(entry.section, []).append(item)
+            room -= item["tokens"]
+        else:
+            briefing.omitted.append(entry.insight.id)
+
+
+def _item(entry: RankedInsight, explain: bool) -> dict[str, Any]:
+    insight = entry.insight
+    examples = {
+        kind: next((e.command for e in insight.examples if e.kind == kind), None)
+        for kind in ("do", "dont")
+    }
+    item: dict[str, Any] = {
+        "id": insight.id,
+        "title": insight.title,
+        "text": insight.description,
+        "category": insight.insight_category,
+        "confidence": insight.confidence_level,
+        "priority": insight.priority,
+        "scope": entry.scope,
+        "stale": entry.stale,
+        "examples": examples,
+    }
+    if explain:
+        item["score"] = entry.score
+        item["score_breakdown"] = entry.factors
+    item["markdown"] = render_item(item)
+    item["tokens"] = estimate_tokens(item["markdown"]) + 1
+    return item
+
+
+def _record_served(session: Session, briefing: Briefing, now: datetime) -> None:
+    served = [item["id"] for items in briefing.sections.values() for item in items]
+    mark_surfaced(session, served)
+    count_briefing(session, briefing.client_id, now.date())
+    session.commit()

@@ -1,0 +1,58 @@
+"""Live counters that cannot be recomputed from raw rows (briefings served)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import update
+from sqlalchemy.dialects.mysql import insert as mysql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from shared.models import EnvironmentalInsight, LearningMetric
+from shared.models.base import new_id, utcnow
+
+
+def count_briefing(session: Session, client_id: str, day: date) -> None:
+    """briefings_served += 1 on the client's row of the day, in one upsert statement."""
+    now = utcnow()
+    values = {
+        "id": new_id(),
+        "metric_date": day,
+        "client_id": client_id,
+        "briefings_served": 1,
+        "failures_observed": 0,
+        "patterns_new": 0,
+        "insights_created": 0,
+        "insights_confirmed": 0,
+        "repeat_failures": 0,
+        "checks_served": 0,
+        "checks_flagged": 0,
+        "checks_wrong": 0,
+        "failures_prevented": 0,
+        "created_at": now,
+        "updated_at": now,
+    }
+    bump = {"briefings_served": LearningMetric.briefings_served + 1, "updated_at": now}
+    if session.get_bind().dialect.name == "mysql":
+        statement = mysql_insert(LearningMetric).values(values).on_duplicate_key_update(bump)
+    else:
+        statement = (
+            sqlite_insert(LearningMetric)
+            .values(values)
+            .on_conflict_do_update(index_elements=["metric_date", "client_id"], set_=bump)
+        )
+    session.execute(statement)
+
+
+def mark_surfaced(session: Session, insight_ids: list[str]) -> None:
+    """These insights were shown: a later repeat of their failure is a lesson not taken."""
+    if insight_ids:
+        session.execute(
+            update(EnvironmentalInsight)
+            .where(EnvironmentalInsight.id.in_(insight_ids))
+            .values(
+                surfaced_count=EnvironmentalInsight.surfaced_count + 1, last_surfaced_at=utcnow()
+            )
+            .execution_options(synchronize_session=False)
+        )
