@@ -104,7 +104,7 @@ class _Stream:
         self.scanner.feed(chunk)
         if len(self.head) < _HEAD_KEEP:
             self.head += chunk[: _HEAD_KEEP - len(self.head)]
-        self.tail = (self.tail + chunk)[-256:]
+        self.tail = (self.tail + chunk[-256:])[-256:]
         self.raw += len(chunk)
         stored = self._store(self.compressor.compress(chunk))
         tables = self.scanner.tables_with_structure
