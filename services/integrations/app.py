@@ -13,8 +13,8 @@ from services.integrations.credentials.resources import blp as credentials_blp
 from services.integrations.events.resources import blp as events_blp
 from services.integrations.keys.resources import blp as keys_blp
 from services.integrations.tickets.resources import blp as tickets_blp
-from services.integrations.webhooks.resources import blp as webhooks_blp
 from services.integrations.vault.keys_config import vault_keys_from_settings
+from services.integrations.webhooks.resources import blp as webhooks_blp
 from shared.web import create_service_app
 
 # One line per resource: add a blueprint here to serve it.

@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CHAR, JSON, CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    CHAR,
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.mysql import MEDIUMTEXT
 from sqlalchemy.orm import Mapped, mapped_column
 
 from shared.models.base import Base, TimestampMixin, enum_check, utcnow, uuid_pk
@@ -61,6 +71,9 @@ class WebhookDelivery(Base):
     signature_valid: Mapped[bool]
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     payload: Mapped[dict[str, Any] | None] = mapped_column(JSON)
-    raw_body: Mapped[str | None] = mapped_column(Text)
+    # MEDIUMTEXT on MariaDB: TEXT stops at 64 KiB and a delivery may be as large as a request.
+    raw_body: Mapped[str | None] = mapped_column(
+        Text().with_variant(MEDIUMTEXT(), "mysql", "mariadb")
+    )
     processed_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)

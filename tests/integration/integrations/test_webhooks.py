@@ -424,3 +424,21 @@ def test_a_body_that_is_not_json_is_stored_raw_and_refused_with_422(hooks, psa_c
 
 def test_an_unknown_webhook_source_is_404(psa_client):
     assert psa_client.post("/v1/webhooks/jira", data=b"{}").status_code == 404
+
+
+def test_a_delivery_larger_than_64_kib_is_stored_whole(hooks, psa_client, psa_db):
+    body = json.dumps(
+        {
+            "text": "A Customer was updated",
+            "attributes": {"notes": "x" * 200_000, "nonce": secrets.token_hex(4)},
+        }
+    ).encode()
+    answer = psa_client.post(
+        f"/v1/webhooks/syncro?token={SYNCRO_TOKEN}",
+        data=body,
+        content_type="application/json",
+        buffered=True,
+    )
+    assert answer.status_code == 200
+    row = delivery(psa_db, delivery_id=answer.get_json()["delivery_id"])
+    assert len(row.raw_body) == len(body)
