@@ -10,7 +10,7 @@ from sqlalchemy import select
 from werkzeug import Response
 
 from shared.models import CredentialAccessLog, TicketLink
-from tests.integration.integrations.ticket_support import AT_API, CW_API, SYNCRO_TOKEN
+from tests.integration.integrations.psa_fakes import AT_API, CW_API, SYNCRO_TOKEN
 
 pytest_plugins = [
     "tests.integration.integrations.vault_support",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.integration.integrations.ticket_support import AT_API, CW_API
+from tests.integration.integrations.psa_fakes import AT_API, CW_API
 
 pytest_plugins = [
     "tests.integration.integrations.vault_support",

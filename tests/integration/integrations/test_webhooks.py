@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from services.integrations.webhooks.connectwise_keys import clear_cache
 from shared.models import ExternalIntegration, TicketLink, WebhookDelivery
-from tests.integration.integrations.ticket_support import AT_API, CW_API
+from tests.integration.integrations.psa_fakes import AT_API, CW_API
 from tests.integration.integrations.vault_secrets import new_secret
 
 pytest_plugins = [

@@ -18,16 +18,14 @@ from services.integrations.access_log.chain import AccessContext
 from services.integrations.adapters import autotask, connectwise
 from services.integrations.credentials.services import create_credential
 from shared.models import Client, ExternalIntegration, IntegrationCredential, WorkSession
-from tests.integration.integrations.vault_secrets import new_secret
-
-SYNCRO_TOKEN = new_secret("syncro-token")
-AUTOTASK_SECRET = new_secret("autotask-secret")
-CW_PRIVATE_KEY = new_secret("cw-private")
-CW_LOGIN = "acme+PUBKEY"
-CW_API = "/v4_6_release/apis/3.0"
-AT_API = "/ATServicesRest/V1.0"
-# Sorts before the vault tests' credentials, so it is the type's default credential.
-NAME_PREFIX = "0-psa-"
+from tests.integration.integrations.psa_fakes import (
+    AT_API,
+    AUTOTASK_SECRET,
+    CW_LOGIN,
+    CW_PRIVATE_KEY,
+    NAME_PREFIX,
+    SYNCRO_TOKEN,
+)
 
 
 def _credential_bodies(root: str) -> list[dict[str, Any]]:
