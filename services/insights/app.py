@@ -9,13 +9,27 @@ from flask import Flask
 
 from services.insights import config
 from services.insights.briefing.resources import blp as briefing_blp
+from services.insights.checks.resources import blp as checks_blp
 from services.insights.clients.resources import blp as clients_blp
 from services.insights.failures.resources import blp as failures_blp
 from services.insights.hosts.resources import blp as hosts_blp
 from services.insights.knowledge.resources import blp as insights_blp
+from services.insights.metrics.resources import blp as metrics_blp
 from services.insights.tags.resources import blp as tags_blp
 from services.insights.worklog.resources import blp as worklog_blp
 from shared.web import create_service_app
+
+BLUEPRINTS = (
+    clients_blp,
+    hosts_blp,
+    tags_blp,
+    worklog_blp,
+    failures_blp,
+    insights_blp,
+    briefing_blp,
+    checks_blp,
+    metrics_blp,
+)
 
 
 def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
@@ -26,13 +40,5 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
         title="Insights",
         description="Clients, hosts, failures, environmental insights and briefings.",
         settings=settings,
-        blueprints=[
-            clients_blp,
-            hosts_blp,
-            tags_blp,
-            worklog_blp,
-            failures_blp,
-            insights_blp,
-            briefing_blp,
-        ],
+        blueprints=BLUEPRINTS,
     )

@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from shared.errors import NotFound
+from shared.models import Client, Infrastructure
 
 T = TypeVar("T")
 
@@ -28,3 +29,12 @@ def apply_changes(row: object, data: dict[str, Any]) -> dict[str, Any]:
             before[field] = old
             setattr(row, field, value)
     return before
+
+
+def host_of_client(session: Session, client_id: str, host_id: str) -> Infrastructure:
+    """The host if it belongs to that client; an unknown client or host is NotFound."""
+    get_or_404(session, Client, client_id, "client")
+    host = session.get(Infrastructure, host_id)
+    if host is None or host.client_id != client_id:
+        raise NotFound("host", host_id)
+    return host

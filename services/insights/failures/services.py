@@ -13,10 +13,9 @@ from sqlalchemy.orm import Session
 from services.insights.failures.classify import classify, severity_of
 from services.insights.failures.fingerprint import FailureSignature, all_signatures
 from services.insights.knowledge.promotion import Evidence, PromotionOutcome, apply_promotion_rules
-from services.insights.records import get_or_404
-from shared.errors import NotFound, PayloadTooLarge
+from services.insights.records import get_or_404, host_of_client
+from shared.errors import PayloadTooLarge
 from shared.models import (
-    Client,
     CommandCheck,
     EnvironmentalInsight,
     FailureOccurrence,
@@ -47,7 +46,7 @@ def ingest_failure(*, session: Session, data: dict[str, Any]) -> IngestResult:
     """Store one failed command (redacted) under its pattern and apply the promotion rules."""
     if len(data["command"]) > MAX_COMMAND_CHARS:
         raise PayloadTooLarge(f"command is longer than {MAX_COMMAND_CHARS} characters")
-    host = _host_of_client(session, data["client_id"], data["infrastructure_id"])
+    host = host_of_client(session, data["client_id"], data["infrastructure_id"])
     if data.get("session_id"):
         get_or_404(session, WorkSession, data["session_id"], "session")
     command = redact_text(data["command"])
@@ -72,14 +71,6 @@ def truncate_error(text: str) -> tuple[str, bool]:
     dropped = len(text) - _KEEP_HEAD - _KEEP_TAIL
     marker = f"\n…[truncated {dropped} characters]…\n"
     return text[:_KEEP_HEAD] + marker + text[-_KEEP_TAIL:], True
-
-
-def _host_of_client(session: Session, client_id: str, host_id: str) -> Infrastructure:
-    get_or_404(session, Client, client_id, "client")
-    host = session.get(Infrastructure, host_id)
-    if host is None or host.client_id != client_id:
-        raise NotFound("host", host_id)
-    return host
 
 
 def _find_or_create_pattern(

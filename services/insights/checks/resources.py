@@ -1,0 +1,44 @@
+"""HTTP layer of pre-command checks (for an assistant's pre-command hook)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask.views import MethodView
+
+from services.insights.checks import services
+from services.insights.checks.schemas import (
+    CheckInSchema,
+    CheckResultSchema,
+    CheckSchema,
+    OutcomeInSchema,
+)
+from shared.models import CommandCheck
+from shared.web import Blueprint, current_principal, db_session
+
+blp = Blueprint("checks", __name__, url_prefix="/v1", description="Pre-command checks")
+
+
+@blp.route("/check")
+class Check(MethodView):
+    @blp.requires("insights:read")
+    @blp.arguments(CheckInSchema)
+    @blp.response(200, CheckResultSchema)
+    def post(self, data: dict[str, Any]) -> services.CheckResult:
+        """Check a command before running it: block, warn or ok, with reasons and alternatives"""
+        return services.check_command(session=db_session(), data=data)
+
+
+@blp.route("/checks/<string:check_id>/outcome")
+class CheckOutcome(MethodView):
+    @blp.requires("insights:write")
+    @blp.arguments(OutcomeInSchema)
+    @blp.response(200, CheckSchema)
+    def post(self, data: dict[str, Any], check_id: str) -> CommandCheck:
+        """Report what the checked command then did (wrong checks are counted)"""
+        return services.report_outcome(
+            session=db_session(),
+            check_id=check_id,
+            outcome=data["outcome"],
+            actor=current_principal().actor,
+        )

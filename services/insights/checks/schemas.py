@@ -1,0 +1,51 @@
+"""Marshmallow schemas of pre-command checks."""
+
+from __future__ import annotations
+
+import marshmallow as ma
+
+from shared.web import Schema
+
+_ID = ma.validate.Length(equal=36)
+
+
+class CheckInSchema(Schema):
+    client_id = ma.fields.String(required=True, validate=_ID)
+    infrastructure_id = ma.fields.String(required=True, validate=_ID)
+    command = ma.fields.String(required=True, validate=ma.validate.Length(min=1))
+
+
+class ReasonItemSchema(Schema):
+    kind = ma.fields.String()
+    id = ma.fields.String()
+    message = ma.fields.String()
+    confidence = ma.fields.String()
+    priority = ma.fields.Integer()
+    occurrences_on_host = ma.fields.Integer()
+    occurrence_count = ma.fields.Integer()
+
+
+class CheckResultSchema(Schema):
+    id = ma.fields.String(attribute="check.id")
+    verdict = ma.fields.String(metadata={"description": "block, warn or ok"})
+    command_key = ma.fields.String()
+    reasons = ma.fields.List(ma.fields.Nested(ReasonItemSchema))
+    alternatives = ma.fields.List(ma.fields.String())
+
+
+class OutcomeInSchema(Schema):
+    outcome = ma.fields.String(required=True, validate=ma.validate.OneOf(["succeeded", "failed"]))
+
+
+class CheckSchema(Schema):
+    id = ma.fields.String()
+    client_id = ma.fields.String()
+    infrastructure_id = ma.fields.String()
+    command = ma.fields.String()
+    command_key = ma.fields.String()
+    verdict = ma.fields.String()
+    matched_pattern_id = ma.fields.String(allow_none=True)
+    matched_insight_id = ma.fields.String(allow_none=True)
+    outcome = ma.fields.String()
+    created_at = ma.fields.DateTime()
+    outcome_at = ma.fields.DateTime(allow_none=True)

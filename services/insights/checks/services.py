@@ -1,0 +1,191 @@
+"""Pre-command check: block, warn or ok from known failure patterns and command constraints."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, selectinload
+
+from services.insights.failures.command_shape import shape_command
+from services.insights.failures.services import MAX_COMMAND_CHARS
+from services.insights.knowledge.evidence import add_counter_evidence
+from services.insights.knowledge.scope import current_filter, host_matches
+from services.insights.metrics.counters import mark_surfaced
+from services.insights.records import get_or_404, host_of_client
+from shared.errors import Conflict, PayloadTooLarge
+from shared.models import (
+    CommandCheck,
+    EnvironmentalInsight,
+    FailureOccurrence,
+    FailurePattern,
+    Infrastructure,
+)
+from shared.redaction import redact_text
+
+BLOCK_REPEATS_ON_HOST = 2
+
+
+@dataclass
+class CheckResult:
+    """The verdict with its reasons and known-good alternatives."""
+
+    check: CommandCheck
+    command_key: str
+    reasons: list[dict[str, Any]] = field(default_factory=list)
+    alternatives: list[str] = field(default_factory=list)
+
+    @property
+    def verdict(self) -> str:
+        return self.check.verdict
+
+
+def check_command(*, session: Session, data: dict[str, Any]) -> CheckResult:
+    """Match the command's shape against the host's patterns and applicable constraints."""
+    if len(data["command"]) > MAX_COMMAND_CHARS:
+        raise PayloadTooLarge(f"command is longer than {MAX_COMMAND_CHARS} characters")
+    host = host_of_client(session, data["client_id"], data["infrastructure_id"])
+    command = redact_text(data["command"])
+    shape = shape_command(command)
+    key = shape.key[:500]
+    # A pattern of a missing program is keyed on the executable alone (see fingerprint_v1).
+    keys = [key, shape.executable_key[:500]]
+    insights = _constraints(session, host, keys)
+    patterns = _patterns(session, host, keys)
+    check = CommandCheck(
+        client_id=host.client_id,
+        infrastructure_id=host.id,
+        command=command,
+        command_key=key,
+        verdict=_verdict(insights, patterns),
+        matched_insight_id=insights[0].id if insights else None,
+        matched_pattern_id=patterns[0][0].id if patterns else None,
+    )
+    session.add(check)
+    mark_surfaced(session, [i.id for i in insights])
+    session.commit()
+    return CheckResult(check, key, _reasons(insights, patterns), _alternatives(insights, patterns))
+
+
+def _constraints(
+    session: Session, host: Infrastructure, keys: list[str]
+) -> list[EnvironmentalInsight]:
+    """Current insights constraining this command shape that apply to the host, strongest first."""
+    query = (
+        select(EnvironmentalInsight)
+        .options(selectinload(EnvironmentalInsight.examples))
+        .where(
+            or_(
+                EnvironmentalInsight.client_id == host.client_id,
+                EnvironmentalInsight.client_id.is_(None),
+            ),
+            EnvironmentalInsight.command_key.in_(keys),
+            current_filter(datetime.now(UTC)),
+        )
+    )
+    found = [
+        i
+        for i in session.scalars(query)
+        if i.infrastructure_id in (None, host.id) and host_matches(i.host_selector, host)
+    ]
+    rank = {"confirmed": 0, "likely": 1, "suspected": 2}
+    return sorted(found, key=lambda i: (rank[i.confidence_level], -i.priority, i.id))
+
+
+def _patterns(
+    session: Session, host: Infrastructure, keys: list[str]
+) -> list[tuple[FailurePattern, int]]:
+    """The client's patterns with this command shape, and how often each failed on this host."""
+    patterns = list(
+        session.scalars(
+            select(FailurePattern).where(
+                FailurePattern.client_id == host.client_id,
+                FailurePattern.command_key.in_(keys),
+                FailurePattern.is_active.is_(True),
+            )
+        )
+    )
+    if not patterns:
+        return []
+    rows = session.execute(
+        select(FailureOccurrence.failure_pattern_id, func.count())
+        .where(
+            FailureOccurrence.failure_pattern_id.in_([p.id for p in patterns]),
+            FailureOccurrence.infrastructure_id == host.id,
+        )
+        .group_by(FailureOccurrence.failure_pattern_id)
+    )
+    counts = {pattern_id: count for pattern_id, count in rows}
+    ranked = [(p, int(counts.get(p.id, 0))) for p in patterns]
+    return sorted(ranked, key=lambda pc: (-pc[1], -pc[0].occurrence_count, pc[0].id))
+
+
+def _verdict(
+    insights: list[EnvironmentalInsight], patterns: list[tuple[FailurePattern, int]]
+) -> str:
+    strong_insight = any(
+        i.confidence_level == "confirmed" or (i.confidence_level == "likely" and i.priority >= 8)
+        for i in insights
+    )
+    strong_pattern = any(
+        n >= BLOCK_REPEATS_ON_HOST and p.severity == "blocking" for p, n in patterns
+    )
+    if strong_insight or strong_pattern:
+        return "block"
+    return "warn" if insights or patterns else "ok"
+
+
+def _reasons(
+    insights: list[EnvironmentalInsight], patterns: list[tuple[FailurePattern, int]]
+) -> list[dict[str, Any]]:
+    reasons: list[dict[str, Any]] = [
+        {
+            "kind": "insight",
+            "id": i.id,
+            "message": i.title,
+            "confidence": i.confidence_level,
+            "priority": i.priority,
+        }
+        for i in insights
+    ]
+    reasons += [
+        {
+            "kind": "pattern",
+            "id": p.id,
+            "occurrences_on_host": n,
+            "occurrence_count": p.occurrence_count,
+            "message": f"failed {p.occurrence_count} times in this client ({n} on this host): "
+            f"{p.error_signature or 'no error text'}",
+        }
+        for p, n in patterns
+    ]
+    return reasons
+
+
+def _alternatives(
+    insights: list[EnvironmentalInsight], patterns: list[tuple[FailurePattern, int]]
+) -> list[str]:
+    found = [e.command for i in insights for e in i.examples if e.kind == "do"]
+    found += [p.recommended_solution for p, _ in patterns if p.recommended_solution]
+    return list(dict.fromkeys(found))
+
+
+def report_outcome(*, session: Session, check_id: str, outcome: str, actor: str) -> CommandCheck:
+    """What the command then did; a flagged command that succeeded is counter-evidence."""
+    check = get_or_404(session, CommandCheck, check_id, "check")
+    if check.outcome != "unknown":
+        raise Conflict(f"the outcome of check {check.id} was already reported: {check.outcome}")
+    check.outcome, check.outcome_at = outcome, datetime.now(UTC)
+    if outcome == "succeeded" and check.verdict != "ok" and check.matched_insight_id:
+        insight = session.get(EnvironmentalInsight, check.matched_insight_id)
+        if insight is not None and insight.status == "active" and insight.valid_to is None:
+            add_counter_evidence(
+                session,
+                insight,
+                actor=actor,
+                reason=(f"check {check.id} said {check.verdict} but the command succeeded there"),
+            )
+    session.commit()
+    return check
