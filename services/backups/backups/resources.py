@@ -107,4 +107,5 @@ class BackupRestoreById(MethodView):
     @blp.response(200, RestoreStatusSchema)
     def get(self, backup_id: str, restore_id: str) -> dict[str, Any]:
         """Progress and result of a restore (kept by the replica that runs it)"""
-        return current_app.extensions["backups_restores"].get(restore_id).as_dict()
+        registry: restores.RestoreRegistry = current_app.extensions["backups_restores"]
+        return registry.get(restore_id).as_dict()

@@ -8,7 +8,12 @@ from services.backups.backups.schemas import BackupLogSchema
 from shared.models.backups import BACKUP_TYPES, COMPRESSIONS, STORAGES, VERIFY_MODES
 from shared.web import PageArgsSchema, Schema, page_schema
 
-_keep = {"validate": ma.validate.Range(min=0, max=1000)}
+
+def _keep(default: int | None = None) -> ma.fields.Integer:
+    """A GFS count (0-1000); PATCH fields have no default."""
+    if default is None:
+        return ma.fields.Integer(validate=ma.validate.Range(min=0, max=1000))
+    return ma.fields.Integer(load_default=default, validate=ma.validate.Range(min=0, max=1000))
 
 
 class ScheduleSchema(Schema):
@@ -25,9 +30,9 @@ class ScheduleSchema(Schema):
     verify_mode = ma.fields.String(
         load_default="checksum", validate=ma.validate.OneOf(VERIFY_MODES)
     )
-    keep_daily = ma.fields.Integer(load_default=7, **_keep)
-    keep_weekly = ma.fields.Integer(load_default=4, **_keep)
-    keep_monthly = ma.fields.Integer(load_default=6, **_keep)
+    keep_daily = _keep(7)
+    keep_weekly = _keep(4)
+    keep_monthly = _keep(6)
     is_enabled = ma.fields.Boolean(load_default=True)
     next_run_at = ma.fields.DateTime(dump_only=True, allow_none=True)
     last_run_at = ma.fields.DateTime(dump_only=True, allow_none=True)
@@ -49,9 +54,9 @@ class ScheduleUpdateSchema(Schema):
     storage = ma.fields.String(validate=ma.validate.OneOf(STORAGES))
     compression = ma.fields.String(validate=ma.validate.OneOf(COMPRESSIONS))
     verify_mode = ma.fields.String(validate=ma.validate.OneOf(VERIFY_MODES))
-    keep_daily = ma.fields.Integer(**_keep)
-    keep_weekly = ma.fields.Integer(**_keep)
-    keep_monthly = ma.fields.Integer(**_keep)
+    keep_daily = _keep()
+    keep_weekly = _keep()
+    keep_monthly = _keep()
     is_enabled = ma.fields.Boolean()
 
 

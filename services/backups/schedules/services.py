@@ -142,7 +142,7 @@ def last_verified_success(session: Session) -> dict[str, datetime]:
         )
         .group_by(BackupLog.schedule_id)
     )
-    return {sid: when for sid, when in session.execute(query).all()}
+    return {sid: when for sid, when in session.execute(query).all() if sid is not None}
 
 
 def stale_schedules(*, session: Session, now: datetime | None = None) -> list[dict[str, Any]]:
