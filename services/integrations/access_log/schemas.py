@@ -14,7 +14,9 @@ class AccessLogSchema(Schema):
     credential_id = ma.fields.String()
     credential_version = ma.fields.Integer()
     action = ma.fields.String()
-    fields = ma.fields.List(ma.fields.String(), allow_none=True)
+    field_names = ma.fields.List(
+        ma.fields.String(), allow_none=True, attribute="fields", data_key="fields"
+    )
     actor_token_id = ma.fields.String(allow_none=True)
     on_behalf_of = ma.fields.String(allow_none=True)
     purpose = ma.fields.String(allow_none=True)

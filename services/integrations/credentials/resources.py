@@ -100,7 +100,9 @@ class RevealCredential(MethodView):
     @blp.requires("credentials:reveal")
     @blp.arguments(RevealSchema)
     @blp.response(200, RevealedSchema)
-    def post(self, data: dict[str, Any], credential_id: str) -> tuple[dict[str, Any], int, dict]:
+    def post(
+        self, data: dict[str, Any], credential_id: str
+    ) -> tuple[dict[str, Any], int, dict[str, str]]:
         """Plaintext of secret fields, answered only after its audit row is committed"""
         context = request_access_context(
             purpose=data["purpose"], on_behalf_of=data.get("on_behalf_of")
@@ -109,10 +111,10 @@ class RevealCredential(MethodView):
             session=db_session(),
             vault=current_vault(),
             credential_id=credential_id,
-            fields=data.get("fields"),
+            fields=data.get("requested"),
             context=context,
         )
-        return {"id": row.id, "version": row.version, "fields": plaintext}, 200, NO_STORE
+        return {"id": row.id, "version": row.version, "plaintext": plaintext}, 200, NO_STORE
 
 
 @blp.route("/<string:credential_id>/test")

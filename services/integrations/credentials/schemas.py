@@ -99,8 +99,9 @@ class ExpiringQuerySchema(Schema):
 
 
 class RevealSchema(Schema):
-    fields = ma.fields.List(
+    requested = ma.fields.List(
         ma.fields.String(validate=ma.validate.OneOf(SECRET_FIELDS)),
+        data_key="fields",
         validate=ma.validate.Length(min=1),
         metadata={"description": "secret fields to reveal (default: all stored)"},
     )
@@ -115,7 +116,9 @@ class RevealSchema(Schema):
 class RevealedSchema(Schema):
     id = ma.fields.String()
     version = ma.fields.Integer()
-    fields = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.String())
+    plaintext = ma.fields.Dict(
+        keys=ma.fields.String(), values=ma.fields.String(), data_key="fields"
+    )
 
 
 class TestResultSchema(Schema):

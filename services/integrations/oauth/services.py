@@ -64,7 +64,7 @@ def valid_access_token(
         return _hand_out(session, vault, row, context)
     session.rollback()  # end this read; the refresh runs under its own lock
     bind = session.get_bind()
-    engine: Engine = bind.engine if isinstance(bind, Connection) else bind  # type: ignore[assignment]
+    engine: Engine = bind.engine if isinstance(bind, Connection) else bind
     with refresh_lock(engine, credential_id):
         row = _oauth_row(session, credential_id)
         if _is_fresh(row, broker.refresh_ahead):  # another worker refreshed while we waited

@@ -39,8 +39,11 @@ def moto_server() -> Iterator[str]:
     """Start moto_server, yield its endpoint URL, stop it afterwards."""
     port = _free_port()
     moto = Path(sys.executable).with_name("moto_server")
-    proc = subprocess.Popen([str(moto), "-H", "127.0.0.1", "-p", str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [str(moto), "-H", "127.0.0.1", "-p", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         _wait_for(port, proc)
         yield f"http://127.0.0.1:{port}"
@@ -50,5 +53,10 @@ def moto_server() -> Iterator[str]:
 
 
 def kms_client(endpoint: str) -> Any:
-    return boto3.client("kms", endpoint_url=endpoint, region_name=REGION,
-                        aws_access_key_id="testing", aws_secret_access_key="testing")
+    return boto3.client(
+        "kms",
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )

@@ -23,30 +23,47 @@ Auth = Callable[..., dict[str, str]]
 
 
 def _reveal(client: FlaskClient, auth: Auth, cred_id: str, **body: Any) -> Any:
-    return client.post(f"/v1/credentials/{cred_id}/reveal",
-                       json={"purpose": "INC-1001 printer", **body},
-                       headers=auth("credentials:reveal"))
+    return client.post(
+        f"/v1/credentials/{cred_id}/reveal",
+        json={"purpose": "INC-1001 printer", **body},
+        headers=auth("credentials:reveal"),
+    )
 
 
 def _log(engine: Engine, cred_id: str) -> list[CredentialAccessLog]:
     with Session(engine) as session:
-        return list(session.scalars(select(CredentialAccessLog)
-                                    .where(CredentialAccessLog.credential_id == cred_id)
-                                    .order_by(CredentialAccessLog.seq)))
+        return list(
+            session.scalars(
+                select(CredentialAccessLog)
+                .where(CredentialAccessLog.credential_id == cred_id)
+                .order_by(CredentialAccessLog.seq)
+            )
+        )
 
 
 def test_a_reveal_writes_one_audit_row_with_who_why_and_which_fields(
     vault_client: FlaskClient, make_credential: Maker, auth: Auth, engine: Engine
 ) -> None:
     made = make_credential("oauth")
-    answer = _reveal(vault_client, auth, made["id"], fields=["refresh_token"],
-                     on_behalf_of="alice", )
+    answer = _reveal(
+        vault_client,
+        auth,
+        made["id"],
+        fields=["refresh_token"],
+        on_behalf_of="alice",
+    )
     assert answer.status_code == 200
-    actions = [(r.action, r.fields, r.on_behalf_of, r.purpose, r.outcome)
-               for r in _log(engine, made["id"])]
+    actions = [
+        (r.action, r.fields, r.on_behalf_of, r.purpose, r.outcome) for r in _log(engine, made["id"])
+    ]
     assert actions == [
-        ("created", ["client_secret", "access_token", "refresh_token"], actions[0][2], "create",
-         "success"),
+        (
+            "created",
+            ["client_secret", "access_token", "refresh_token"],
+            actions[0][2],
+            "create",
+            "success",
+        ),
         ("revealed", ["refresh_token"], "alice", "INC-1001 printer", "success"),
     ]
     revealed = _log(engine, made["id"])[-1]
@@ -55,7 +72,10 @@ def test_a_reveal_writes_one_audit_row_with_who_why_and_which_fields(
 
 
 def test_no_audit_row_means_no_plaintext(
-    vault_client: FlaskClient, make_credential: Maker, auth: Auth, engine: Engine,
+    vault_client: FlaskClient,
+    make_credential: Maker,
+    auth: Auth,
+    engine: Engine,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     made = make_credential("api_key")
@@ -64,8 +84,9 @@ def test_no_audit_row_means_no_plaintext(
     def audit_store_down(**_: Any) -> None:
         raise RuntimeError("audit store unavailable")
 
-    monkeypatch.setattr("services.integrations.credentials.services.append_access",
-                        audit_store_down)
+    monkeypatch.setattr(
+        "services.integrations.credentials.services.append_access", audit_store_down
+    )
     answer = _reveal(vault_client, auth, made["id"])
     assert answer.status_code == 500
     assert made["_sent"]["api_key"] not in answer.get_data(as_text=True)
@@ -73,7 +94,10 @@ def test_no_audit_row_means_no_plaintext(
 
 
 def test_a_failed_commit_of_the_audit_row_returns_no_plaintext(
-    vault_client: FlaskClient, make_credential: Maker, auth: Auth, engine: Engine,
+    vault_client: FlaskClient,
+    make_credential: Maker,
+    auth: Auth,
+    engine: Engine,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     made = make_credential("api_key")
@@ -89,8 +113,7 @@ def test_a_failed_commit_of_the_audit_row_returns_no_plaintext(
             raise RuntimeError("lost the database at commit")
         real_commit(self)
 
-    monkeypatch.setattr("services.integrations.credentials.services.append_access",
-                        noting_append)
+    monkeypatch.setattr("services.integrations.credentials.services.append_access", noting_append)
     monkeypatch.setattr(Session, "commit", failing_commit)
     answer = _reveal(vault_client, auth, made["id"])
     monkeypatch.undo()
@@ -104,8 +127,13 @@ def test_a_tampered_ciphertext_is_audited_as_a_failed_reveal(
 ) -> None:
     made = make_credential("api_key")
     with engine.begin() as conn:
-        conn.execute(text("UPDATE integration_credentials SET api_key_encrypted = "
-                          "CONCAT(api_key_encrypted, 'x') WHERE id = :id"), {"id": made["id"]})
+        conn.execute(
+            text(
+                "UPDATE integration_credentials SET api_key_encrypted = "
+                "CONCAT(api_key_encrypted, 'x') WHERE id = :id"
+            ),
+            {"id": made["id"]},
+        )
     assert _reveal(vault_client, auth, made["id"]).status_code == 500
     assert [(r.action, r.outcome) for r in _log(engine, made["id"])][-1] == ("revealed", "failed")
 
@@ -118,18 +146,28 @@ def test_who_revealed_a_credential_between_two_times(
     _reveal(vault_client, auth, made["id"], on_behalf_of="bob")
     _reveal(vault_client, auth, made["id"], on_behalf_of="carol")
     end = datetime.now(UTC) + timedelta(seconds=1)
-    query = {"credential_id": made["id"], "action": "revealed", "since": start.isoformat(),
-             "until": end.isoformat(), "limit": 1}
-    first = vault_client.get("/v1/credential-access-log", query_string=query,
-                             headers=auth("credentials:read")).get_json()
-    second = vault_client.get("/v1/credential-access-log",
-                              query_string={**query, "cursor": first["next_cursor"]},
-                              headers=auth("credentials:read")).get_json()
+    query = {
+        "credential_id": made["id"],
+        "action": "revealed",
+        "since": start.isoformat(),
+        "until": end.isoformat(),
+        "limit": 1,
+    }
+    first = vault_client.get(
+        "/v1/credential-access-log", query_string=query, headers=auth("credentials:read")
+    ).get_json()
+    second = vault_client.get(
+        "/v1/credential-access-log",
+        query_string={**query, "cursor": first["next_cursor"]},
+        headers=auth("credentials:read"),
+    ).get_json()
     assert [i["on_behalf_of"] for i in first["items"] + second["items"]] == ["carol", "bob"]
     assert second["next_cursor"] is None
-    before = vault_client.get("/v1/credential-access-log",
-                              query_string={**query, "until": start.isoformat()},
-                              headers=auth("credentials:read")).get_json()
+    before = vault_client.get(
+        "/v1/credential-access-log",
+        query_string={**query, "until": start.isoformat()},
+        headers=auth("credentials:read"),
+    ).get_json()
     assert before["items"] == []
 
 
@@ -173,15 +211,17 @@ def restore_log(engine: Engine) -> Iterator[None]:
         if rows:
             columns = ", ".join(rows[0])
             values = ", ".join(f":{c}" for c in rows[0])
-            conn.execute(text(f"INSERT INTO credential_access_log ({columns}) VALUES ({values})"),
-                         rows)
-        conn.execute(text("UPDATE credential_audit_head SET seq = :seq, last_hash = :last_hash"),
-                     head)
+            conn.execute(
+                text(f"INSERT INTO credential_access_log ({columns}) VALUES ({values})"), rows
+            )
+        conn.execute(
+            text("UPDATE credential_audit_head SET seq = :seq, last_hash = :last_hash"), head
+        )
 
 
 TAMPERING = {
     "edited-purpose": "UPDATE credential_access_log SET purpose = 'nothing to see' "
-                      "WHERE seq = :seq",
+    "WHERE seq = :seq",
     "edited-actor": "UPDATE credential_access_log SET on_behalf_of = 'mallory' WHERE seq = :seq",
     "deleted-row": "DELETE FROM credential_access_log WHERE seq = :seq",
     "relinked": "UPDATE credential_access_log SET prev_hash = REPEAT('0', 64) WHERE seq = :seq",
@@ -190,8 +230,13 @@ TAMPERING = {
 
 @pytest.mark.parametrize("how", TAMPERING)
 def test_tampering_with_a_row_is_found_at_its_position(
-    vault_client: FlaskClient, make_credential: Maker, auth: Auth, engine: Engine,
-    restore_log: None, cli_env: None, how: str,
+    vault_client: FlaskClient,
+    make_credential: Maker,
+    auth: Auth,
+    engine: Engine,
+    restore_log: None,
+    cli_env: None,
+    how: str,
 ) -> None:
     made = make_credential("api_key")
     _reveal(vault_client, auth, made["id"])
@@ -208,7 +253,10 @@ def test_tampering_with_a_row_is_found_at_its_position(
 
 
 def test_cutting_off_the_newest_rows_is_found(
-    vault_client: FlaskClient, make_credential: Maker, auth: Auth, engine: Engine,
+    vault_client: FlaskClient,
+    make_credential: Maker,
+    auth: Auth,
+    engine: Engine,
     restore_log: None,
 ) -> None:
     made = make_credential("api_key")

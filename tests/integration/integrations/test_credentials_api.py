@@ -32,8 +32,9 @@ def test_a_created_credential_shows_its_secrets_masked_never_in_plaintext(
     assert not any(v in str(made["secrets"]) for v in sent_secrets.values())
 
 
-def test_the_stored_row_holds_ciphertext_not_the_secret(make_credential: Maker,
-                                                        engine: Engine) -> None:
+def test_the_stored_row_holds_ciphertext_not_the_secret(
+    make_credential: Maker, engine: Engine
+) -> None:
     made = make_credential("api_key")
     with Session(engine) as session:
         row = session.get(IntegrationCredential, made["id"])
@@ -47,8 +48,10 @@ def test_get_and_list_return_metadata_only(
 ) -> None:
     made = make_credential("basic_auth")
     one = vault_client.get(f"/v1/credentials/{made['id']}", headers=auth("credentials:read"))
-    listed = vault_client.get(f"/v1/credentials?integration_name={made['integration_name']}",
-                              headers=auth("credentials:read"))
+    listed = vault_client.get(
+        f"/v1/credentials?integration_name={made['integration_name']}",
+        headers=auth("credentials:read"),
+    )
     assert one.status_code == listed.status_code == 200
     assert listed.get_json()["items"][0]["id"] == made["id"]
     for body in (one.get_data(as_text=True), listed.get_data(as_text=True)):
@@ -67,18 +70,30 @@ BAD_FIELDS = [
 
 @pytest.mark.parametrize(("kind", "extra", "field"), BAD_FIELDS)
 def test_fields_that_do_not_fit_the_kind_are_422_and_nothing_is_written(
-    vault_client: FlaskClient, auth: Auth, engine: Engine, kind: str, extra: dict[str, str],
+    vault_client: FlaskClient,
+    auth: Auth,
+    engine: Engine,
+    kind: str,
+    extra: dict[str, str],
     field: str,
 ) -> None:
     name = f"bad-{kind}-{field}"
-    body = {"integration_name": name, "integration_type": "autotask", "credential_type": kind,
-            **DEFAULT_FIELDS[kind](), **extra}
+    body = {
+        "integration_name": name,
+        "integration_type": "autotask",
+        "credential_type": kind,
+        **DEFAULT_FIELDS[kind](),
+        **extra,
+    }
     answer = vault_client.post("/v1/credentials", json=body, headers=auth("credentials:write"))
     assert answer.status_code == 422
     assert field in answer.get_json()["errors"]
     with Session(engine) as session:
-        count = session.scalar(select(func.count()).select_from(IntegrationCredential)
-                               .where(IntegrationCredential.integration_name == name))
+        count = session.scalar(
+            select(func.count())
+            .select_from(IntegrationCredential)
+            .where(IntegrationCredential.integration_name == name)
+        )
     assert count == 0
 
 
@@ -96,15 +111,21 @@ BAD_BODIES = [
 def test_bad_create_bodies_are_422_naming_the_field(
     vault_client: FlaskClient, auth: Auth, change: dict[str, Any], field: str
 ) -> None:
-    body = {"integration_name": "bad-body", "integration_type": "syncro",
-            "credential_type": "api_key", "api_key": new_secret("k"), **change}
+    body = {
+        "integration_name": "bad-body",
+        "integration_type": "syncro",
+        "credential_type": "api_key",
+        "api_key": new_secret("k"),
+        **change,
+    }
     answer = vault_client.post("/v1/credentials", json=body, headers=auth("credentials:write"))
     assert answer.status_code == 422
     assert field in str(answer.get_json()["errors"])
 
 
-def test_a_duplicate_name_is_409(vault_client: FlaskClient, make_credential: Maker,
-                                 auth: Auth) -> None:
+def test_a_duplicate_name_is_409(
+    vault_client: FlaskClient, make_credential: Maker, auth: Auth
+) -> None:
     made = make_credential("api_key")
     again = dict(made["_sent"], api_key=new_secret("dup"))
     answer = vault_client.post("/v1/credentials", json=again, headers=auth("credentials:write"))
@@ -116,8 +137,11 @@ def test_an_unknown_credential_is_404(vault_client: FlaskClient, auth: Auth, pat
     scopes = ("credentials:read", "credentials:write", "credentials:reveal")
     method = vault_client.get if path == "" else vault_client.post
     kwargs: dict[str, Any] = {"json": {"purpose": "look"}} if path == "/reveal" else {}
-    answer = method(f"/v1/credentials/00000000-0000-0000-0000-000000000000{path}",
-                    headers=auth(*scopes), **kwargs)
+    answer = method(
+        f"/v1/credentials/00000000-0000-0000-0000-000000000000{path}",
+        headers=auth(*scopes),
+        **kwargs,
+    )
     assert answer.status_code == 404
     assert answer.mimetype == "application/problem+json"
 
@@ -127,14 +151,18 @@ def test_an_update_with_the_current_version_reseals_at_the_next_version(
 ) -> None:
     made = make_credential("api_key")
     fresh = new_secret("rotated")
-    answer = vault_client.patch(f"/v1/credentials/{made['id']}",
-                                json={"expected_version": 1, "api_key": fresh},
-                                headers=auth("credentials:write"))
+    answer = vault_client.patch(
+        f"/v1/credentials/{made['id']}",
+        json={"expected_version": 1, "api_key": fresh},
+        headers=auth("credentials:write"),
+    )
     assert answer.status_code == 200
     assert answer.get_json()["version"] == 2
-    revealed = vault_client.post(f"/v1/credentials/{made['id']}/reveal",
-                                 json={"purpose": "check update"},
-                                 headers=auth("credentials:reveal"))
+    revealed = vault_client.post(
+        f"/v1/credentials/{made['id']}/reveal",
+        json={"purpose": "check update"},
+        headers=auth("credentials:reveal"),
+    )
     assert revealed.get_json()["fields"] == {"api_key": fresh}
 
 
@@ -143,10 +171,16 @@ def test_a_stale_expected_version_is_409_and_changes_nothing(
 ) -> None:
     made = make_credential("api_key")
     url = f"/v1/credentials/{made['id']}"
-    first = vault_client.patch(url, json={"expected_version": 1, "api_url": "https://a.example"},
-                               headers=auth("credentials:write"))
-    stale = vault_client.patch(url, json={"expected_version": 1, "api_url": "https://b.example"},
-                               headers=auth("credentials:write"))
+    first = vault_client.patch(
+        url,
+        json={"expected_version": 1, "api_url": "https://a.example"},
+        headers=auth("credentials:write"),
+    )
+    stale = vault_client.patch(
+        url,
+        json={"expected_version": 1, "api_url": "https://b.example"},
+        headers=auth("credentials:write"),
+    )
     assert first.status_code == 200
     assert stale.status_code == 409
     assert stale.get_json()["current_version"] == 2
@@ -158,9 +192,11 @@ def test_an_update_may_not_add_a_field_of_another_kind(
     vault_client: FlaskClient, make_credential: Maker, auth: Auth
 ) -> None:
     made = make_credential("api_key")
-    answer = vault_client.patch(f"/v1/credentials/{made['id']}",
-                                json={"expected_version": 1, "password": "x"},
-                                headers=auth("credentials:write"))
+    answer = vault_client.patch(
+        f"/v1/credentials/{made['id']}",
+        json={"expected_version": 1, "password": "x"},
+        headers=auth("credentials:write"),
+    )
     assert answer.status_code == 422
     assert "password" in answer.get_json()["errors"]
 
@@ -169,9 +205,11 @@ def test_an_update_may_not_clear_a_required_secret(
     vault_client: FlaskClient, make_credential: Maker, auth: Auth
 ) -> None:
     made = make_credential("api_key")
-    answer = vault_client.patch(f"/v1/credentials/{made['id']}",
-                                json={"expected_version": 1, "api_key": None},
-                                headers=auth("credentials:write"))
+    answer = vault_client.patch(
+        f"/v1/credentials/{made['id']}",
+        json={"expected_version": 1, "api_key": None},
+        headers=auth("credentials:write"),
+    )
     assert answer.status_code == 422
 
 
@@ -181,13 +219,17 @@ def test_an_update_may_not_clear_a_required_secret(
     ids=["no-token", "read-only", "reveal"],
 )
 def test_reveal_needs_the_reveal_scope(
-    vault_client: FlaskClient, make_credential: Maker, auth: Auth,
-    scopes: tuple[str, ...], status: int,
+    vault_client: FlaskClient,
+    make_credential: Maker,
+    auth: Auth,
+    scopes: tuple[str, ...],
+    status: int,
 ) -> None:
     made = make_credential("api_key")
     headers = auth(*scopes) if scopes else {}
-    answer = vault_client.post(f"/v1/credentials/{made['id']}/reveal",
-                               json={"purpose": "scope check"}, headers=headers)
+    answer = vault_client.post(
+        f"/v1/credentials/{made['id']}/reveal", json={"purpose": "scope check"}, headers=headers
+    )
     assert answer.status_code == status
     if status != 200:
         assert made["_sent"]["api_key"] not in answer.get_data(as_text=True)
@@ -197,9 +239,11 @@ def test_reveal_returns_the_asked_fields_and_is_not_cached(
     vault_client: FlaskClient, make_credential: Maker, auth: Auth
 ) -> None:
     made = make_credential("oauth")
-    answer = vault_client.post(f"/v1/credentials/{made['id']}/reveal",
-                               json={"purpose": "ticket 42", "fields": ["client_secret"]},
-                               headers=auth("credentials:reveal"))
+    answer = vault_client.post(
+        f"/v1/credentials/{made['id']}/reveal",
+        json={"purpose": "ticket 42", "fields": ["client_secret"]},
+        headers=auth("credentials:reveal"),
+    )
     assert answer.status_code == 200
     assert answer.get_json()["fields"] == {"client_secret": made["_sent"]["client_secret"]}
     assert answer.headers["Cache-Control"] == "no-store"
@@ -209,9 +253,11 @@ def test_revealing_a_field_of_another_kind_is_422(
     vault_client: FlaskClient, make_credential: Maker, auth: Auth
 ) -> None:
     made = make_credential("api_key")
-    answer = vault_client.post(f"/v1/credentials/{made['id']}/reveal",
-                               json={"purpose": "oops", "fields": ["password"]},
-                               headers=auth("credentials:reveal"))
+    answer = vault_client.post(
+        f"/v1/credentials/{made['id']}/reveal",
+        json={"purpose": "oops", "fields": ["password"]},
+        headers=auth("credentials:reveal"),
+    )
     assert answer.status_code == 422
 
 
@@ -219,19 +265,27 @@ def test_a_reveal_without_a_purpose_is_422(
     vault_client: FlaskClient, make_credential: Maker, auth: Auth
 ) -> None:
     made = make_credential("api_key")
-    answer = vault_client.post(f"/v1/credentials/{made['id']}/reveal", json={},
-                               headers=auth("credentials:reveal"))
+    answer = vault_client.post(
+        f"/v1/credentials/{made['id']}/reveal", json={}, headers=auth("credentials:reveal")
+    )
     assert answer.status_code == 422
 
 
 @pytest.mark.parametrize(
     ("source", "target"),
-    [("api_key_encrypted", "other-row"), ("password_encrypted", "other-field"),
-     ("api_key_encrypted", "old-version")],
+    [
+        ("api_key_encrypted", "other-row"),
+        ("password_encrypted", "other-field"),
+        ("api_key_encrypted", "old-version"),
+    ],
 )
 def test_a_ciphertext_moved_between_rows_fields_or_versions_gives_one_generic_500(
-    vault_client: FlaskClient, make_credential: Maker, auth: Auth, engine: Engine,
-    source: str, target: str,
+    vault_client: FlaskClient,
+    make_credential: Maker,
+    auth: Auth,
+    engine: Engine,
+    source: str,
+    target: str,
 ) -> None:
     victim = make_credential("api_key")
     if target == "other-row":
@@ -242,12 +296,17 @@ def test_a_ciphertext_moved_between_rows_fields_or_versions_gives_one_generic_50
         _copy_blob(engine, donor["id"], victim["id"], "password_encrypted", "api_key_encrypted")
     else:
         old = _read_blob(engine, victim["id"], "api_key_encrypted")
-        vault_client.patch(f"/v1/credentials/{victim['id']}",
-                           json={"expected_version": 1, "api_key": new_secret("v2")},
-                           headers=auth("credentials:write"))
+        vault_client.patch(
+            f"/v1/credentials/{victim['id']}",
+            json={"expected_version": 1, "api_key": new_secret("v2")},
+            headers=auth("credentials:write"),
+        )
         _write_blob(engine, victim["id"], "api_key_encrypted", old)
-    answer = vault_client.post(f"/v1/credentials/{victim['id']}/reveal",
-                               json={"purpose": "tamper"}, headers=auth("credentials:reveal"))
+    answer = vault_client.post(
+        f"/v1/credentials/{victim['id']}/reveal",
+        json={"purpose": "tamper"},
+        headers=auth("credentials:reveal"),
+    )
     assert answer.status_code == 500
     problem = answer.get_json()
     assert problem["detail"] == "the credential could not be decrypted"
@@ -256,14 +315,19 @@ def test_a_ciphertext_moved_between_rows_fields_or_versions_gives_one_generic_50
 
 def _read_blob(engine: Engine, row_id: str, column: str) -> bytes:
     with engine.connect() as conn:
-        return bytes(conn.execute(text(f"SELECT {column} FROM integration_credentials "
-                                       "WHERE id = :id"), {"id": row_id}).scalar_one())
+        return bytes(
+            conn.execute(
+                text(f"SELECT {column} FROM integration_credentials WHERE id = :id"), {"id": row_id}
+            ).scalar_one()
+        )
 
 
 def _write_blob(engine: Engine, row_id: str, column: str, blob: bytes) -> None:
     with engine.begin() as conn:
-        conn.execute(text(f"UPDATE integration_credentials SET {column} = :b WHERE id = :id"),
-                     {"b": blob, "id": row_id})
+        conn.execute(
+            text(f"UPDATE integration_credentials SET {column} = :b WHERE id = :id"),
+            {"b": blob, "id": row_id},
+        )
 
 
 def _copy_blob(engine: Engine, donor: str, victim: str, src: str, dst: str) -> None:
@@ -275,7 +339,8 @@ def test_expiring_lists_tokens_that_expire_within_the_window(
 ) -> None:
     soon = make_credential("oauth", token_expires_at="2000-01-01T00:00:00+00:00")
     later = make_credential("oauth", token_expires_at="2999-01-01T00:00:00+00:00")
-    answer = vault_client.get("/v1/credentials/expiring?within_days=30",
-                              headers=auth("credentials:read"))
+    answer = vault_client.get(
+        "/v1/credentials/expiring?within_days=30", headers=auth("credentials:read")
+    )
     ids = {item["id"] for item in answer.get_json()}
     assert soon["id"] in ids and later["id"] not in ids

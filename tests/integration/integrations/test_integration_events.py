@@ -23,9 +23,15 @@ Auth = Callable[..., dict[str, str]]
 
 
 def _event(**overrides: Any) -> dict[str, Any]:
-    return {"integration_type": "syncro", "direction": "outbound", "action": "fetched",
-            "external_id": f"T-{uuid.uuid4().hex[:8]}", "http_status": 200, "duration_ms": 42,
-            **overrides}
+    return {
+        "integration_type": "syncro",
+        "direction": "outbound",
+        "action": "fetched",
+        "external_id": f"T-{uuid.uuid4().hex[:8]}",
+        "http_status": 200,
+        "duration_ms": 42,
+        **overrides,
+    }
 
 
 def _post(client: FlaskClient, auth: Auth, body: dict[str, Any], key: str | None = None) -> Any:
@@ -35,8 +41,14 @@ def _post(client: FlaskClient, auth: Auth, body: dict[str, Any], key: str | None
 
 def _count(engine: Engine, external_id: str) -> int:
     with Session(engine) as session:
-        return int(session.scalar(select(func.count()).select_from(ExternalIntegration)
-                                  .where(ExternalIntegration.external_id == external_id)) or 0)
+        return int(
+            session.scalar(
+                select(func.count())
+                .select_from(ExternalIntegration)
+                .where(ExternalIntegration.external_id == external_id)
+            )
+            or 0
+        )
 
 
 def test_request_and_response_secrets_are_redacted_before_storage(
@@ -45,8 +57,10 @@ def test_request_and_response_secrets_are_redacted_before_storage(
     token, key, pw = new_secret("bearer"), new_secret("key"), new_secret("pass")
     body = _event(
         external_url=f"https://acme.syncromsp.com/api/v1/tickets?api_key={key}&page=2",
-        request_data={"headers": {"Authorization": f"Bearer {token}", "Secret": pw},
-                      "body": {"subject": "printer", "password": pw}},
+        request_data={
+            "headers": {"Authorization": f"Bearer {token}", "Secret": pw},
+            "body": {"subject": "printer", "password": pw},
+        },
         response_data={"access_token": token, "ticket": {"id": 7, "api_key": key}},
     )
     answer = _post(vault_client, auth, body)
@@ -115,8 +129,9 @@ def test_bad_events_are_422_naming_the_field_and_write_nothing(
 
 
 def test_posting_needs_the_write_scope(vault_client: FlaskClient, auth: Auth) -> None:
-    answer = vault_client.post("/v1/integration-events", json=_event(),
-                               headers=auth("integrations:read"))
+    answer = vault_client.post(
+        "/v1/integration-events", json=_event(), headers=auth("integrations:read")
+    )
     assert answer.status_code == 403
 
 
@@ -125,16 +140,25 @@ def test_filters_and_keyset_pages_walk_every_match_once(
 ) -> None:
     external_id = f"T-{uuid.uuid4().hex[:8]}"
     for direction in ("outbound", "inbound", "outbound", "outbound", "outbound"):
-        _post(vault_client, auth, _event(external_id=external_id, direction=direction,
-                                         integration_type="autotask"))
+        _post(
+            vault_client,
+            auth,
+            _event(external_id=external_id, direction=direction, integration_type="autotask"),
+        )
     seen: list[str] = []
     cursor = None
     while True:
-        query = {"external_id": external_id, "direction": "outbound",
-                 "integration_type": "autotask", "limit": 2}
-        page = vault_client.get("/v1/integration-events",
-                                query_string=query | ({"cursor": cursor} if cursor else {}),
-                                headers=auth("integrations:read")).get_json()
+        query = {
+            "external_id": external_id,
+            "direction": "outbound",
+            "integration_type": "autotask",
+            "limit": 2,
+        }
+        page = vault_client.get(
+            "/v1/integration-events",
+            query_string=query | ({"cursor": cursor} if cursor else {}),
+            headers=auth("integrations:read"),
+        ).get_json()
         seen += [item["id"] for item in page["items"]]
         assert all(item["direction"] == "outbound" for item in page["items"])
         cursor = page["next_cursor"]
@@ -149,22 +173,29 @@ def test_a_time_range_filter_excludes_events_outside_it(
     body = _event()
     _post(vault_client, auth, body)
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    page = vault_client.get("/v1/integration-events",
-                            query_string={"external_id": body["external_id"], "since": future},
-                            headers=auth("integrations:read")).get_json()
+    page = vault_client.get(
+        "/v1/integration-events",
+        query_string={"external_id": body["external_id"], "since": future},
+        headers=auth("integrations:read"),
+    ).get_json()
     assert page["items"] == []
 
 
 def test_prune_removes_only_events_past_retention(
-    vault_client: FlaskClient, auth: Auth, engine: Engine, database_url: str,
+    vault_client: FlaskClient,
+    auth: Auth,
+    engine: Engine,
+    database_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     old, recent = _event(), _event()
     old_id = _post(vault_client, auth, old).get_json()["id"]
     _post(vault_client, auth, recent)
     with engine.begin() as conn:
-        conn.execute(text("UPDATE external_integrations SET created_at = :t WHERE id = :id"),
-                     {"t": datetime(2001, 1, 1), "id": old_id})
+        conn.execute(
+            text("UPDATE external_integrations SET created_at = :t WHERE id = :id"),
+            {"t": datetime(2001, 1, 1), "id": old_id},
+        )
     monkeypatch.setenv("DATABASE_URL", database_url)
     result = CliRunner().invoke(integrations, ["prune-events", "--older-than-days", "3650"])
     assert result.exit_code == 0, result.output

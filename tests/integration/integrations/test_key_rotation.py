@@ -51,8 +51,12 @@ def _create(client: FlaskClient, auth: Auth, n: int) -> dict[str, str]:
     made = {}
     for i in range(n):
         secret = new_secret(f"rot{i}")
-        body = {"integration_name": f"rot-{i}-{secret[-6:]}", "integration_type": "syncro",
-                "credential_type": "api_key", "api_key": secret}
+        body = {
+            "integration_name": f"rot-{i}-{secret[-6:]}",
+            "integration_type": "syncro",
+            "credential_type": "api_key",
+            "api_key": secret,
+        }
         answer = client.post("/v1/credentials", json=body, headers=auth("credentials:write"))
         assert answer.status_code == 201
         made[answer.get_json()["id"]] = secret
@@ -62,8 +66,11 @@ def _create(client: FlaskClient, auth: Auth, n: int) -> dict[str, str]:
 def _reveal_all(client: FlaskClient, auth: Auth, made: dict[str, str]) -> dict[str, str]:
     out = {}
     for cred_id in made:
-        answer = client.post(f"/v1/credentials/{cred_id}/reveal", json={"purpose": "rotation"},
-                             headers=auth("credentials:reveal"))
+        answer = client.post(
+            f"/v1/credentials/{cred_id}/reveal",
+            json={"purpose": "rotation"},
+            headers=auth("credentials:reveal"),
+        )
         assert answer.status_code == 200, answer.get_json()
         out[cred_id] = answer.get_json()["fields"]["api_key"]
     return out
@@ -110,7 +117,11 @@ def test_a_key_file_rotation_from_add_to_retire(
     assert _rewrap(client, auth, batch_size=2, dry_run=True)["remaining"] == 3
     assert _rewrap(client, auth, batch_size=2)["remaining"] == 1
     assert _rewrap(client, auth, batch_size=2) == {
-        "rewrapped": 1, "remaining": 0, "active_kek_id": "local-2", "dry_run": False}
+        "rewrapped": 1,
+        "remaining": 0,
+        "active_kek_id": "local-2",
+        "dry_run": False,
+    }
     assert _rewrap(client, auth, batch_size=2)["rewrapped"] == 0  # idempotent rerun
     assert _census(client, auth)["local-1"] == (0, False)
 
@@ -125,16 +136,16 @@ def test_a_rewrap_keeps_versions_and_leaves_an_audit_row_per_credential(
     rotation_db: str, tmp_path: Path, auth: Auth
 ) -> None:
     one, two = b64key(), b64key()
-    made = _create(_app(rotation_db, tmp_path, VAULT_KEYS=f"local-1={one}").test_client(),
-                   auth, 2)
+    made = _create(_app(rotation_db, tmp_path, VAULT_KEYS=f"local-1={one}").test_client(), auth, 2)
     client = _app(rotation_db, tmp_path, VAULT_KEYS=f"local-1={one},local-2={two}").test_client()
     assert _rewrap(client, auth, batch_size=10)["rewrapped"] == 2
     for cred_id in made:
         meta = client.get(f"/v1/credentials/{cred_id}", headers=auth("credentials:read"))
         assert (meta.get_json()["version"], meta.get_json()["kek_id"]) == (1, "local-2")
     with Session(make_engine(rotation_db)) as session:
-        rows = session.scalars(select(CredentialAccessLog)
-                               .where(CredentialAccessLog.action == "rewrapped")).all()
+        rows = session.scalars(
+            select(CredentialAccessLog).where(CredentialAccessLog.action == "rewrapped")
+        ).all()
     assert sorted(r.credential_id for r in rows) == sorted(made)
     assert all(r.fields == ["local-1", "local-2"] for r in rows)
 
@@ -143,8 +154,7 @@ def test_the_cli_rewrap_runs_batches_until_nothing_is_left(
     rotation_db: str, tmp_path: Path, auth: Auth, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     one, two = b64key(), b64key()
-    made = _create(_app(rotation_db, tmp_path, VAULT_KEYS=f"local-1={one}").test_client(),
-                   auth, 3)
+    made = _create(_app(rotation_db, tmp_path, VAULT_KEYS=f"local-1={one}").test_client(), auth, 3)
     monkeypatch.setenv("DATABASE_URL", rotation_db)
     monkeypatch.setenv("VAULT_KEYS", f"local-1={one},local-2={two}")
     result = CliRunner().invoke(integrations, ["rewrap", "--batch-size", "2"])

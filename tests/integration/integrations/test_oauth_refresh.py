@@ -27,24 +27,32 @@ Auth = Callable[..., dict[str, str]]
 
 
 def _oauth(make_credential: Maker, httpserver: HTTPServer, expires: datetime) -> dict[str, Any]:
-    return make_credential("oauth", token_url=httpserver.url_for("/token"),
-                           token_expires_at=expires.isoformat())
+    return make_credential(
+        "oauth", token_url=httpserver.url_for("/token"), token_expires_at=expires.isoformat()
+    )
 
 
 def _token(client: FlaskClient, auth: Auth, cred_id: str) -> Any:
-    return client.post(f"/v1/credentials/{cred_id}/access-token",
-                       headers=auth("credentials:reveal"))
+    return client.post(
+        f"/v1/credentials/{cred_id}/access-token", headers=auth("credentials:reveal")
+    )
 
 
 def _reveal(client: FlaskClient, auth: Auth, cred_id: str) -> dict[str, str]:
-    answer = client.post(f"/v1/credentials/{cred_id}/reveal", json={"purpose": "test check"},
-                         headers=auth("credentials:reveal"))
+    answer = client.post(
+        f"/v1/credentials/{cred_id}/reveal",
+        json={"purpose": "test check"},
+        headers=auth("credentials:reveal"),
+    )
     return dict(answer.get_json()["fields"])
 
 
 def _grant(access: str, refresh: str | None = None, expires_in: int = 3600) -> dict[str, Any]:
-    body: dict[str, Any] = {"access_token": access, "token_type": "Bearer",
-                            "expires_in": expires_in}
+    body: dict[str, Any] = {
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": expires_in,
+    }
     if refresh:
         body["refresh_token"] = refresh
     return body
@@ -65,13 +73,17 @@ def test_a_token_far_from_expiry_is_handed_out_without_calling_the_idp(
 
 
 def test_a_token_near_expiry_is_refreshed_and_the_rotated_refresh_token_is_stored(
-    vault_client: FlaskClient, make_credential: Maker, auth: Auth, httpserver: HTTPServer,
+    vault_client: FlaskClient,
+    make_credential: Maker,
+    auth: Auth,
+    httpserver: HTTPServer,
     engine: Engine,
 ) -> None:
     made = _oauth(make_credential, httpserver, datetime.now(UTC) + timedelta(seconds=30))
     access, refresh = new_secret("at2"), new_secret("rt2")
     httpserver.expect_oneshot_request("/token", method="POST").respond_with_json(
-        _grant(access, refresh))
+        _grant(access, refresh)
+    )
     answer = _token(vault_client, auth, made["id"])
     assert answer.status_code == 200
     assert answer.get_json()["access_token"] == access
@@ -82,11 +94,17 @@ def test_a_token_near_expiry_is_refreshed_and_the_rotated_refresh_token_is_store
     assert (stored["access_token"], stored["refresh_token"]) == (access, refresh)
     assert stored["client_secret"] == made["_sent"]["client_secret"]
     with Session(engine) as session:
-        rotated = session.scalars(select(CredentialAccessLog).where(
-            CredentialAccessLog.credential_id == made["id"],
-            CredentialAccessLog.action == "rotated")).one()
-        call = session.scalars(select(ExternalIntegration).where(
-            ExternalIntegration.external_url == httpserver.url_for("/token"))).all()[-1]
+        rotated = session.scalars(
+            select(CredentialAccessLog).where(
+                CredentialAccessLog.credential_id == made["id"],
+                CredentialAccessLog.action == "rotated",
+            )
+        ).one()
+        call = session.scalars(
+            select(ExternalIntegration).where(
+                ExternalIntegration.external_url == httpserver.url_for("/token")
+            )
+        ).all()[-1]
     assert rotated.fields == ["access_token", "refresh_token"]
     assert access not in str(call.response_data) and refresh not in str(call.response_data)
 
@@ -108,8 +126,9 @@ def test_two_concurrent_callers_cause_one_refresh(
     headers = auth("credentials:reveal")
 
     def call() -> None:
-        answer = vault_app.test_client().post(f"/v1/credentials/{made['id']}/access-token",
-                                              headers=headers)
+        answer = vault_app.test_client().post(
+            f"/v1/credentials/{made['id']}/access-token", headers=headers
+        )
         results.append((answer.status_code, answer.get_json().get("access_token")))
 
     threads = [threading.Thread(target=call) for _ in range(3)]
@@ -126,7 +145,8 @@ def test_invalid_grant_marks_the_credential_dead_when_nobody_rotated_it(
 ) -> None:
     made = _oauth(make_credential, httpserver, PAST)
     httpserver.expect_oneshot_request("/token", method="POST").respond_with_json(
-        {"error": "invalid_grant"}, status=400)
+        {"error": "invalid_grant"}, status=400
+    )
     answer = _token(vault_client, auth, made["id"])
     assert answer.status_code == 409
     meta = vault_client.get(f"/v1/credentials/{made['id']}", headers=auth("credentials:read"))
@@ -137,7 +157,10 @@ def test_invalid_grant_marks_the_credential_dead_when_nobody_rotated_it(
 
 
 def test_invalid_grant_after_someone_else_rotated_returns_their_token(
-    vault_app: Flask, vault_client: FlaskClient, make_credential: Maker, auth: Auth,
+    vault_app: Flask,
+    vault_client: FlaskClient,
+    make_credential: Maker,
+    auth: Auth,
     httpserver: HTTPServer,
 ) -> None:
     made = _oauth(make_credential, httpserver, PAST)
@@ -146,14 +169,21 @@ def test_invalid_grant_after_someone_else_rotated_returns_their_token(
     def rotate_then_refuse(_request: Request) -> Response:
         # Another replica (or a technician) stored a new token pair while our call was out.
         other = vault_app.test_client()
-        other.patch(f"/v1/credentials/{made['id']}", headers=auth("credentials:write"), json={
-            "expected_version": 1, "access_token": theirs, "refresh_token": new_secret("rt3"),
-            "token_expires_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat()})
-        return Response('{"error": "invalid_grant"}', status=400,
-                        content_type="application/json")
+        other.patch(
+            f"/v1/credentials/{made['id']}",
+            headers=auth("credentials:write"),
+            json={
+                "expected_version": 1,
+                "access_token": theirs,
+                "refresh_token": new_secret("rt3"),
+                "token_expires_at": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+            },
+        )
+        return Response('{"error": "invalid_grant"}', status=400, content_type="application/json")
 
     httpserver.expect_oneshot_request("/token", method="POST").respond_with_handler(
-        rotate_then_refuse)
+        rotate_then_refuse
+    )
     answer = _token(vault_client, auth, made["id"])
     assert answer.status_code == 200
     assert answer.get_json()["access_token"] == theirs
@@ -166,7 +196,8 @@ def test_an_idp_failure_is_503_with_retry_after_and_no_secret(
 ) -> None:
     made = _oauth(make_credential, httpserver, PAST)
     httpserver.expect_oneshot_request("/token", method="POST").respond_with_data(
-        "upstream exploded", status=502)
+        "upstream exploded", status=502
+    )
     answer = _token(vault_client, auth, made["id"])
     assert answer.status_code == 503
     assert "Retry-After" in answer.headers

@@ -20,30 +20,58 @@ Maker = Callable[..., dict[str, Any]]
 Auth = Callable[..., dict[str, str]]
 
 
-def _drive_error_paths(client: FlaskClient, make_credential: Maker, auth: Auth,
-                       engine: Engine) -> None:
+def _drive_error_paths(
+    client: FlaskClient, make_credential: Maker, auth: Auth, engine: Engine
+) -> None:
     made = make_credential("basic_auth")
     url = f"/v1/credentials/{made['id']}"
     write = auth("credentials:write")
-    client.patch(url, json={"expected_version": 9, "password": new_secret("stale")},
-                 headers=write)
-    client.patch(url, json={"expected_version": 1, "api_key": new_secret("wrongkind")},
-                 headers=write)
-    client.post("/v1/credentials", headers=write, json={
-        "integration_name": made["integration_name"], "integration_type": "syncro",
-        "credential_type": "api_key", "api_key": new_secret("duplicate")})
-    client.post("/v1/credentials", headers=write, json={
-        "integration_name": "leaky", "integration_type": "nope", "credential_type": "api_key",
-        "api_key": new_secret("badtype")})
+    client.patch(url, json={"expected_version": 9, "password": new_secret("stale")}, headers=write)
+    client.patch(
+        url, json={"expected_version": 1, "api_key": new_secret("wrongkind")}, headers=write
+    )
+    client.post(
+        "/v1/credentials",
+        headers=write,
+        json={
+            "integration_name": made["integration_name"],
+            "integration_type": "syncro",
+            "credential_type": "api_key",
+            "api_key": new_secret("duplicate"),
+        },
+    )
+    client.post(
+        "/v1/credentials",
+        headers=write,
+        json={
+            "integration_name": "leaky",
+            "integration_type": "nope",
+            "credential_type": "api_key",
+            "api_key": new_secret("badtype"),
+        },
+    )
     client.post(f"{url}/reveal", json={"purpose": "no scope"}, headers=auth("credentials:read"))
-    client.post("/v1/integration-events", headers=auth("integrations:write"), json={
-        "integration_type": "autotask", "direction": "outbound", "action": "fetched",
-        "request_data": {"headers": {"Secret": new_secret("atsecret"),
-                                     "ApiIntegrationCode": "code"}},
-        "response_data": {"token": new_secret("resp")}})
+    client.post(
+        "/v1/integration-events",
+        headers=auth("integrations:write"),
+        json={
+            "integration_type": "autotask",
+            "direction": "outbound",
+            "action": "fetched",
+            "request_data": {
+                "headers": {"Secret": new_secret("atsecret"), "ApiIntegrationCode": "code"}
+            },
+            "response_data": {"token": new_secret("resp")},
+        },
+    )
     with engine.begin() as conn:
-        conn.execute(text("UPDATE integration_credentials SET password_encrypted = "
-                          "CONCAT('x', password_encrypted) WHERE id = :id"), {"id": made["id"]})
+        conn.execute(
+            text(
+                "UPDATE integration_credentials SET password_encrypted = "
+                "CONCAT('x', password_encrypted) WHERE id = :id"
+            ),
+            {"id": made["id"]},
+        )
     client.post(f"{url}/reveal", json={"purpose": "tampered"}, headers=auth("credentials:reveal"))
     client.get(url, headers=auth("credentials:read"))
 
@@ -62,6 +90,10 @@ def test_no_secret_used_by_the_vault_suite_appears_in_logs_answers_or_audit_rows
     haystacks = {"logs and answers": "\n".join(CAPTURED), "audit tables": _stored_text(engine)}
     assert len(SECRETS_USED) >= 8
     assert CAPTURED, "nothing was captured: the watch is not attached"
-    leaks = [(where, secret) for secret in sorted(SECRETS_USED)
-             for where, hay in haystacks.items() if secret in hay]
+    leaks = [
+        (where, secret)
+        for secret in sorted(SECRETS_USED)
+        for where, hay in haystacks.items()
+        if secret in hay
+    ]
     assert leaks == []

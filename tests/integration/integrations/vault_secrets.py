@@ -58,7 +58,11 @@ def watch_responses(app: Flask) -> None:
 DEFAULT_FIELDS: dict[str, Callable[[], dict[str, Any]]] = {
     "api_key": lambda: {"api_key": new_secret("apikey"), "api_url": "https://acme.example"},
     "basic_auth": lambda: {"username": "svc-user", "password": new_secret("pw")},
-    "oauth": lambda: {"client_id": "client-1", "client_secret": new_secret("cs"),
-                      "refresh_token": new_secret("rt"), "access_token": new_secret("at"),
-                      "token_url": "https://idp.example/token"},
+    "oauth": lambda: {
+        "client_id": "client-1",
+        "client_secret": new_secret("cs"),
+        "refresh_token": new_secret("rt"),
+        "access_token": new_secret("at"),
+        "token_url": "https://idp.example/token",
+    },
 }

@@ -22,8 +22,11 @@ from tests.integration.integrations.vault_secrets import (
 
 def make_vault_app(database_url: str, tmp: Path, **overrides: str) -> Flask:
     settings = {
-        "DATABASE_URL": database_url, "LOG_LEVEL": "DEBUG", "VAULT_DEV_DIR": str(tmp),
-        "VAULT_AUDIT_KEY": AUDIT_KEY, **overrides,
+        "DATABASE_URL": database_url,
+        "LOG_LEVEL": "DEBUG",
+        "VAULT_DEV_DIR": str(tmp),
+        "VAULT_AUDIT_KEY": AUDIT_KEY,
+        **overrides,
     }
     if not any(k in overrides for k in ("VAULT_KEYS", "VAULT_KEYS_FILE", "VAULT_KMS_KEYS")):
         settings["VAULT_KEYS"] = KEYS
@@ -56,8 +59,13 @@ def make_credential(
     """make_credential(kind, **fields) -> the created credential's JSON (secrets generated)."""
 
     def make(kind: str = "api_key", **fields: Any) -> dict[str, Any]:
-        body = {"integration_name": f"cred-{secrets.token_hex(6)}", "integration_type": "syncro",
-                "credential_type": kind, **DEFAULT_FIELDS[kind](), **fields}
+        body = {
+            "integration_name": f"cred-{secrets.token_hex(6)}",
+            "integration_type": "syncro",
+            "credential_type": kind,
+            **DEFAULT_FIELDS[kind](),
+            **fields,
+        }
         answer = vault_client.post("/v1/credentials", json=body, headers=auth("credentials:write"))
         assert answer.status_code == 201, answer.get_json()
         return dict(answer.get_json(), _sent=body)
