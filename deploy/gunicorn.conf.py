@@ -124,6 +124,19 @@ max_requests_jitter = _env_int("GUNICORN_MAX_REQUESTS_JITTER", 0)
 
 worker_tmp_dir = _heartbeat_dir()
 
+# Import the app once in the master and fork workers from it: the workers share the imported
+# code copy-on-write (memory per worker) and start without importing again (cold start).
+preload_app = os.environ.get("GUNICORN_PRELOAD", "true").strip().lower() not in {"0", "false", "no"}
+
+
+def post_fork(server: Any, worker: Any) -> None:
+    """Give each worker its own database connections: pooled ones must never cross a fork."""
+    app = getattr(worker.app, "callable", None)  # set in the master when the app was preloaded
+    engine = getattr(app, "extensions", {}).get("db_engine")
+    if engine is not None:
+        engine.dispose(close=False)
+
+
 # Only trust X-Forwarded-* from the platform's proxy (queue-proxy / ingress sits on loopback).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
 

@@ -1,6 +1,7 @@
 """AWS Lambda entry point for integrations: API Gateway v1/v2, Function URL and ALB events."""
 
 from apig_wsgi import make_lambda_handler
+
 from services.integrations.wsgi import app
 
 # The app is built at import, in Lambda's init phase; one invocation = one request, no gunicorn.

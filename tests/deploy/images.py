@@ -72,9 +72,12 @@ def stage_env(stage: list[tuple[str, str]], replace: dict[str, str]) -> dict[str
 
 
 def build_app_dir(dockerfile: Path, workdir: Path) -> Path:
-    """Lay out /app as the final stage's COPY lines do: only what the image would hold."""
+    """Lay out /app as the final stage's COPY lines do (only what the image holds), then compile."""
     app = workdir / "app"
     for keyword, rest in final_stage(dockerfile):
+        if keyword == "RUN" and rest.startswith("python -m compileall"):
+            command = shlex.split(rest.replace(IMAGE_APP + "/", str(app) + "/"))
+            subprocess.run([sys.executable, *command[1:]], check=True)
         if keyword != "COPY" or rest.startswith("--from"):
             continue
         *sources, dest = rest.split()

@@ -60,8 +60,15 @@ def test_image_holds_its_own_dependencies_and_no_dev_tools(image: Image) -> None
 
 
 def test_image_holds_only_shared_and_its_own_service_code(image: Image) -> None:
-    services = sorted(p.name for p in (image.app / "services").iterdir())
+    services = sorted(p.name for p in (image.app / "services").iterdir() if p.name != "__pycache__")
     assert services == ["__init__.py", image.service]
+
+
+def test_image_ships_compiled_bytecode_for_its_code(image: Image) -> None:
+    # The image user cannot write /app; without shipped bytecode every cold start recompiles.
+    sources = list((image.app / "services" / image.service).rglob("*.py"))
+    compiled = list((image.app / "services" / image.service).rglob("__pycache__/*.pyc"))
+    assert sources and len(compiled) >= len(sources)
 
 
 def test_image_command_answers_readyz_then_drains_on_sigterm(
