@@ -7,6 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from pytest_httpserver import HTTPServer
 
 from tests.integration.backups.backup_fixtures import (
     AppFactory,
@@ -213,3 +214,77 @@ def test_a_pre_migration_backup_cannot_skip_restore_verification(
         headers=auth("backups:run"),
     )
     assert answer.status_code == 422
+
+
+def test_progress_is_written_to_the_row_while_the_dump_runs(
+    make_backup_app: AppFactory,
+    big_source_db: str,
+    auth: Callable[..., dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from services.backups.backups import jobs
+    from shared.models import BackupLog
+
+    app = make_backup_app(big_source_db)
+    app.extensions["backups_runtime"].progress_interval = 0.05
+    seen: list[dict[str, object]] = []
+    original = jobs.write_progress
+
+    def write_and_read_back(runtime, backup_id, progress) -> None:  # type: ignore[no-untyped-def]
+        original(runtime, backup_id, progress)
+        with runtime.session_factory() as session:
+            row = session.get(BackupLog, backup_id)
+            seen.append(
+                {
+                    "phase": row.phase,
+                    "bytes": row.bytes_processed,
+                    "table": row.current_table,
+                    "rate": row.rate_bytes_per_s,
+                    "eta": row.eta_seconds,
+                    "at": row.progress_updated_at,
+                }
+            )
+
+    monkeypatch.setattr(jobs, "write_progress", write_and_read_back)
+    client = app.test_client()
+    answer = client.post("/v1/backups", json={}, headers=auth("backups:run"))
+    backup = wait_for_backup(client, answer.get_json()["id"], auth("backups:read"))
+    assert backup["status"] == "succeeded", backup["error_message"]
+    dumping = [s for s in seen if s["phase"] == "dumping" and s["bytes"]]
+    assert dumping, seen
+    assert any(s["table"] == "filler" for s in dumping)
+    assert all(s["rate"] and s["rate"] > 0 for s in dumping)
+    assert [s["bytes"] for s in dumping] == sorted(s["bytes"] for s in dumping)
+    assert all(s["at"] is not None for s in dumping)
+
+
+def test_a_dump_far_smaller_than_the_last_good_one_is_flagged_and_reported(
+    make_backup_app: AppFactory,
+    source_db: str,
+    mariadb_server: MariaDBServer,
+    integrations: HTTPServer,
+    auth: Callable[..., dict[str, str]],
+) -> None:
+    from tests.integration.backups.backup_fixtures import posted
+
+    client = make_backup_app(source_db).test_client()
+    first = wait_for_backup(
+        client,
+        client.post("/v1/backups", json={}, headers=auth("backups:run")).get_json()["id"],
+        auth("backups:read"),
+    )
+    assert first["status"] == "succeeded"
+    run_sql(mariadb_server, source_db, "DELETE FROM work_items; DELETE FROM clients WHERE id > 10;")
+    second = wait_for_backup(
+        client,
+        client.post("/v1/backups", json={}, headers=auth("backups:run")).get_json()["id"],
+        auth("backups:read"),
+    )
+    assert second["status"] == "succeeded"
+    warnings = second["verification_details"]["warnings"]
+    assert "of the previous good backup" in warnings[0]
+    events = posted(integrations, "/v1/integration-events")
+    assert any(
+        e["request_data"]["event"] == "backup_warning" and e["external_id"] == second["id"]
+        for e in events
+    )
