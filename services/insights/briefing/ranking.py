@@ -75,7 +75,7 @@ def _recency(insight: EnvironmentalInsight, now: datetime) -> float:
     moments = [insight.last_evidence_at, insight.last_verified_at, insight.valid_from]
     latest = max(m for m in moments if m is not None)
     age_days = max(0.0, (now - latest).total_seconds() / 86_400)
-    return 0.3 + 0.7 * 0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS)
+    return 0.3 + 0.7 * float(0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS))
 
 
 def _relevance(insight: EnvironmentalInsight, task_words: set[str]) -> float:

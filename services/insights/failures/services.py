@@ -130,10 +130,10 @@ def _record_occurrence(
     error_output: str,
     observed_at: datetime,
 ) -> tuple[FailureOccurrence, Evidence]:
-    session_id = data.get("session_id")
+    session_id: str | None = data.get("session_id")
     on_host = _seen(session, pattern.id, FailureOccurrence.infrastructure_id, host.id)
     new_session = (
-        bool(session_id)
+        session_id is not None
         and _seen(session, pattern.id, FailureOccurrence.session_id, session_id) == 0
     )
     occurrence = FailureOccurrence(

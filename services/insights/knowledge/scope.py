@@ -53,7 +53,7 @@ def host_matches(selector: dict[str, Any] | None, host: Infrastructure) -> bool:
 
 def _attribute_matches(key: str, wanted: Any, host: Infrastructure) -> bool:
     if key == "has_gui":
-        return bool(host.has_gui) == wanted
+        return bool(host.has_gui) is bool(wanted)
     options = [w.lower() for w in ([wanted] if isinstance(wanted, str) else wanted)]
     if key == "tag":
         return any(tag.name.lower() in options for tag in host.tags)

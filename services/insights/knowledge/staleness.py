@@ -4,8 +4,13 @@ is flagged stale (never hidden)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Any
 
-from shared.models import EnvironmentalInsight
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from services.insights.knowledge.events import record_event
+from shared.models import EnvironmentalInsight, InsightEvent
 
 WINDOW_DAYS = {
     "command_constraints": 180,
@@ -33,3 +38,58 @@ def stale_since(insight: EnvironmentalInsight) -> datetime:
 def is_stale(insight: EnvironmentalInsight, now: datetime) -> bool:
     """Past its category's verification window."""
     return now >= stale_since(insight)
+
+
+def stale_filter(now: datetime) -> Any:
+    """SQL: past its category's window (the newest of verified/evidence/valid_from is older)."""
+    clauses = []
+    for category, days in WINDOW_DAYS.items():
+        cutoff = now - timedelta(days=days)
+        clauses.append(
+            and_(
+                EnvironmentalInsight.insight_category == category,
+                EnvironmentalInsight.valid_from < cutoff,
+                or_(
+                    EnvironmentalInsight.last_verified_at.is_(None),
+                    EnvironmentalInsight.last_verified_at < cutoff,
+                ),
+                or_(
+                    EnvironmentalInsight.last_evidence_at.is_(None),
+                    EnvironmentalInsight.last_evidence_at < cutoff,
+                ),
+            )
+        )
+    return or_(*clauses)
+
+
+def mark_stale_insights(*, session: Session, now: datetime) -> list[str]:
+    """Record one marked_stale event per insight that went stale since it was last checked."""
+    query = select(EnvironmentalInsight).where(
+        EnvironmentalInsight.status == "active",
+        EnvironmentalInsight.valid_to.is_(None),
+        stale_filter(now),
+    )
+    marked = []
+    for insight in session.scalars(query):
+        already = session.scalar(
+            select(InsightEvent.id)
+            .where(
+                InsightEvent.insight_id == insight.id,
+                InsightEvent.event_type == "marked_stale",
+                InsightEvent.created_at >= last_checked(insight),
+            )
+            .limit(1)
+        )
+        if already is None:
+            record_event(
+                session,
+                insight,
+                "marked_stale",
+                actor="staleness-sweep",
+                reason=f"not verified for {WINDOW_DAYS[insight.insight_category]} days "
+                f"({insight.insight_category})",
+                after={"stale_since": stale_since(insight)},
+            )
+            marked.append(insight.id)
+    session.commit()
+    return marked

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.dialects.mysql import insert as mysql_insert
@@ -34,6 +35,7 @@ def count_briefing(session: Session, client_id: str, day: date) -> None:
         "updated_at": now,
     }
     bump = {"briefings_served": LearningMetric.briefings_served + 1, "updated_at": now}
+    statement: Any
     if session.get_bind().dialect.name == "mysql":
         statement = mysql_insert(LearningMetric).values(values).on_duplicate_key_update(bump)
     else:

@@ -1,0 +1,55 @@
+"""Command line of the insights service: daily metric roll-up and the staleness sweep.
+
+Run as `python -m services.insights.cli rollup-metrics --day 2026-11-24` (cron or a K8s CronJob).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, timedelta
+
+import click
+from sqlalchemy.orm import Session
+
+from services.insights import config
+from services.insights.knowledge.staleness import mark_stale_insights
+from services.insights.metrics.rollup import rollup_day
+from shared.db import make_engine, make_session_factory
+
+
+def _session() -> Session:
+    settings = config.load()
+    return make_session_factory(make_engine(settings["DATABASE_URL"], hide_parameters=True))()
+
+
+@click.group()
+def cli() -> None:
+    """Insights maintenance commands."""
+
+
+@cli.command("rollup-metrics")
+@click.option(
+    "--day",
+    type=click.DateTime(["%Y-%m-%d"]),
+    default=None,
+    help="UTC day to recompute (default: yesterday and today)",
+)
+def rollup_metrics(day: datetime | None) -> None:
+    """Recompute learning_metrics rows from the raw rows (idempotent)."""
+    today = datetime.now(UTC).date()
+    days: list[date] = [day.date()] if day else [today - timedelta(days=1), today]
+    with _session() as session:
+        for one in days:
+            rows = rollup_day(session=session, day=one)
+            click.echo(f"{one}: {len(rows)} rows")
+
+
+@cli.command("mark-stale")
+def mark_stale() -> None:
+    """Record a marked_stale event for every insight past its verification window."""
+    with _session() as session:
+        marked = mark_stale_insights(session=session, now=datetime.now(UTC))
+    click.echo(f"{len(marked)} insights marked stale")
+
+
+if __name__ == "__main__":
+    cli()
