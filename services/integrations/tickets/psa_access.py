@@ -27,6 +27,7 @@ from services.integrations.adapters import (
 from services.integrations.adapters.shapes import OutboundCall
 from services.integrations.credentials.services import reveal_credential
 from services.integrations.events.services import record_outbound_call
+from services.integrations.oauth.services import valid_access_token
 from services.integrations.vault.keys_config import VaultKeys
 from shared.errors import DomainError, NotFound, ServiceUnavailable, ValidationFailed
 from shared.models import IntegrationCredential
@@ -60,6 +61,21 @@ class CredentialSource(Protocol):
     ) -> PsaCredentials: ...
 
 
+def active_credential(*, session: Session, integration_type: str) -> IntegrationCredential:
+    """The type's default credential: the first active one by name; 404 when there is none."""
+    row = session.scalars(
+        select(IntegrationCredential)
+        .where(
+            IntegrationCredential.integration_type == integration_type,
+            IntegrationCredential.is_active.is_(True),
+        )
+        .order_by(IntegrationCredential.integration_name)
+    ).first()
+    if row is None:
+        raise NotFound("integration", integration_type)
+    return row
+
+
 @dataclass(frozen=True)
 class VaultCredentials:
     """The vault as a CredentialSource: the active credential of the type, revealed and audited."""
@@ -69,23 +85,16 @@ class VaultCredentials:
     def psa_credentials(
         self, *, session: Session, integration_type: str, purpose: str, context: AccessContext
     ) -> PsaCredentials:
-        row = session.scalars(
-            select(IntegrationCredential)
-            .where(
-                IntegrationCredential.integration_type == integration_type,
-                IntegrationCredential.is_active.is_(True),
+        row = active_credential(session=session, integration_type=integration_type)
+        used = replace(context, purpose=purpose)
+        if row.credential_type == "oauth":
+            # The broker refreshes ahead of expiry, single-flight, and audits the use.
+            token = valid_access_token(
+                session=session, vault=self.vault, credential_id=row.id, context=used
             )
-            .order_by(IntegrationCredential.integration_name)
-        ).first()
-        if row is None:
-            raise NotFound("integration", integration_type)
-        used = AccessContext(
-            actor_token_id=context.actor_token_id,
-            on_behalf_of=context.on_behalf_of,
-            purpose=purpose,
-            request_id=context.request_id,
-            source_ip=context.source_ip,
-        )
+            return PsaCredentials(
+                api_url=row.api_url, client_id=row.client_id, api_key=token.access_token
+            )
         row, plain = reveal_credential(
             session=session, vault=self.vault, credential_id=row.id, fields=None, context=used
         )
@@ -93,7 +102,7 @@ class VaultCredentials:
             api_url=row.api_url,
             username=row.username,
             client_id=row.client_id,
-            api_key=plain.get("api_key") or plain.get("access_token"),
+            api_key=plain.get("api_key"),
             password=plain.get("password"),
         )
 

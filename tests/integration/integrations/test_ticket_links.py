@@ -352,3 +352,41 @@ def test_an_unknown_link_is_404(psa_client, auth):
         "/v1/ticket-links/00000000-0000-4000-8000-00000000abcd", headers=auth(READ)
     )
     assert answer.status_code == 404
+
+
+def test_an_oauth_credential_lends_its_access_token_through_the_broker(
+    psa, psa_client, auth, work_session, vault_app, psa_db
+):
+    from datetime import timedelta
+
+    from services.integrations.access_log.chain import AccessContext
+    from services.integrations.credentials.services import create_credential
+    from shared.models import IntegrationCredential, utcnow
+    from tests.integration.integrations.vault_secrets import new_secret
+
+    access_token = new_secret("oauth-access")
+    row = create_credential(
+        session=psa_db,
+        vault=vault_app.extensions["vault"],
+        context=AccessContext(),
+        data={
+            "integration_name": f"0-0-oauth-{secrets.token_hex(4)}",
+            "integration_type": "syncro",
+            "credential_type": "oauth",
+            "client_id": "cid",
+            "api_url": psa.url_for("/"),
+            "access_token": access_token,
+            "refresh_token": new_secret("oauth-refresh"),
+            "client_secret": new_secret("oauth-client"),
+            "token_expires_at": utcnow() + timedelta(hours=1),
+        },
+    )
+    try:
+        tid = new_ticket_id()
+        psa.expect_request(
+            f"/api/v1/tickets/{tid}", headers={"Authorization": f"Bearer {access_token}"}
+        ).respond_with_json(syncro_ticket(tid))
+        assert link(psa_client, auth, work_session, ticket_id=str(tid)).status_code == 201
+    finally:
+        psa_db.get(IntegrationCredential, row.id).is_active = False
+        psa_db.commit()
