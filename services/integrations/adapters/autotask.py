@@ -27,6 +27,7 @@ from services.integrations.adapters.shapes import (
     PsaTicket,
     TicketDraft,
     TicketNote,
+    numeric_id,
 )
 from services.integrations.adapters.throttle import AutotaskBudget
 from services.integrations.adapters.transport import PsaResponse, PsaTransport, TransportSettings
@@ -229,7 +230,7 @@ class AutotaskAdapter:
         """Create a ticket; Autotask answers only `itemId`, so re-read it for the number."""
         payload: dict[str, JsonValue] = {"title": draft.title, "description": draft.description}
         if draft.company_id:
-            payload["companyID"] = int(draft.company_id)
+            payload["companyID"] = numeric_id("autotask", draft.company_id, "company_id")
         payload |= draft.fields
         response = self._call("POST", "/Tickets", action="created", json=payload)
         item_id = str((response.body or {}).get("itemId", ""))

@@ -26,6 +26,7 @@ from services.integrations.adapters.shapes import (
     PsaTicket,
     TicketDraft,
     TicketNote,
+    numeric_id,
 )
 from services.integrations.adapters.transport import PsaResponse, PsaTransport, TransportSettings
 
@@ -173,7 +174,7 @@ class ConnectWiseAdapter:
         """Create a service ticket; `fields` must name the board (e.g. {"board": {"id": 1}})."""
         payload: dict[str, JsonValue] = {"summary": draft.title[:100]}
         if draft.company_id:
-            payload["company"] = {"id": int(draft.company_id)}
+            payload["company"] = {"id": numeric_id("connectwise", draft.company_id, "company_id")}
         if draft.description:
             payload["initialDescription"] = draft.description
         response = self._call(

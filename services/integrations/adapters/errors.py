@@ -27,10 +27,13 @@ class PsaTicketNotFound(PsaError):
 class PsaRejected(PsaError):
     """The PSA answered the request with a definite refusal (400/409/422) and its messages."""
 
-    def __init__(self, integration_type: str, status: int, messages: list[str]) -> None:
+    def __init__(
+        self, integration_type: str, status: int, messages: list[str], field: str | None = None
+    ) -> None:
         super().__init__(integration_type, "; ".join(messages) or f"rejected with HTTP {status}")
         self.status = status
         self.messages = messages
+        self.field = field  # set when our own check refused a field before calling the PSA
 
 
 class PsaRateLimited(PsaError):

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from services.integrations.adapters.errors import PsaRejected
+
 JsonValue = Any
 
 INTEGRATION_TYPES = ("syncro", "autotask", "connectwise")
@@ -101,6 +103,13 @@ class OutboundCall:
 
 
 AuditHook = Callable[[OutboundCall], None]
+
+
+def numeric_id(integration_type: str, value: str | None, field: str) -> int:
+    """A PSA id that must be a number, or a PsaRejected naming the field (no call is made)."""
+    if value is None or not str(value).isdigit():
+        raise PsaRejected(integration_type, 400, [f"{field} must be a number"], field=field)
+    return int(value)
 
 
 def discard_call(call: OutboundCall) -> None:

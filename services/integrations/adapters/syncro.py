@@ -21,6 +21,7 @@ from services.integrations.adapters.shapes import (
     PsaTicket,
     TicketDraft,
     TicketNote,
+    numeric_id,
 )
 from services.integrations.adapters.throttle import RollingWindowLimiter
 from services.integrations.adapters.transport import PsaResponse, PsaTransport, TransportSettings
@@ -111,9 +112,8 @@ class SyncroAdapter:
 
     def create_ticket(self, draft: TicketDraft) -> PsaTicket:
         """Create a ticket for a customer; never retried blindly (Syncro has no idempotency)."""
-        if not draft.company_id:
-            raise PsaConfigurationError("syncro", "company_id (the Syncro customer_id) is required")
-        payload: dict[str, JsonValue] = {"customer_id": draft.company_id, "subject": draft.title}
+        customer_id = numeric_id("syncro", draft.company_id, "company_id")
+        payload: dict[str, JsonValue] = {"customer_id": customer_id, "subject": draft.title}
         if draft.description:
             payload |= {"comment_subject": "Initial issue", "comment_body": draft.description}
         response = self._call("POST", "/tickets", action="created", json=payload | draft.fields)

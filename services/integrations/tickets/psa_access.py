@@ -187,6 +187,8 @@ def as_domain_error(exc: PsaError, *, ticket_field: str | None = None) -> Domain
         return PsaOutcomeUncertain(
             f"{exc.detail}; check the PSA before retrying", integration_type=exc.integration_type
         )
+    if isinstance(exc, PsaRejected) and exc.field:
+        return ValidationFailed({exc.field: exc.messages})
     if isinstance(exc, PsaRejected):
         return ValidationFailed(
             {"psa": exc.messages or [exc.detail]},

@@ -21,7 +21,7 @@ from services.integrations.adapters import (
 )
 from services.integrations.tickets.psa_access import PsaAccess, as_domain_error
 from services.integrations.tickets.session_directory import SessionDirectory
-from shared.errors import Conflict, NotFound
+from shared.errors import Conflict, DomainError, NotFound
 from shared.models import ExternalIntegration, TicketLink, utcnow
 from shared.pagination import Page, keyset_page
 
@@ -207,9 +207,8 @@ def _refresh_one(
     except PsaTicketNotFound:
         link.ticket_status, link.last_synced_at = GONE_STATUS, utcnow()
         return RefreshOutcome(link.id, "gone", link.ticket_status)
-    except (PsaError, NotFound) as exc:
-        detail = exc.detail if isinstance(exc, PsaError) else str(exc)
-        return RefreshOutcome(link.id, "failed", link.ticket_status, detail)
+    except (PsaError, DomainError) as exc:
+        return RefreshOutcome(link.id, "failed", link.ticket_status, exc.detail)
     return RefreshOutcome(link.id, "refreshed", link.ticket_status)
 
 

@@ -19,7 +19,7 @@ def test_creating_a_syncro_ticket_answers_the_normalised_ticket(psa, psa_client,
         "/api/v1/tickets",
         method="POST",
         json={
-            "customer_id": "7",
+            "customer_id": 7,
             "subject": "Backup failed",
             "comment_subject": "Initial issue",
             "comment_body": "nightly dump exited 2",
@@ -175,3 +175,17 @@ def test_a_note_for_an_unknown_integration_is_404(psa_client, auth):
 def test_a_note_without_a_body_is_422(psa_client, auth):
     answer = psa_client.post("/v1/tickets/syncro/1/notes", headers=auth(WRITE), json={})
     assert answer.status_code == 422
+
+
+@pytest.mark.parametrize("integration_type", ["syncro", "autotask", "connectwise"])
+def test_a_company_id_that_is_not_a_number_is_422_without_calling_the_psa(
+    psa, psa_client, auth, integration_type
+):
+    answer = psa_client.post(
+        "/v1/tickets",
+        headers=auth(WRITE),
+        json={"integration_type": integration_type, "title": "x", "company_id": "acme"},
+    )
+    assert answer.status_code == 422
+    assert answer.get_json()["errors"] == {"company_id": ["company_id must be a number"]}
+    assert not any(r.method == "POST" for r, _ in psa.log)

@@ -191,7 +191,7 @@ def test_create_sends_the_customer_subject_and_initial_comment(httpserver, adapt
         "/api/v1/tickets",
         method="POST",
         json={
-            "customer_id": "7",
+            "customer_id": 7,
             "subject": "Backup failed",
             "comment_subject": "Initial issue",
             "comment_body": "nightly dump failed",
