@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import threading
 import time
@@ -29,13 +30,15 @@ from services.integrations.adapters.shapes import (
     TicketNote,
     numeric_id,
 )
-from services.integrations.adapters.throttle import AutotaskBudget
+from services.integrations.adapters.throttle import AutotaskBudget, ConcurrencyGate
 from services.integrations.adapters.transport import PsaResponse, PsaTransport, TransportSettings
 
 ZONE_LOOKUP_URL = "https://webservices.autotask.net/atservicesrest/v1.0/zoneInformation"
 ZONE_TTL = 6 * 3600.0
 PICKLIST_TTL = 3600.0
 AUTOTASK_BUDGET = AutotaskBudget()
+# Integrations built after 2023.1 get 3 concurrent requests per tracking id and endpoint.
+AUTOTASK_THREADS = ConcurrencyGate(integration_type="autotask", limit=3)
 NOTE_TYPE_GENERAL = 1
 PUBLISH_ALL, PUBLISH_INTERNAL = 1, 2
 
@@ -86,6 +89,7 @@ class AutotaskAdapter:
         audit: AuditHook,
         settings: TransportSettings | None = None,
         budget: AutotaskBudget = AUTOTASK_BUDGET,
+        threads: ConcurrencyGate = AUTOTASK_THREADS,
         zone_lookup_url: str = ZONE_LOOKUP_URL,
         sleep: Callable[[float], None] = time.sleep,
         http: requests.Session | None = None,
@@ -99,6 +103,9 @@ class AutotaskAdapter:
         self.configured_url = credentials.api_url
         self.zone_lookup_url = zone_lookup_url
         self.budget = budget
+        self.threads = threads
+        # Identifies the integration in the thread-limit key, never logged (hash of the code).
+        self.integration_code = hashlib.sha256(credentials.client_id.encode()).hexdigest()[:12]
         headers = {
             "ApiIntegrationCode": credentials.client_id,
             "UserName": credentials.username,
@@ -155,7 +162,9 @@ class AutotaskAdapter:
         if self.budget.needs_reading(tenant):
             self._read_threshold(tenant)
         self.budget.spend(tenant)
-        return self.transport.send(method, f"{tenant}{path}", action=action, **kwargs)
+        endpoint = f"{self.integration_code}:{path.strip('/').split('/')[0]}"
+        with self.threads.slot(endpoint):
+            return self.transport.send(method, f"{tenant}{path}", action=action, **kwargs)
 
     def _read_threshold(self, tenant: str, action: str = "fetched") -> None:
         response = self.transport.send("GET", f"{tenant}/ThresholdInformation", action=action)

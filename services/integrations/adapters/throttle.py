@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from services.integrations.adapters.errors import PsaRateLimited
@@ -122,3 +123,26 @@ class AutotaskBudget:
             if reading is None or reading.threshold <= 0:
                 return None
             return (reading.used + reading.calls_since) / reading.threshold
+
+
+class ConcurrencyGate:
+    """At most `limit` requests in flight per key in this process (Autotask: 3 per endpoint)."""
+
+    def __init__(self, *, integration_type: str, limit: int = 3, wait: float = 10.0) -> None:
+        self.integration_type = integration_type
+        self.limit = limit
+        self.wait = wait
+        self._slots: dict[str, threading.BoundedSemaphore] = {}
+        self._lock = threading.Lock()
+
+    @contextmanager
+    def slot(self, key: str) -> Iterator[None]:
+        """Hold one of the key's slots for the duration of a request."""
+        with self._lock:
+            semaphore = self._slots.setdefault(key, threading.BoundedSemaphore(self.limit))
+        if not semaphore.acquire(timeout=self.wait):
+            raise PsaRateLimited(self.integration_type, 1.0, "too many concurrent requests")
+        try:
+            yield
+        finally:
+            semaphore.release()

@@ -309,3 +309,16 @@ def test_an_ambiguous_note_is_looked_up_instead_of_posted_twice(httpserver, adap
 def test_test_connection_reads_threshold_information(httpserver, adapter, calls):
     adapter.test_connection()
     assert [c.action for c in calls if c.url.endswith("ThresholdInformation")] == ["tested"]
+
+
+def test_a_fourth_concurrent_request_to_one_endpoint_waits_then_is_refused():
+    from services.integrations.adapters.throttle import ConcurrencyGate
+
+    gate = ConcurrencyGate(integration_type="autotask", limit=3, wait=0.01)
+    with gate.slot("code:Tickets"), gate.slot("code:Tickets"), gate.slot("code:Tickets"):
+        with gate.slot("code:TicketNotes"):
+            pass  # another endpoint has its own three
+        with pytest.raises(PsaRateLimited), gate.slot("code:Tickets"):
+            pass
+    with gate.slot("code:Tickets"):
+        pass  # released again
