@@ -6,6 +6,7 @@ import contextlib
 import resource
 import signal
 import socket
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -33,6 +34,10 @@ def _take(client: Any, auth: Callable[..., dict[str, str]], **body: Any) -> dict
 
 
 def _assert_reported(integrations: HTTPServer, backup: dict[str, Any]) -> None:
+    # The row turns failed first; the notices follow from the same worker a moment later.
+    deadline = time.monotonic() + 30
+    while len(integrations.log) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
     events = posted(integrations, "/v1/integration-events")
     assert any(e["external_id"] == backup["id"] for e in events)
     assert any(e["request_data"]["event"] == "backup_failed" for e in events)
