@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy import (
     CHAR,
     JSON,
+    BigInteger,
     CheckConstraint,
     Column,
     ForeignKey,
@@ -244,7 +245,8 @@ class FailurePattern(TimestampMixin, Base):
     # The normalised command (executable + subcommands + flag names): what `check` matches on.
     command_key: Mapped[str] = mapped_column(String(500), default="")
     error_signature: Mapped[str | None] = mapped_column(String(255))
-    exit_code: Mapped[int | None]
+    # Windows reports exit codes as unsigned 32-bit (0xFFFFFFFF), winget as negative ones.
+    exit_code: Mapped[int | None] = mapped_column(BigInteger)
     host_count: Mapped[int] = mapped_column(default=0)
     session_count: Mapped[int] = mapped_column(default=0)
     sample_command: Mapped[str] = mapped_column(Text)
@@ -276,7 +278,7 @@ class FailureOccurrence(Base):
     )
     command: Mapped[str] = mapped_column(Text)
     error_output: Mapped[str | None] = mapped_column(Text)
-    exit_code: Mapped[int | None]
+    exit_code: Mapped[int | None] = mapped_column(BigInteger)
     observed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     # The pattern already had an insight that had been shown or checked: a lesson not taken.
     is_repeat: Mapped[bool] = mapped_column(default=False)

@@ -29,7 +29,12 @@ class FailureInSchema(Schema):
             "stored truncated with a '…[truncated N characters]…' marker"
         },
     )
-    exit_code = ma.fields.Integer(allow_none=True, load_default=None)
+    exit_code = ma.fields.Integer(
+        allow_none=True,
+        load_default=None,
+        validate=ma.validate.Range(min=-(2**31), max=2**32 - 1),
+        metadata={"description": "signed or unsigned 32-bit (Windows: 0xFFFFFFFF = 4294967295)"},
+    )
     observed_at = ma.fields.AwareDateTime(allow_none=True)
 
 

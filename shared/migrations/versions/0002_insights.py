@@ -159,7 +159,7 @@ def upgrade() -> None:
         sa.Column("fingerprint_version", sa.Integer(), nullable=False),
         sa.Column("command_key", sa.String(length=500), nullable=False),
         sa.Column("error_signature", sa.String(length=255), nullable=True),
-        sa.Column("exit_code", sa.Integer(), nullable=True),
+        sa.Column("exit_code", sa.BigInteger(), nullable=True),
         sa.Column("host_count", sa.Integer(), nullable=False),
         sa.Column("session_count", sa.Integer(), nullable=False),
         sa.Column("sample_command", sa.Text(), nullable=False),
@@ -383,7 +383,7 @@ def upgrade() -> None:
         sa.Column("infrastructure_id", sa.CHAR(length=36), nullable=True),
         sa.Column("command", sa.Text(), nullable=False),
         sa.Column("error_output", sa.Text(), nullable=True),
-        sa.Column("exit_code", sa.Integer(), nullable=True),
+        sa.Column("exit_code", sa.BigInteger(), nullable=True),
         sa.Column("observed_at", shared.models.base.UTCDateTime(), nullable=False),
         sa.Column("is_repeat", sa.Boolean(), nullable=False),
         sa.ForeignKeyConstraint(

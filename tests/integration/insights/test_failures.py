@@ -158,6 +158,7 @@ def test_the_same_session_on_the_same_host_is_not_independent_evidence(
         ({"infrastructure_id": "0" * 36}, 404, None),
         ({"session_id": "0" * 36}, 404, None),
         ({"exit_code": "boom"}, 422, "exit_code"),
+        ({"exit_code": 2**40}, 422, "exit_code"),
         ({"command": ""}, 422, "command"),
         ({"observed_at": "yesterday"}, 422, "observed_at"),
         ({"command": "x" * 9000}, 413, None),
@@ -234,3 +235,10 @@ def test_patterns_are_listed_per_host_and_their_occurrences_paged(
         headers=hdr,
     ).json
     assert len(occurrences["items"]) == 1 and occurrences["next_cursor"]
+
+
+def test_windows_unsigned_and_winget_negative_exit_codes_are_kept(
+    client: FlaskClient, hdr: dict, estate: dict
+) -> None:
+    assert fail(client, hdr, estate, exit_code=4294967295)["pattern"]["exit_code"] == 4294967295
+    assert fail(client, hdr, estate, exit_code=-1978335212)["pattern"]["exit_code"] == -1978335212
