@@ -7,6 +7,7 @@ from flask import Flask, current_app, g, request
 from services.integrations.access_log.chain import AccessContext
 from services.integrations.tickets.psa_access import PsaAccess, VaultCredentials
 from services.integrations.tickets.session_directory import InsightsSessions
+from services.integrations.tickets.settings import transport_settings
 from shared.client import ServiceClient
 from shared.web import current_principal
 
@@ -17,7 +18,10 @@ def psa_access_for_app(app: Flask, context: AccessContext) -> PsaAccess:
         credentials=VaultCredentials(app.extensions["vault"]),
         session_factory=app.extensions["session_factory"],
         context=context,
-        adapter_options=dict(app.extensions.get("psa_adapter_options", {})),
+        adapter_options={
+            "settings": transport_settings(app.config),
+            **app.extensions.get("psa_adapter_options", {}),
+        },
     )
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask.views import MethodView
 
 from services.integrations.adapters import PsaNote, PsaTicket, TicketDraft, TicketNote
-from services.integrations.tickets import services
+from services.integrations.tickets import services, settings
 from services.integrations.tickets.request_access import insights_sessions, psa_access_for_request
 from services.integrations.tickets.schemas import (
     NoteCreateSchema,
@@ -26,6 +26,7 @@ from shared.models import TicketLink
 from shared.models.tickets import TICKET_SYSTEMS
 from shared.pagination import Page
 from shared.web import Blueprint, db_session
+from shared.web.problems import ProblemSchema
 
 blp = Blueprint(
     "tickets",
@@ -33,6 +34,7 @@ blp = Blueprint(
     url_prefix="/v1",
     description="Work sessions linked to PSA tickets; tickets and notes created in a PSA",
 )
+blp.record_once(lambda state: settings.load_into(state.app))
 
 
 @blp.route("/ticket-links")
@@ -47,7 +49,9 @@ class TicketLinks(MethodView):
     @blp.requires("integrations:write")
     @blp.arguments(TicketLinkCreateSchema)
     @blp.response(201, TicketLinkSchema)
-    @blp.alt_response(409, description="The session is already linked to that ticket")
+    @blp.alt_response(
+        409, schema=ProblemSchema, description="The session is already linked to that ticket"
+    )
     def post(self, data: dict[str, Any]) -> TicketLink:
         """Link a session to a PSA ticket (fetched live to fill number, subject, status, URL)"""
         return services.create_link(

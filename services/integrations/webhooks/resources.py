@@ -16,6 +16,7 @@ from services.integrations.webhooks import services, settings
 from shared.errors import NotFound
 from shared.models.tickets import WEBHOOK_SOURCES
 from shared.web import Blueprint, Schema, db_session
+from shared.web.problems import ProblemSchema
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,11 @@ def _process_later(app: Flask, row_id: str, source: str) -> None:
 @blp.route("/<string:source>")
 class Webhooks(MethodView):
     @blp.response(200, WebhookReceiptSchema)
-    @blp.alt_response(401, description="Bad signature or token (the delivery is kept as rejected)")
+    @blp.alt_response(
+        401,
+        schema=ProblemSchema,
+        description="Bad signature or token (the delivery is kept as rejected)",
+    )
     def post(self, source: str) -> dict[str, Any]:
         """Receive a PSA webhook: stored raw, verified, deduplicated, answered, then applied"""
         if source not in WEBHOOK_SOURCES:

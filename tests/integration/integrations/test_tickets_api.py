@@ -189,3 +189,34 @@ def test_a_company_id_that_is_not_a_number_is_422_without_calling_the_psa(
     assert answer.status_code == 422
     assert answer.get_json()["errors"] == {"company_id": ["company_id must be a number"]}
     assert not any(r.method == "POST" for r, _ in psa.log)
+
+
+def test_psa_timeouts_and_retry_bounds_come_from_the_environment(vault_app):
+    from flask import Flask
+
+    from services.integrations.tickets.settings import load_into, transport_settings
+
+    assert vault_app.config["PSA_READ_TIMEOUT"] == 20.0
+    app = Flask("probe")
+    load_into(
+        app,
+        {
+            "PSA_CONNECT_TIMEOUT": "1.5",
+            "PSA_READ_TIMEOUT": "4",
+            "PSA_MAX_ATTEMPTS": "2",
+            "PSA_MAX_RETRY_WAIT": "0.5",
+        },
+    )
+    assert transport_settings(app.config) == type(transport_settings({}))(
+        connect_timeout=1.5, read_timeout=4.0, max_attempts=2, max_retry_wait=0.5
+    )
+
+
+def test_a_bad_psa_timeout_stops_the_process_naming_the_variable(capsys):
+    from flask import Flask
+
+    from services.integrations.tickets.settings import load_into
+
+    with pytest.raises(SystemExit):
+        load_into(Flask("probe"), {"PSA_READ_TIMEOUT": "soon"})
+    assert "PSA_READ_TIMEOUT" in capsys.readouterr().err

@@ -1,0 +1,51 @@
+"""PSA call settings: timeouts and how long a rate-limit wait may be absorbed inside a request."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from flask import Flask
+
+from services.integrations.adapters import TransportSettings
+from shared.config import Setting, load_or_exit, parse_positive_float, parse_positive_int
+
+PSA_SETTINGS: tuple[Setting, ...] = (
+    Setting(
+        "PSA_CONNECT_TIMEOUT",
+        parse_positive_float,
+        3.05,
+        "seconds to wait for a PSA to accept a connection",
+    ),
+    Setting("PSA_READ_TIMEOUT", parse_positive_float, 20.0, "seconds to wait for a PSA's answer"),
+    Setting(
+        "PSA_MAX_ATTEMPTS",
+        parse_positive_int,
+        3,
+        "attempts of a read (or of a request the PSA provably did not process)",
+    ),
+    Setting(
+        "PSA_MAX_RETRY_WAIT",
+        parse_positive_float,
+        10.0,
+        "longest Retry-After waited out in a request; longer ones answer 503",
+    ),
+)
+
+
+def load_into(app: Flask, environ: Mapping[str, str] | None = None) -> None:
+    """Add the PSA settings the app config does not already hold (parsed from the env)."""
+    parsed: dict[str, Any] = load_or_exit(PSA_SETTINGS, os.environ if environ is None else environ)
+    for name, value in parsed.items():
+        app.config.setdefault(name, value)
+
+
+def transport_settings(config: Mapping[str, Any]) -> TransportSettings:
+    """The adapters' transport settings from the app config."""
+    return TransportSettings(
+        connect_timeout=config.get("PSA_CONNECT_TIMEOUT", 3.05),
+        read_timeout=config.get("PSA_READ_TIMEOUT", 20.0),
+        max_attempts=config.get("PSA_MAX_ATTEMPTS", 3),
+        max_retry_wait=config.get("PSA_MAX_RETRY_WAIT", 10.0),
+    )
