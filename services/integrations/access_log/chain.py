@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.orm import Session
 
 from shared.models import CredentialAccessLog, new_id, utcnow
@@ -65,24 +65,23 @@ def row_hash(*, key: bytes, prev_hash: str, row: CredentialAccessLog) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-def _take_head(session: Session) -> tuple[int, str]:
-    # The UPDATE takes the head row's lock first, so concurrent appends queue here and each
-    # then reads the tip the previous one committed.
-    bumped = session.execute(
-        update(CredentialAuditHead)
-        .where(CredentialAuditHead.id == HEAD_ID)
-        .values(seq=CredentialAuditHead.seq + 1)
-        .execution_options(synchronize_session=False)
-    )
-    if bumped.rowcount == 0:  # type: ignore[attr-defined]
-        session.add(CredentialAuditHead(id=HEAD_ID, seq=1, last_hash=GENESIS_HASH))
-        session.flush()
-    seq, last_hash = session.execute(
-        select(CredentialAuditHead.seq, CredentialAuditHead.last_hash)
-        .where(CredentialAuditHead.id == HEAD_ID)
-        .execution_options(populate_existing=True)
-    ).one()
-    return int(seq), str(last_hash)
+_HEAD = CredentialAuditHead.__table__
+_LOG = CredentialAccessLog.__table__
+
+
+def _take_head(connection: Connection) -> tuple[int, str]:
+    """Lock the chain tip and return (next position, previous hash)."""
+    if connection.dialect.name == "sqlite":
+        # SQLite has no FOR UPDATE: a no-op write takes the database write lock first.
+        connection.execute(update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=_HEAD.c.seq))
+    # A locking read waits for the previous append to commit and then sees its tip.
+    tip = connection.execute(
+        select(_HEAD.c.seq, _HEAD.c.last_hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
+    ).first()
+    if tip is None:
+        connection.execute(insert(_HEAD).values(id=HEAD_ID, seq=0, last_hash=GENESIS_HASH))
+        return 1, GENESIS_HASH
+    return int(tip.seq) + 1, str(tip.last_hash)
 
 
 def append_access(
@@ -96,8 +95,13 @@ def append_access(
     context: AccessContext,
     outcome: str = "success",
 ) -> CredentialAccessLog:
-    """Add one chained audit row in the caller's transaction (it commits with the use case)."""
-    seq, prev = _take_head(session)
+    """Add one chained audit row in the caller's transaction (it commits with the use case).
+
+    Three statements (lock+read tip, insert, move tip) on the session's connection; Core
+    statements keep the ORM's per-object work off the hot path of every reveal.
+    """
+    connection = session.connection()
+    seq, prev = _take_head(connection)
     row = CredentialAccessLog(
         id=new_id(),
         seq=seq,
@@ -115,14 +119,10 @@ def append_access(
         prev_hash=prev,
     )
     row.row_hash = row_hash(key=key, prev_hash=prev, row=row)
-    session.add(row)
-    session.execute(
-        update(CredentialAuditHead)
-        .where(CredentialAuditHead.id == HEAD_ID)
-        .values(last_hash=row.row_hash)
-        .execution_options(synchronize_session=False)
+    connection.execute(insert(_LOG).values({c.name: getattr(row, c.name) for c in _LOG.columns}))
+    connection.execute(
+        update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=seq, last_hash=row.row_hash)
     )
-    session.flush()
     return row
 
 

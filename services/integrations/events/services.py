@@ -118,10 +118,6 @@ def record_event(
     """Store one event with its JSON redacted; a replayed Idempotency-Key returns the first row."""
     clean = _redacted(data)
     fingerprint = _fingerprint(clean)
-    if idempotency_key:
-        earlier = _by_key(session, idempotency_key)
-        if earlier is not None:
-            return _replay(earlier, fingerprint)
     row = ExternalIntegration(
         id=new_id(),
         created_by=created_by,
@@ -132,14 +128,21 @@ def record_event(
     )
     session.add(row)
     try:
+        # Insert first and let the unique key catch a replay: the common case costs no lookup.
         session.commit()
     except IntegrityError:
-        session.rollback()  # a concurrent request with the same key won the insert
+        session.rollback()
         earlier = _by_key(session, idempotency_key) if idempotency_key else None
         if earlier is None:
-            raise
+            raise _unknown_references(clean) from None
         return _replay(earlier, fingerprint)
     return RecordedEvent(row, True)
+
+
+def _unknown_references(clean: Mapping[str, Any]) -> ValidationFailed:
+    # Not a replay, so the foreign keys refused the row: name the ids that were given.
+    named = [name for name in ("session_id", "work_item_id") if clean.get(name)]
+    return ValidationFailed({name: ["does not exist"] for name in named or ["session_id"]})
 
 
 def _by_key(session: Session, key: str) -> ExternalIntegration | None:

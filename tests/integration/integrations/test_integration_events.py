@@ -128,6 +128,16 @@ def test_bad_events_are_422_naming_the_field_and_write_nothing(
     assert _count(engine, body["external_id"]) == 0
 
 
+def test_an_unknown_session_is_422_not_a_server_error(
+    vault_client: FlaskClient, auth: Auth, engine: Engine
+) -> None:
+    body = _event(session_id=str(uuid.uuid4()))
+    answer = _post(vault_client, auth, body, f"idem-{uuid.uuid4()}")
+    assert answer.status_code == 422
+    assert "session_id" in answer.get_json()["errors"]
+    assert _count(engine, body["external_id"]) == 0
+
+
 def test_posting_needs_the_write_scope(vault_client: FlaskClient, auth: Auth) -> None:
     answer = vault_client.post(
         "/v1/integration-events", json=_event(), headers=auth("integrations:read")
