@@ -1,21 +1,30 @@
-"""HTTP layer of inbound webhooks: `POST /v1/webhooks/{syncro|autotask|connectwise|zapier}`."""
+"""HTTP layer of inbound webhooks (`POST /v1/webhooks/{vendor}`) and their stored deliveries."""
 
 from __future__ import annotations
 
 import logging
 from typing import Any
 
-import marshmallow as ma
 from flask import Flask, Response, after_this_request, current_app, request
 from flask.views import MethodView
 
 from services.integrations.access_log.chain import AccessContext
 from services.integrations.tickets.psa_access import OutboundRecorder
-from services.integrations.tickets.request_access import psa_access_for_app
-from services.integrations.webhooks import services, settings
+from services.integrations.tickets.request_access import psa_access_for_app, psa_access_for_request
+from services.integrations.webhooks import deliveries, services, settings
+from services.integrations.webhooks.schemas import (
+    ReprocessResultSchema,
+    ReprocessSchema,
+    WebhookDeliveryDetailSchema,
+    WebhookDeliveryPageSchema,
+    WebhookDeliveryQuerySchema,
+    WebhookReceiptSchema,
+)
 from shared.errors import NotFound
+from shared.models import WebhookDelivery
 from shared.models.tickets import WEBHOOK_SOURCES
-from shared.web import Blueprint, Schema, db_session
+from shared.pagination import Page
+from shared.web import Blueprint, db_session
 from shared.web.problems import ProblemSchema
 
 log = logging.getLogger(__name__)
@@ -23,15 +32,10 @@ log = logging.getLogger(__name__)
 blp = Blueprint(
     "webhooks",
     __name__,
-    url_prefix="/v1/webhooks",
+    url_prefix="/v1",
     description="Inbound PSA webhooks, authenticated per vendor (signature or URL token)",
 )
 blp.record_once(lambda state: settings.load_into(state.app))
-
-
-class WebhookReceiptSchema(Schema):
-    delivery_id = ma.fields.String()
-    status = ma.fields.String(metadata={"description": "accepted or duplicate"})
 
 
 def _process_later(app: Flask, row_id: str, source: str) -> None:
@@ -52,7 +56,7 @@ def _process_later(app: Flask, row_id: str, source: str) -> None:
         return response
 
 
-@blp.route("/<string:source>")
+@blp.route("/webhooks/<string:source>")
 class Webhooks(MethodView):
     @blp.response(200, WebhookReceiptSchema)
     @blp.alt_response(
@@ -80,3 +84,34 @@ class Webhooks(MethodView):
             "delivery_id": receipt.delivery_id,
             "status": "duplicate" if receipt.duplicate else "accepted",
         }
+
+
+@blp.route("/webhook-deliveries")
+class WebhookDeliveries(MethodView):
+    @blp.requires("integrations:read")
+    @blp.arguments(WebhookDeliveryQuerySchema, location="query")
+    @blp.response(200, WebhookDeliveryPageSchema)
+    def get(self, args: dict[str, Any]) -> Page[WebhookDelivery]:
+        """List stored deliveries newest first, by vendor and state"""
+        return deliveries.list_deliveries(session=db_session(), **args)
+
+
+@blp.route("/webhook-deliveries/<string:row_id>")
+class WebhookDeliveryById(MethodView):
+    @blp.requires("integrations:read")
+    @blp.response(200, WebhookDeliveryDetailSchema)
+    def get(self, row_id: str) -> WebhookDelivery:
+        """One stored delivery with its raw body"""
+        return deliveries.get_delivery(session=db_session(), row_id=row_id)
+
+
+@blp.route("/webhook-deliveries/reprocess")
+class WebhookDeliveriesReprocess(MethodView):
+    @blp.requires("integrations:write")
+    @blp.arguments(ReprocessSchema)
+    @blp.response(200, ReprocessResultSchema)
+    def post(self, data: dict[str, Any]) -> dict[str, int]:
+        """Apply accepted deliveries that were never applied or failed (oldest first)"""
+        return deliveries.reprocess_open(
+            session=db_session(), access=psa_access_for_request(), limit=data["limit"]
+        )
