@@ -7,11 +7,12 @@ from typing import Any
 from flask.views import MethodView
 
 from services.integrations.adapters import PsaNote, PsaTicket, TicketDraft, TicketNote
-from services.integrations.tickets import services, settings
+from services.integrations.tickets import psa_tickets, services, settings
 from services.integrations.tickets.request_access import insights_sessions, psa_access_for_request
 from services.integrations.tickets.schemas import (
     NoteCreateSchema,
     NoteSchema,
+    PsaTicketListSchema,
     PsaTicketSchema,
     RefreshReportSchema,
     TicketCreateSchema,
@@ -20,6 +21,7 @@ from services.integrations.tickets.schemas import (
     TicketLinkQuerySchema,
     TicketLinkRefreshSchema,
     TicketLinkSchema,
+    TicketSearchSchema,
 )
 from shared.errors import NotFound
 from shared.models import TicketLink
@@ -118,7 +120,7 @@ class Tickets(MethodView):
             company_id=data["company_id"],
             fields=data["vendor_fields"],
         )
-        ticket = services.create_ticket(
+        ticket = psa_tickets.create_ticket(
             session=db_session(),
             access=psa_access_for_request(),
             integration_type=data["integration_type"],
@@ -126,6 +128,36 @@ class Tickets(MethodView):
             session_id=data["session_id"],
         )
         return _ticket_out(data["integration_type"], ticket)
+
+
+@blp.route("/tickets/<string:integration_type>")
+class TicketSearch(MethodView):
+    @blp.requires("integrations:read")
+    @blp.arguments(TicketSearchSchema, location="query")
+    @blp.response(200, PsaTicketListSchema)
+    def get(self, args: dict[str, Any], integration_type: str) -> dict[str, Any]:
+        """Search a PSA's tickets live (one PSA call; first page only)"""
+        kind = _psa_type(integration_type)
+        found = psa_tickets.search_tickets(
+            session=db_session(), access=psa_access_for_request(), integration_type=kind, **args
+        )
+        return {"items": [_ticket_out(kind, ticket) for ticket in found]}
+
+
+@blp.route("/tickets/<string:integration_type>/<string:ticket_id>")
+class TicketById(MethodView):
+    @blp.requires("integrations:read")
+    @blp.response(200, PsaTicketSchema)
+    def get(self, integration_type: str, ticket_id: str) -> dict[str, Any]:
+        """Read one ticket live from its PSA, normalised"""
+        kind = _psa_type(integration_type)
+        ticket = psa_tickets.read_ticket(
+            session=db_session(),
+            access=psa_access_for_request(),
+            integration_type=kind,
+            ticket_id=ticket_id,
+        )
+        return _ticket_out(kind, ticket)
 
 
 @blp.route("/tickets/<string:integration_type>/<string:ticket_id>/notes")
@@ -136,7 +168,7 @@ class TicketNotes(MethodView):
     def post(self, data: dict[str, Any], integration_type: str, ticket_id: str) -> PsaNote:
         """Add a note to a PSA ticket (internal unless `internal` is false)"""
         note = TicketNote(body=data["body"], title=data["title"], internal=data["internal"])
-        return services.add_note(
+        return psa_tickets.add_note(
             session=db_session(),
             access=psa_access_for_request(),
             integration_type=_psa_type(integration_type),

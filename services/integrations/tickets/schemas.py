@@ -97,8 +97,13 @@ class PsaTicketSchema(Schema):
     web_url = ma.fields.String()
 
 
-class TicketPathSchema(Schema):
-    integration_type = ma.fields.String(validate=PSA)
+class TicketSearchSchema(Schema):
+    text = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+    limit = ma.fields.Integer(load_default=25, validate=ma.validate.Range(min=1, max=100))
+
+
+class PsaTicketListSchema(Schema):
+    items = ma.fields.List(ma.fields.Nested(PsaTicketSchema))
 
 
 class NoteCreateSchema(Schema):

@@ -13,11 +13,8 @@ from sqlalchemy.orm import Session
 from services.integrations.adapters import (
     PsaAdapter,
     PsaError,
-    PsaNote,
     PsaTicket,
     PsaTicketNotFound,
-    TicketDraft,
-    TicketNote,
 )
 from services.integrations.tickets.psa_access import PsaAccess, as_domain_error
 from services.integrations.tickets.session_directory import SessionDirectory
@@ -210,45 +207,6 @@ def _refresh_one(
     except (PsaError, DomainError) as exc:
         return RefreshOutcome(link.id, "failed", link.ticket_status, exc.detail)
     return RefreshOutcome(link.id, "refreshed", link.ticket_status)
-
-
-def create_ticket(
-    *,
-    session: Session,
-    access: PsaAccess,
-    integration_type: str,
-    draft: TicketDraft,
-    session_id: str | None = None,
-) -> PsaTicket:
-    """Create a ticket in a PSA (never retried blindly; an unknown outcome is a 502 to check)."""
-    adapter = access.adapter(
-        session=session,
-        integration_type=integration_type,
-        purpose="ticket-create",
-        session_id=session_id,
-    )
-    try:
-        return adapter.create_ticket(draft)
-    except PsaError as exc:
-        raise as_domain_error(exc) from None
-
-
-def add_note(
-    *,
-    session: Session,
-    access: PsaAccess,
-    integration_type: str,
-    ticket_id: str,
-    note: TicketNote,
-) -> PsaNote:
-    """Add a note to a PSA ticket."""
-    adapter = access.adapter(
-        session=session, integration_type=integration_type, purpose="ticket-note"
-    )
-    try:
-        return adapter.add_note(ticket_id, note)
-    except PsaError as exc:
-        raise as_domain_error(exc) from None
 
 
 def sync_ticket_everywhere(

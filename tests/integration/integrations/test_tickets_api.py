@@ -220,3 +220,45 @@ def test_a_bad_psa_timeout_stops_the_process_naming_the_variable(capsys):
     with pytest.raises(SystemExit):
         load_into(Flask("probe"), {"PSA_READ_TIMEOUT": "soon"})
     assert "PSA_READ_TIMEOUT" in capsys.readouterr().err
+
+
+def test_reading_one_ticket_live_answers_the_normalised_shape(psa, psa_client, auth):
+    psa.expect_request(f"{AT_API}/Tickets/4242").respond_with_json(
+        {"item": {"id": 4242, "ticketNumber": "T20261125.0042", "title": "VPN down", "status": 8}}
+    )
+
+    answer = psa_client.get("/v1/tickets/autotask/4242", headers=auth("integrations:read"))
+
+    assert answer.status_code == 200
+    assert answer.get_json()["status"] == "In Progress"
+    assert answer.get_json()["web_url"].endswith("Code=OpenTicketDetail&TicketID=4242")
+
+
+def test_reading_a_ticket_the_psa_does_not_have_is_404(psa, psa_client, auth):
+    psa.expect_request(f"{AT_API}/Tickets/4243").respond_with_json({"item": None})
+    answer = psa_client.get("/v1/tickets/autotask/4243", headers=auth("integrations:read"))
+    assert answer.status_code == 404
+
+
+def test_searching_a_psa_returns_normalised_tickets(psa, psa_client, auth):
+    psa.expect_request(f"{CW_API}/service/tickets").respond_with_json(
+        [
+            {"id": 1, "summary": "printer jam", "status": {"id": 1, "name": "New"}},
+            {"id": 2, "summary": "printer offline", "status": {"id": 2, "name": "Closed"}},
+        ]
+    )
+
+    answer = psa_client.get(
+        "/v1/tickets/connectwise?text=printer&limit=2", headers=auth("integrations:read")
+    )
+
+    assert answer.status_code == 200
+    assert [(t["number"], t["status"]) for t in answer.get_json()["items"]] == [
+        ("1", "New"),
+        ("2", "Closed"),
+    ]
+
+
+def test_searching_needs_text(psa_client, auth):
+    answer = psa_client.get("/v1/tickets/syncro", headers=auth("integrations:read"))
+    assert answer.status_code == 422
