@@ -160,7 +160,11 @@ class AutotaskAdapter:
     def _call(self, method: str, path: str, *, action: str, **kwargs: Any) -> PsaResponse:
         tenant = self.zone().api_root
         if self.budget.needs_reading(tenant):
-            self._read_threshold(tenant)
+            try:
+                self._read_threshold(tenant)
+            except (PsaUnavailable, PsaRejected):
+                # No reading this time: go on, and try again after the refresh interval.
+                self.budget.record_reading(tenant, threshold=0, used=0)
         self.budget.spend(tenant)
         endpoint = f"{self.integration_code}:{path.strip('/').split('/')[0]}"
         with self.threads.slot(endpoint):
@@ -170,9 +174,9 @@ class AutotaskAdapter:
         response = self.transport.send("GET", f"{tenant}/ThresholdInformation", action=action)
         body = response.body if isinstance(response.body, dict) else {}
         threshold = body.get("externalRequestThreshold")
-        if isinstance(threshold, int):
-            used = int(body.get("currentTimeframeRequestCount") or 0)
-            self.budget.record_reading(tenant, threshold=threshold, used=used)
+        used = int(body.get("currentTimeframeRequestCount") or 0)
+        known = threshold if isinstance(threshold, int) else 0
+        self.budget.record_reading(tenant, threshold=known, used=used)
 
     def _status_label(self, value: JsonValue) -> str:
         tenant = self.zone().api_root

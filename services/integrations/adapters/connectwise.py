@@ -117,13 +117,20 @@ class ConnectWiseAdapter:
 
     def _call(self, method: str, path: str, *, action: str, **kwargs: Any) -> PsaResponse:
         codebase = self.codebase()
-        response = self.transport.send(
-            method, f"{self.site}/{codebase}apis/3.0{path}", action=action, **kwargs
-        )
-        if response.status == 404 and self.codebase(refresh=True) != codebase:
-            # The codebase moved after an upgrade; the first call hit a path that no longer exists.
-            return self._call(method, path, action=action, **kwargs)
+        response = self._send(codebase, method, path, action, kwargs)
+        if response.status == 404:
+            moved = self.codebase(refresh=True)
+            if moved != codebase:
+                # The codebase moved after an upgrade: the call hit a path that no longer exists,
+                # so even a POST was not processed and may be sent once more.
+                return self._send(moved, method, path, action, kwargs)
         return response
+
+    def _send(
+        self, codebase: str, method: str, path: str, action: str, kwargs: dict[str, Any]
+    ) -> PsaResponse:
+        url = f"{self.site}/{codebase}apis/3.0{path}"
+        return self.transport.send(method, url, action=action, **kwargs)
 
     def _ticket(self, raw: dict[str, JsonValue]) -> PsaTicket:
         tid = raw["id"]

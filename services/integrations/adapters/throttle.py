@@ -110,7 +110,8 @@ class AutotaskBudget:
             reading = self._readings.get(tenant)
             if reading is None:
                 return
-            if reading.used + reading.calls_since >= reading.threshold * self.ceiling:
+            known = reading.threshold > 0  # 0: the last reading failed; Autotask's 429s still apply
+            if known and reading.used + reading.calls_since >= reading.threshold * self.ceiling:
                 raise PsaRateLimited(
                     "autotask", 60.0, "Autotask hourly API budget nearly spent for this tenant"
                 )

@@ -322,3 +322,17 @@ def test_a_fourth_concurrent_request_to_one_endpoint_waits_then_is_refused():
             pass
     with gate.slot("code:Tickets"):
         pass  # released again
+
+
+def test_a_failed_threshold_reading_does_not_stop_the_call(httpserver, calls, sleeps):
+    httpserver.expect_request("/atservicesrest/v1.0/zoneInformation").respond_with_json(
+        {"url": httpserver.url_for("/ATServicesRest/"), "webUrl": "https://ww5.autotask.net/"}
+    )
+    httpserver.expect_request(f"{API}/ThresholdInformation").respond_with_data("", status=500)
+    httpserver.expect_request(f"{API}/Tickets/entityInformation/fields").respond_with_json(FIELDS)
+    httpserver.expect_request(f"{API}/Tickets/42").respond_with_json({"item": TICKET})
+    adapter = make_adapter(httpserver, calls, sleeps)
+
+    assert adapter.get_ticket("42").status == "In Progress"
+    adapter.get_ticket("42")
+    assert sum(r.path.endswith("ThresholdInformation") for r, _ in httpserver.log) == 3
