@@ -71,10 +71,11 @@ def verify_audit_chain(ctx: click.Context) -> None:
     with _session(settings) as session:
         report = verify_chain(session=session, key=vault.audit_key)
     if report.ok:
-        click.echo(f"chain ok: {report.rows_checked} rows")
+        click.echo(f"chains ok: {report.rows_checked} rows in {report.chains_checked} chains")
         return
     click.echo(
-        f"chain BROKEN at seq {report.broken_at_seq}: {'; '.join(report.problems)} "
+        f"chain {report.broken_chain} BROKEN at seq {report.broken_at_seq}: "
+        f"{'; '.join(report.problems)} "
         f"({report.rows_checked} rows verified before it)",
         err=True,
     )

@@ -13,8 +13,10 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     LargeBinary,
+    SmallInteger,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -25,6 +27,7 @@ CREDENTIAL_TYPES = ("oauth", "api_key", "basic_auth")
 TEST_STATUSES = ("success", "failed", "never")
 DIRECTIONS = ("inbound", "outbound")
 INTEGRATION_ACTIONS = ("created", "updated", "linked", "attached", "fetched", "deleted", "tested")
+AUDIT_CHAINS = 16
 ACCESS_ACTIONS = (
     "created",
     "updated",
@@ -80,11 +83,16 @@ class CredentialAccessLog(Base):
     __table_args__ = (
         CheckConstraint(enum_check("action", ACCESS_ACTIONS), name="action"),
         Index(None, "credential_id", "created_at"),
+        Index(None, "created_at"),
+        UniqueConstraint("chain", "seq"),
     )
 
     id: Mapped[str] = uuid_pk()
-    # Position in the hash chain; assigned under the chain-head row lock, never reused.
-    seq: Mapped[int] = mapped_column(BigInteger, unique=True)
+    # The log is AUDIT_CHAINS parallel hash chains (a credential always lands in the same one),
+    # so concurrent reveals of different credentials do not queue on one tip lock.
+    chain: Mapped[int] = mapped_column(SmallInteger)
+    # Position in its chain; assigned under that chain's tip row lock, never reused.
+    seq: Mapped[int] = mapped_column(BigInteger)
     credential_id: Mapped[str] = mapped_column(CHAR(36))
     credential_version: Mapped[int]
     action: Mapped[str] = mapped_column(String(20))
@@ -101,7 +109,7 @@ class CredentialAccessLog(Base):
 
 
 class CredentialAuditHead(Base):
-    """The one row holding the tip of the access-log chain; locking it orders appends."""
+    """The tip of one access-log chain (id = chain number); locking it orders appends."""
 
     __tablename__ = "credential_audit_head"
 

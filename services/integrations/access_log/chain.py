@@ -1,21 +1,28 @@
-"""Append rows to the credential access log as an HMAC chain, and verify the chain."""
+"""Append rows to the credential access log as HMAC chains, and verify the chains.
+
+The log is AUDIT_CHAINS parallel chains; a credential's rows always go to the same chain
+(crc32 of its id), so every credential's history is one ordered, linked sequence, and
+reveals of different credentials do not queue behind one tip lock.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
 import json
+import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, distinct, insert, select, update
 from sqlalchemy.orm import Session
 
 from shared.models import CredentialAccessLog, new_id, utcnow
-from shared.models.integrations import CredentialAuditHead
+from shared.models.integrations import AUDIT_CHAINS, CredentialAuditHead
 
 GENESIS_HASH = "0" * 64
-HEAD_ID = 1
+_HEAD = CredentialAuditHead.__table__
+_LOG = CredentialAccessLog.__table__
 
 
 @dataclass(frozen=True)
@@ -31,12 +38,19 @@ class AccessContext:
 
 @dataclass
 class ChainReport:
-    """The result of walking the chain: ok, or the first position that does not add up."""
+    """The result of walking the chains: ok, or the first position that does not add up."""
 
     rows_checked: int = 0
+    chains_checked: int = 0
     ok: bool = True
+    broken_chain: int | None = None
     broken_at_seq: int | None = None
     problems: list[str] = field(default_factory=list)
+
+
+def chain_of(credential_id: str) -> int:
+    """The chain (1..AUDIT_CHAINS) a credential's audit rows belong to."""
+    return zlib.crc32(credential_id.encode("utf-8")) % AUDIT_CHAINS + 1
 
 
 def row_hash(*, key: bytes, prev_hash: str, row: CredentialAccessLog) -> str:
@@ -44,6 +58,7 @@ def row_hash(*, key: bytes, prev_hash: str, row: CredentialAccessLog) -> str:
     created: datetime = row.created_at
     payload = json.dumps(
         [
+            row.chain,
             row.seq,
             row.id,
             row.credential_id,
@@ -65,21 +80,18 @@ def row_hash(*, key: bytes, prev_hash: str, row: CredentialAccessLog) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
-_HEAD = CredentialAuditHead.__table__
-_LOG = CredentialAccessLog.__table__
-
-
-def _take_head(connection: Connection) -> tuple[int, str]:
-    """Lock the chain tip and return (next position, previous hash)."""
+def _take_tip(connection: Connection, chain: int) -> tuple[int, str]:
+    """Lock one chain's tip and return (next position, previous hash)."""
+    where = _HEAD.c.id == chain
     if connection.dialect.name == "sqlite":
         # SQLite has no FOR UPDATE: a no-op write takes the database write lock first.
-        connection.execute(update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=_HEAD.c.seq))
+        connection.execute(update(_HEAD).where(where).values(seq=_HEAD.c.seq))
     # A locking read waits for the previous append to commit and then sees its tip.
     tip = connection.execute(
-        select(_HEAD.c.seq, _HEAD.c.last_hash).where(_HEAD.c.id == HEAD_ID).with_for_update()
+        select(_HEAD.c.seq, _HEAD.c.last_hash).where(where).with_for_update()
     ).first()
     if tip is None:
-        connection.execute(insert(_HEAD).values(id=HEAD_ID, seq=0, last_hash=GENESIS_HASH))
+        connection.execute(insert(_HEAD).values(id=chain, seq=0, last_hash=GENESIS_HASH))
         return 1, GENESIS_HASH
     return int(tip.seq) + 1, str(tip.last_hash)
 
@@ -97,13 +109,15 @@ def append_access(
 ) -> CredentialAccessLog:
     """Add one chained audit row in the caller's transaction (it commits with the use case).
 
-    Three statements (lock+read tip, insert, move tip) on the session's connection; Core
-    statements keep the ORM's per-object work off the hot path of every reveal.
+    Three Core statements (lock+read tip, insert, move tip) on the session's connection keep
+    the ORM's per-object work off the hot path of every reveal.
     """
     connection = session.connection()
-    seq, prev = _take_head(connection)
+    chain = chain_of(credential_id)
+    seq, prev = _take_tip(connection, chain)
     row = CredentialAccessLog(
         id=new_id(),
+        chain=chain,
         seq=seq,
         credential_id=credential_id,
         credential_version=credential_version,
@@ -121,31 +135,53 @@ def append_access(
     row.row_hash = row_hash(key=key, prev_hash=prev, row=row)
     connection.execute(insert(_LOG).values({c.name: getattr(row, c.name) for c in _LOG.columns}))
     connection.execute(
-        update(_HEAD).where(_HEAD.c.id == HEAD_ID).values(seq=seq, last_hash=row.row_hash)
+        update(_HEAD).where(_HEAD.c.id == chain).values(seq=seq, last_hash=row.row_hash)
     )
     return row
 
 
 def verify_chain(*, session: Session, key: bytes, batch_size: int = 1000) -> ChainReport:
-    """Recompute every link in order; report the first gap, relink or altered row."""
+    """Recompute every link of every chain; report the first gap, relink or altered row."""
     report = ChainReport()
+    heads = {h.id: h for h in session.scalars(select(CredentialAuditHead))}
+    used = set(session.scalars(select(distinct(CredentialAccessLog.chain))))
+    for chain in sorted(set(heads) | used):
+        _verify_one(session, key, chain, heads.get(chain), report, batch_size)
+        report.chains_checked += 1
+        if not report.ok:
+            break
+    return report
+
+
+def _verify_one(
+    session: Session,
+    key: bytes,
+    chain: int,
+    head: CredentialAuditHead | None,
+    report: ChainReport,
+    batch_size: int,
+) -> None:
     expected_seq, prev = 1, GENESIS_HASH
     while True:
         rows = session.scalars(
             select(CredentialAccessLog)
-            .where(CredentialAccessLog.seq >= expected_seq)
+            .where(CredentialAccessLog.chain == chain, CredentialAccessLog.seq >= expected_seq)
             .order_by(CredentialAccessLog.seq)
             .limit(batch_size)
         ).all()
         for row in rows:
             problem = _link_problem(row, expected_seq, prev, key)
             if problem:
-                return _broken(report, row.seq, problem)
+                _broken(report, chain, row.seq, problem)
+                return
             report.rows_checked += 1
             expected_seq, prev = row.seq + 1, row.row_hash
         if len(rows) < batch_size:
             break
-    return _check_head(session, report, expected_seq - 1, prev)
+    if head is None:
+        _broken(report, chain, expected_seq - 1, "the chain's tip record is missing")
+    elif head.seq != expected_seq - 1 or head.last_hash != prev:
+        _broken(report, chain, expected_seq, "rows at the end of the chain are missing")
 
 
 def _link_problem(row: CredentialAccessLog, seq: int, prev: str, key: bytes) -> str | None:
@@ -158,16 +194,6 @@ def _link_problem(row: CredentialAccessLog, seq: int, prev: str, key: bytes) -> 
     return None
 
 
-def _broken(report: ChainReport, seq: int, problem: str) -> ChainReport:
-    report.ok, report.broken_at_seq = False, seq
+def _broken(report: ChainReport, chain: int, seq: int, problem: str) -> None:
+    report.ok, report.broken_chain, report.broken_at_seq = False, chain, seq
     report.problems.append(problem)
-    return report
-
-
-def _check_head(session: Session, report: ChainReport, last_seq: int, last: str) -> ChainReport:
-    head = session.get(CredentialAuditHead, HEAD_ID)
-    if head is None:
-        return report if last_seq == 0 else _broken(report, last_seq, "chain head is missing")
-    if head.seq != last_seq or head.last_hash != last:
-        return _broken(report, last_seq + 1, "rows at the end of the chain are missing")
-    return report

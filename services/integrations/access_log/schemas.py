@@ -10,6 +10,7 @@ from shared.web import PageArgsSchema, Schema, page_schema
 
 class AccessLogSchema(Schema):
     id = ma.fields.String()
+    chain = ma.fields.Integer()
     seq = ma.fields.Integer()
     credential_id = ma.fields.String()
     credential_version = ma.fields.Integer()
@@ -40,6 +41,8 @@ class AccessLogQuerySchema(PageArgsSchema):
 class ChainReportSchema(Schema):
     ok = ma.fields.Boolean()
     rows_checked = ma.fields.Integer()
+    chains_checked = ma.fields.Integer()
+    broken_chain = ma.fields.Integer(allow_none=True)
     broken_at_seq = ma.fields.Integer(allow_none=True)
     problems = ma.fields.List(ma.fields.String())
 

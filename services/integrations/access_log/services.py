@@ -7,8 +7,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.integrations.keyset import newest_first_page
 from shared.models import CredentialAccessLog
-from shared.pagination import Page, keyset_page
+from shared.pagination import Page
 
 
 def list_access(
@@ -38,12 +39,11 @@ def list_access(
         query = query.where(CredentialAccessLog.created_at >= since)
     if until is not None:
         query = query.where(CredentialAccessLog.created_at < until)
-    return keyset_page(
+    return newest_first_page(
         session=session,
         query=query,
-        sort=CredentialAccessLog.seq,
+        created=CredentialAccessLog.created_at,
         tiebreak=CredentialAccessLog.id,
-        descending=True,
         cursor=cursor,
         limit=limit,
     )

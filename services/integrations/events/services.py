@@ -10,14 +10,15 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.integrations.adapters.shapes import OutboundCall
+from services.integrations.keyset import newest_first_page
 from shared.errors import Conflict, ValidationFailed
 from shared.models import ExternalIntegration, new_id, utcnow
-from shared.pagination import Page, decode_cursor, keyset_page
+from shared.pagination import Page
 from shared.redaction import REDACTED, is_secret_key, redact_json, redact_text
 
 
@@ -48,31 +49,14 @@ def list_events(
         query = query.where(ExternalIntegration.created_at >= since)
     if until is not None:
         query = query.where(ExternalIntegration.created_at < until)
-    if cursor:
-        query = query.where(_older_than_cursor(cursor))
-    return keyset_page(
+    return newest_first_page(
         session=session,
         query=query,
-        sort=ExternalIntegration.created_at,
+        created=ExternalIntegration.created_at,
         tiebreak=ExternalIntegration.id,
-        descending=True,
-        cursor=None,
+        cursor=cursor,
         limit=limit,
     )
-
-
-def _older_than_cursor(cursor: str) -> Any:
-    # shared.pagination cannot tell that UTCDateTime holds datetimes (python_type is object),
-    # so the datetime half of the cursor is turned back into a datetime here.
-    created, row_id = decode_cursor(cursor, 2)
-    try:
-        created_at = datetime.fromisoformat(created)
-    except (TypeError, ValueError):
-        raise ValidationFailed({"cursor": ["is not a cursor this endpoint gave out"]}) from None
-    if created_at.tzinfo is None:
-        raise ValidationFailed({"cursor": ["is not a cursor this endpoint gave out"]})
-    column = ExternalIntegration.created_at
-    return or_(column < created_at, and_(column == created_at, ExternalIntegration.id < row_id))
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,7 @@ def upgrade() -> None:
     op.create_table(
         "credential_access_log",
         sa.Column("id", sa.CHAR(length=36), nullable=False),
+        sa.Column("chain", sa.SmallInteger(), nullable=False),
         sa.Column("seq", sa.BigInteger(), nullable=False),
         sa.Column("credential_id", sa.CHAR(length=36), nullable=False),
         sa.Column("credential_version", sa.Integer(), nullable=False),
@@ -43,7 +44,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_credential_access_log")),
         sa.UniqueConstraint("row_hash", name=op.f("uq_credential_access_log_row_hash")),
-        sa.UniqueConstraint("seq", name=op.f("uq_credential_access_log_seq")),
+        sa.UniqueConstraint("chain", "seq", name=op.f("uq_credential_access_log_chain_seq")),
     )
     head = op.create_table(
         "credential_audit_head",
@@ -52,8 +53,14 @@ def upgrade() -> None:
         sa.Column("last_hash", sa.CHAR(length=64), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_credential_audit_head")),
     )
-    # The chain starts from a known all-zero hash at position 0.
-    op.bulk_insert(head, [{"id": 1, "seq": 0, "last_hash": "0" * 64}])
+    # Each of the 16 chains (AUDIT_CHAINS) starts from a known all-zero hash at position 0.
+    op.bulk_insert(head, [{"id": n, "seq": 0, "last_hash": "0" * 64} for n in range(1, 17)])
+    op.create_index(
+        op.f("ix_credential_access_log_created_at"),
+        "credential_access_log",
+        ["created_at"],
+        unique=False,
+    )
     op.create_index(
         op.f("ix_credential_access_log_credential_id_created_at"),
         "credential_access_log",
@@ -195,6 +202,9 @@ def downgrade() -> None:
     op.drop_index(
         op.f("ix_credential_access_log_credential_id_created_at"),
         table_name="credential_access_log",
+    )
+    op.drop_index(
+        op.f("ix_credential_access_log_created_at"), table_name="credential_access_log"
     )
     op.drop_table("credential_access_log")
     op.drop_table("credential_audit_head")

@@ -196,7 +196,7 @@ def test_the_chain_verifies_over_http_and_from_the_cli(
     assert report["ok"] and report["rows_checked"] >= 2
     result = CliRunner().invoke(integrations, ["verify-audit-chain"])
     assert result.exit_code == 0, result.output
-    assert "chain ok" in result.output
+    assert "chains ok" in result.output
 
 
 @pytest.fixture
@@ -204,7 +204,9 @@ def restore_log(engine: Engine) -> Iterator[None]:
     """Tampering tests change the shared log; put it back as it was afterwards."""
     with engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(text("SELECT * FROM credential_access_log"))]
-        head = dict(conn.execute(text("SELECT * FROM credential_audit_head")).one()._mapping)
+        heads = [
+            dict(r._mapping) for r in conn.execute(text("SELECT * FROM credential_audit_head"))
+        ]
     yield
     with engine.begin() as conn:
         conn.execute(text("DELETE FROM credential_access_log"))
@@ -215,16 +217,18 @@ def restore_log(engine: Engine) -> Iterator[None]:
                 text(f"INSERT INTO credential_access_log ({columns}) VALUES ({values})"), rows
             )
         conn.execute(
-            text("UPDATE credential_audit_head SET seq = :seq, last_hash = :last_hash"), head
+            text(
+                "UPDATE credential_audit_head SET seq = :seq, last_hash = :last_hash WHERE id = :id"
+            ),
+            heads,
         )
 
 
 TAMPERING = {
-    "edited-purpose": "UPDATE credential_access_log SET purpose = 'nothing to see' "
-    "WHERE seq = :seq",
-    "edited-actor": "UPDATE credential_access_log SET on_behalf_of = 'mallory' WHERE seq = :seq",
-    "deleted-row": "DELETE FROM credential_access_log WHERE seq = :seq",
-    "relinked": "UPDATE credential_access_log SET prev_hash = REPEAT('0', 64) WHERE seq = :seq",
+    "edited-purpose": "UPDATE credential_access_log SET purpose = 'nothing to see' WHERE id = :id",
+    "edited-actor": "UPDATE credential_access_log SET on_behalf_of = 'mallory' WHERE id = :id",
+    "deleted-row": "DELETE FROM credential_access_log WHERE id = :id",
+    "relinked": "UPDATE credential_access_log SET prev_hash = REPEAT('0', 64) WHERE id = :id",
 }
 
 
@@ -241,12 +245,13 @@ def test_tampering_with_a_row_is_found_at_its_position(
     made = make_credential("api_key")
     _reveal(vault_client, auth, made["id"])
     _reveal(vault_client, auth, made["id"])
-    target = _log(engine, made["id"])[1].seq
+    target = _log(engine, made["id"])[1]
     with engine.begin() as conn:
-        conn.execute(text(TAMPERING[how]), {"seq": target})
+        conn.execute(text(TAMPERING[how]), {"id": target.id})
     report = _verify(vault_client, auth)
     assert not report["ok"]
-    assert report["broken_at_seq"] in (target, target + 1)
+    assert report["broken_chain"] == target.chain
+    assert report["broken_at_seq"] in (target.seq, target.seq + 1)
     result = CliRunner().invoke(integrations, ["verify-audit-chain"])
     assert result.exit_code == 1
     assert "BROKEN" in result.output
@@ -262,7 +267,10 @@ def test_cutting_off_the_newest_rows_is_found(
     made = make_credential("api_key")
     _reveal(vault_client, auth, made["id"])
     with engine.begin() as conn:
-        conn.execute(text("DELETE FROM credential_access_log ORDER BY seq DESC LIMIT 1"))
+        conn.execute(
+            text("DELETE FROM credential_access_log WHERE id = :id"),
+            {"id": _log(engine, made["id"])[-1].id},
+        )
     assert not _verify(vault_client, auth)["ok"]
 
 
