@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -24,6 +25,8 @@ from services.integrations.webhooks.signatures import (
 )
 from shared.errors import DomainError, Unauthorized, ValidationFailed
 from shared.models import WebhookDelivery, new_id, utcnow
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -122,6 +125,7 @@ def receive_delivery(
     if reason:
         # A rejected row never takes the delivery id it claims, so a forgery can't block it.
         _close_as(session, row, "rejected", reason)
+        log.warning("webhook delivery %s from %s rejected: %s", row.id, source, reason)
         raise Unauthorized("the webhook signature or token is not valid")
     row.signature_valid = True
     payload = parse_json(raw)
