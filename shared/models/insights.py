@@ -297,6 +297,7 @@ class EnvironmentalInsight(TimestampMixin, Base):
         Index(None, "infrastructure_id"),
         Index(None, "insight_category"),
         Index(None, "client_id", "command_key"),
+        Index(None, "client_id", "infrastructure_id"),
         Index(None, "content_hash"),
     )
 

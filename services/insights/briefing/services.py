@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, load_only, selectinload
 
 from services.insights.briefing.ranking import RankedInsight, rank
 from services.insights.briefing.render import (
@@ -21,6 +21,26 @@ from services.insights.records import get_or_404
 from shared.errors import NotFound
 from shared.models import Client, EnvironmentalInsight, Infrastructure
 
+# Only what ranking and rendering read: hydrating whole rows was most of a briefing's cost.
+BRIEFED_COLUMNS = tuple(
+    getattr(EnvironmentalInsight, name)
+    for name in (
+        "client_id",
+        "infrastructure_id",
+        "host_selector",
+        "insight_category",
+        "title",
+        "description",
+        "confidence_level",
+        "priority",
+        "command_key",
+        "valid_from",
+        "last_verified_at",
+        "last_evidence_at",
+        "last_surfaced_at",
+    )
+)
+MIN_ITEM_TOKENS = 24
 HOST_FACTS = (
     "hostname",
     "os",
@@ -63,7 +83,9 @@ def build_briefing(
     if host is None or host.client_id != client.id:
         raise NotFound("host", host_id)
     now = as_of or datetime.now(UTC)
-    query = candidates_query(host, now).options(selectinload(EnvironmentalInsight.examples))
+    query = candidates_query(host, now).options(
+        load_only(*BRIEFED_COLUMNS), selectinload(EnvironmentalInsight.examples)
+    )
     ranked = rank(applicable(list(session.scalars(query)), host), task, now)
     facts = {"id": host.id, **{name: getattr(host, name) for name in HOST_FACTS}}
     briefing = Briefing(client.id, facts, now, budget_tokens)
@@ -74,13 +96,16 @@ def build_briefing(
         item["tokens"] for items in briefing.sections.values() for item in items
     )
     if as_of is None:  # a look into the past is not a briefing served
-        _record_served(session, briefing, now)
+        _record_served(session, briefing, ranked, now)
     return briefing
 
 
 def _pack(briefing: Briefing, ranked: list[RankedInsight], room: int, explain: bool) -> None:
     """Greedy in rank order: an item that does not fit is omitted, smaller later ones may fit."""
     for entry in ranked:
+        if room < MIN_ITEM_TOKENS:  # nothing more can fit: skip rendering the rest
+            briefing.omitted.append(entry.insight.id)
+            continue
         item = _item(entry, explain)
         if item["tokens"] <= room:
             briefing.sections.setdefault(entry.section, []).append(item)
@@ -114,8 +139,10 @@ def _item(entry: RankedInsight, explain: bool) -> dict[str, Any]:
     return item
 
 
-def _record_served(session: Session, briefing: Briefing, now: datetime) -> None:
-    served = [item["id"] for items in briefing.sections.values() for item in items]
-    mark_surfaced(session, served)
+def _record_served(
+    session: Session, briefing: Briefing, ranked: list[RankedInsight], now: datetime
+) -> None:
+    served = {item["id"] for items in briefing.sections.values() for item in items}
+    mark_surfaced(session, [r.insight for r in ranked if r.insight.id in served])
     count_briefing(session, briefing.client_id, now.date())
     session.commit()

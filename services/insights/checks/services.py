@@ -54,6 +54,8 @@ def check_command(*, session: Session, data: dict[str, Any]) -> CheckResult:
     keys = [key, shape.executable_key[:500]]
     insights = _constraints(session, host, keys)
     patterns = _patterns(session, host, keys)
+    # Row locks in one order: the insights' UPDATE before the check row's FK check on them.
+    mark_surfaced(session, insights)
     check = CommandCheck(
         client_id=host.client_id,
         infrastructure_id=host.id,
@@ -64,7 +66,6 @@ def check_command(*, session: Session, data: dict[str, Any]) -> CheckResult:
         matched_pattern_id=patterns[0][0].id if patterns else None,
     )
     session.add(check)
-    mark_surfaced(session, [i.id for i in insights])
     session.commit()
     return CheckResult(check, key, _reasons(insights, patterns), _alternatives(insights, patterns))
 

@@ -84,14 +84,17 @@ def current_filter(as_of: datetime) -> Any:
 def candidates_query(host: Infrastructure, as_of: datetime) -> Select[Any]:
     """Insights that may apply to the host: its own, its client's and global ones.
 
-    Host selectors are checked afterwards in Python (host_matches); every branch of the
-    OR is served by an index (infrastructure_id, client_id).
+    Host selectors are checked afterwards in Python (host_matches). A host-level insight
+    always carries its host's client, so the three branches are three exact ranges of the
+    (client_id, infrastructure_id) index; a plain OR over two columns was a table scan.
     """
     scope = or_(
-        EnvironmentalInsight.infrastructure_id == host.id,
         and_(
             EnvironmentalInsight.client_id == host.client_id,
-            EnvironmentalInsight.infrastructure_id.is_(None),
+            or_(
+                EnvironmentalInsight.infrastructure_id.is_(None),
+                EnvironmentalInsight.infrastructure_id == host.id,
+            ),
         ),
         and_(
             EnvironmentalInsight.client_id.is_(None),

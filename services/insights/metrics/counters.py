@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import update
@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from shared.models import EnvironmentalInsight, LearningMetric
 from shared.models.base import new_id, utcnow
+
+SURFACE_WINDOW = timedelta(minutes=10)
 
 
 def count_briefing(session: Session, client_id: str, day: date) -> None:
@@ -47,8 +49,16 @@ def count_briefing(session: Session, client_id: str, day: date) -> None:
     session.execute(statement)
 
 
-def mark_surfaced(session: Session, insight_ids: list[str]) -> None:
-    """These insights were shown: a later repeat of their failure is a lesson not taken."""
+def mark_surfaced(session: Session, insights: list[EnvironmentalInsight]) -> None:
+    """These insights were shown: a later repeat of their failure is a lesson not taken.
+
+    Counted at most once per SURFACE_WINDOW per insight: a hot insight shown by every
+    briefing must not turn each read into a write on the same row.
+    """
+    cutoff = utcnow() - SURFACE_WINDOW
+    insight_ids = sorted(
+        i.id for i in insights if i.last_surfaced_at is None or i.last_surfaced_at < cutoff
+    )
     if insight_ids:
         session.execute(
             update(EnvironmentalInsight)

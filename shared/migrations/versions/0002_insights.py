@@ -370,6 +370,12 @@ def upgrade() -> None:
         unique=False,
     )
     op.create_index(
+        op.f("ix_environmental_insights_client_id_infrastructure_id"),
+        "environmental_insights",
+        ["client_id", "infrastructure_id"],
+        unique=False,
+    )
+    op.create_index(
         op.f("ix_environmental_insights_content_hash"),
         "environmental_insights",
         ["content_hash"],
@@ -608,6 +614,10 @@ def downgrade() -> None:
     )
     op.drop_index(
         op.f("ix_environmental_insights_content_hash"), table_name="environmental_insights"
+    )
+    op.drop_index(
+        op.f("ix_environmental_insights_client_id_infrastructure_id"),
+        table_name="environmental_insights",
     )
     op.drop_table("environmental_insights")
     op.drop_index(op.f("ix_work_items_session_id"), table_name="work_items")
