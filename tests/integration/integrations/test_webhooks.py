@@ -442,3 +442,24 @@ def test_a_delivery_larger_than_64_kib_is_stored_whole(hooks, psa_client, psa_db
     assert answer.status_code == 200
     row = delivery(psa_db, delivery_id=answer.get_json()["delivery_id"])
     assert len(row.raw_body) == len(body)
+
+
+def test_the_answer_goes_out_before_the_psa_is_asked(hooks, psa_client, psa_db, linked):
+    ticket_id = linked("autotask")
+    hooks.expect_request(f"{AT_API}/Tickets/{ticket_id}").respond_with_json(
+        {"item": {"id": int(ticket_id), "ticketNumber": "T1", "title": "VPN down", "status": 5}}
+    )
+    body = autotask_body(ticket_id)
+
+    answer = psa_client.post(
+        "/v1/webhooks/autotask",
+        data=body,
+        content_type="application/json",
+        headers={"X-Hook-Signature": autotask_signature(body)},
+    )
+
+    assert answer.status_code == 200
+    assert link_status(psa_db, "autotask", ticket_id) == "New"
+    assert not any(r.path.endswith(f"/Tickets/{ticket_id}") for r, _ in hooks.log)
+    answer.close()  # the server has finished sending: now the delivery is applied
+    assert link_status(psa_db, "autotask", ticket_id) == "Complete"
