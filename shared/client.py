@@ -6,6 +6,7 @@ from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import ReadTimeoutError
 from urllib3.util.retry import Retry
 
 from shared.errors import DomainError, GatewayTimeout, ServiceUnavailable
@@ -112,12 +113,10 @@ class ServiceClient:
                 headers=headers,
                 timeout=self.timeout,
             )
-        except (requests.ConnectTimeout, requests.ConnectionError) as exc:
-            if isinstance(exc, requests.ReadTimeout):
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            if _is_read_timeout(exc):
                 raise PeerTimeout(f"{self.name} did not answer in time", retry_after=5) from None
             raise PeerUnavailable(f"{self.name} cannot be reached", retry_after=5) from None
-        except requests.Timeout:
-            raise PeerTimeout(f"{self.name} did not answer in time", retry_after=5) from None
         return self._answer(response)
 
     def _headers(self, idempotency_key: str | None) -> dict[str, str]:
@@ -138,6 +137,15 @@ class ServiceClient:
             raise PeerUnavailable(f"{self.name} is unavailable", retry_after=retry_after)
         kind = {404: PeerNotFound, 409: PeerConflict}.get(response.status_code, PeerError)
         raise kind(self.name, response.status_code, problem)
+
+
+def _is_read_timeout(exc: Exception) -> bool:
+    # With retries mounted, urllib3 wraps a read timeout in MaxRetryError and requests then
+    # raises ConnectionError; the peer was reached but did not answer, which is a 504.
+    if isinstance(exc, requests.ReadTimeout):
+        return True
+    reason = getattr(exc.args[0], "reason", None) if exc.args else None
+    return isinstance(reason, ReadTimeoutError)
 
 
 def _problem_of(response: requests.Response) -> dict[str, Any]:

@@ -115,10 +115,12 @@ def silent_peer() -> Iterator[int]:
     listener.close()
 
 
-def test_a_peer_that_never_answers_is_a_timeout_not_a_hang(silent_peer: int) -> None:
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_peer_that_never_answers_is_a_timeout_not_a_hang(silent_peer: int, method: str) -> None:
     client = ServiceClient(f"http://127.0.0.1:{silent_peer}", None, read_timeout=0.3)
     started = time.monotonic()
     with pytest.raises(PeerTimeout) as raised:
-        client.post("/v1/tickets", json={})
+        client.request(method, "/v1/tickets", json={} if method == "POST" else None)
     assert raised.value.status == 504
+    assert raised.value.headers()["Retry-After"]
     assert time.monotonic() - started < 5
