@@ -67,7 +67,6 @@ def _event(backup: dict[str, Any], *, event: str = "backup_failed") -> dict[str,
             "storage": backup.get("storage"),
             "error": (backup.get("error_message") or "")[:500],
         },
-        "created_by": "backups-service",
     }
 
 
@@ -75,9 +74,8 @@ def _ticket(backup: dict[str, Any], integration: str) -> dict[str, Any]:
     return {
         "_key": f"ticket-{backup['id']}",
         "integration_type": integration,
-        "subject": f"Backup failed: {backup.get('database_name')} ({backup.get('backup_type')})",
+        "title": f"Backup failed: {backup.get('database_name')} ({backup.get('backup_type')})",
         "description": (
             f"Backup {backup['id']} failed.\n\n{(backup.get('error_message') or '')[:2000]}"
         ),
-        "priority": "high",
     }
