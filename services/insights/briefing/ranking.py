@@ -79,16 +79,9 @@ def _recency(insight: EnvironmentalInsight, now: datetime) -> float:
 
 
 def _relevance(insight: EnvironmentalInsight, task_words: set[str]) -> float:
-    """1 .. 3: how many words of the task the insight (text, command, examples) mentions."""
+    """1 .. 3: how many words of the task the insight (text, command shape) mentions."""
     if not task_words:
         return 1.0
-    text = " ".join(
-        [
-            insight.title,
-            insight.description,
-            insight.command_key or "",
-            *(example.command for example in insight.examples),
-        ]
-    )
+    text = " ".join([insight.title, insight.description, insight.command_key or ""])
     overlap = len(task_words & words(text)) / len(task_words)
     return 1.0 + 2.0 * overlap

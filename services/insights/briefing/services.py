@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy.orm import Session, load_only, selectinload
+from sqlalchemy import select
+from sqlalchemy.orm import Session, load_only
 
 from services.insights.briefing.ranking import RankedInsight, rank
 from services.insights.briefing.render import (
@@ -19,7 +20,7 @@ from services.insights.knowledge.scope import applicable, candidates_query
 from services.insights.metrics.counters import count_briefing, mark_surfaced
 from services.insights.records import get_or_404
 from shared.errors import NotFound
-from shared.models import Client, EnvironmentalInsight, Infrastructure
+from shared.models import Client, EnvironmentalExample, EnvironmentalInsight, Infrastructure
 
 # Only what ranking and rendering read: hydrating whole rows was most of a briefing's cost.
 BRIEFED_COLUMNS = tuple(
@@ -83,14 +84,16 @@ def build_briefing(
     if host is None or host.client_id != client.id:
         raise NotFound("host", host_id)
     now = as_of or datetime.now(UTC)
-    query = candidates_query(host, now).options(
-        load_only(*BRIEFED_COLUMNS), selectinload(EnvironmentalInsight.examples)
-    )
+    query = candidates_query(host, now).options(load_only(*BRIEFED_COLUMNS))
     ranked = rank(applicable(list(session.scalars(query)), host), task, now)
+    # Examples only for the head of the ranking: no more than that can fit the budget.
+    examples = _examples(
+        session, [r.insight.id for r in ranked[: budget_tokens // MIN_ITEM_TOKENS]]
+    )
     facts = {"id": host.id, **{name: getattr(host, name) for name in HOST_FACTS}}
     briefing = Briefing(client.id, facts, now, budget_tokens)
     header = render_header(facts, client.name)
-    _pack(briefing, ranked, budget_tokens - estimate_tokens(header), explain)
+    _pack(briefing, ranked, budget_tokens - estimate_tokens(header), explain, examples)
     briefing.markdown = render_markdown(header, briefing.sections, briefing.omitted)
     briefing.used_tokens = estimate_tokens(header) + sum(
         item["tokens"] for items in briefing.sections.values() for item in items
@@ -100,13 +103,36 @@ def build_briefing(
     return briefing
 
 
-def _pack(briefing: Briefing, ranked: list[RankedInsight], room: int, explain: bool) -> None:
+def _examples(session: Session, insight_ids: list[str]) -> dict[str, dict[str, str]]:
+    """The first do and don't example of each of these insights."""
+    if not insight_ids:
+        return {}
+    rows = session.execute(
+        select(
+            EnvironmentalExample.insight_id, EnvironmentalExample.kind, EnvironmentalExample.command
+        )
+        .where(EnvironmentalExample.insight_id.in_(insight_ids))
+        .order_by(EnvironmentalExample.created_at, EnvironmentalExample.id)
+    )
+    found: dict[str, dict[str, str]] = {}
+    for insight_id, kind, command in rows:
+        found.setdefault(insight_id, {}).setdefault(kind, command)
+    return found
+
+
+def _pack(
+    briefing: Briefing,
+    ranked: list[RankedInsight],
+    room: int,
+    explain: bool,
+    examples: dict[str, dict[str, str]],
+) -> None:
     """Greedy in rank order: an item that does not fit is omitted, smaller later ones may fit."""
     for entry in ranked:
         if room < MIN_ITEM_TOKENS:  # nothing more can fit: skip rendering the rest
             briefing.omitted.append(entry.insight.id)
             continue
-        item = _item(entry, explain)
+        item = _item(entry, explain, examples.get(entry.insight.id, {}))
         if item["tokens"] <= room:
             briefing.sections.setdefault(entry.section, []).append(item)
             room -= item["tokens"]
@@ -114,12 +140,9 @@ def _pack(briefing: Briefing, ranked: list[RankedInsight], room: int, explain: b
             briefing.omitted.append(entry.insight.id)
 
 
-def _item(entry: RankedInsight, explain: bool) -> dict[str, Any]:
+def _item(entry: RankedInsight, explain: bool, found: dict[str, str]) -> dict[str, Any]:
     insight = entry.insight
-    examples = {
-        kind: next((e.command for e in insight.examples if e.kind == kind), None)
-        for kind in ("do", "dont")
-    }
+    examples = {kind: found.get(kind) for kind in ("do", "dont")}
     item: dict[str, Any] = {
         "id": insight.id,
         "title": insight.title,
