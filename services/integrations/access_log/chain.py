@@ -14,7 +14,7 @@ import zlib
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import Connection, distinct, insert, select, update
+from sqlalchemy import Connection, insert, select, update
 from sqlalchemy.orm import Session
 
 from shared.models import CredentialAccessLog, new_id, utcnow
@@ -144,7 +144,7 @@ def verify_chain(*, session: Session, key: bytes, batch_size: int = 1000) -> Cha
     """Recompute every link of every chain; report the first gap, relink or altered row."""
     report = ChainReport()
     heads = {h.id: h for h in session.scalars(select(CredentialAuditHead))}
-    used = set(session.scalars(select(distinct(CredentialAccessLog.chain))))
+    used = set(session.scalars(select(CredentialAccessLog.chain).distinct()))
     for chain in sorted(set(heads) | used):
         _verify_one(session, key, chain, heads.get(chain), report, batch_size)
         report.chains_checked += 1

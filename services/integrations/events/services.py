@@ -79,12 +79,22 @@ def _redacted(data: Mapping[str, Any]) -> dict[str, Any]:
 
 def redact_url(url: str) -> str:
     """Mask secret-looking query parameters (Syncro's ?api_key=...) and URL passwords."""
-    parts = urlsplit(redact_text(url))
-    query = [
-        (k, REDACTED if is_secret_key(k) else v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit(parts._replace(query=urlencode(query, safe="[]")))
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if parts.password:
+            user, _, host = netloc.rpartition("@")
+            netloc = f"{user.split(':', 1)[0]}:REDACTED@{host}"
+        query = [
+            (k, REDACTED if is_secret_key(k) else redact_text(v))
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        ]
+        clean = parts._replace(
+            netloc=netloc, path=redact_text(parts.path), query=urlencode(query, safe="[]")
+        )
+        return urlunsplit(clean)
+    except ValueError:  # not a URL we can take apart: treat it as text
+        return redact_text(url)
 
 
 def _fingerprint(clean: Mapping[str, Any]) -> str:

@@ -77,6 +77,14 @@ def test_request_and_response_secrets_are_redacted_before_storage(
         assert secret not in answer.get_data(as_text=True)
 
 
+def test_a_url_with_a_password_is_stored_without_it(vault_client: FlaskClient, auth: Auth) -> None:
+    secret = new_secret("urlpass")
+    answer = _post(vault_client, auth, _event(external_url=f"https://svc:{secret}@psa.example/t"))
+    assert answer.status_code == 201
+    assert secret not in answer.get_json()["external_url"]
+    assert answer.get_json()["external_url"].startswith("https://svc:")
+
+
 def test_a_replayed_idempotency_key_returns_the_first_result_and_writes_nothing(
     vault_client: FlaskClient, auth: Auth, engine: Engine
 ) -> None:
