@@ -112,8 +112,9 @@ class SyncroAdapter:
 
     def create_ticket(self, draft: TicketDraft) -> PsaTicket:
         """Create a ticket for a customer; never retried blindly (Syncro has no idempotency)."""
-        customer_id = numeric_id("syncro", draft.company_id, "company_id")
-        payload: dict[str, JsonValue] = {"customer_id": customer_id, "subject": draft.title}
+        payload: dict[str, JsonValue] = {"subject": draft.title}
+        if draft.company_id is not None:  # without one, Syncro itself says what it needs (422)
+            payload["customer_id"] = numeric_id("syncro", draft.company_id, "company_id")
         if draft.description:
             payload |= {"comment_subject": "Initial issue", "comment_body": draft.description}
         response = self._call("POST", "/tickets", action="created", json=payload | draft.fields)

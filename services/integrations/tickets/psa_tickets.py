@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, fields
+from typing import Any
+
 from sqlalchemy.orm import Session
 
-from services.integrations.adapters import PsaError, PsaNote, PsaTicket, TicketDraft, TicketNote
+from services.integrations.adapters import (
+    PsaError,
+    PsaNote,
+    PsaOutcomeUnknown,
+    PsaTicket,
+    TicketDraft,
+    TicketNote,
+)
+from services.integrations.events.services import RecordedEvent, record_event
 from services.integrations.tickets.psa_access import PsaAccess, as_domain_error
+from shared.errors import Conflict
+from shared.models import ExternalIntegration
+
+TICKET_FIELDS = tuple(f.name for f in fields(PsaTicket))
 
 
 def read_ticket(
@@ -34,6 +49,14 @@ def search_tickets(
         raise as_domain_error(exc) from None
 
 
+@dataclass(frozen=True)
+class CreatedTicket:
+    """A ticket a create request produced; `replayed` when an Idempotency-Key answered it."""
+
+    ticket: PsaTicket
+    replayed: bool = False
+
+
 def create_ticket(
     *,
     session: Session,
@@ -41,8 +64,16 @@ def create_ticket(
     integration_type: str,
     draft: TicketDraft,
     session_id: str | None = None,
-) -> PsaTicket:
-    """Create a ticket in a PSA (never retried blindly; an unknown outcome is a 502 to check)."""
+    idempotency_key: str | None = None,
+) -> CreatedTicket:
+    """Create a ticket in a PSA, at most once per Idempotency-Key; never retried blindly."""
+    reservation = None
+    if idempotency_key:
+        reservation = _reserve(
+            session, access, integration_type, draft, session_id, idempotency_key
+        )
+        if not reservation.created:
+            return CreatedTicket(_replay(reservation.event), replayed=True)
     adapter = access.adapter(
         session=session,
         integration_type=integration_type,
@@ -50,9 +81,67 @@ def create_ticket(
         session_id=session_id,
     )
     try:
-        return adapter.create_ticket(draft)
+        ticket = adapter.create_ticket(draft)
     except PsaError as exc:
+        if reservation:
+            _settle_failure(session, reservation.event, exc)
         raise as_domain_error(exc) from None
+    if reservation:
+        _settle_success(session, reservation.event, ticket)
+    return CreatedTicket(ticket)
+
+
+def _reserve(
+    session: Session,
+    access: PsaAccess,
+    integration_type: str,
+    draft: TicketDraft,
+    session_id: str | None,
+    key: str,
+) -> RecordedEvent:
+    request = {
+        "title": draft.title,
+        "description": draft.description,
+        "company_id": draft.company_id,
+        "fields": draft.fields,
+    }
+    return record_event(
+        session=session,
+        idempotency_key=f"psa-ticket:{integration_type}:{key}"[:255],
+        created_by=access.context.on_behalf_of or "integrations",
+        data={
+            "integration_type": integration_type,
+            "direction": "outbound",
+            "action": "created",
+            "session_id": session_id,
+            "request_data": request,
+        },
+    )
+
+
+def _replay(event: ExternalIntegration) -> PsaTicket:
+    answer = event.response_data or {}
+    if "external_id" not in answer:
+        raise Conflict(
+            "a ticket request with this Idempotency-Key is in flight or its outcome "
+            "is unknown; check the PSA before sending another"
+        )
+    stored: dict[str, Any] = {name: answer.get(name) for name in TICKET_FIELDS}
+    return PsaTicket(**stored)
+
+
+def _settle_success(session: Session, event: ExternalIntegration, ticket: PsaTicket) -> None:
+    event.external_id, event.external_url = ticket.external_id, ticket.web_url[:1000]
+    event.response_data = ticket.as_dict()
+    session.commit()
+
+
+def _settle_failure(session: Session, event: ExternalIntegration, exc: PsaError) -> None:
+    event.response_data = {"error": type(exc).__name__, "detail": exc.detail[:500]}
+    if not isinstance(exc, PsaOutcomeUnknown):
+        # A definite failure created nothing: free the key so the caller may try again.
+        event.idempotency_key = None
+    session.commit()
 
 
 def add_note(

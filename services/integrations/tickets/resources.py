@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask.views import MethodView
 
 from services.integrations.adapters import PsaNote, PsaTicket, TicketDraft, TicketNote
 from services.integrations.tickets import psa_tickets, services, settings
 from services.integrations.tickets.request_access import insights_sessions, psa_access_for_request
 from services.integrations.tickets.schemas import (
+    IdempotencyKeySchema,
     NoteCreateSchema,
     NoteSchema,
     PsaTicketListSchema,
@@ -107,27 +109,44 @@ def _psa_type(integration_type: str) -> str:
     return integration_type
 
 
+def _draft(data: dict[str, Any]) -> TicketDraft:
+    description = data["description"]
+    if data["priority"]:
+        description = f"Priority: {data['priority']}\n\n{description}".rstrip()
+    company = data["company_id"] or current_app.config.get("PSA_DEFAULT_COMPANIES", {}).get(
+        data["integration_type"]
+    )
+    return TicketDraft(
+        title=data.get("title") or data["subject"],
+        description=description,
+        company_id=company,
+        fields=data["vendor_fields"],
+    )
+
+
 @blp.route("/tickets")
 class Tickets(MethodView):
     @blp.requires("integrations:write")
+    @blp.arguments(IdempotencyKeySchema, location="headers")
     @blp.arguments(TicketCreateSchema)
     @blp.response(201, PsaTicketSchema)
-    def post(self, data: dict[str, Any]) -> dict[str, Any]:
-        """Create a ticket in a PSA (not retried blindly: a 502 psa-outcome-unknown means check)"""
-        draft = TicketDraft(
-            title=data["title"],
-            description=data["description"],
-            company_id=data["company_id"],
-            fields=data["vendor_fields"],
-        )
-        ticket = psa_tickets.create_ticket(
+    @blp.alt_response(200, schema=PsaTicketSchema, description="Idempotent replay")
+    def post(
+        self, headers: dict[str, Any], data: dict[str, Any]
+    ) -> tuple[dict[str, Any], int, dict[str, str]]:
+        """Create a ticket in a PSA, once per Idempotency-Key (502 psa-outcome-unknown: check)"""
+        created = psa_tickets.create_ticket(
             session=db_session(),
             access=psa_access_for_request(),
             integration_type=data["integration_type"],
-            draft=draft,
+            draft=_draft(data),
             session_id=data["session_id"],
+            idempotency_key=headers.get("idempotency_key"),
         )
-        return _ticket_out(data["integration_type"], ticket)
+        body = _ticket_out(data["integration_type"], created.ticket)
+        if created.replayed:
+            return body, 200, {"Idempotent-Replayed": "true"}
+        return body, 201, {}
 
 
 @blp.route("/tickets/<string:integration_type>")

@@ -11,6 +11,7 @@ from shared.web import PageArgsSchema, Schema, page_schema
 
 UUID_SHAPE = ma.validate.Regexp(r"^[0-9a-fA-F-]{36}$", error="must be a UUID")
 PSA = ma.validate.OneOf(TICKET_SYSTEMS)
+PRIORITIES = ("low", "medium", "high", "critical")
 
 
 class TicketLinkSchema(Schema):
@@ -74,10 +75,19 @@ class RefreshReportSchema(Schema):
 
 class TicketCreateSchema(Schema):
     integration_type = ma.fields.String(required=True, validate=PSA)
-    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
+    title = ma.fields.String(validate=ma.validate.Length(min=1, max=255))
+    subject = ma.fields.String(
+        validate=ma.validate.Length(min=1, max=255), metadata={"description": "alias of title"}
+    )
     description = ma.fields.String(load_default="", validate=ma.validate.Length(max=20_000))
+    priority = ma.fields.String(
+        load_default=None,
+        validate=ma.validate.OneOf(PRIORITIES),
+        metadata={"description": "written into the description; a PSA priority goes in fields"},
+    )
     company_id = ma.fields.String(
-        load_default=None, metadata={"description": "the PSA's customer/company id"}
+        load_default=None,
+        metadata={"description": "the PSA's customer/company id (default: PSA_DEFAULT_COMPANIES)"},
     )
     vendor_fields = ma.fields.Dict(
         data_key="fields",
@@ -85,6 +95,22 @@ class TicketCreateSchema(Schema):
         metadata={"description": "vendor fields, e.g. Autotask queueID/priority/status, CW board"},
     )
     session_id = ma.fields.String(load_default=None, validate=UUID_SHAPE)
+
+    @ma.validates_schema
+    def _a_title(self, data: dict[str, Any], **_: Any) -> None:
+        if not (data.get("title") or data.get("subject")):
+            raise ma.ValidationError("give a title (or subject)", "title")
+
+
+class IdempotencyKeySchema(Schema):
+    class Meta:
+        unknown = ma.EXCLUDE
+
+    idempotency_key = ma.fields.String(
+        data_key="Idempotency-Key",
+        validate=ma.validate.Length(min=1, max=200),
+        metadata={"description": "a retry with the same key answers the first ticket (200)"},
+    )
 
 
 class PsaTicketSchema(Schema):

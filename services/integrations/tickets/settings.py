@@ -10,6 +10,19 @@ from flask import Flask
 
 from services.integrations.adapters import TransportSettings
 from shared.config import Setting, load_or_exit, parse_positive_float, parse_positive_int
+from shared.models.tickets import TICKET_SYSTEMS
+
+
+def parse_companies(raw: str) -> dict[str, str]:
+    """`syncro=123,connectwise=250` -> {"syncro": "123", "connectwise": "250"}."""
+    pairs = [item.split("=", 1) for item in raw.split(",") if item.strip()]
+    if any(len(pair) != 2 or not pair[1].strip().isdigit() for pair in pairs):
+        raise ValueError("expected type=number pairs separated by commas")
+    unknown = sorted({kind.strip() for kind, _ in pairs} - set(TICKET_SYSTEMS))
+    if unknown:
+        raise ValueError(f"no PSA called {', '.join(repr(k) for k in unknown)}")
+    return {kind.strip(): number.strip() for kind, number in pairs}
+
 
 PSA_SETTINGS: tuple[Setting, ...] = (
     Setting(
@@ -30,6 +43,12 @@ PSA_SETTINGS: tuple[Setting, ...] = (
         parse_positive_float,
         10.0,
         "longest Retry-After waited out in a request; longer ones answer 503",
+    ),
+    Setting(
+        "PSA_DEFAULT_COMPANIES",
+        parse_companies,
+        {},
+        "company for tickets created without one, per PSA: syncro=123,connectwise=250",
     ),
 )
 

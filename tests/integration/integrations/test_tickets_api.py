@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import uuid
+
 import pytest
+from werkzeug import Response
 
 from tests.integration.integrations.psa_fakes import AT_API, CW_API
 
@@ -262,3 +266,118 @@ def test_searching_a_psa_returns_normalised_tickets(psa, psa_client, auth):
 def test_searching_needs_text(psa_client, auth):
     answer = psa_client.get("/v1/tickets/syncro", headers=auth("integrations:read"))
     assert answer.status_code == 422
+
+
+def backup_failure(key: str) -> tuple[dict, dict]:
+    """What the backups service sends when a backup fails."""
+    body = {
+        "integration_type": "syncro",
+        "subject": "Backup failed: crm (daily)",
+        "description": f"Backup {key} failed.\n\nmariadb-dump exited 2",
+        "priority": "high",
+    }
+    return body, {"Idempotency-Key": f"backup-failed-ticket-{key}"}
+
+
+def test_a_retried_create_with_the_same_idempotency_key_answers_the_first_ticket(
+    psa, psa_client, auth
+):
+    key = uuid.uuid4().hex
+    psa.expect_request("/api/v1/tickets", method="POST").respond_with_json(
+        {"ticket": {"id": 777, "number": 1777, "subject": "Backup failed", "status": "New"}}
+    )
+    body, headers = backup_failure(key)
+
+    first = psa_client.post("/v1/tickets", json=body, headers=auth(WRITE) | headers)
+    again = psa_client.post("/v1/tickets", json=body, headers=auth(WRITE) | headers)
+
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.get_json() == first.get_json() and again.headers["Idempotent-Replayed"] == "true"
+    posts = [r for r, _ in psa.log if r.method == "POST"]
+    assert len(posts) == 1
+    sent = posts[0].get_json()
+    assert sent["subject"] == "Backup failed: crm (daily)"
+    assert sent["comment_body"].startswith("Priority: high\n\nBackup ")
+
+
+def test_the_same_idempotency_key_with_another_body_is_409(psa, psa_client, auth):
+    psa.expect_request("/api/v1/tickets", method="POST").respond_with_json(
+        {"ticket": {"id": 778, "number": 1778, "subject": "x", "status": "New"}}
+    )
+    body, headers = backup_failure(uuid.uuid4().hex)
+    assert (
+        psa_client.post("/v1/tickets", json=body, headers=auth(WRITE) | headers).status_code == 201
+    )
+
+    other = psa_client.post(
+        "/v1/tickets", json=body | {"subject": "different"}, headers=auth(WRITE) | headers
+    )
+
+    assert other.status_code == 409
+
+
+def test_after_an_unknown_outcome_the_same_key_is_refused_until_someone_checks(
+    psa, psa_client, auth
+):
+    psa.expect_request("/api/v1/tickets", method="POST").respond_with_data("", status=504)
+    body, headers = backup_failure(uuid.uuid4().hex)
+
+    first = psa_client.post("/v1/tickets", json=body, headers=auth(WRITE) | headers)
+    again = psa_client.post("/v1/tickets", json=body, headers=auth(WRITE) | headers)
+
+    assert (first.status_code, again.status_code) == (502, 409)
+    assert sum(r.method == "POST" for r, _ in psa.log) == 1
+
+
+def test_after_a_definite_refusal_the_same_key_may_try_again(psa, psa_client, auth):
+    answers = iter(
+        [
+            Response(
+                '{"errors": {"customer_id": ["can\'t be blank"]}}',
+                status=422,
+                content_type="application/json",
+            ),
+            Response(
+                json.dumps(
+                    {"ticket": {"id": 779, "number": 1779, "subject": "x", "status": "New"}}
+                ),
+                content_type="application/json",
+            ),
+        ]
+    )
+    psa.expect_request("/api/v1/tickets", method="POST").respond_with_handler(
+        lambda _: next(answers)
+    )
+    body, headers = backup_failure(uuid.uuid4().hex)
+
+    first = psa_client.post("/v1/tickets", json=body, headers=auth(WRITE) | headers)
+    again = psa_client.post("/v1/tickets", json=body, headers=auth(WRITE) | headers)
+
+    assert (first.status_code, again.status_code) == (422, 201)
+
+
+def test_a_ticket_without_a_company_gets_the_configured_default(
+    psa, psa_client, auth, vault_app, monkeypatch
+):
+    monkeypatch.setitem(vault_app.config, "PSA_DEFAULT_COMPANIES", {"syncro": "55"})
+    psa.expect_request("/api/v1/tickets", method="POST").respond_with_json(
+        {"ticket": {"id": 780, "number": 1780, "subject": "x", "status": "New"}}
+    )
+
+    answer = psa_client.post(
+        "/v1/tickets", headers=auth(WRITE), json={"integration_type": "syncro", "title": "x"}
+    )
+
+    assert answer.status_code == 201
+    assert [r.get_json()["customer_id"] for r, _ in psa.log if r.method == "POST"] == [55]
+
+
+@pytest.mark.parametrize("raw", ["syncro", "syncro=abc", "syncro=1,=2", "jira=1"])
+def test_malformed_default_companies_stop_the_process(raw, capsys):
+    from flask import Flask
+
+    from services.integrations.tickets.settings import load_into
+
+    with pytest.raises(SystemExit):
+        load_into(Flask("probe"), {"PSA_DEFAULT_COMPANIES": raw})
+    assert "PSA_DEFAULT_COMPANIES" in capsys.readouterr().err
