@@ -17,12 +17,14 @@ import argparse
 import json
 import os
 import shlex
+import statistics
 import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -40,10 +42,11 @@ import json, resource, sys, time
 from services.backups.adapters.mariadb_client import MariaDBTarget
 from services.backups.adapters.storage import LocalStorage
 from services.backups.pipeline import run_mariadb_backup
-url, folder, codec = sys.argv[1:4]
+url, folder, codec, level = sys.argv[1:5]
 started = time.monotonic()
 out = run_mariadb_backup(target=MariaDBTarget.from_url(url), storage=LocalStorage(folder),
-                         artifact_name="service.sql.zst", codec=codec, fingerprint_tables=False)
+                         artifact_name=f"service-{level}.sql.zst", codec=codec, level=int(level),
+                         fingerprint_tables=False)
 print(json.dumps({"seconds": time.monotonic() - started, "raw": out.raw_bytes,
                   "stored": out.stored_bytes, "location": out.location,
                   "rss_kib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
@@ -78,9 +81,9 @@ def generate(target: MariaDBTarget, size_mb: int) -> None:
             )
 
 
-def service_backup(url: str, folder: str, codec: str) -> dict[str, float]:
+def service_backup(url: str, folder: str, codec: str, level: int) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, "-c", SERVICE_BACKUP, url, folder, codec],
+        [sys.executable, "-c", SERVICE_BACKUP, url, folder, codec, str(level)],
         check=True,
         capture_output=True,
         text=True,
@@ -110,6 +113,7 @@ def service_restore_verify(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=500)
+    parser.add_argument("--runs", type=int, default=3, help="backup runs; medians are shown")
     parser.add_argument("--url", default="mysql+pymysql://root@127.0.0.1:3306/")
     parser.add_argument("--keep", action="store_true", help="keep the generated database")
     args = parser.parse_args()
@@ -123,23 +127,47 @@ def main() -> None:
     generate(target, args.size_mb)
     print(f"  generated in {time.monotonic() - t0:.1f} s", flush=True)
     try:
-        run(target, url, work)
+        run(target, url, work, args.runs)
     finally:
         if not args.keep:
             inventory.drop_database(target, name)
         subprocess.run(["rm", "-rf", work], check=False)
 
 
-def run(target: MariaDBTarget, url: str, work: str) -> None:
-    env = dict(os.environ)
-    with defaults_file(target) as cnf:
-        dump = shlex.join(
-            ["mariadb-dump", f"--defaults-extra-file={cnf}", *DUMP_FLAGS, target.database]
+def backups(target: MariaDBTarget, url: str, work: str, cnf: str, runs: int) -> dict[str, Any]:
+    """Each pipeline `runs` times, interleaved so machine load hits them alike; medians."""
+    dump = shlex.join(
+        ["mariadb-dump", f"--defaults-extra-file={cnf}", *DUMP_FLAGS, target.database]
+    )
+    times: dict[str, list[float]] = {k: [] for k in ("bare", "gzip6", "zstd1", "svc1", "svc3")}
+    service: dict[str, Any] = {}
+    for i in range(runs):
+        print(f"  backup run {i + 1}/{runs}", flush=True)
+        times["bare"].append(sh(f"{dump} > /dev/null", os.environ.copy()))
+        times["gzip6"].append(sh(f"{dump} | gzip -6 > {work}/base.sql.gz", os.environ.copy()))
+        times["zstd1"].append(
+            sh(f"{dump} | zstd -q -1 -T2 > {work}/base.sql.zst", os.environ.copy())
         )
-        bare = sh(f"{dump} > /dev/null", env)
-        gzip6 = sh(f"{dump} | gzip -6 > {work}/base.sql.gz", env)
-        zstd1 = sh(f"{dump} | zstd -q -1 -T2 > {work}/base.sql.zst", env)
-        service = service_backup(url, work, "zstd")
+        for level in (1, 3):
+            out = service_backup(url, work, "zstd", level)
+            times[f"svc{level}"].append(out["seconds"])
+            previous = service.get(level, {"rss_kib": 0})
+            out["rss_kib"] = max(out["rss_kib"], previous["rss_kib"])
+            service[level] = out
+    medians = {k: statistics.median(v) for k, v in times.items()}
+    return {
+        "t": medians,
+        "all": times,
+        "service": service,
+        "gzip_size": os.path.getsize(f"{work}/base.sql.gz"),
+        "zstd1_size": os.path.getsize(f"{work}/base.sql.zst"),
+    }
+
+
+def run(target: MariaDBTarget, url: str, work: str, runs: int) -> None:
+    with defaults_file(target) as cnf:
+        measured = backups(target, url, work, cnf, runs)
+        print("  dump-time fingerprint and restores", flush=True)
         fingerprint_started = time.monotonic()
         expected = inventory.take_inventory(target)
         fingerprint = time.monotonic() - fingerprint_started
@@ -147,70 +175,62 @@ def run(target: MariaDBTarget, url: str, work: str) -> None:
         inventory.create_database(target, scratch)
         try:
             restore = sh(
-                f"zstd -dc {work}/base.sql.zst | mariadb --defaults-extra-file={cnf} {scratch}", env
+                f"zstd -dc {measured['service'][1]['location']} | mariadb "
+                f"--defaults-extra-file={cnf} {scratch}",
+                os.environ.copy(),
             )
         finally:
             inventory.drop_database(target, scratch)
     verify_total, verify_load, passed = service_restore_verify(
-        target.with_database(""), work, service["location"], expected
+        target.with_database(""), work, measured["service"][1]["location"], expected
     )
-    report(
-        service,
-        bare,
-        gzip6,
-        zstd1,
-        restore,
-        verify_total,
-        verify_load,
-        fingerprint,
-        passed,
-        os.path.getsize(f"{work}/base.sql.gz"),
-    )
+    report(measured, restore, verify_total, verify_load, fingerprint, passed)
 
 
 def report(
-    service: dict,
-    bare: float,
-    gzip6: float,
-    zstd1: float,
+    measured: dict[str, Any],
     restore: float,
     verify_total: float,
     verify_load: float,
     fingerprint: float,
     passed: bool,
-    gzip_size: int,
 ) -> None:
-    raw_mb = service["raw"] / 1e6
+    t, service = measured["t"], measured["service"]
+    raw_mb = service[1]["raw"] / 1e6
     rows = [
-        ("mariadb-dump > /dev/null", bare, "-"),
-        ("mariadb-dump | gzip -6 > file", gzip6, f"{gzip_size / 1e6:.0f} MB"),
-        ("mariadb-dump | zstd -1 -T2 > file", zstd1, "-"),
-        (
-            "service backup (zstd -3, SHA-256, local)",
-            service["seconds"],
-            f"{service['stored'] / 1e6:.0f} MB",
-        ),
+        ("mariadb-dump > /dev/null", t["bare"], "-"),
+        ("mariadb-dump | gzip -6 > file", t["gzip6"], f"{measured['gzip_size'] / 1e6:.0f} MB"),
+        ("mariadb-dump | zstd -1 -T2 > file", t["zstd1"], f"{measured['zstd1_size'] / 1e6:.0f} MB"),
+        ("service backup, zstd -1 (default)", t["svc1"], f"{service[1]['stored'] / 1e6:.0f} MB"),
+        ("service backup, zstd -3", t["svc3"], f"{service[3]['stored'] / 1e6:.0f} MB"),
     ]
-    print(f"\nSQL dumped: {raw_mb:.0f} MB\n")
-    print(f"{'pipeline':44} {'wall s':>8} {'MB/s':>7} {'vs gzip':>8} {'vs bare':>8} {'stored':>8}")
+    print(f"\nSQL dumped: {raw_mb:.0f} MB; medians of {len(measured['all']['bare'])} runs\n")
+    print(
+        f"{'pipeline':40} {'wall s':>7} {'MB/s':>6} {'vs gzip':>8} {'thru vs bare':>13} "
+        f"{'vs zstd|sh':>11} {'stored':>8}"
+    )
     for label, seconds, stored in rows:
         print(
-            f"{label:44} {seconds:8.2f} {raw_mb / seconds:7.0f} {seconds / gzip6:8.2f} "
-            f"{bare / seconds:8.2f} {stored:>8}"
+            f"{label:40} {seconds:7.2f} {raw_mb / seconds:6.0f} {seconds / t['gzip6']:8.2f} "
+            f"{t['bare'] / seconds:13.2f} {t['zstd1'] / seconds:11.2f} {stored:>8}"
         )
-    print(f"\nservice vs dump|zstd -1 -T2 throughput: {zstd1 / service['seconds']:.2f}")
     print(
-        f"service peak RSS: {service['rss_kib'] / 1024:.0f} MiB "
-        f"(mariadb-dump child: {service['dump_rss_kib'] / 1024:.0f} MiB)"
+        "\nall runs (s): "
+        + json.dumps({k: [round(x, 2) for x in v] for k, v in measured["all"].items()})
     )
-    print(f"\n{'restore':44} {'wall s':>8} {'vs baseline':>12}")
-    print(f"{'zstd -dc file | mariadb db':44} {restore:8.2f} {1.0:12.2f}")
     print(
-        f"{'service restore verification: load only':44} {verify_load:8.2f} "
+        f"service peak RSS: zstd -1 {service[1]['rss_kib'] / 1024:.0f} MiB, zstd -3 "
+        f"{service[3]['rss_kib'] / 1024:.0f} MiB (mariadb-dump child: "
+        f"{service[1]['dump_rss_kib'] / 1024:.0f} MiB)"
+    )
+    print(f"\n{'restore (one run each)':40} {'wall s':>7} {'vs baseline':>12}")
+    print(f"{'zstd -dc file | mariadb db':40} {restore:7.2f} {1.0:12.2f}")
+    print(
+        f"{'service restore verification: load':40} {verify_load:7.2f} "
         f"{verify_load / restore:12.2f}"
     )
     print(
-        f"{'service restore verification: total':44} {verify_total:8.2f} "
+        f"{'service restore verification: total':40} {verify_total:7.2f} "
         f"{verify_total / restore:12.2f}"
     )
     print(f"dump-time fingerprint (row counts + CHECKSUM TABLE): {fingerprint:.2f} s")

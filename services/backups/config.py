@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from shared.config import (
@@ -37,6 +37,18 @@ def parse_ticket_integration(raw: str) -> str | None:
     return raw or None
 
 
+def parse_level(low: int, high: int) -> Callable[[str], int]:
+    """An integer compression level between low and high."""
+
+    def parse(raw: str) -> int:
+        value = int(raw)
+        if not low <= value <= high:
+            raise ValueError(f"expected an integer from {low} to {high}")
+        return value
+
+    return parse
+
+
 BACKUP_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "BACKUP_SOURCE_URL",
@@ -48,6 +60,9 @@ BACKUP_SETTINGS: tuple[Setting, ...] = (
     Setting("BACKUP_FOLDER", str, "var/backups", "local folder for artifacts"),
     Setting("BACKUP_STORAGE", parse_storage, "local", "default storage: local or s3"),
     Setting("BACKUP_COMPRESSION", parse_compression, "zstd", "default compression"),
+    # Level 1 keeps up with mariadb-dump on 2 vCPUs (bench/backups_bench.py); 3+ costs throughput.
+    Setting("BACKUP_ZSTD_LEVEL", parse_level(1, 19), 1, "zstd level (1-19)"),
+    Setting("BACKUP_GZIP_LEVEL", parse_level(1, 9), 6, "gzip level (1-9)"),
     Setting("BACKUP_S3_BUCKET", parse_optional_text, None, "bucket for s3 storage"),
     Setting("BACKUP_S3_PREFIX", str, "backups", "key prefix inside the bucket"),
     Setting("BACKUP_S3_ENDPOINT_URL", parse_http_url, None, "S3-compatible endpoint URL"),

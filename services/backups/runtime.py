@@ -29,6 +29,11 @@ class BackupRuntime:
     notifier: FailureNotifier | None = None
     s3_options: dict[str, Any] = field(default_factory=dict)
     progress_interval: float = 1.0
+    levels: dict[str, int] = field(default_factory=lambda: {"zstd": 1, "gzip": 6})
+
+    def level(self, codec: str) -> int | None:
+        """The configured level of `codec` (None: the codec's own default)."""
+        return self.levels.get(codec)
 
     @property
     def is_sqlite(self) -> bool:
@@ -88,6 +93,10 @@ def runtime_from_settings(
         default_compression=settings.get("BACKUP_COMPRESSION", "zstd"),
         session_factory=session_factory,
         notifier=notifier,
+        levels={
+            "zstd": settings.get("BACKUP_ZSTD_LEVEL", 1),
+            "gzip": settings.get("BACKUP_GZIP_LEVEL", 6),
+        },
         s3_options={
             "bucket": settings.get("BACKUP_S3_BUCKET"),
             "prefix": settings.get("BACKUP_S3_PREFIX", "backups"),

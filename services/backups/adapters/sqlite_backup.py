@@ -86,6 +86,7 @@ def run_sqlite_backup(
     storage: LocalStorage,
     artifact_name: str,
     codec: str = "zstd",
+    level: int | None = None,
     progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
     """Copy the live database with the backup API, then compress it into the folder."""
@@ -101,7 +102,7 @@ def run_sqlite_backup(
     try:
         _online_copy(source, Path(temp), tracker)
         inventory = take_inventory(Path(temp))
-        stored = _compress_into(Path(temp), storage, artifact_name, codec, tracker)
+        stored = _compress_into(Path(temp), storage, artifact_name, codec, level, tracker)
     except (sqlite3.Error, OSError, StorageError) as exc:
         raise SQLiteBackupError(f"SQLite backup failed: {exc}") from exc
     finally:
@@ -112,10 +113,15 @@ def run_sqlite_backup(
 
 
 def _compress_into(
-    copy: Path, storage: LocalStorage, name: str, codec: str, tracker: ProgressTracker
+    copy: Path,
+    storage: LocalStorage,
+    name: str,
+    codec: str,
+    level: int | None,
+    tracker: ProgressTracker,
 ) -> dict[str, Any]:
     writer = storage.open_writer(name)
-    compressor, sha, raw, stored = make_compressor(codec), hashlib.sha256(), 0, 0
+    compressor, sha, raw, stored = make_compressor(codec, level=level), hashlib.sha256(), 0, 0
     try:
         with open(copy, "rb") as fh:
             while chunk := fh.read(1 << 20):

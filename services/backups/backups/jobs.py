@@ -126,6 +126,7 @@ def _take(runtime: BackupRuntime, plan: BackupPlan, storage: Storage) -> dict[st
             raise StorageError("the embedded SQLite default backs up to the local folder only")
         source = sqlite_path_from_url(runtime.source_url)
         return run_sqlite_backup(
+            level=runtime.level(plan.compression),
             source=source,
             storage=storage,
             artifact_name=name,
@@ -138,6 +139,7 @@ def _take(runtime: BackupRuntime, plan: BackupPlan, storage: Storage) -> dict[st
         storage=storage,
         artifact_name=name,
         codec=plan.compression,
+        level=runtime.level(plan.compression),
         progress=report,
         expected_bytes=_previous_raw_size(runtime, plan),
         progress_interval=runtime.progress_interval,
