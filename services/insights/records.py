@@ -33,8 +33,8 @@ def apply_changes(row: object, data: dict[str, Any]) -> dict[str, Any]:
 
 def host_of_client(session: Session, client_id: str, host_id: str) -> Infrastructure:
     """The host if it belongs to that client; an unknown client or host is NotFound."""
-    get_or_404(session, Client, client_id, "client")
     host = session.get(Infrastructure, host_id)
-    if host is None or host.client_id != client_id:
-        raise NotFound("host", host_id)
-    return host
+    if host is not None and host.client_id == client_id:
+        return host  # the foreign key vouches for the client: one query on the hot path
+    get_or_404(session, Client, client_id, "client")
+    raise NotFound("host", host_id)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session, load_only, selectinload
 
 from services.insights.failures.command_shape import shape_command
 from services.insights.failures.services import MAX_COMMAND_CHARS
@@ -26,6 +26,12 @@ from shared.models import (
 from shared.redaction import redact_text
 
 BLOCK_REPEATS_ON_HOST = 2
+PATTERN_COLUMNS = (
+    FailurePattern.occurrence_count,
+    FailurePattern.severity,
+    FailurePattern.error_signature,
+    FailurePattern.recommended_solution,
+)
 
 
 @dataclass
@@ -83,6 +89,10 @@ def _constraints(
                 EnvironmentalInsight.client_id.is_(None),
             ),
             EnvironmentalInsight.command_key.in_(keys),
+            or_(
+                EnvironmentalInsight.infrastructure_id.is_(None),
+                EnvironmentalInsight.infrastructure_id == host.id,
+            ),
             current_filter(datetime.now(UTC)),
         )
     )
@@ -101,7 +111,9 @@ def _patterns(
     """The client's patterns with this command shape, and how often each failed on this host."""
     patterns = list(
         session.scalars(
-            select(FailurePattern).where(
+            select(FailurePattern)
+            .options(load_only(*PATTERN_COLUMNS))
+            .where(
                 FailurePattern.client_id == host.client_id,
                 FailurePattern.command_key.in_(keys),
                 FailurePattern.is_active.is_(True),

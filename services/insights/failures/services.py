@@ -57,7 +57,7 @@ def ingest_failure(*, session: Session, data: dict[str, Any]) -> IngestResult:
         session, host.client_id, signatures, command, error_output, observed_at
     )
     occurrence, evidence = _record_occurrence(
-        session, pattern, host, data, command, error_output, observed_at
+        session, pattern, host, data, command, error_output, observed_at, is_new
     )
     outcome = apply_promotion_rules(session, evidence)
     session.commit()
@@ -129,12 +129,15 @@ def _record_occurrence(
     command: str,
     error_output: str,
     observed_at: datetime,
+    is_new: bool,
 ) -> tuple[FailureOccurrence, Evidence]:
     session_id: str | None = data.get("session_id")
-    on_host = _seen(session, pattern.id, FailureOccurrence.infrastructure_id, host.id)
-    new_session = (
-        session_id is not None
-        and _seen(session, pattern.id, FailureOccurrence.session_id, session_id) == 0
+    # A pattern made by this request has no history to look up.
+    on_host = (
+        0 if is_new else _seen(session, pattern.id, FailureOccurrence.infrastructure_id, host.id)
+    )
+    new_session = session_id is not None and (
+        is_new or _seen(session, pattern.id, FailureOccurrence.session_id, session_id) == 0
     )
     occurrence = FailureOccurrence(
         failure_pattern_id=pattern.id,
@@ -144,7 +147,7 @@ def _record_occurrence(
         error_output=error_output,
         exit_code=data.get("exit_code"),
         observed_at=observed_at,
-        is_repeat=_lesson_existed(session, pattern.id),
+        is_repeat=not is_new and _lesson_existed(session, pattern.id),
     )
     session.add(occurrence)
     _count(
