@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.integrations.access_log.chain import AccessContext
-from services.integrations.adapters import autotask, connectwise
+from services.integrations.adapters import autotask, connectwise, syncro
 from services.integrations.credentials.services import create_credential
 from shared.models import Client, ExternalIntegration, IntegrationCredential, WorkSession
 from tests.integration.integrations.psa_fakes import (
@@ -87,6 +87,8 @@ def psa(
     autotask.clear_caches()
     connectwise.clear_caches()
     monkeypatch.setitem(vault_app.extensions, "psa_adapter_options", {"sleep": lambda s: None})
+    # The suite may well make more than Syncro's 170 calls a minute to its fake.
+    monkeypatch.setattr(syncro.SYNCRO_LIMITER, "limit", 1_000_000)
     monkeypatch.setitem(vault_app.config, "INSIGHTS_URL", httpserver.url_for("/").rstrip("/"))
     httpserver.expect_request(f"{AT_API}/ThresholdInformation").respond_with_json(
         {
