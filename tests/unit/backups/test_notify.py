@@ -45,3 +45,22 @@ def test_an_unreachable_integrations_service_does_not_raise() -> None:
     outcome = notifier.backup_failed(backup=BACKUP)
     assert outcome["event"].startswith("failed")
     assert outcome["ticket"].startswith("failed")
+
+
+def test_the_notices_match_the_integrations_service_request_schemas(httpserver: HTTPServer) -> None:
+    # A contract check against the peer's own schemas: a 422 there would lose the alert.
+    from services.integrations.events.schemas import IntegrationEventCreateSchema
+    from services.integrations.tickets.schemas import TicketCreateSchema
+
+    httpserver.expect_request("/v1/integration-events", method="POST").respond_with_json({}, 201)
+    httpserver.expect_request("/v1/tickets", method="POST").respond_with_json({}, 201)
+    notifier = IntegrationsNotifier(
+        ServiceClient(httpserver.url_for(""), "tok"), ticket_integration="connectwise"
+    )
+    notifier.backup_failed(backup=BACKUP)
+    notifier.backup_warning(backup=BACKUP, warning="dump is 10% of the previous good backup")
+    bodies = {(req.path, i): req.get_json() for i, (req, _) in enumerate(httpserver.log)}
+    for (path, _), body in bodies.items():
+        schema = IntegrationEventCreateSchema() if "events" in path else TicketCreateSchema()
+        schema.load(body)  # raises ValidationError on any unknown or missing field
+    assert len(bodies) == 3
