@@ -125,10 +125,11 @@ def worker_memory(master_pid: int) -> tuple[float, float, float]:
     workers = psutil.Process(master_pid).children()
     infos = [worker.memory_full_info() for worker in workers]
     mib = 1024 * 1024
-    return tuple(  # type: ignore[return-value]
+    rss, pss, uss = (
         statistics.mean(getattr(info, kind) for info in infos) / mib
         for kind in ("rss", "pss", "uss")
     )
+    return rss, pss, uss
 
 
 def one_trial(module: str, env: dict[str, str], workdir: Path, figures: Figures) -> None:

@@ -47,7 +47,7 @@ def _load_secret_files(names: tuple[str, ...]) -> None:
 SERVICE = os.environ.get("K_SERVICE") or os.environ.get("SERVICE_NAME") or "msp"
 
 
-class JsonLogger(glogging.Logger):
+class JsonLogger(glogging.Logger):  # type: ignore[misc]  # gunicorn ships no type hints
     """Gunicorn logger writing each access and error line as one JSON object, like the apps."""
 
     def setup(self, cfg: Any) -> None:

@@ -25,7 +25,8 @@ BOOTSTRAP = DEPLOY / "compose" / "bootstrap.py"
 
 
 def service(name: str) -> dict[str, Any]:
-    return COMPOSE["services"][name]
+    spec: dict[str, Any] = COMPOSE["services"][name]
+    return spec
 
 
 def bind_sources(spec: dict[str, Any]) -> list[str]:

@@ -8,6 +8,7 @@ import runpy
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -81,7 +82,7 @@ def test_heartbeat_falls_back_to_the_default_temp_dir_without_dev_shm(
     assert namespace["worker_tmp_dir"] is None
 
 
-def _exec_config() -> dict:
+def _exec_config() -> dict[str, Any]:
     return runpy.run_path(str(CONFIG))
 
 

@@ -38,16 +38,18 @@ def validator() -> jsonschema.Draft202012Validator:
 
 
 def revision(svc: str) -> dict[str, Any]:
-    return KNATIVE[svc]["spec"]["template"]
+    template: dict[str, Any] = KNATIVE[svc]["spec"]["template"]
+    return template
 
 
 def container(svc: str) -> dict[str, Any]:
+    only: dict[str, Any]
     (only,) = revision(svc)["spec"]["containers"]
     return only
 
 
 def annotation(svc: str, name: str) -> str:
-    return revision(svc)["metadata"]["annotations"][f"autoscaling.knative.dev/{name}"]
+    return str(revision(svc)["metadata"]["annotations"][f"autoscaling.knative.dev/{name}"])
 
 
 @pytest.mark.parametrize("svc", SERVICES)

@@ -27,9 +27,9 @@ for _label, _doc in DOCUMENTS:
 
 
 def pod_spec(doc: dict[str, Any]) -> dict[str, Any]:
-    if doc["kind"] == "CronJob":
-        return doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
-    return doc["spec"]["template"]["spec"]
+    owner = doc["spec"]["jobTemplate"]["spec"] if doc["kind"] == "CronJob" else doc["spec"]
+    spec: dict[str, Any] = owner["template"]["spec"]
+    return spec
 
 
 def workloads() -> list[dict[str, Any]]:
@@ -38,7 +38,9 @@ def workloads() -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize(("label", "doc"), DOCUMENTS, ids=[label for label, _ in DOCUMENTS])
-def test_manifest_is_valid_for_kubernetes_with_no_unknown_fields(label: str, doc: dict) -> None:
+def test_manifest_is_valid_for_kubernetes_with_no_unknown_fields(
+    label: str, doc: dict[str, Any]
+) -> None:
     kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
 
 
@@ -103,7 +105,9 @@ def test_cpu_autoscaling_has_a_cpu_request_to_measure_against(svc: str) -> None:
 
 
 @pytest.mark.parametrize("doc", workloads(), ids=lambda d: d["metadata"]["name"])
-def test_workloads_run_as_a_non_root_user_without_privilege_escalation(doc: dict) -> None:
+def test_workloads_run_as_a_non_root_user_without_privilege_escalation(
+    doc: dict[str, Any],
+) -> None:
     spec = pod_spec(doc)
     assert spec["securityContext"]["runAsNonRoot"] is True
     assert spec["securityContext"]["runAsUser"] == 10001
@@ -113,7 +117,9 @@ def test_workloads_run_as_a_non_root_user_without_privilege_escalation(doc: dict
 
 
 @pytest.mark.parametrize("doc", workloads(), ids=lambda d: d["metadata"]["name"])
-def test_every_secret_reference_names_a_secret_and_key_of_the_example(doc: dict) -> None:
+def test_every_secret_reference_names_a_secret_and_key_of_the_example(
+    doc: dict[str, Any],
+) -> None:
     secrets = example_secrets()
     for container in pod_spec(doc)["containers"]:
         for name, key in secret_refs(container):
@@ -167,10 +173,10 @@ def test_only_the_services_and_the_migration_may_reach_mariadb() -> None:
     assert sorted(labelled) == sorted([*SERVICES, "msp-migrate"])
 
 
-def doc_template_labels(doc: dict) -> dict:
-    if doc["kind"] == "CronJob":
-        return doc["spec"]["jobTemplate"]["spec"]["template"]["metadata"]["labels"]
-    return doc["spec"]["template"]["metadata"]["labels"]
+def doc_template_labels(doc: dict[str, Any]) -> dict[str, str]:
+    template = doc["spec"]["jobTemplate"]["spec"] if doc["kind"] == "CronJob" else doc["spec"]
+    labels: dict[str, str] = template["template"]["metadata"]["labels"]
+    return labels
 
 
 def test_example_secrets_hold_only_placeholders() -> None:

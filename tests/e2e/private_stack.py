@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -73,7 +73,7 @@ def private_stack(database_url: str, workdir: Path, **extra: str) -> Iterator[tu
 def eventually(probe: Callable[[], T | None], *, within: float = 60.0, every: float = 0.2) -> T:
     """Poll until probe returns something truthy; fail (not hang) after `within` seconds."""
     deadline = time.monotonic() + within
-    last: Any = None
+    last: T | None = None
     while time.monotonic() < deadline:
         last = probe()
         if last:

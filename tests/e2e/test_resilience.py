@@ -7,7 +7,7 @@ from __future__ import annotations
 import secrets
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -196,6 +196,10 @@ def own_mariadb(tmp_path: Path) -> Iterator[ThrowawayMariaDB]:
         throwaway.remove()
 
 
+def _ready(base_url: str) -> Callable[[], bool]:
+    return lambda: get(base_url + "/readyz").status == 200
+
+
 class Load:
     """Keeps creating clients from a few threads and remembers every answer."""
 
@@ -257,7 +261,7 @@ def test_a_database_outage_is_503_and_the_services_recover_without_losing_answer
         recovered = len(load.answers)
         eventually(lambda: 201 in load.statuses_since(recovered), within=90)
         for name in ("insights", "integrations", "backups"):
-            eventually(lambda name=name: get(stack.url(name) + "/readyz").status == 200)
+            eventually(_ready(stack.url(name)))
     assert set(outage) <= {201, 503}, f"outage answers: {sorted(set(map(str, outage)))}"
     answered = {name for name, status, _ in load.answers if status == 201}
     connection = pymysql.connect(
