@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from shared.auth import authenticate
 from shared.db import make_engine
 from shared.migrate import upgrade_to_head
 from tests.deploy.conftest import DEPLOY, PORTS, REPO, SERVICES
+from tests.deploy.processes import start, wait_for_status
 from tests.mariadb import MariaDBServer, free_port
 
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))
@@ -139,13 +141,29 @@ def run_bootstrap(database_url: str, secrets: Path, s3_endpoint: str) -> str:
     return result.stdout
 
 
-def test_bootstrap_issues_scoped_tokens_keys_and_the_bucket_once(
-    mariadb_server: MariaDBServer, tmp_path: Path, s3_endpoint: str
-) -> None:
+@dataclass(frozen=True)
+class Bootstrapped:
+    """A migrated database after the compose bootstrap ran once against it."""
+
+    database_url: str
+    secrets: Path
+    output: str
+
+
+@pytest.fixture(scope="module")
+def bootstrapped(
+    mariadb_server: MariaDBServer, tmp_path_factory: pytest.TempPathFactory, s3_endpoint: str
+) -> Bootstrapped:
     url = mariadb_server.url(mariadb_server.create_database("deploy_bootstrap"))
     upgrade_to_head(url)
-    secrets = tmp_path / "secrets"
-    first = run_bootstrap(url, secrets, s3_endpoint)
+    secrets = tmp_path_factory.mktemp("compose") / "secrets"
+    return Bootstrapped(url, secrets, run_bootstrap(url, secrets, s3_endpoint))
+
+
+def test_bootstrap_issues_scoped_tokens_keys_and_the_bucket_once(
+    bootstrapped: Bootstrapped, s3_endpoint: str
+) -> None:
+    url, secrets, first = bootstrapped.database_url, bootstrapped.secrets, bootstrapped.output
     tokens = {path.stem: path.read_text().strip() for path in secrets.glob("*.token")}
     assert set(tokens) == {*SERVICES, "scheduler", "admin"}
     assert not any(token in first for token in tokens.values()), "a token was printed"
@@ -179,3 +197,38 @@ def test_bootstrap_issues_scoped_tokens_keys_and_the_bucket_once(
     second = run_bootstrap(url, secrets, s3_endpoint)
     assert "issued" not in second and "generated" not in second
     assert {path.stem: path.read_text().strip() for path in secrets.glob("*.token")} == tokens
+
+
+def compose_environment(svc: str, bootstrapped: Bootstrapped, s3_endpoint: str) -> dict[str, str]:
+    """The service's compose environment with the stack's host names swapped for local ones."""
+    env = {}
+    for name, value in service(svc)["environment"].items():
+        value = str(value).replace("/run/msp-secrets", str(bootstrapped.secrets))
+        env[name] = value.replace("http://s3:5000", s3_endpoint)
+    env["DATABASE_URL"] = bootstrapped.database_url  # stands in for mariadb:3306
+    env["PORT"] = str(free_port())
+    env["PATH"] = f"{Path(sys.executable).parent}:/usr/bin:/bin"
+    env["PYTHONPATH"] = str(REPO)
+    return env
+
+
+@pytest.mark.parametrize("svc", SERVICES)
+def test_each_service_starts_ready_from_its_compose_environment_and_the_bootstrap_secrets(
+    svc: str, bootstrapped: Bootstrapped, s3_endpoint: str, tmp_path: Path
+) -> None:
+    env = compose_environment(svc, bootstrapped, s3_endpoint)
+    command = [
+        str(Path(sys.executable).with_name("gunicorn")),
+        "--config",
+        str(DEPLOY / "gunicorn.conf.py"),
+        f"services.{svc}.wsgi:app",
+    ]
+    running = start(command, env, cwd=tmp_path, log_path=tmp_path / f"{svc}.log")
+    try:
+        wait_for_status(running, "/readyz")
+    finally:
+        assert running.stop() == 0, running.log()
+    log = running.log()
+    assert "EMBEDDED DEFAULT" not in log  # integrations took the bootstrap's vault keys
+    tokens = [path.read_text().strip() for path in bootstrapped.secrets.glob("*.token")]
+    assert not any(token in log for token in tokens)
