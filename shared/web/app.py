@@ -50,7 +50,7 @@ def create_service_app(
     init_metrics(app, name)
     app.register_blueprint(health_blueprint(app))
     _serve_docs_assets(app)
-    api = Api(app, spec_kwargs={"description": description})
+    api = Api(app, spec_kwargs={"info": {"description": description}})
     api.spec.components.security_scheme(
         BEARER_SCHEME, {"type": "http", "scheme": "bearer", "description": "API token"}
     )
