@@ -12,16 +12,15 @@ import hmac
 import json
 import zlib
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
 
 from shared.models import CredentialAccessLog, new_id, utcnow
 from shared.models.integrations import AUDIT_CHAINS, CredentialAuditHead
 
 GENESIS_HASH = "0" * 64
-_HEAD = CredentialAuditHead.__table__
 _LOG = CredentialAccessLog.__table__
 
 
@@ -80,18 +79,33 @@ def row_hash(*, key: bytes, prev_hash: str, row: CredentialAccessLog) -> str:
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
+# Plain SQL on the hot path: these run on every reveal, and text() skips the per-statement
+# compile and type processing of Core/ORM statements (the values are converted by hand below).
+_NOOP_WRITE = text("UPDATE credential_audit_head SET seq = seq WHERE id = :chain")
+_LOCK_TIP = text("SELECT seq, last_hash FROM credential_audit_head WHERE id = :chain FOR UPDATE")
+_READ_TIP = text("SELECT seq, last_hash FROM credential_audit_head WHERE id = :chain")
+_NEW_TIP = text("INSERT INTO credential_audit_head (id, seq, last_hash) VALUES (:chain, 0, :zero)")
+_MOVE_TIP = text("UPDATE credential_audit_head SET seq = :seq, last_hash = :hash WHERE id = :chain")
+_INSERT_ROW = text(
+    "INSERT INTO credential_access_log (id, chain, seq, credential_id, credential_version,"
+    " action, fields, actor_token_id, on_behalf_of, purpose, request_id, source_ip, outcome,"
+    " created_at, prev_hash, row_hash) VALUES (:id, :chain, :seq, :credential_id,"
+    " :credential_version, :action, :fields, :actor_token_id, :on_behalf_of, :purpose,"
+    " :request_id, :source_ip, :outcome, :created_at, :prev_hash, :row_hash)"
+)
+
+
 def _take_tip(connection: Connection, chain: int) -> tuple[int, str]:
     """Lock one chain's tip and return (next position, previous hash)."""
-    where = _HEAD.c.id == chain
     if connection.dialect.name == "sqlite":
         # SQLite has no FOR UPDATE: a no-op write takes the database write lock first.
-        connection.execute(update(_HEAD).where(where).values(seq=_HEAD.c.seq))
-    # A locking read waits for the previous append to commit and then sees its tip.
-    tip = connection.execute(
-        select(_HEAD.c.seq, _HEAD.c.last_hash).where(where).with_for_update()
-    ).first()
+        connection.execute(_NOOP_WRITE, {"chain": chain})
+        tip = connection.execute(_READ_TIP, {"chain": chain}).first()
+    else:
+        # A locking read waits for the previous append to commit and then sees its tip.
+        tip = connection.execute(_LOCK_TIP, {"chain": chain}).first()
     if tip is None:
-        connection.execute(insert(_HEAD).values(id=chain, seq=0, last_hash=GENESIS_HASH))
+        connection.execute(_NEW_TIP, {"chain": chain, "zero": GENESIS_HASH})
         return 1, GENESIS_HASH
     return int(tip.seq) + 1, str(tip.last_hash)
 
@@ -109,8 +123,7 @@ def append_access(
 ) -> CredentialAccessLog:
     """Add one chained audit row in the caller's transaction (it commits with the use case).
 
-    Three Core statements (lock+read tip, insert, move tip) on the session's connection keep
-    the ORM's per-object work off the hot path of every reveal.
+    Three statements (lock+read tip, insert, move tip) on the session's connection.
     """
     connection = session.connection()
     chain = chain_of(credential_id)
@@ -133,10 +146,12 @@ def append_access(
         prev_hash=prev,
     )
     row.row_hash = row_hash(key=key, prev_hash=prev, row=row)
-    connection.execute(insert(_LOG).values({c.name: getattr(row, c.name) for c in _LOG.columns}))
-    connection.execute(
-        update(_HEAD).where(_HEAD.c.id == chain).values(seq=seq, last_hash=row.row_hash)
-    )
+    values = {c.name: getattr(row, c.name) for c in _LOG.columns}
+    # The column types would do these two conversions; text() leaves them to us.
+    values["fields"] = None if fields is None else json.dumps(fields)
+    values["created_at"] = row.created_at.astimezone(UTC).replace(tzinfo=None)
+    connection.execute(_INSERT_ROW, values)
+    connection.execute(_MOVE_TIP, {"seq": seq, "hash": row.row_hash, "chain": chain})
     return row
 
 
