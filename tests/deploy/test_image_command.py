@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from tests.deploy.conftest import SERVICES
-from tests.deploy.dockerfiles import SERVICE_DOCKERFILES
+from tests.deploy.dockerfiles import SERVICE_DOCKERFILES, final_stage
 from tests.deploy.images import build_app_dir, build_venv, image_process
 from tests.deploy.processes import RunningService, get, start, vault_env, wait_for_status
 from tests.mariadb import MariaDBServer, free_port
@@ -79,6 +79,7 @@ def test_image_command_answers_readyz_then_drains_on_sigterm(
         ready = wait_for_status(service, "/readyz")
         assert json.loads(ready.body)["status"] == "ready"
         assert get(service.base_url + "/healthz").status == 200
+        assert healthcheck(image, service.port) == 0
     finally:
         exit_code = service.stop()
     assert exit_code == 0, service.log()
@@ -97,11 +98,24 @@ def test_a_service_does_not_migrate_on_boot_and_is_not_ready_until_migrated(
         not_ready = wait_for_status(service, "/readyz", wanted=503)
         assert not_ready.content_type.startswith("application/problem+json")
         assert get(service.base_url + "/healthz").status == 200
+        assert healthcheck(image, service.port) == 0  # alive: Docker must not restart it
+        assert healthcheck(image, service.port, HEALTHCHECK_PATH="/readyz") == 1
         migrate = _migration_command(image, empty)
         assert migrate.returncode == 0, migrate.stderr
         wait_for_status(service, "/readyz", wanted=200)
     finally:
         assert service.stop() == 0, service.log()
+
+
+def healthcheck(image: Image, port: int, **env: str) -> int:
+    """The image's HEALTHCHECK command against a running service; its exit status."""
+    dockerfile = SERVICE_DOCKERFILES[image.service]
+    (raw,) = [rest for kw, rest in final_stage(dockerfile) if kw == "HEALTHCHECK"]
+    command = json.loads(raw[raw.index("CMD") + 3 :].strip())
+    command = [part.replace("/app/", f"{image.app}/") for part in command]
+    _, image_env = image.process(PORT=str(port), **env)
+    command[0] = str(image.venv / "bin" / command[0])
+    return subprocess.run(command, env=image_env, check=False, timeout=30).returncode
 
 
 def _migration_command(image: Image, database_url: str) -> subprocess.CompletedProcess[str]:
