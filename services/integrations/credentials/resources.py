@@ -98,7 +98,7 @@ class Credential(MethodView):
 @blp.route("/<string:credential_id>/reveal")
 class RevealCredential(MethodView):
     @blp.requires("credentials:reveal")
-    @blp.arguments(RevealSchema)
+    @blp.arguments(RevealSchema())
     @blp.response(200, RevealedSchema)
     def post(
         self, data: dict[str, Any], credential_id: str

@@ -36,8 +36,8 @@ class IntegrationEvents(MethodView):
         return services.list_events(session=db_session(), **args)
 
     @blp.requires("integrations:write")
-    @blp.arguments(IdempotencyHeaderSchema, location="headers")
-    @blp.arguments(IntegrationEventCreateSchema)
+    @blp.arguments(IdempotencyHeaderSchema(), location="headers")
+    @blp.arguments(IntegrationEventCreateSchema())
     @blp.response(201, IntegrationEventSchema)
     @blp.alt_response(200, schema=IntegrationEventSchema, description="Idempotent replay")
     def post(
