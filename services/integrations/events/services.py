@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -57,10 +57,6 @@ def list_events(
         cursor=cursor,
         limit=limit,
     )
-
-
-_EVENTS = ExternalIntegration.__table__
-_COLUMNS = list(_EVENTS.columns)
 
 
 @dataclass(frozen=True)
@@ -124,11 +120,9 @@ def record_event(
         request_fingerprint=fingerprint,
         **clean,
     )
+    session.add(row)
     try:
         # Insert first and let the unique key catch a replay: the common case costs no lookup.
-        # A Core insert of the row's columns skips the unit of work, which this hot path
-        # does not need (one new row, no relationships).
-        session.execute(insert(_EVENTS).values({c.name: getattr(row, c.name) for c in _COLUMNS}))
         session.commit()
     except IntegrityError:
         session.rollback()
