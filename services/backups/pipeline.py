@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import io
 import re
 import time
 from collections.abc import Callable
@@ -225,7 +226,9 @@ def _run_stream(
 
 
 def _pump(dump: ClientProcess, stream: _Stream, tracker: ProgressTracker) -> None:
-    source = dump.proc.stdout
-    assert source is not None
+    assert dump.proc.stdout is not None
+    # A raw pipe read returns ~16 KiB at a time; gathering 1 MiB per step cuts the per-chunk
+    # Python work (marker scan, hashing, progress) about 60-fold.
+    source = io.BufferedReader(dump.proc.stdout, buffer_size=READ_SIZE)  # type: ignore[arg-type]
     while chunk := source.read(READ_SIZE):
         stream.push(chunk, tracker)
