@@ -128,6 +128,14 @@ def test_every_secret_reference_names_a_secret_and_key_of_the_example(
             )
 
 
+@pytest.mark.parametrize("svc", SERVICES)
+def test_disruption_budget_covers_the_deployment_and_never_blocks_a_drain(svc: str) -> None:
+    budget = BY_KIND["PodDisruptionBudget"][svc]["spec"]
+    assert budget["selector"] == BY_KIND["Deployment"][svc]["spec"]["selector"]
+    min_replicas = BY_KIND["HorizontalPodAutoscaler"][svc]["spec"]["minReplicas"]
+    assert budget.get("minAvailable", 0) < min_replicas or "maxUnavailable" in budget
+
+
 def test_config_map_referenced_by_the_deployments_exists() -> None:
     for svc in SERVICES:
         (source,) = pod_spec(BY_KIND["Deployment"][svc])["containers"][0]["envFrom"]
