@@ -199,6 +199,17 @@ def test_bootstrap_issues_scoped_tokens_keys_and_the_bucket_once(
     assert {path.stem: path.read_text().strip() for path in secrets.glob("*.token")} == tokens
 
 
+def test_bootstrap_reissues_a_lost_token_for_the_existing_user(
+    bootstrapped: Bootstrapped, s3_endpoint: str
+) -> None:
+    lost = bootstrapped.secrets / "scheduler.token"
+    old = lost.read_text().strip()
+    lost.unlink()
+    output = run_bootstrap(bootstrapped.database_url, bootstrapped.secrets, s3_endpoint)
+    assert "scheduler.token: issued" in output and "insights.token: kept" in output
+    assert lost.read_text().strip() != old
+
+
 def compose_environment(svc: str, bootstrapped: Bootstrapped, s3_endpoint: str) -> dict[str, str]:
     """The service's compose environment with the stack's host names swapped for local ones."""
     env = {}
