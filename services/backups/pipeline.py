@@ -60,6 +60,7 @@ class DumpOutcome:
     binlog_position: str | None = None
     inventory: dict[str, Any] = field(default_factory=dict)
     seconds: float = 0.0
+    warnings: list[str] = field(default_factory=list)
 
 
 def binlog_position(head: bytes) -> str | None:
@@ -82,6 +83,10 @@ def _preflight(target: MariaDBTarget, storage: Storage, fingerprint: bool) -> di
         facts["inventory"] = (
             inventory.take_inventory(target) if fingerprint else inventory.list_objects(target)
         )
+        if odd := inventory.non_transactional_tables(target):
+            facts["warnings"] = [
+                "not consistent under --single-transaction (not InnoDB): " + ", ".join(odd)
+            ]
     except pymysql.MySQLError as exc:
         raise PipelineError("connect", f"cannot read the source database: {exc.args[-1]}") from exc
     return facts
@@ -178,6 +183,7 @@ def run_mariadb_backup(
         binlog_position=binlog_position(stream.head),
         inventory=facts["inventory"],
         seconds=round(time.monotonic() - started, 3),
+        warnings=facts.get("warnings", []),
     )
 
 

@@ -153,6 +153,18 @@ def changed_tables(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     return sorted(t for t in first if t in last and first[t] != last[t])
 
 
+def non_transactional_tables(target: MariaDBTarget) -> list[str]:
+    """Base tables whose engine is not InnoDB: --single-transaction cannot make them consistent."""
+    with connect(target) as conn, conn.cursor() as cur:
+        cur.execute(
+            "SELECT CONCAT(TABLE_NAME, ' (', ENGINE, ')') FROM information_schema.TABLES "
+            "WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE' "
+            "AND ENGINE NOT IN ('InnoDB', 'SEQUENCE') ORDER BY TABLE_NAME",
+            (target.database,),
+        )
+        return [str(row[0]) for row in cur.fetchall()]
+
+
 def list_objects(target: MariaDBTarget) -> dict[str, Any]:
     """Object names only (no table scans), when no restore verification will need fingerprints."""
     with connect(target, database=target.database) as conn, conn.cursor() as cur:

@@ -250,8 +250,11 @@ def _finish(
     result: VerificationResult | None,
 ) -> None:
     details: dict[str, Any] = dict(result.details) if result else {}
+    warnings = list(outcome.get("warnings") or [])
     if warning := _size_warning(runtime, plan, outcome):
-        details["warnings"] = [warning]
+        warnings.append(warning)
+    if warnings:
+        details["warnings"] = warnings
     now = _now()
     _update(
         runtime,
@@ -265,8 +268,9 @@ def _finish(
         restore_seconds=result.restore_seconds if result else None,
         progress_updated_at=now,
     )
-    if warning and runtime.notifier is not None:
-        runtime.notifier.backup_warning(backup=_as_dict(runtime, plan.backup_id), warning=warning)
+    if warnings and runtime.notifier is not None:
+        notice = "; ".join(warnings)
+        runtime.notifier.backup_warning(backup=_as_dict(runtime, plan.backup_id), warning=notice)
     if plan.schedule_id and result is not None:
         apply_schedule_retention(runtime=runtime, schedule_id=plan.schedule_id)
 

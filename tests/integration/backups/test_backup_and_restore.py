@@ -306,3 +306,17 @@ def test_the_service_backs_up_its_own_database_while_writing_its_progress_into_i
     # Its own row changed between dump start and end: compared by presence, not by checksum.
     assert "backup_log" in details["changed_during_dump"]
     Path(backup["file_path"]).unlink()
+
+
+def test_a_table_single_transaction_cannot_protect_is_named_in_the_warnings(
+    make_backup_app: AppFactory,
+    source_db: str,
+    mariadb_server: MariaDBServer,
+    auth: Callable[..., dict[str, str]],
+) -> None:
+    run_sql(mariadb_server, source_db, "CREATE TABLE legacy (id INT) ENGINE=MyISAM;")
+    client = make_backup_app(source_db).test_client()
+    answer = client.post("/v1/backups", json={}, headers=auth("backups:run"))
+    backup = wait_for_backup(client, answer.get_json()["id"], auth("backups:read"))
+    assert backup["status"] == "succeeded", backup["error_message"]
+    assert any("legacy (MyISAM)" in w for w in backup["verification_details"]["warnings"])
