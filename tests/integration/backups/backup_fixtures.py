@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 from pytest_httpserver import HTTPServer
 
 from services.backups.app import create_app
-from tests.mariadb import MariaDBServer
+from tests.mariadb import MariaDBServer, ThrowawayMariaDB
 from tests.unit.backups.s3_server import S3Endpoint, moto_s3
 
 SAMPLE_SCHEMA = """
@@ -145,3 +145,25 @@ def wait_for_restore(
         if body["status"] != "running" or time.monotonic() > deadline:
             return body
         time.sleep(0.2)
+
+
+class _BinlogMariaDB(ThrowawayMariaDB):
+    """A throwaway mariadbd with binary logging on (the flag is added after initialisation)."""
+
+    binlog = False
+
+    def _user_flag(self) -> list[str]:
+        extra = ["--log-bin=mariadb-bin", "--server-id=7"] if self.binlog else []
+        return [*super()._user_flag(), *extra]
+
+
+@pytest.fixture(scope="session")
+def binlog_server() -> Iterator[MariaDBServer]:
+    """A private MariaDB with log_bin=ON, to prove binlog coordinates are recorded."""
+    server = _BinlogMariaDB()
+    server.binlog = True
+    server.start()
+    try:
+        yield server.server()
+    finally:
+        server.remove()

@@ -30,6 +30,7 @@ def auth(bearer: Callable[..., dict[str, str]]) -> Callable[..., dict[str, str]]
 # Fixtures of the backups tests proper (source databases, S3, fake peer) live next door.
 from tests.integration.backups.backup_fixtures import (  # noqa: E402, F401
     big_source_db,
+    binlog_server,
     integrations,
     make_backup_app,
     s3,

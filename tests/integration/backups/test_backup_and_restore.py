@@ -320,3 +320,19 @@ def test_a_table_single_transaction_cannot_protect_is_named_in_the_warnings(
     backup = wait_for_backup(client, answer.get_json()["id"], auth("backups:read"))
     assert backup["status"] == "succeeded", backup["error_message"]
     assert any("legacy (MyISAM)" in w for w in backup["verification_details"]["warnings"])
+
+
+def test_with_binary_logging_on_the_binlog_position_and_gtid_are_recorded(
+    make_backup_app: AppFactory,
+    binlog_server: MariaDBServer,
+    auth: Callable[..., dict[str, str]],
+) -> None:
+    name = binlog_server.create_database("bk_binlog")
+    run_sql(binlog_server, name, "CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1);")
+    app = make_backup_app(name, BACKUP_SOURCE_URL=binlog_server.url(name))
+    client = app.test_client()
+    answer = client.post("/v1/backups", json={"verify": "restore"}, headers=auth("backups:run"))
+    backup = wait_for_backup(client, answer.get_json()["id"], auth("backups:read"))
+    assert backup["status"] == "succeeded", backup["error_message"]
+    assert backup["binlog_position"].startswith("mariadb-bin.")
+    assert "gtid=0-7-" in backup["binlog_position"]
