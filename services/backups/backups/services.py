@@ -68,6 +68,21 @@ def _verify_mode(backup_type: str, requested: str | None) -> str:
     return requested or "checksum"
 
 
+def refuse_overlap(*, session: Session, runtime: BackupRuntime, database: str | None) -> None:
+    """409 when a live backup of the same database is already running (runs never overlap)."""
+    name = database or runtime.default_database()
+    cutoff = datetime.now(UTC) - ABANDONED_AFTER
+    running = session.scalars(
+        select(BackupLog.id).where(
+            BackupLog.status == "in_progress",
+            BackupLog.database_name == name,
+            BackupLog.progress_updated_at >= cutoff,
+        )
+    ).first()
+    if running is not None:
+        raise Conflict(f"backup {running} of {name} is still running", backup_id=running)
+
+
 def create_backup(
     *,
     session: Session,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -285,6 +287,9 @@ def test_a_dump_far_smaller_than_the_last_good_one_is_flagged_and_reported(
     assert second["status"] == "succeeded"
     warnings = second["verification_details"]["warnings"]
     assert "of the previous good backup" in warnings[0]
+    deadline = time.monotonic() + 30  # the notice follows the succeeded row from the worker
+    while not integrations.log and time.monotonic() < deadline:
+        time.sleep(0.05)
     events = posted(integrations, "/v1/integration-events")
     assert any(
         e["request_data"]["event"] == "backup_warning" and e["external_id"] == second["id"]
@@ -336,3 +341,25 @@ def test_with_binary_logging_on_the_binlog_position_and_gtid_are_recorded(
     assert backup["status"] == "succeeded", backup["error_message"]
     assert backup["binlog_position"].startswith("mariadb-bin.")
     assert "gtid=0-7-" in backup["binlog_position"]
+
+
+def test_a_second_backup_of_a_database_while_one_runs_is_refused(
+    make_backup_app: AppFactory,
+    source_db: str,
+    auth: Callable[..., dict[str, str]],
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    app = make_backup_app(source_db)
+    # A paused executor: the first backup stays in_progress while the second is asked for.
+    app.extensions["backups_executor"] = ThreadPoolExecutor(max_workers=1)
+    gate = threading.Event()
+    app.extensions["backups_executor"].submit(gate.wait)
+    client = app.test_client()
+    first = client.post("/v1/backups", json={}, headers=auth("backups:run"))
+    second = client.post("/v1/backups", json={}, headers=auth("backups:run"))
+    assert second.status_code == 409
+    assert second.get_json()["backup_id"] == first.get_json()["id"]
+    gate.set()
+    done = wait_for_backup(client, first.get_json()["id"], auth("backups:read"))
+    assert done["status"] == "succeeded"
