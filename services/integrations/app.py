@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Mapping
 
 from flask import Flask
@@ -15,6 +16,7 @@ from services.integrations.keys.resources import blp as keys_blp
 from services.integrations.tickets.resources import blp as tickets_blp
 from services.integrations.vault.keys_config import vault_keys_from_settings
 from services.integrations.webhooks.resources import blp as webhooks_blp
+from shared.crypto import KeyringError
 from shared.web import create_service_app
 
 # One line per resource: add a blueprint here to serve it.
@@ -39,5 +41,9 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
         blueprints=BLUEPRINTS,
         raw_body_prefixes=("/v1/webhooks/",),
     )
-    app.extensions["vault"] = vault_keys_from_settings(settings)
+    try:
+        app.extensions["vault"] = vault_keys_from_settings(settings)
+    except KeyringError as exc:  # one clear line, like every other configuration error
+        print(f"configuration error: vault keyring: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     return app

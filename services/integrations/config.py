@@ -15,6 +15,14 @@ from shared.config import (
     parse_positive_int,
 )
 
+
+def parse_non_negative_int(raw: str) -> int:
+    value = int(raw)
+    if value < 0:
+        raise ValueError("expected 0 or a positive integer")
+    return value
+
+
 VAULT_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "VAULT_KMS_KEYS",
@@ -37,6 +45,12 @@ VAULT_SETTINGS: tuple[Setting, ...] = (
         parse_optional_text,
         None,
         "JSON key file {active, keys: {id: base64}} (a mounted secret)",
+    ),
+    Setting(
+        "VAULT_DEK_CACHE_SECONDS",
+        parse_non_negative_int,
+        300,
+        "KMS only: keep unwrapped data keys this long in memory (0 = ask KMS every time)",
     ),
     Setting(
         "VAULT_AUDIT_KEY",

@@ -1,5 +1,6 @@
 """Envelope encryption for stored secrets: AES-256-GCM fields, data keys wrapped by a keyring."""
 
+from shared.crypto.cache import CachingKeyring
 from shared.crypto.envelope import DecryptionFailed, FieldContext, open_sealed, seal
 from shared.crypto.keyring import DataKey, Keyring, KeyringError, wrapped_kek_id
 from shared.crypto.kms_keyring import KmsKeyring, parse_kms_keys
@@ -12,6 +13,7 @@ from shared.crypto.local_keyring import (
 )
 
 __all__ = [
+    "CachingKeyring",
     "DataKey",
     "DecryptionFailed",
     "FieldContext",

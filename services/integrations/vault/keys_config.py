@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 
 from shared.crypto import (
+    CachingKeyring,
     Keyring,
     KeyringError,
     KmsKeyring,
@@ -46,7 +47,9 @@ def keyring_from_settings(settings: Mapping[str, Any]) -> tuple[Keyring, Path | 
             region_name=settings.get("AWS_REGION") or None,
             endpoint_url=settings.get("VAULT_KMS_ENDPOINT_URL") or None,
         )
-        return KmsKeyring(client, keys, active), None
+        kms = KmsKeyring(client, keys, active)
+        ttl = float(settings.get("VAULT_DEK_CACHE_SECONDS") or 0)
+        return (CachingKeyring(kms, ttl=ttl) if ttl > 0 else kms), None
     if settings.get("VAULT_KEYS"):
         keys_b, active = parse_key_list(settings["VAULT_KEYS"])
         return LocalKeyring(keys_b, active, source="VAULT_KEYS"), None
@@ -80,7 +83,22 @@ def audit_key_from_settings(settings: Mapping[str, Any]) -> bytes:
 
 
 def vault_keys_from_settings(settings: Mapping[str, Any]) -> VaultKeys:
-    """The keyring and audit key for a service process."""
+    """The keyring and audit key for a service process, checked before any request is served."""
     keyring, key_file = keyring_from_settings(settings)
     audit_key = audit_key_from_settings(settings)
+    check_keyring(keyring)
     return VaultKeys(keyring=keyring, audit_key=audit_key, key_file=key_file)
+
+
+def check_keyring(keyring: Keyring) -> None:
+    """Start-up canary: wrap and unwrap one throwaway data key; fail closed if that fails."""
+    context = {"purpose": "startup-canary"}
+    try:
+        data_key = keyring.generate_data_key(context)
+        ok = keyring.unwrap(data_key.wrapped, context) == data_key.plaintext
+    except Exception as exc:
+        raise KeyringError(
+            f"the keyring failed its start-up check ({type(exc).__name__})"
+        ) from None
+    if not ok:
+        raise KeyringError("the keyring failed its start-up check (a key did not round-trip)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -14,8 +15,10 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from services.integrations.app import create_app
 from services.integrations.cli import integrations
 from shared.auth import SCOPES, create_user, issue_token
+from shared.crypto import CachingKeyring
 from shared.db import make_engine
 from shared.migrate import upgrade_to_head
 from shared.models import CredentialAccessLog
@@ -190,3 +193,47 @@ def test_the_vault_runs_on_aws_kms_and_rotates_to_a_new_kms_key(
     assert _rewrap(client, auth, batch_size=10)["remaining"] == 0
     assert _census(client, auth) == {"kms-1": (0, False), "kms-2": (2, True)}
     assert _reveal_all(client, auth, made) == made
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"VAULT_KEYS": "local-1=not-base64-SECRETISH"},
+        {"VAULT_KEYS": f"local-1={base64.b64encode(b'short').decode()}"},
+        {
+            "VAULT_KMS_KEYS": "kms-1=alias/vault",
+            "VAULT_KMS_ENDPOINT_URL": "http://127.0.0.1:9",
+            "AWS_REGION": "eu-west-1",
+        },
+    ],
+    ids=["not-base64", "short-key", "kms-unreachable"],
+)
+def test_an_unusable_keyring_stops_the_service_with_one_clear_line(
+    rotation_db: str,
+    tmp_path: Path,
+    settings: dict[str, str],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    for name, value in {**FAKE_CREDENTIALS, "AWS_MAX_ATTEMPTS": "1"}.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as stopped:
+        create_app({"DATABASE_URL": rotation_db, "VAULT_DEV_DIR": str(tmp_path), **settings})
+    assert stopped.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("configuration error: vault keyring")
+    assert "SECRETISH" not in err[0]
+
+
+def test_a_kms_keyring_caches_data_keys_for_reveals(
+    rotation_db: str, tmp_path: Path, kms_endpoint: str
+) -> None:
+    arn = kms_client(kms_endpoint).create_key()["KeyMetadata"]["Arn"]
+    app = _app(
+        rotation_db,
+        tmp_path,
+        VAULT_KMS_KEYS=f"kms-1={arn}",
+        VAULT_KMS_ENDPOINT_URL=kms_endpoint,
+        AWS_REGION="eu-west-1",
+    )
+    assert isinstance(app.extensions["vault"].keyring, CachingKeyring)
