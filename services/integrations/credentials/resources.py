@@ -16,6 +16,7 @@ from services.integrations.credentials.schemas import (
     CredentialQuerySchema,
     CredentialSchema,
     CredentialUpdateSchema,
+    ExpectedVersionSchema,
     ExpiringQuerySchema,
     RevealedSchema,
     RevealSchema,
@@ -92,6 +93,19 @@ class Credential(MethodView):
             expected_version=expected,
             changes=data,
             context=request_access_context(purpose="update"),
+        )
+
+    @blp.requires("credentials:write")
+    @blp.arguments(ExpectedVersionSchema, location="query")
+    @blp.response(204)
+    def delete(self, args: dict[str, Any], credential_id: str) -> None:
+        """Delete a credential with check-and-set (`?expected_version=`); the audit keeps a row"""
+        services.delete_credential(
+            session=db_session(),
+            vault=current_vault(),
+            credential_id=credential_id,
+            expected_version=args["expected_version"],
+            context=request_access_context(purpose="delete"),
         )
 
 

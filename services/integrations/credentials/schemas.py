@@ -94,6 +94,14 @@ class CredentialQuerySchema(PageArgsSchema):
     integration_name = ma.fields.String()
 
 
+class ExpectedVersionSchema(Schema):
+    expected_version = ma.fields.Integer(
+        required=True,
+        validate=ma.validate.Range(min=1),
+        metadata={"description": "the version you read; a stale one is 409"},
+    )
+
+
 class ExpiringQuerySchema(Schema):
     within_days = ma.fields.Integer(load_default=14, validate=ma.validate.Range(min=0, max=3650))
 

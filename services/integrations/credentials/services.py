@@ -98,6 +98,28 @@ def update_credential(
     return row
 
 
+def delete_credential(
+    *,
+    session: Session,
+    vault: VaultKeys,
+    credential_id: str,
+    expected_version: int,
+    context: AccessContext,
+) -> None:
+    """Check-and-set delete: the row, its ciphertexts and its wrapped data key go together,
+    so nothing can decrypt them afterwards; the access log keeps a 'deleted' row."""
+    row = get_credential(session=session, credential_id=credential_id, lock=True)
+    if row.version != expected_version:
+        raise Conflict(
+            "the credential changed since you read it",
+            current_version=row.version,
+            expected_version=expected_version,
+        )
+    _audit(session, vault, row, "deleted", stored_secret_names(row), context)
+    session.delete(row)
+    session.commit()
+
+
 def list_credentials(
     *,
     session: Session,

@@ -344,3 +344,25 @@ def test_expiring_lists_tokens_that_expire_within_the_window(
     )
     ids = {item["id"] for item in answer.get_json()}
     assert soon["id"] in ids and later["id"] not in ids
+
+
+def test_a_delete_needs_the_current_version_and_leaves_an_audit_row(
+    vault_client: FlaskClient, make_credential: Maker, auth: Auth, engine: Engine
+) -> None:
+    made = make_credential("api_key")
+    url = f"/v1/credentials/{made['id']}"
+    stale = vault_client.delete(f"{url}?expected_version=7", headers=auth("credentials:write"))
+    assert stale.status_code == 409
+    gone = vault_client.delete(f"{url}?expected_version=1", headers=auth("credentials:write"))
+    assert gone.status_code == 204
+    assert vault_client.get(url, headers=auth("credentials:read")).status_code == 404
+    with engine.connect() as conn:
+        actions = (
+            conn.execute(
+                text("SELECT action FROM credential_access_log WHERE credential_id = :id"),
+                {"id": made["id"]},
+            )
+            .scalars()
+            .all()
+        )
+    assert sorted(actions) == ["created", "deleted"]
