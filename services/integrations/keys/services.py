@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.integrations.access_log.chain import AccessContext, append_access
+from services.integrations.access_log.chain import AccessContext, append_access, chain_of
 from services.integrations.vault.keys_config import VaultKeys
 from services.integrations.vault.sealing import CredentialUnreadable, data_key_context
 from shared.crypto import DecryptionFailed, LocalKeyring, save_key_file
@@ -88,15 +88,25 @@ def rewrap_batch(
         .limit(batch_size)
         .with_for_update(skip_locked=session.bind.dialect.name != "sqlite")  # type: ignore[union-attr]
     ).all()
-    for row in rows:
-        _rewrap_row(session, vault, row, context)
+    moves = [(row, _rewrap_row(session, vault, row)) for row in rows]
+    # Audit rows last and in chain order: the chain tips stay locked only for the inserts,
+    # never across keyring (KMS) calls, and two batches always lock tips in the same order.
+    for row, old in sorted(moves, key=lambda move: (chain_of(move[0].id), move[0].id)):
+        append_access(
+            session=session,
+            key=vault.audit_key,
+            credential_id=row.id,
+            credential_version=row.version,
+            action="rewrapped",
+            fields=[old, row.kek_id],
+            context=context,
+        )
     session.commit()
     return RewrapResult(len(rows), _outdated(session, active), active, False)
 
 
-def _rewrap_row(
-    session: Session, vault: VaultKeys, row: IntegrationCredential, context: AccessContext
-) -> None:
+def _rewrap_row(session: Session, vault: VaultKeys, row: IntegrationCredential) -> str:
+    """Re-wrap one row's data key onto the active KEK; returns the KEK it came from."""
     old = row.kek_id
     try:
         row.wrapped_data_key, row.kek_id = vault.keyring.rewrap(
@@ -105,15 +115,7 @@ def _rewrap_row(
     except DecryptionFailed:
         session.rollback()
         raise CredentialUnreadable() from None
-    append_access(
-        session=session,
-        key=vault.audit_key,
-        credential_id=row.id,
-        credential_version=row.version,
-        action="rewrapped",
-        fields=[old, row.kek_id],
-        context=context,
-    )
+    return old
 
 
 def retire_key(*, session: Session, vault: VaultKeys, kek_id: str) -> KeyVersion:
