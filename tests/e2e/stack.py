@@ -65,7 +65,7 @@ def stack_environments(
         "LOG_LEVEL": "INFO",
         "HTTP_CONNECT_TIMEOUT": "1",
         "HTTP_READ_TIMEOUT": "5",
-        "BACKUP_DIR": str(workdir / "backups"),
+        "BACKUP_FOLDER": str(workdir / "backups"),
         **{f"{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()},
         **vault_env(workdir),
         **extra,
