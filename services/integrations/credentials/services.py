@@ -36,10 +36,10 @@ def get_credential(
     *, session: Session, credential_id: str, lock: bool = False
 ) -> IntegrationCredential:
     """One credential (metadata only until opened); 404 when unknown."""
-    query = select(IntegrationCredential).where(IntegrationCredential.id == credential_id)
-    if lock:
-        query = query.with_for_update()
-    row = session.scalars(query.execution_options(populate_existing=True)).first()
+    # Always re-read from the database (populate_existing): callers decide on fresh values.
+    row = session.get(
+        IntegrationCredential, credential_id, populate_existing=True, with_for_update=lock or None
+    )
     if row is None:
         raise NotFound("credential", credential_id)
     return row
