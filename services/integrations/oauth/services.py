@@ -108,9 +108,7 @@ def _refresh(
         raise ValidationFailed(
             {"refresh_token": ["token_url, client_id and a refresh token are needed to refresh"]}
         )
-    used_version = row.version
-    session.rollback()  # no transaction stays open across the HTTP call
-    calls: list[OutboundCall] = []
+    credential_id, used_version = row.id, row.version
     request = RefreshRequest(
         row.token_url,
         row.client_id,
@@ -118,15 +116,21 @@ def _refresh(
         secrets["refresh_token"],
         row.integration_type,
     )
+    # Everything needed is read above: after this rollback (which expires the row) no
+    # transaction or connection stays open across the HTTP call.
+    session.rollback()
+    calls: list[OutboundCall] = []
     try:
         grant = broker.grant(request, timeout=broker.timeout, audit=calls.append)
     except InvalidGrant:
-        return _after_invalid_grant(session, vault, row.id, used_version, context, calls, broker)
+        return _after_invalid_grant(
+            session, vault, credential_id, used_version, context, calls, broker
+        )
     except TokenEndpointFailed as exc:
         _record_calls(session, calls)
         session.commit()
         raise ServiceUnavailable(str(exc), retry_after=5) from None
-    return _store_grant(session, vault, row.id, grant, context, calls)
+    return _store_grant(session, vault, credential_id, grant, context, calls)
 
 
 def _store_grant(
