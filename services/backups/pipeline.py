@@ -235,6 +235,6 @@ def _pump(dump: ClientProcess, stream: _Stream, tracker: ProgressTracker) -> Non
     assert dump.proc.stdout is not None
     # A raw pipe read returns ~16 KiB at a time; gathering 1 MiB per step cuts the per-chunk
     # Python work (marker scan, hashing, progress) about 60-fold.
-    source = io.BufferedReader(dump.proc.stdout, buffer_size=READ_SIZE)  # type: ignore[arg-type]
+    source = io.BufferedReader(dump.proc.stdout, buffer_size=READ_SIZE)  # type: ignore[type-var]
     while chunk := source.read(READ_SIZE):
         stream.push(chunk, tracker)

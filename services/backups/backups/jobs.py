@@ -3,48 +3,31 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
 
-from services.backups.adapters import mariadb_inventory as inventory
 from services.backups.adapters.compression import EXTENSIONS
 from services.backups.adapters.sqlite_backup import (
     SQLiteBackupError,
     run_sqlite_backup,
     sqlite_path_from_url,
-    verify_sqlite_restore,
 )
 from services.backups.adapters.storage import LocalStorage, Storage, StorageError
+from services.backups.backups.verify_step import BackupPlan, VerificationFailed, verify_backup
 from services.backups.pipeline import PipelineError, run_mariadb_backup
 from services.backups.progress import Progress
 from services.backups.runtime import BackupRuntime
 from services.backups.schedules.retention_job import apply_schedule_retention
-from services.backups.verification import VerificationResult, verify_by_restore, verify_checksum
+from services.backups.verification import VerificationResult
 from shared.models import BackupLog, BackupSchedule
 
 _log = logging.getLogger(__name__)
+__all__ = ["BackupPlan", "VerificationFailed", "run_backup_job", "write_progress"]
 SIZE_ANOMALY_RATIO = 0.5
-
-
-class VerificationFailed(Exception):
-    """The artifact was written but could not be proven good."""
-
-
-@dataclass(frozen=True)
-class BackupPlan:
-    """What one backup_log row asks for, read once at the start of the job."""
-
-    backup_id: str
-    backup_type: str
-    database: str
-    storage: str
-    compression: str
-    verify: str
-    schedule_id: str | None
 
 
 def artifact_name(plan: BackupPlan, *, sqlite: bool) -> str:
@@ -105,7 +88,10 @@ def run_backup_job(*, runtime: BackupRuntime, plan: BackupPlan) -> None:
         storage = runtime.storage(plan.storage)
         outcome = _take(runtime, plan, storage)
         _record_dump(runtime, plan, outcome)
-        result = _verify(runtime, plan, storage, outcome)
+        report = partial(write_progress, runtime, plan.backup_id)
+        result = verify_backup(
+            runtime=runtime, plan=plan, storage=storage, outcome=outcome, report=report
+        )
         _finish(runtime, plan, outcome, result)
         _schedule_status(runtime, plan, "succeeded")
     except (PipelineError, SQLiteBackupError, StorageError, VerificationFailed) as exc:
@@ -183,66 +169,6 @@ def _record_dump(runtime: BackupRuntime, plan: BackupPlan, outcome: dict[str, An
     )
 
 
-def _verify(
-    runtime: BackupRuntime, plan: BackupPlan, storage: Storage, outcome: dict[str, Any]
-) -> VerificationResult | None:
-    if plan.verify == "none":
-        return None
-    artifact_format = "sqlite" if runtime.is_sqlite else "sql"
-    result = verify_checksum(
-        storage=storage,
-        location=outcome["location"],
-        codec=plan.compression,
-        checksum_sha256=outcome["checksum_sha256"],
-        size_bytes=outcome["stored_bytes"],
-        artifact_format=artifact_format,
-    )
-    if result.passed and plan.verify == "restore":
-        result = _restore_check(runtime, plan, storage, outcome, result)
-    if not result.passed:
-        raise VerificationFailed(f"verification ({result.mode}) failed: {_summary(result)}")
-    return result
-
-
-def _summary(result: VerificationResult) -> str:
-    problems = result.details.get("problems") or [result.details.get("error", "unknown")]
-    return "; ".join(str(p) for p in problems)[:1500]
-
-
-def _restore_check(
-    runtime: BackupRuntime,
-    plan: BackupPlan,
-    storage: Storage,
-    outcome: dict[str, Any],
-    checksum: VerificationResult,
-) -> VerificationResult:
-    write_progress(runtime, plan.backup_id, Progress(phase="restore-verifying"))
-    if runtime.is_sqlite:
-        assert isinstance(storage, LocalStorage)
-        passed, details, seconds = verify_sqlite_restore(
-            storage=storage,
-            location=outcome["location"],
-            codec=plan.compression,
-            expected_inventory=outcome["inventory"],
-        )
-        result = VerificationResult(passed, "restore", details, restore_seconds=seconds)
-    else:
-        target = runtime.target(plan.database)
-        volatile = inventory.changed_tables(outcome["inventory"], inventory.take_inventory(target))
-        result = verify_by_restore(
-            server=target,
-            storage=storage,
-            location=outcome["location"],
-            codec=plan.compression,
-            backup_id=plan.backup_id,
-            expected_inventory=outcome["inventory"],
-            volatile=frozenset(volatile),
-            expected_raw_bytes=outcome["raw_bytes"],
-        )
-    result.details["checksum"] = checksum.details
-    return result
-
-
 def _finish(
     runtime: BackupRuntime,
     plan: BackupPlan,
@@ -266,6 +192,11 @@ def _finish(
         verification_details=details or None,
         verified_at=now if result else None,
         restore_seconds=result.restore_seconds if result else None,
+        bytes_processed=outcome["raw_bytes"],
+        bytes_stored=outcome["stored_bytes"],
+        current_table=None,
+        rate_bytes_per_s=_dump_rate(outcome),
+        eta_seconds=0.0,
         progress_updated_at=now,
     )
     if warnings and runtime.notifier is not None:
@@ -273,6 +204,11 @@ def _finish(
         runtime.notifier.backup_warning(backup=_as_dict(runtime, plan.backup_id), warning=notice)
     if plan.schedule_id and result is not None:
         apply_schedule_retention(runtime=runtime, schedule_id=plan.schedule_id)
+
+
+def _dump_rate(outcome: dict[str, Any]) -> float | None:
+    seconds = outcome.get("seconds")
+    return round(outcome["raw_bytes"] / seconds, 1) if seconds else None
 
 
 def _size_warning(runtime: BackupRuntime, plan: BackupPlan, outcome: dict[str, Any]) -> str | None:
