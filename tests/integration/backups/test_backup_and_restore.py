@@ -64,6 +64,8 @@ def test_a_restore_verified_backup_restores_into_a_new_database_with_identical_d
     assert backup["verification_status"] == "passed"
     assert backup["restore_seconds"] is not None
     assert backup["verification_details"]["problems"] == []
+    assert backup["bytes_processed"] == backup["raw_size_bytes"]
+    assert backup["phase"] == "done"
     assert backup["database_name"] == source_db
     assert backup["server_version"].startswith("10.")
 
