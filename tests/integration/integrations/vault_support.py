@@ -71,3 +71,11 @@ def make_credential(
         return dict(answer.get_json(), _sent=body)
 
     return make
+
+
+def pytest_runtest_call(item: pytest.Item) -> None:
+    """Watch every integrations app the suite uses (also the shared `app` fixture)."""
+    for value in getattr(item, "funcargs", {}).values():
+        if isinstance(value, Flask) and value.name == "integrations":
+            watch_responses(value)
+    watch_logs()
