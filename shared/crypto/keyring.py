@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from shared.crypto.envelope import DecryptionFailed, length_prefixed
@@ -20,7 +20,7 @@ _WRAP_HEADER = struct.Struct(">4sBBB")  # magic, format version, algorithm id, k
 class DataKey:
     """A fresh data key: plaintext (a bytearray, dropped quickly) and its wrapped form."""
 
-    plaintext: bytearray
+    plaintext: bytearray = field(repr=False)  # never in a log line or a traceback
     wrapped: bytes
     kek_id: str
 

@@ -1,7 +1,9 @@
-"""No plaintext secret in any log line, error body, answer or audit row of the vault suite.
+"""No plaintext secret in any log line, error body, answer or audit row of the integrations suite.
 
-Runs last in this folder (zz): it searches everything the other vault tests captured, after
-driving the error paths once more itself so that it means something when run alone.
+Runs last in this folder (zz). The vault_support plugin watches every integrations app the
+suite uses (answers, log records) and registers every secret sent to /v1/credentials and every
+secret setting; this test searches all of it, after driving the error paths once more itself
+so that it means something when run alone.
 """
 
 from __future__ import annotations

@@ -137,3 +137,9 @@ def test_the_embedded_default_generates_a_key_once_and_warns_loudly(
     warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
     assert len(warnings) == 2
     assert "EMBEDDED DEFAULT" in warnings[0].getMessage()
+
+
+def test_a_data_key_never_shows_its_plaintext_in_repr() -> None:
+    data_key = _keyring().generate_data_key(CONTEXT)
+    assert repr(bytes(data_key.plaintext)) not in repr(data_key)
+    assert "plaintext" not in repr(data_key)
