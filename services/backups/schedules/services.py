@@ -115,12 +115,14 @@ def claim_due(
         schedule.next_run_at = next_run(schedule.cron_expression, schedule.timezone, now)
     # Every claim is flushed while the locks are held; the first commit below publishes them all.
     session.flush()
-    plans = [_plan_for(session, runtime, schedule) for schedule in claimed]
+    plans = [plan for schedule in claimed if (plan := _plan_for(session, runtime, schedule))]
     session.commit()
     return plans
 
 
-def _plan_for(session: Session, runtime: BackupRuntime, schedule: BackupSchedule) -> BackupPlan:
+def _plan_for(
+    session: Session, runtime: BackupRuntime, schedule: BackupSchedule
+) -> BackupPlan | None:
     data = {
         "backup_type": schedule.backup_type,
         "database": schedule.database_name,
@@ -128,7 +130,14 @@ def _plan_for(session: Session, runtime: BackupRuntime, schedule: BackupSchedule
         "compression": schedule.compression,
         "verify": None if schedule.backup_type == "pre-migration" else schedule.verify_mode,
     }
-    return create_backup(session=session, runtime=runtime, data=data, schedule_id=schedule.id)[1]
+    try:
+        return create_backup(session=session, runtime=runtime, data=data, schedule_id=schedule.id)[
+            1
+        ]
+    except ValidationFailed:
+        # One misconfigured schedule (say s3 with no bucket) must not block the others.
+        schedule.last_status = "misconfigured"
+        return None
 
 
 def last_verified_success(session: Session) -> dict[str, datetime]:

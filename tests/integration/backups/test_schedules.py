@@ -245,3 +245,22 @@ def test_a_schedule_without_a_recent_verified_success_is_stale(
     assert fresh["name"] not in names
     mine = next(item for item in listed if item["schedule"]["name"] == stale["name"])
     assert mine["interval_seconds"] == 3600
+
+
+def test_a_misconfigured_schedule_does_not_block_the_others(
+    app: Flask, auth: Callable[..., dict[str, str]]
+) -> None:
+    client = app.test_client()
+    broken = _schedule(client, auth, storage="s3")  # this app has no BACKUP_S3_BUCKET
+    fine = _schedule(client, auth)
+    _make_due(app, broken["id"], fine["id"])
+    with app.extensions["session_factory"]() as session:
+        plans = claim_due(session=session, runtime=app.extensions["backups_runtime"])
+    assert [p.schedule_id for p in plans if p.schedule_id in (broken["id"], fine["id"])] == [
+        fine["id"]
+    ]
+    shown = client.get(f"/v1/schedules/{broken['id']}", headers=auth("backups:read")).get_json()
+    assert shown["last_status"] == "misconfigured"
+    with app.extensions["session_factory"]() as session:
+        session.execute(delete(BackupLog).where(BackupLog.schedule_id == fine["id"]))
+        session.commit()
