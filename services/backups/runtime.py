@@ -29,6 +29,7 @@ class BackupRuntime:
     notifier: FailureNotifier | None = None
     s3_options: dict[str, Any] = field(default_factory=dict)
     progress_interval: float = 1.0
+    database_url: str = ""
     levels: dict[str, int] = field(default_factory=lambda: {"zstd": 1, "gzip": 6})
 
     def level(self, codec: str) -> int | None:
@@ -44,6 +45,10 @@ class BackupRuntime:
     def source_host(self) -> str:
         """Host name of the source for backup_log.database_host."""
         return make_url(self.source_url).host or "localhost"
+
+    def live_database(self) -> str | None:
+        """The database the service itself runs on (never a restore target)."""
+        return make_url(self.database_url).database if self.database_url else None
 
     def default_database(self) -> str:
         """The database named in the source URL."""
@@ -88,6 +93,7 @@ def runtime_from_settings(
         )
     return BackupRuntime(
         source_url=settings.get("BACKUP_SOURCE_URL") or settings["DATABASE_URL"],
+        database_url=settings["DATABASE_URL"],
         folder=Path(settings.get("BACKUP_FOLDER", "var/backups")),
         default_storage=settings.get("BACKUP_STORAGE", "local"),
         default_compression=settings.get("BACKUP_COMPRESSION", "zstd"),

@@ -19,6 +19,8 @@ from services.backups.verification import restore_to_database
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.models import BackupLog
 
+SYSTEM_SCHEMAS = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
+
 
 @dataclass
 class RestoreStatus:
@@ -68,6 +70,13 @@ def prepare_restore(
         inventory.check_database_name(target_database)
     except ValueError as exc:
         raise ValidationFailed({"target_database": [str(exc)]}) from None
+    if target_database.lower() in SYSTEM_SCHEMAS:
+        raise ValidationFailed({"target_database": ["system schemas are never restore targets"]})
+    if not runtime.is_sqlite and target_database == runtime.live_database():
+        raise Conflict(
+            "refusing to replace the database this service runs on; restore into a new "
+            "database and point DATABASE_URL at it"
+        )
     if _target_exists(runtime, target_database) and not replace:
         raise Conflict(f"database {target_database} exists; pass replace=true to overwrite it")
     return RestoreStatus(id=str(uuid.uuid4()), backup_id=backup.id, target_database=target_database)

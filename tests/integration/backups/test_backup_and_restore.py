@@ -365,3 +365,44 @@ def test_a_second_backup_of_a_database_while_one_runs_is_refused(
     gate.set()
     done = wait_for_backup(client, first.get_json()["id"], auth("backups:read"))
     assert done["status"] == "succeeded"
+
+
+@pytest.mark.parametrize("name", ["mysql", "information_schema", "performance_schema", "SYS"])
+def test_system_schemas_are_never_restore_targets(
+    make_backup_app: AppFactory, source_db: str, auth: Callable[..., dict[str, str]], name: str
+) -> None:
+    client = make_backup_app(source_db).test_client()
+    backup = wait_for_backup(
+        client,
+        client.post("/v1/backups", json={}, headers=auth("backups:run")).get_json()["id"],
+        auth("backups:read"),
+    )
+    answer = client.post(
+        f"/v1/backups/{backup['id']}/restore",
+        json={"target_database": name, "replace": True},
+        headers=auth("admin"),
+    )
+    assert answer.status_code == 422
+
+
+def test_the_services_own_database_is_not_replaced_by_a_restore(
+    make_backup_app: AppFactory,
+    source_db: str,
+    database_url: str,
+    auth: Callable[..., dict[str, str]],
+) -> None:
+    from sqlalchemy.engine import make_url
+
+    client = make_backup_app(source_db).test_client()
+    backup = wait_for_backup(
+        client,
+        client.post("/v1/backups", json={}, headers=auth("backups:run")).get_json()["id"],
+        auth("backups:read"),
+    )
+    own = make_url(database_url).database
+    answer = client.post(
+        f"/v1/backups/{backup['id']}/restore",
+        json={"target_database": own, "replace": True},
+        headers=auth("admin"),
+    )
+    assert answer.status_code == 409
