@@ -300,10 +300,10 @@ def test_a_dump_far_smaller_than_the_last_good_one_is_flagged_and_reported(
 
 
 def test_the_service_backs_up_its_own_database_while_writing_its_progress_into_it(
-    client: FlaskClient, auth: Callable[..., dict[str, str]], app: Flask
+    client: FlaskClient, auth: Callable[..., dict[str, str]], app: Flask, tmp_path: Path
 ) -> None:
     app.extensions["backups_runtime"].progress_interval = 0.05
-    app.extensions["backups_runtime"].folder = Path(app.instance_path) / "own-backups"
+    app.extensions["backups_runtime"].folder = tmp_path / "own-backups"
     answer = client.post("/v1/backups", json={"verify": "restore"}, headers=auth("backups:run"))
     backup = wait_for_backup(client, answer.get_json()["id"], auth("backups:read"))
     assert backup["status"] == "succeeded", backup["error_message"]
