@@ -182,6 +182,10 @@ LINKED = text("SELECT id, confidence_level, support_count FROM environmental_ins
               " WHERE source_pattern_id = :p AND (infrastructure_id = :h OR infrastructure_id"
               " IS NULL) AND status != 'merged' AND valid_to IS NULL")
 
+SUPPORTED = text("UPDATE environmental_insights SET support_count = support_count + 1,"
+                 " last_evidence_at = UTC_TIMESTAMP(6), updated_at = UTC_TIMESTAMP(6)"
+                 " WHERE id IN :ids")
+
 
 @app.post("/failures")
 def failures():
@@ -208,6 +212,8 @@ def failures():
         db.execute(COUNTERS, {"p": pattern_id, "new_host": int(on_host == 0),
                               "cmd": body["command"], "err": body["error_output"]})
         linked = rows(db.execute(LINKED, {"p": pattern_id, "h": h}))
+        if linked and on_host == 0:  # a new host is independent evidence for its insights
+            db.execute(SUPPORTED, {"ids": tuple(i["id"] for i in linked)})
     return jsonify(occurrence_id=occurrence_id, pattern_id=pattern_id, insights=linked), 201
 '''
 

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.insights.knowledge.dedup import words
+from services.insights.knowledge.facts import InsightFacts
 from services.insights.knowledge.scope import SPECIFICITY, scope_of
 from services.insights.knowledge.staleness import is_stale
-from shared.models import EnvironmentalInsight
 
 CONFIDENCE_WEIGHT = {"confirmed": 1.0, "likely": 0.7, "suspected": 0.4}
 RECENCY_HALF_LIFE_DAYS = 90.0
@@ -19,7 +20,7 @@ MUST_KNOW_PRIORITY = 8
 class RankedInsight:
     """An applicable insight, its section and its score (and why)."""
 
-    insight: EnvironmentalInsight
+    insight: InsightFacts
     scope: str
     stale: bool
     section: str
@@ -27,9 +28,7 @@ class RankedInsight:
     factors: dict[str, float] = field(default_factory=dict)
 
 
-def rank(
-    insights: list[EnvironmentalInsight], task: str | None, now: datetime
-) -> list[RankedInsight]:
+def rank(insights: Sequence[InsightFacts], task: str | None, now: datetime) -> list[RankedInsight]:
     """Score every insight and order them: section, then score, priority and id."""
     task_words = words(task or "")
     ranked = [_score(insight, task_words, now) for insight in insights]
@@ -39,7 +38,7 @@ def rank(
     )
 
 
-def _score(insight: EnvironmentalInsight, task_words: set[str], now: datetime) -> RankedInsight:
+def _score(insight: InsightFacts, task_words: set[str], now: datetime) -> RankedInsight:
     scope = scope_of(insight)
     stale = is_stale(insight, now)
     factors = {
@@ -62,7 +61,7 @@ def _score(insight: EnvironmentalInsight, task_words: set[str], now: datetime) -
     )
 
 
-def _section(insight: EnvironmentalInsight, stale: bool) -> str:
+def _section(insight: InsightFacts, stale: bool) -> str:
     if stale:
         return "stale"
     if insight.confidence_level == "confirmed" and insight.priority >= MUST_KNOW_PRIORITY:
@@ -70,7 +69,7 @@ def _section(insight: EnvironmentalInsight, stale: bool) -> str:
     return "relevant"
 
 
-def _recency(insight: EnvironmentalInsight, now: datetime) -> float:
+def _recency(insight: InsightFacts, now: datetime) -> float:
     """0.3 .. 1.0, halving the fresh part every 90 days since the last evidence."""
     moments = [insight.last_evidence_at, insight.last_verified_at, insight.valid_from]
     latest = max(m for m in moments if m is not None)
@@ -78,10 +77,25 @@ def _recency(insight: EnvironmentalInsight, now: datetime) -> float:
     return 0.3 + 0.7 * float(0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS))
 
 
-def _relevance(insight: EnvironmentalInsight, task_words: set[str]) -> float:
+def _relevance(insight: InsightFacts, task_words: set[str]) -> float:
     """1 .. 3: how many words of the task the insight (text, command shape) mentions."""
     if not task_words:
         return 1.0
-    text = " ".join([insight.title, insight.description, insight.command_key or ""])
-    overlap = len(task_words & words(text)) / len(task_words)
+    overlap = len(task_words & _words_of(insight)) / len(task_words)
     return 1.0 + 2.0 * overlap
+
+
+_WORDS_CACHE: dict[tuple[str, datetime], set[str]] = {}
+_WORDS_CACHE_SIZE = 100_000
+
+
+def _words_of(insight: InsightFacts) -> set[str]:
+    """The insight's content words, cached per (id, updated_at): texts rarely change."""
+    key = (insight.id, insight.updated_at)
+    found = _WORDS_CACHE.get(key)
+    if found is None:
+        if len(_WORDS_CACHE) >= _WORDS_CACHE_SIZE:
+            _WORDS_CACHE.clear()
+        text = " ".join([insight.title, insight.description, insight.command_key or ""])
+        found = _WORDS_CACHE[key] = words(text)
+    return found

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, or_, select
 
+from services.insights.knowledge.facts import InsightFacts
 from shared.models import EnvironmentalInsight, Infrastructure
+
+F = TypeVar("F", bound=InsightFacts)
 
 # Selector keys and how each compares with the host's inventory attribute.
 SUBSTRING_KEYS = {"os": "os", "role": "role_description"}
@@ -63,7 +67,7 @@ def _attribute_matches(key: str, wanted: Any, host: Infrastructure) -> bool:
     return (getattr(host, EXACT_KEYS[key]) or "").lower() in options
 
 
-def scope_of(insight: EnvironmentalInsight) -> str:
+def scope_of(insight: InsightFacts) -> str:
     """host, selector, client or global: how specific the insight is."""
     if insight.infrastructure_id:
         return "host"
@@ -104,8 +108,6 @@ def candidates_query(host: Infrastructure, as_of: datetime) -> Select[Any]:
     return select(EnvironmentalInsight).where(scope, current_filter(as_of))
 
 
-def applicable(
-    insights: list[EnvironmentalInsight], host: Infrastructure
-) -> list[EnvironmentalInsight]:
+def applicable(insights: Sequence[F], host: Infrastructure) -> list[F]:
     """The candidates whose selector (if any) matches the host."""
     return [i for i in insights if host_matches(i.host_selector, host)]

@@ -10,6 +10,7 @@ from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from services.insights.knowledge.events import record_event
+from services.insights.knowledge.facts import InsightFacts
 from shared.models import EnvironmentalInsight, InsightEvent
 
 WINDOW_DAYS = {
@@ -24,18 +25,18 @@ WINDOW_DAYS = {
 }
 
 
-def last_checked(insight: EnvironmentalInsight) -> datetime:
+def last_checked(insight: InsightFacts) -> datetime:
     """The newest of: verified, fresh evidence, or the start of its validity."""
     moments = [insight.last_verified_at, insight.last_evidence_at, insight.valid_from]
     return max(m for m in moments if m is not None)
 
 
-def stale_since(insight: EnvironmentalInsight) -> datetime:
+def stale_since(insight: InsightFacts) -> datetime:
     """When the insight becomes (or became) stale."""
     return last_checked(insight) + timedelta(days=WINDOW_DAYS[insight.insight_category])
 
 
-def is_stale(insight: EnvironmentalInsight, now: datetime) -> bool:
+def is_stale(insight: InsightFacts, now: datetime) -> bool:
     """Past its category's verification window."""
     return now >= stale_since(insight)
 

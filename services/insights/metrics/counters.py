@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -10,6 +11,7 @@ from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from services.insights.knowledge.facts import InsightFacts
 from shared.models import EnvironmentalInsight, LearningMetric
 from shared.models.base import new_id, utcnow
 
@@ -49,7 +51,7 @@ def count_briefing(session: Session, client_id: str, day: date) -> None:
     session.execute(statement)
 
 
-def mark_surfaced(session: Session, insights: list[EnvironmentalInsight]) -> None:
+def mark_surfaced(session: Session, insights: Sequence[InsightFacts]) -> None:
     """These insights were shown: a later repeat of their failure is a lesson not taken.
 
     Counted at most once per SURFACE_WINDOW per insight: a hot insight shown by every
