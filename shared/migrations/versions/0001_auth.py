@@ -61,6 +61,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
 
-    op.drop_index(op.f("ix_api_tokens_user_id"), table_name="api_tokens")
     op.drop_table("api_tokens")
     op.drop_table("api_users")

@@ -578,62 +578,17 @@ def upgrade() -> None:
 
 def downgrade() -> None:
 
-    op.drop_index(op.f("ix_insight_events_insight_id"), table_name="insight_events")
     op.drop_table("insight_events")
-    op.drop_index(op.f("ix_environmental_examples_insight_id"), table_name="environmental_examples")
     op.drop_table("environmental_examples")
-    op.drop_index(op.f("ix_command_checks_infrastructure_id"), table_name="command_checks")
-    op.drop_index(op.f("ix_command_checks_client_id"), table_name="command_checks")
     op.drop_table("command_checks")
     op.drop_table("work_item_tags")
-    op.drop_index(op.f("ix_failure_occurrences_session_id"), table_name="failure_occurrences")
-    op.drop_index(op.f("ix_failure_occurrences_observed_at"), table_name="failure_occurrences")
-    op.drop_index(
-        op.f("ix_failure_occurrences_failure_pattern_id_infrastructure_id"),
-        table_name="failure_occurrences",
-    )
-    op.drop_index(
-        op.f("ix_failure_occurrences_infrastructure_id"), table_name="failure_occurrences"
-    )
-    op.drop_index(
-        op.f("ix_failure_occurrences_failure_pattern_id"), table_name="failure_occurrences"
-    )
     op.drop_table("failure_occurrences")
-    op.drop_index(
-        op.f("ix_environmental_insights_source_pattern_id"), table_name="environmental_insights"
-    )
-    op.drop_index(
-        op.f("ix_environmental_insights_insight_category"), table_name="environmental_insights"
-    )
-    op.drop_index(
-        op.f("ix_environmental_insights_infrastructure_id"), table_name="environmental_insights"
-    )
-    op.drop_index(op.f("ix_environmental_insights_client_id"), table_name="environmental_insights")
-    op.drop_index(
-        op.f("ix_environmental_insights_client_id_command_key"), table_name="environmental_insights"
-    )
-    op.drop_index(
-        op.f("ix_environmental_insights_content_hash"), table_name="environmental_insights"
-    )
-    op.drop_index(
-        op.f("ix_environmental_insights_client_id_infrastructure_id"),
-        table_name="environmental_insights",
-    )
     op.drop_table("environmental_insights")
-    op.drop_index(op.f("ix_work_items_session_id"), table_name="work_items")
     op.drop_table("work_items")
     op.drop_table("infrastructure_tags")
-    op.drop_index(op.f("ix_failure_patterns_infrastructure_id"), table_name="failure_patterns")
-    op.drop_index(op.f("ix_failure_patterns_client_id"), table_name="failure_patterns")
-    op.drop_index(
-        op.f("ix_failure_patterns_client_id_command_key"), table_name="failure_patterns"
-    )
     op.drop_table("failure_patterns")
-    op.drop_index(op.f("ix_sessions_started_at"), table_name="sessions")
-    op.drop_index(op.f("ix_sessions_client_id"), table_name="sessions")
     op.drop_table("sessions")
     op.drop_table("learning_metrics")
-    op.drop_index(op.f("ix_infrastructure_parent_host_id"), table_name="infrastructure")
     op.drop_table("infrastructure")
     op.drop_table("tags")
     op.drop_table("clients")

@@ -190,21 +190,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
 
-    op.drop_index(op.f("ix_external_integrations_session_id"), table_name="external_integrations")
-    op.drop_index(
-        op.f("ix_external_integrations_integration_type"), table_name="external_integrations"
-    )
-    op.drop_index(op.f("ix_external_integrations_external_id"), table_name="external_integrations")
-    op.drop_index(op.f("ix_external_integrations_created_at"), table_name="external_integrations")
     op.drop_table("external_integrations")
-    op.drop_index(op.f("ix_integration_credentials_kek_id"), table_name="integration_credentials")
     op.drop_table("integration_credentials")
-    op.drop_index(
-        op.f("ix_credential_access_log_credential_id_created_at"),
-        table_name="credential_access_log",
-    )
-    op.drop_index(
-        op.f("ix_credential_access_log_created_at"), table_name="credential_access_log"
-    )
     op.drop_table("credential_access_log")
     op.drop_table("credential_audit_head")

@@ -135,10 +135,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
 
-    op.drop_index(op.f("ix_backup_log_verification_status"), table_name="backup_log")
-    op.drop_index(op.f("ix_backup_log_schedule_id"), table_name="backup_log")
-    op.drop_index(op.f("ix_backup_log_backup_type"), table_name="backup_log")
-    op.drop_index(op.f("ix_backup_log_backup_completed_at"), table_name="backup_log")
     op.drop_table("backup_log")
-    op.drop_index(op.f("ix_backup_schedules_next_run_at"), table_name="backup_schedules")
     op.drop_table("backup_schedules")

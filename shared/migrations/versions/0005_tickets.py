@@ -99,8 +99,5 @@ def upgrade() -> None:
 
 def downgrade() -> None:
 
-    op.drop_index(op.f("ix_ticket_links_session_id"), table_name="ticket_links")
-    op.drop_index(op.f("ix_ticket_links_integration_type_ticket_id"), table_name="ticket_links")
-    op.drop_index(op.f("ix_ticket_links_client_id"), table_name="ticket_links")
     op.drop_table("ticket_links")
     op.drop_table("webhook_deliveries")

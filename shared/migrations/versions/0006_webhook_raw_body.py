@@ -22,11 +22,21 @@ def _is_mariadb() -> bool:
 
 def upgrade() -> None:
     if _is_mariadb():  # SQLite's TEXT has no 64 KiB limit
-        op.alter_column("webhook_deliveries", "raw_body", existing_type=sa.Text(),
-                        type_=mysql.MEDIUMTEXT(), existing_nullable=True)
+        op.alter_column(
+            "webhook_deliveries",
+            "raw_body",
+            existing_type=sa.Text(),
+            type_=mysql.MEDIUMTEXT(),
+            existing_nullable=True,
+        )
 
 
 def downgrade() -> None:
     if _is_mariadb():
-        op.alter_column("webhook_deliveries", "raw_body", existing_type=mysql.MEDIUMTEXT(),
-                        type_=sa.Text(), existing_nullable=True)
+        op.alter_column(
+            "webhook_deliveries",
+            "raw_body",
+            existing_type=mysql.MEDIUMTEXT(),
+            type_=sa.Text(),
+            existing_nullable=True,
+        )
