@@ -23,6 +23,14 @@ from tests.mariadb import (
 )
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _files_stay_out_of_the_checkout(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Apps built with defaults keep generated keys and backups in a temp dir, not ./var."""
+    scratch = tmp_path_factory.mktemp("service-files")
+    os.environ.setdefault("VAULT_DEV_DIR", str(scratch / "vault"))
+    os.environ.setdefault("BACKUP_FOLDER", str(scratch / "backups"))
+
+
 @pytest.fixture(scope="session")
 def mariadb_server() -> Iterator[MariaDBServer]:
     """Docker (testcontainers) if an engine answers; else TEST_DATABASE_URL; else a throwaway mariadbd."""

@@ -40,6 +40,10 @@ class UTCDateTime(TypeDecorator[datetime]):
     impl = DateTime
     cache_ok = True
 
+    @property
+    def python_type(self) -> type[datetime]:
+        return datetime
+
     def load_dialect_impl(self, dialect: Dialect) -> Any:
         if dialect.name == "mysql":
             from sqlalchemy.dialects.mysql import DATETIME

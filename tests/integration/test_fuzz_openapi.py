@@ -60,7 +60,10 @@ def _fuzz(operation: Any, headers: dict[str, str]) -> None:
 def test_no_endpoint_answers_5xx_or_off_schema(
     service: str, database_url: str, bearer: Callable[..., dict[str, str]]
 ) -> None:
-    app = FACTORIES[service]({"DATABASE_URL": database_url, "LOG_LEVEL": "ERROR"})
+    # Fuzzed backups run for real; their failure notices would go to a peer that is not there.
+    app = FACTORIES[service](
+        {"DATABASE_URL": database_url, "LOG_LEVEL": "ERROR", "BACKUP_NOTIFY_FAILURES": "false"}
+    )
     schema = schemathesis.openapi.from_wsgi("/openapi.json", app)
     failures: list[str] = []
     operations = [result.ok() for result in schema.get_all_operations()]
