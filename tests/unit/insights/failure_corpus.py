@@ -1,4 +1,4 @@
-# ruff: noqa: E501, RUF001, UP030
+# ruff: noqa: RUF001, UP030
 """A hand-labelled corpus of realistic command failures: (group, command, error_output, exit_code).
 
 Failures in the same group are the same problem (one pattern); different groups must stay apart,
