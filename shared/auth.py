@@ -6,9 +6,10 @@ import hashlib
 import hmac
 import secrets
 from collections.abc import Iterable
-from datetime import datetime
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import Connection, or_, select, update
 from sqlalchemy.orm import Session
 
 from shared.errors import Conflict, Forbidden, NotFound, Unauthorized, ValidationFailed
@@ -91,28 +92,69 @@ def issue_token(
     return token, plaintext
 
 
-def authenticate(*, session: Session, plaintext: str | None) -> ApiToken:
-    """The live token behind a bearer value; Unauthorized if missing, unknown, expired, revoked."""
+@dataclass(frozen=True)
+class TokenHolder:
+    """What a live token says about its caller (never the token or its hash)."""
+
+    token_id: str
+    user_id: str
+    username: str
+    role: str
+    scopes: frozenset[str]
+    last_used_at: datetime | None
+
+    def use_is_stale(self, now: datetime) -> bool:
+        """True when last_used_at is older than its granularity and should be written."""
+        last = self.last_used_at
+        return last is None or (now - last).total_seconds() >= LAST_USED_GRANULARITY_SECONDS
+
+
+_HOLDER_COLUMNS = (
+    ApiToken.id,
+    ApiToken.token_hash,
+    ApiToken.scopes,
+    ApiToken.expires_at,
+    ApiToken.revoked_at,
+    ApiToken.last_used_at,
+    ApiUser.id,
+    ApiUser.username,
+    ApiUser.role,
+    ApiUser.is_active,
+)
+
+
+def authenticate(*, session: Session, plaintext: str | None) -> TokenHolder:
+    """The live token behind a bearer value; Unauthorized if missing, unknown, expired, revoked.
+
+    One indexed query joining the user: this runs on every request.
+    """
     if not plaintext:
         raise Unauthorized("a bearer token is required")
     digest = hash_token(plaintext)
-    token = session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
+    row = session.execute(
+        select(*_HOLDER_COLUMNS).join(ApiUser).where(ApiToken.token_hash == digest)
+    ).one_or_none()
     # The lookup is by hash; the constant-time compare guards against a collation-insensitive match.
-    if token is None or not hmac.compare_digest(token.token_hash, digest):
+    if row is None or not hmac.compare_digest(row[1], digest):
         raise Unauthorized("the token is not valid")
-    now = utcnow()
-    if token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
+    token_id, _, scopes, expires_at, revoked_at, last_used, user_id, username, role, active = row
+    if revoked_at is not None or (expires_at is not None and expires_at <= utcnow()):
         raise Unauthorized("the token is expired or revoked")
-    if not token.user.is_active:
+    if not active:
         raise Unauthorized("the token's user is disabled")
-    _touch(token, now)
-    return token
+    return TokenHolder(token_id, user_id, username, role, frozenset(scopes), last_used)
 
 
-def _touch(token: ApiToken, now: datetime) -> None:
-    last = token.last_used_at
-    if last is None or (now - last).total_seconds() >= LAST_USED_GRANULARITY_SECONDS:
-        token.last_used_at = now
+def record_token_use(*, connection: Connection, holder: TokenHolder) -> None:
+    """Write last_used_at, unless another request of the same minute already did."""
+    now = utcnow()
+    threshold = now - timedelta(seconds=LAST_USED_GRANULARITY_SECONDS)
+    connection.execute(
+        update(ApiToken)
+        .where(ApiToken.id == holder.token_id)
+        .where(or_(ApiToken.last_used_at.is_(None), ApiToken.last_used_at < threshold))
+        .values(last_used_at=now)
+    )
 
 
 def require_scopes(token_scopes: Iterable[str], *needed: str) -> None:

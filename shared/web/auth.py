@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 from flask import current_app, g, request
-from sqlalchemy.orm import Session, sessionmaker
 
-from shared.auth import authenticate, require_scopes
+from shared.auth import authenticate, record_token_use, require_scopes
 from shared.errors import Unauthorized
+from shared.models import utcnow
+from shared.web.db import db_session, engine_of
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -67,18 +68,18 @@ def _bearer_value() -> str | None:
 def _authenticate_request() -> Principal:
     if "principal" in g:
         return cast(Principal, g.principal)
-    factory: sessionmaker[Session] = current_app.extensions["session_factory"]
-    # Its own short session: the last_used_at touch must not ride on the view's transaction.
-    with factory() as session:
-        token = authenticate(session=session, plaintext=_bearer_value())
-        principal = Principal(
-            token_id=token.id,
-            user_id=token.user_id,
-            username=token.user.username,
-            role=token.user.role,
-            scopes=frozenset(token.scopes),
-        )
-        if session.dirty:
-            session.commit()
+    # The lookup shares the request's session (one connection per request); the rare
+    # last_used_at write commits on its own so it never rides on the view's transaction.
+    holder = authenticate(session=db_session(), plaintext=_bearer_value())
+    if holder.use_is_stale(utcnow()):
+        with engine_of(current_app).begin() as connection:
+            record_token_use(connection=connection, holder=holder)
+    principal = Principal(
+        token_id=holder.token_id,
+        user_id=holder.user_id,
+        username=holder.username,
+        role=holder.role,
+        scopes=holder.scopes,
+    )
     g.principal = principal
     return principal
