@@ -8,7 +8,7 @@ from flask import current_app
 from flask.views import MethodView
 
 from services.integrations.adapters import PsaNote, PsaTicket, TicketDraft, TicketNote
-from services.integrations.tickets import psa_tickets, services, settings
+from services.integrations.tickets import psa_tickets, services
 from services.integrations.tickets.request_access import insights_sessions, psa_access_for_request
 from services.integrations.tickets.schemas import (
     IdempotencyKeySchema,
@@ -38,7 +38,6 @@ blp = Blueprint(
     url_prefix="/v1",
     description="Work sessions linked to PSA tickets; tickets and notes created in a PSA",
 )
-blp.record_once(lambda state: settings.load_into(state.app))
 
 
 @blp.route("/ticket-links")

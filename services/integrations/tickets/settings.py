@@ -2,14 +2,11 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Mapping
 from typing import Any
 
-from flask import Flask
-
 from services.integrations.adapters import TransportSettings
-from shared.config import Setting, load_or_exit, parse_positive_float, parse_positive_int
+from shared.config import Setting, parse_positive_float, parse_positive_int
 from shared.models.tickets import TICKET_SYSTEMS
 
 
@@ -51,13 +48,6 @@ PSA_SETTINGS: tuple[Setting, ...] = (
         "company for tickets created without one, per PSA: syncro=123,connectwise=250",
     ),
 )
-
-
-def load_into(app: Flask, environ: Mapping[str, str] | None = None) -> None:
-    """Add the PSA settings the app config does not already hold (parsed from the env)."""
-    parsed: dict[str, Any] = load_or_exit(PSA_SETTINGS, os.environ if environ is None else environ)
-    for name, value in parsed.items():
-        app.config.setdefault(name, value)
 
 
 def transport_settings(config: Mapping[str, Any]) -> TransportSettings:

@@ -11,7 +11,7 @@ from flask.views import MethodView
 from services.integrations.access_log.chain import AccessContext
 from services.integrations.tickets.psa_access import OutboundRecorder
 from services.integrations.tickets.request_access import psa_access_for_app, psa_access_for_request
-from services.integrations.webhooks import deliveries, services, settings
+from services.integrations.webhooks import deliveries, services
 from services.integrations.webhooks.schemas import (
     ReprocessResultSchema,
     ReprocessSchema,
@@ -35,7 +35,6 @@ blp = Blueprint(
     url_prefix="/v1",
     description="Inbound PSA webhooks, authenticated per vendor (signature or URL token)",
 )
-blp.record_once(lambda state: settings.load_into(state.app))
 
 
 def _process_later(app: Flask, row_id: str, source: str) -> None:

@@ -2,13 +2,7 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Mapping
-from typing import Any
-
-from flask import Flask
-
-from shared.config import Setting, load_or_exit, parse_optional_text
+from shared.config import Setting, parse_optional_text
 
 DEFAULT_CW_KEY_ORIGINS = "https://*.myconnectwise.net,https://api-staging.connectwisedev.com"
 
@@ -41,12 +35,3 @@ WEBHOOK_SETTINGS: tuple[Setting, ...] = (
         "comma-separated origins (scheme://host[:port], * wildcards) allowed as key_url",
     ),
 )
-
-
-def load_into(app: Flask, environ: Mapping[str, str] | None = None) -> None:
-    """Add the webhook settings the app config does not already hold (parsed from the env)."""
-    parsed: dict[str, Any] = load_or_exit(
-        WEBHOOK_SETTINGS, os.environ if environ is None else environ
-    )
-    for name, value in parsed.items():
-        app.config.setdefault(name, value)

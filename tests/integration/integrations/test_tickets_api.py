@@ -196,14 +196,11 @@ def test_a_company_id_that_is_not_a_number_is_422_without_calling_the_psa(
 
 
 def test_psa_timeouts_and_retry_bounds_come_from_the_environment(vault_app):
-    from flask import Flask
-
-    from services.integrations.tickets.settings import load_into, transport_settings
+    from services.integrations.config import load
+    from services.integrations.tickets.settings import transport_settings
 
     assert vault_app.config["PSA_READ_TIMEOUT"] == 20.0
-    app = Flask("probe")
-    load_into(
-        app,
+    settings = load(
         {
             "PSA_CONNECT_TIMEOUT": "1.5",
             "PSA_READ_TIMEOUT": "4",
@@ -211,18 +208,16 @@ def test_psa_timeouts_and_retry_bounds_come_from_the_environment(vault_app):
             "PSA_MAX_RETRY_WAIT": "0.5",
         },
     )
-    assert transport_settings(app.config) == type(transport_settings({}))(
+    assert transport_settings(settings) == type(transport_settings({}))(
         connect_timeout=1.5, read_timeout=4.0, max_attempts=2, max_retry_wait=0.5
     )
 
 
 def test_a_bad_psa_timeout_stops_the_process_naming_the_variable(capsys):
-    from flask import Flask
-
-    from services.integrations.tickets.settings import load_into
+    from services.integrations.config import load
 
     with pytest.raises(SystemExit):
-        load_into(Flask("probe"), {"PSA_READ_TIMEOUT": "soon"})
+        load({"PSA_READ_TIMEOUT": "soon"})
     assert "PSA_READ_TIMEOUT" in capsys.readouterr().err
 
 
@@ -374,10 +369,8 @@ def test_a_ticket_without_a_company_gets_the_configured_default(
 
 @pytest.mark.parametrize("raw", ["syncro", "syncro=abc", "syncro=1,=2", "jira=1"])
 def test_malformed_default_companies_stop_the_process(raw, capsys):
-    from flask import Flask
-
-    from services.integrations.tickets.settings import load_into
+    from services.integrations.config import load
 
     with pytest.raises(SystemExit):
-        load_into(Flask("probe"), {"PSA_DEFAULT_COMPANIES": raw})
+        load({"PSA_DEFAULT_COMPANIES": raw})
     assert "PSA_DEFAULT_COMPANIES" in capsys.readouterr().err
