@@ -8,6 +8,7 @@ the migration step itself uses Alembic.
 from __future__ import annotations
 
 import ast
+import re
 from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -53,19 +54,17 @@ def head_revision() -> str:
     return heads.pop()
 
 
+# `revision: str = "0002"` / `down_revision = None` at the start of a line of a revision file.
+_REVISION_LINE = re.compile(r"^(revision|down_revision)\b[^=\n]*=\s*(.+?)\s*$", re.MULTILINE)
+
+
 def _revision_link(path: Path) -> tuple[str, str | None]:
     """(revision, down_revision) as a revision file assigns them at module level."""
-    values: dict[str, str | None] = {}
-    for node in ast.parse(path.read_text(encoding="utf-8")).body:
-        target: ast.expr
-        if isinstance(node, ast.AnnAssign) and node.value is not None:
-            target, value = node.target, node.value
-        elif isinstance(node, ast.Assign) and len(node.targets) == 1:
-            target, value = node.targets[0], node.value
-        else:
-            continue
-        if isinstance(target, ast.Name) and target.id in {"revision", "down_revision"}:
-            values[target.id] = ast.literal_eval(value)
+    # A regular expression, not ast.parse: parsing the big revision files costs cold starts.
+    values = {
+        name: ast.literal_eval(value)
+        for name, value in _REVISION_LINE.findall(path.read_text(encoding="utf-8"))
+    }
     return str(values["revision"]), values.get("down_revision")
 
 

@@ -10,7 +10,6 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from services.backups.adapters.mariadb_client import MariaDBTarget
-from services.backups.adapters.s3_storage import S3Storage
 from services.backups.adapters.storage import LocalStorage, Storage
 from services.backups.notify import FailureNotifier, IntegrationsNotifier
 from shared.client import ServiceClient
@@ -71,6 +70,9 @@ class BackupRuntime:
             return LocalStorage(self.folder)
         if not self.s3_options.get("bucket"):
             raise ValidationFailed({"storage": ["s3 storage needs BACKUP_S3_BUCKET"]})
+        # boto3 costs ~0.2 s to import: only backups that go to S3 pay it, not every cold start.
+        from services.backups.adapters.s3_storage import S3Storage
+
         options = dict(self.s3_options)
         return S3Storage(options.pop("bucket"), **options)
 

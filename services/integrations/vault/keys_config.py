@@ -11,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 
 from shared.crypto import (
     CachingKeyring,
@@ -42,6 +41,9 @@ def keyring_from_settings(settings: Mapping[str, Any]) -> tuple[Keyring, Path | 
     """KMS keys win, then VAULT_KEYS, then VAULT_KEYS_FILE, else the generated embedded default."""
     if settings.get("VAULT_KMS_KEYS"):
         keys, active = parse_kms_keys(settings["VAULT_KMS_KEYS"])
+        # Imported here: boto3 costs ~0.2 s of every cold start, and only KMS setups need it.
+        import boto3
+
         client = boto3.client(
             "kms",
             region_name=settings.get("AWS_REGION") or None,
