@@ -58,7 +58,7 @@ def list_insights(
     ):
         if filters.get(name) is not None:
             query = query.where(getattr(EnvironmentalInsight, name) == filters[name])
-    if not include_history:
+    if not include_history and filters.get("status") != "merged":
         query = query.where(
             EnvironmentalInsight.status != "merged", EnvironmentalInsight.valid_to.is_(None)
         )

@@ -216,3 +216,26 @@ def test_reading_needs_insights_read_and_writing_needs_insights_write(
         == 403
     )
     assert client.get("/v1/tags").status_code == 401
+
+
+def test_pages_sorted_by_a_timestamp_follow_their_cursor(client: FlaskClient, hdr: dict) -> None:
+    owner = make_client(client, hdr)
+    made = [
+        make_session(client, hdr, owner["id"], started_at=f"2026-01-0{d}T10:00:00Z")["id"]
+        for d in (3, 1, 2)
+    ]
+    seen: list[str] = []
+    cursor = None
+    for _ in range(5):
+        params = {"client_id": owner["id"], "limit": 1, "sort": "-started_at"}
+        page = client.get(
+            "/v1/sessions",
+            query_string={**params, **({"cursor": cursor} if cursor else {})},
+            headers=hdr,
+        )
+        assert page.status_code == 200, page.json
+        seen += [s["id"] for s in page.json["items"]]
+        cursor = page.json["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [made[0], made[2], made[1]]
