@@ -9,7 +9,8 @@ from typing import Any
 
 import marshmallow as ma
 from flask import Flask, Response, json, request
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from shared.errors import PROBLEM_BASE, DomainError
@@ -156,9 +157,18 @@ def render_integrity_error(error: IntegrityError) -> Response:
     return problem_response(409, "Conflict", detail, constraint=constraint)
 
 
-def render_database_down(error: DBAPIError) -> Response:
+def render_database_error(error: DBAPIError) -> Response:
+    """Lost or refused connections are 503 (retry later); any other database error is a 500."""
+    lost = isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated
+    if not lost:
+        return render_unexpected(error)
+    return render_database_down(error)
+
+
+def render_database_down(error: DBAPIError | PoolTimeout) -> Response:
     discard_session()
-    log.warning("database unavailable: %s", type(error.orig).__name__)
+    cause = type(error.orig).__name__ if isinstance(error, DBAPIError) else type(error).__name__
+    log.warning("database unavailable: %s", cause)
     return problem_response(
         503,
         "Service unavailable",
@@ -180,5 +190,6 @@ def register_problem_handlers(app: Flask) -> None:
     app.register_error_handler(DomainError, render_domain_error)
     app.register_error_handler(HTTPException, render_http_exception)
     app.register_error_handler(IntegrityError, render_integrity_error)
-    app.register_error_handler(OperationalError, render_database_down)
+    app.register_error_handler(DBAPIError, render_database_error)
+    app.register_error_handler(PoolTimeout, render_database_down)
     app.register_error_handler(Exception, render_unexpected)

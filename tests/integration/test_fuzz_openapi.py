@@ -13,10 +13,15 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from schemathesis.specs.openapi.checks import response_schema_conformance
+from sqlalchemy.orm import Session
 
 from services.backups.app import create_app as create_backups
 from services.insights.app import create_app as create_insights
 from services.integrations.app import create_app as create_integrations
+from shared.auth import create_user, issue_token
+from shared.db import make_engine
+from shared.migrate import upgrade_to_head
+from tests.mariadb import MariaDBServer
 
 FACTORIES: dict[str, Callable[..., Any]] = {
     "insights": create_insights,
@@ -56,10 +61,26 @@ def _fuzz(operation: Any, headers: dict[str, str]) -> None:
     run()
 
 
+@pytest.fixture(scope="module")
+def fuzz_database(mariadb_server: MariaDBServer) -> tuple[str, dict[str, str]]:
+    """A database of its own (rows other tests sealed with their own vault keys stay out),
+    and an admin token in it."""
+    url = mariadb_server.url(mariadb_server.create_database("msp_fuzz"))
+    upgrade_to_head(url)
+    engine = make_engine(url)
+    with Session(engine) as session:
+        user = create_user(session=session, username="fuzzer", role="admin")
+        _, token = issue_token(session=session, user=user, name="fuzz", scopes=["admin"])
+        session.commit()
+    engine.dispose()
+    return url, {"Authorization": f"Bearer {token}"}
+
+
 @pytest.mark.parametrize("service", sorted(FACTORIES))
 def test_no_endpoint_answers_5xx_or_off_schema(
-    service: str, database_url: str, bearer: Callable[..., dict[str, str]]
+    service: str, fuzz_database: tuple[str, dict[str, str]]
 ) -> None:
+    database_url, headers = fuzz_database
     # Fuzzed backups run for real; their failure notices would go to a peer that is not there.
     app = FACTORIES[service](
         {"DATABASE_URL": database_url, "LOG_LEVEL": "ERROR", "BACKUP_NOTIFY_FAILURES": "false"}
@@ -70,7 +91,7 @@ def test_no_endpoint_answers_5xx_or_off_schema(
     assert operations, f"{service} documents no operations"
     for operation in operations:
         try:
-            _fuzz(operation, bearer("admin"))
+            _fuzz(operation, headers)
         except Exception as exc:  # every operation is tried; all failures are reported together
             failures.append(f"{operation.label}: {type(exc).__name__}: {str(exc)[:1500]}")
     assert not failures, "\n\n".join(failures)

@@ -135,3 +135,10 @@ def test_a_request_id_that_is_not_an_id_is_replaced(client: FlaskClient) -> None
     response = client.get("/healthz", headers={"X-Request-ID": "bad id; forged=log line"})
     assert response.headers["X-Request-ID"] != "bad id; forged=log line"
     assert len(response.headers["X-Request-ID"]) == 32
+
+
+def test_a_lost_database_connection_is_503_with_retry_after(bearer: Headers) -> None:
+    app = create_app({"DATABASE_URL": "mysql+pymysql://nobody@127.0.0.1:1/none"})
+    response = app.test_client().get("/v1/clients", headers=bearer("insights:read"))
+    _assert_problem(response, 503)
+    assert response.headers["Retry-After"] == "5"
