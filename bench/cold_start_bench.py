@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import os
 import signal
 import statistics
@@ -24,8 +25,6 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,13 +33,7 @@ import psutil
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from shared.migrate import upgrade_to_head  # noqa: E402
-from tests.mariadb import (  # noqa: E402
-    MariaDBServer,
-    ThrowawayMariaDB,
-    free_port,
-    server_from_url,
-)
+from tests.mariadb import free_port, migrated_scratch_database  # noqa: E402
 
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 CONFIG = REPO / "deploy" / "gunicorn.conf.py"
@@ -155,25 +148,9 @@ def one_trial(module: str, env: dict[str, str], workdir: Path, figures: Figures)
         log.close()
 
 
-@contextmanager
-def bench_database(url: str | None) -> Iterator[str]:
+def bench_database(url: str | None) -> contextlib.AbstractContextManager[str]:
     """A migrated database of our own, on the given server or on a throwaway mariadbd."""
-    throwaway = None
-    if url:
-        server: MariaDBServer = server_from_url(url)
-    else:
-        throwaway = ThrowawayMariaDB()
-        throwaway.start()
-        server = throwaway.server()
-    name = server.create_database("bench_cold_start")
-    try:
-        database_url = server.url(name)
-        upgrade_to_head(database_url)
-        yield database_url
-    finally:
-        server.drop_database(name)
-        if throwaway is not None:
-            throwaway.remove()
+    return migrated_scratch_database(url, "bench_cold_start")
 
 
 def print_table(results: dict[str, Figures], args: argparse.Namespace) -> bool:

@@ -23,6 +23,7 @@ Without --url (or BENCH_DATABASE_URL) a throwaway mariadbd is started and remove
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import multiprocessing
@@ -54,7 +55,6 @@ from services.insights.failures.command_shape import shape_command  # noqa: E402
 from services.insights.failures.fingerprint import fingerprint_failure  # noqa: E402
 from shared.auth import create_user, issue_token  # noqa: E402
 from shared.db import make_engine  # noqa: E402
-from shared.migrate import upgrade_to_head  # noqa: E402
 from shared.models import (  # noqa: E402
     Client,
     EnvironmentalExample,
@@ -63,7 +63,7 @@ from shared.models import (  # noqa: E402
     FailurePattern,
     Infrastructure,
 )
-from tests.mariadb import MariaDBServer, ThrowawayMariaDB, free_port, server_from_url  # noqa: E402
+from tests.mariadb import free_port, migrated_scratch_database  # noqa: E402
 from tests.unit.insights.failure_corpus import CORPUS  # noqa: E402
 
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
@@ -596,28 +596,9 @@ def measure(
 # ----------------------------------------------------------------------------------------------
 
 
-@contextmanager
-def bench_database(url: str | None, keep: bool) -> Iterator[str]:
+def bench_database(url: str | None, keep: bool) -> contextlib.AbstractContextManager[str]:
     """A migrated database of our own, on the given server or a throwaway mariadbd."""
-    throwaway = None
-    if url:
-        server: MariaDBServer = server_from_url(url)
-    else:
-        throwaway = ThrowawayMariaDB()
-        throwaway.start()
-        server = throwaway.server()
-    name = server.create_database("bench_insights")
-    try:
-        database_url = server.url(name)
-        upgrade_to_head(database_url)
-        yield database_url
-    finally:
-        if keep:
-            print(f"kept database {name}")
-        else:
-            server.drop_database(name)
-        if throwaway is not None:
-            throwaway.remove()
+    return migrated_scratch_database(url, "bench_insights", keep=keep)
 
 
 def print_table(results: dict[str, dict[str, dict[str, float]]], args: argparse.Namespace) -> bool:

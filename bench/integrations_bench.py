@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import contextlib
 import json
 import os
 import signal
@@ -38,6 +39,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+from tests.mariadb import migrated_scratch_database  # noqa: E402
 
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
 CONFIG = REPO / "deploy" / "gunicorn.conf.py"
@@ -181,28 +184,9 @@ def _request(args: argparse.Namespace, ids: list[str], i: int) -> tuple[str, str
 # ---------------------------------------------------------------- orchestration
 
 
-@contextmanager
-def bench_database(url: str | None) -> Iterator[str]:
+def bench_database(url: str | None) -> contextlib.AbstractContextManager[str]:
     """A migrated database of our own, on the given server or on a throwaway mariadbd."""
-    from shared.migrate import upgrade_to_head
-    from tests.mariadb import MariaDBServer, ThrowawayMariaDB, server_from_url
-
-    throwaway = None
-    if url:
-        server: MariaDBServer = server_from_url(url)
-    else:
-        throwaway = ThrowawayMariaDB()
-        throwaway.start()
-        server = throwaway.server()
-    name = server.create_database("bench_integrations")
-    try:
-        database_url = server.url(name)
-        upgrade_to_head(database_url)
-        yield database_url
-    finally:
-        server.drop_database(name)
-        if throwaway is not None:
-            throwaway.remove()
+    return migrated_scratch_database(url, "bench_integrations")
 
 
 def seed(database_url: str, env: dict[str, str], credentials: int) -> tuple[str, list[str]]:
@@ -244,8 +228,6 @@ def seed(database_url: str, env: dict[str, str], credentials: int) -> tuple[str,
 
 
 def server_env(workdir: Path, database_url: str, port: int) -> dict[str, str]:
-    from tests.mariadb import free_port  # noqa: F401 - keeps the import path warm for callers
-
     return {
         "PATH": f"{Path(sys.executable).parent}:/usr/bin:/bin",
         "PYTHONPATH": f"{REPO}:{workdir}",

@@ -13,6 +13,8 @@ import subprocess
 import tempfile
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -221,3 +223,30 @@ def server_from_url(raw: str) -> MariaDBServer:
         url.password or "",
         origin="TEST_DATABASE_URL",
     )
+
+
+@contextmanager
+def migrated_scratch_database(url: str | None, prefix: str, *, keep: bool = False) -> Iterator[str]:
+    """A migrated database of our own on the given server (or a throwaway mariadbd), for
+    benchmarks and tools; dropped afterwards unless `keep`."""
+    from shared.migrate import upgrade_to_head
+
+    throwaway = None
+    if url:
+        server = server_from_url(url)
+    else:
+        throwaway = ThrowawayMariaDB()
+        throwaway.start()
+        server = throwaway.server()
+    name = server.create_database(prefix)
+    try:
+        database_url = server.url(name)
+        upgrade_to_head(database_url)
+        yield database_url
+    finally:
+        if keep:
+            print(f"kept database {name}")
+        else:
+            server.drop_database(name)
+        if throwaway is not None:
+            throwaway.remove()
