@@ -11,6 +11,8 @@ from typing import Any
 
 from gunicorn import glogging
 
+from shared.redaction import redact_query
+
 
 def _env_int(name: str, default: int, minimum: int = 0) -> int:
     """Read a whole-number setting, stopping with one line that names a bad variable."""
@@ -70,7 +72,8 @@ class JsonLogger(glogging.Logger):  # type: ignore[misc]  # gunicorn ships no ty
                     "remote_addr": atoms["h"],
                     "method": atoms["m"],
                     "path": atoms["U"],
-                    "query": atoms["q"] or None,
+                    # Syncro and Zapier webhooks carry their secret as ?token=...
+                    "query": redact_query(atoms["q"]) or None,
                     "status": int(status) if status.isdigit() else status,
                     "bytes": atoms["B"],
                     "duration_ms": atoms["M"],

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import traceback
 import uuid
 from contextvars import ContextVar
 
@@ -45,3 +46,14 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     root.setLevel(level)
     # Alembic narrates every readiness probe's version check at INFO; that is noise.
     logging.getLogger("alembic.runtime.migration").setLevel(logging.WARNING)
+
+
+def log_current_exception(logger: logging.Logger, message: str, *args: object) -> None:
+    """Log the exception being handled by its type and frames only.
+
+    Never its message: database errors carry their SQL parameters there, and other
+    exceptions may quote a secret they were handed.
+    """
+    error = sys.exc_info()[1]
+    frames = "".join(traceback.format_tb(error.__traceback__)) if error else ""
+    logger.error(message + ": %s\n%s", *args, type(error).__name__, frames)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 REDACTED = "[REDACTED]"
 
@@ -128,3 +129,30 @@ def _redact_item(key: str, value: Any) -> Any:
     if is_secret_key(key) and value not in (None, "", True, False):
         return REDACTED
     return redact_json(value)
+
+
+def redact_url(url: str) -> str:
+    """Mask secret-looking query parameters (Syncro's ?api_key=...) and URL passwords."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+        if parts.password:
+            user, _, host = netloc.rpartition("@")
+            netloc = f"{user.split(':', 1)[0]}:REDACTED@{host}"
+        query = [
+            (k, REDACTED if is_secret_key(k) else redact_text(v))
+            for k, v in parse_qsl(parts.query, keep_blank_values=True)
+        ]
+        clean = parts._replace(
+            netloc=netloc, path=redact_text(parts.path), query=urlencode(query, safe="[]")
+        )
+        return urlunsplit(clean)
+    except ValueError:  # not a URL we can take apart: treat it as text
+        return redact_text(url)
+
+
+def redact_query(query: str) -> str:
+    """A query string with secret-looking parameters masked (for access logs)."""
+    if not query:
+        return query
+    return redact_url(f"?{query}").lstrip("?")

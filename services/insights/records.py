@@ -12,9 +12,11 @@ from shared.models import Client, Infrastructure
 T = TypeVar("T")
 
 
-def get_or_404(session: Session, model: type[T], row_id: str | None, resource: str) -> T:
-    """The row with this id, or NotFound naming the resource."""
-    row = session.get(model, row_id) if row_id else None
+def get_or_404(
+    session: Session, model: type[T], row_id: str | None, resource: str, *, lock: bool = False
+) -> T:
+    """The row with this id (locked FOR UPDATE when asked), or NotFound naming the resource."""
+    row = session.get(model, row_id, with_for_update=lock) if row_id else None
     if row is None:
         raise NotFound(resource, row_id)
     return row

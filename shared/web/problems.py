@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import re
-import traceback
 from typing import Any
 
 import marshmallow as ma
@@ -14,7 +13,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 
 from shared.errors import PROBLEM_BASE, DomainError
-from shared.observability import current_request_id
+from shared.observability import current_request_id, log_current_exception
 from shared.web.db import discard_session
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -179,9 +178,7 @@ def render_database_down(error: DBAPIError | PoolTimeout) -> Response:
 
 def render_unexpected(error: Exception) -> Response:
     discard_session()
-    # Type and frames only: exception messages can carry SQL parameters or secrets.
-    frames = "".join(traceback.format_tb(error.__traceback__))
-    log.error("unhandled %s\n%s", type(error).__name__, frames)
+    log_current_exception(log, "unhandled error in %s %s", request.method, request.path)
     return problem_response(500, "Internal error", "the service failed; the error was logged")
 
 

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 import requests
 
+from tests.e2e.private_stack import eventually
 from tests.e2e.stack import Stack
 
 Headers = Callable[..., dict[str, str]]
@@ -63,3 +64,18 @@ def test_a_running_service_checks_tokens_scopes_and_bodies(
     assert rejected.status_code == 422
     assert rejected.headers["Content-Type"] == "application/problem+json"
     assert set(surface.bad_body) <= set(rejected.json()["errors"])
+
+
+def test_a_webhook_token_in_the_query_string_never_reaches_the_access_log(stack: Stack) -> None:
+    secret = "whsec-" + "q" * 24
+    requests.post(
+        stack.url("integrations") + f"/v1/webhooks/syncro?token={secret}&page=2",
+        json={"id": 1},
+        timeout=10,
+    )
+    # gunicorn writes the access line after the answer has gone out
+    log = eventually(
+        lambda: (text := stack.services["integrations"].log()) and "page=2" in text and text,
+        within=10,
+    )
+    assert secret not in log

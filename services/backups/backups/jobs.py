@@ -24,6 +24,7 @@ from services.backups.runtime import BackupRuntime
 from services.backups.schedules.retention_job import apply_schedule_retention
 from services.backups.verification import VerificationResult
 from shared.models import BackupLog, BackupSchedule
+from shared.observability import log_current_exception
 
 _log = logging.getLogger(__name__)
 __all__ = ["BackupPlan", "VerificationFailed", "run_backup_job", "write_progress"]
@@ -98,7 +99,7 @@ def run_backup_job(*, runtime: BackupRuntime, plan: BackupPlan) -> None:
         message = exc.describe() if isinstance(exc, PipelineError) else str(exc)
         _fail(runtime, plan, message, storage, outcome)
     except Exception:  # the row must not stay in_progress whatever went wrong
-        _log.exception("backup %s crashed", plan.backup_id)
+        log_current_exception(_log, "backup %s crashed", plan.backup_id)
         _fail(runtime, plan, "internal error while taking the backup", storage, outcome)
 
 

@@ -89,8 +89,12 @@ def create_backup(
     runtime: BackupRuntime,
     data: dict[str, Any],
     schedule_id: str | None = None,
+    commit: bool = True,
 ) -> tuple[BackupLog, BackupPlan]:
-    """Write the in_progress row (committed) and the plan a worker runs."""
+    """Write the in_progress row and the plan a worker runs.
+
+    The row is committed unless the caller commits a larger unit itself (`commit=False`).
+    """
     backup_type = data.get("backup_type", "manual")
     storage = data.get("storage") or runtime.default_storage
     runtime.storage(storage)  # fails fast (422) when s3 is asked for but not configured
@@ -109,15 +113,19 @@ def create_backup(
         backup_started_at=datetime.now(UTC),
         progress_updated_at=datetime.now(UTC),
     )
+    verify = _verify_mode(backup_type, data.get("verify"))  # a refusal writes nothing
     session.add(backup)
-    session.commit()
+    if commit:
+        session.commit()
+    else:
+        session.flush()
     plan = BackupPlan(
         backup_id=backup.id,
         backup_type=backup_type,
         database=database,
         storage=storage,
         compression=backup.compression or "zstd",
-        verify=_verify_mode(backup_type, data.get("verify")),
+        verify=verify,
         schedule_id=schedule_id,
     )
     return backup, plan

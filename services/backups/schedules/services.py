@@ -113,7 +113,8 @@ def claim_due(
         schedule.last_run_at = now
         schedule.last_status = "started"
         schedule.next_run_at = next_run(schedule.cron_expression, schedule.timezone, now)
-    # Every claim is flushed while the locks are held; the first commit below publishes them all.
+    # Claims and their backup rows commit together, once: if anything fails midway, every
+    # claim rolls back and the next caller takes them again, so no claimed run is lost.
     session.flush()
     plans = [plan for schedule in claimed if (plan := _plan_for(session, runtime, schedule))]
     session.commit()
@@ -131,9 +132,9 @@ def _plan_for(
         "verify": None if schedule.backup_type == "pre-migration" else schedule.verify_mode,
     }
     try:
-        return create_backup(session=session, runtime=runtime, data=data, schedule_id=schedule.id)[
-            1
-        ]
+        return create_backup(
+            session=session, runtime=runtime, data=data, schedule_id=schedule.id, commit=False
+        )[1]
     except ValidationFailed:
         # One misconfigured schedule (say s3 with no bucket) must not block the others.
         schedule.last_status = "misconfigured"

@@ -187,7 +187,8 @@ def _alternatives(
 
 def report_outcome(*, session: Session, check_id: str, outcome: str, actor: str) -> CommandCheck:
     """What the command then did; a flagged command that succeeded is counter-evidence."""
-    check = get_or_404(session, CommandCheck, check_id, "check")
+    # Locked: two reports racing must not both count as counter-evidence.
+    check = get_or_404(session, CommandCheck, check_id, "check", lock=True)
     if check.outcome != "unknown":
         raise Conflict(f"the outcome of check {check.id} was already reported: {check.outcome}")
     check.outcome, check.outcome_at = outcome, datetime.now(UTC)

@@ -7,7 +7,6 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 from urllib3.exceptions import NewConnectionError
@@ -20,10 +19,10 @@ from services.integrations.adapters.errors import (
     PsaUnavailable,
 )
 from services.integrations.adapters.shapes import AuditHook, JsonValue, OutboundCall
+from shared.redaction import redact_url
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 SECRET_HEADERS = frozenset({"authorization", "secret", "apiintegrationcode", "cookie"})
-SECRET_PARAMS = frozenset({"api_key", "apikey", "token", "access_token", "secret", "password"})
 REDACTED = "[redacted]"
 
 
@@ -45,13 +44,6 @@ class PsaResponse:
     status: int
     body: JsonValue
     headers: Mapping[str, str]
-
-
-def scrub_url(url: str) -> str:
-    """The URL with secret query parameters (Syncro's legacy `api_key`) masked."""
-    parts = urlsplit(url)
-    query = [(k, REDACTED if k.lower() in SECRET_PARAMS else v) for k, v in parse_qsl(parts.query)]
-    return urlunsplit(parts._replace(query=urlencode(query, safe="[]")))
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
@@ -184,7 +176,7 @@ class PsaTransport:
                 integration_type=self.integration_type,
                 action=action,
                 method=method.upper(),
-                url=scrub_url(response.url if isinstance(response, requests.Response) else url),
+                url=redact_url(response.url if isinstance(response, requests.Response) else url),
                 request={
                     "params": dict(params or {}),
                     "json": json,

@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -19,7 +18,7 @@ from services.integrations.keyset import newest_first_page
 from shared.errors import Conflict, ValidationFailed
 from shared.models import ExternalIntegration, new_id, utcnow
 from shared.pagination import Page
-from shared.redaction import REDACTED, is_secret_key, redact_json, redact_text
+from shared.redaction import redact_json, redact_text, redact_url
 
 
 def list_events(
@@ -75,26 +74,6 @@ def _redacted(data: Mapping[str, Any]) -> dict[str, Any]:
     if clean.get("external_url"):
         clean["external_url"] = redact_url(clean["external_url"])
     return clean
-
-
-def redact_url(url: str) -> str:
-    """Mask secret-looking query parameters (Syncro's ?api_key=...) and URL passwords."""
-    try:
-        parts = urlsplit(url)
-        netloc = parts.netloc
-        if parts.password:
-            user, _, host = netloc.rpartition("@")
-            netloc = f"{user.split(':', 1)[0]}:REDACTED@{host}"
-        query = [
-            (k, REDACTED if is_secret_key(k) else redact_text(v))
-            for k, v in parse_qsl(parts.query, keep_blank_values=True)
-        ]
-        clean = parts._replace(
-            netloc=netloc, path=redact_text(parts.path), query=urlencode(query, safe="[]")
-        )
-        return urlunsplit(clean)
-    except ValueError:  # not a URL we can take apart: treat it as text
-        return redact_text(url)
 
 
 def _fingerprint(clean: Mapping[str, Any]) -> str:

@@ -23,6 +23,7 @@ from services.integrations.webhooks.schemas import (
 from shared.errors import NotFound
 from shared.models import WebhookDelivery
 from shared.models.tickets import WEBHOOK_SOURCES
+from shared.observability import log_current_exception
 from shared.pagination import Page
 from shared.web import Blueprint, db_session
 from shared.web.problems import ProblemSchema
@@ -47,7 +48,7 @@ def _process_later(app: Flask, row_id: str, source: str) -> None:
                 with app.extensions["session_factory"]() as session:
                     services.process_delivery(session=session, access=access, row_id=row_id)
             except Exception:  # the answer is sent; log, and the row stays unprocessed
-                log.exception("webhook delivery %s could not be processed", row_id)
+                log_current_exception(log, "webhook delivery %s could not be processed", row_id)
 
     @after_this_request
     def _schedule(response: Response) -> Response:

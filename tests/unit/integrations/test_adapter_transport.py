@@ -11,8 +11,8 @@ from services.integrations.adapters.transport import (
     PsaTransport,
     parse_retry_after,
     redact_headers,
-    scrub_url,
 )
+from shared.redaction import redact_url
 
 
 def test_retry_after_accepts_seconds_and_http_dates():
@@ -23,7 +23,7 @@ def test_retry_after_accepts_seconds_and_http_dates():
 
 
 def test_the_legacy_api_key_query_parameter_is_masked_in_audited_urls():
-    scrubbed = scrub_url("https://acme.syncromsp.com/api/v1/tickets?api_key=abc123&page=2")
+    scrubbed = redact_url("https://acme.syncromsp.com/api/v1/tickets?api_key=abc123&page=2")
     assert "abc123" not in scrubbed and "page=2" in scrubbed
 
 

@@ -7,7 +7,6 @@ from typing import Any
 import pytest
 
 from services.integrations.access_log.chain import chain_of
-from services.integrations.events.services import redact_url
 from services.integrations.oauth.token_endpoint import (
     InvalidGrant,
     RefreshRequest,
@@ -18,6 +17,7 @@ from services.integrations.oauth.token_endpoint import (
 from services.integrations.vault.kinds import check_fields_fit_kind, check_required_present
 from shared.errors import ValidationFailed
 from shared.models.integrations import AUDIT_CHAINS
+from shared.redaction import redact_url
 
 
 @pytest.mark.parametrize(
