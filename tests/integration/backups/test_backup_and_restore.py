@@ -214,12 +214,15 @@ def test_a_pre_migration_backup_cannot_skip_restore_verification(
     auth: Callable[..., dict[str, str]],
 ) -> None:
     client = make_backup_app(source_db).test_client()
+    listed_before = client.get("/v1/backups?limit=200", headers=auth("backups:read")).json
     answer = client.post(
         "/v1/backups",
         json={"backup_type": "pre-migration", "verify": "none"},
         headers=auth("backups:run"),
     )
     assert answer.status_code == 422
+    listed_after = client.get("/v1/backups?limit=200", headers=auth("backups:read")).json
+    assert listed_after["items"] == listed_before["items"]  # nothing half written
 
 
 def test_progress_is_written_to_the_row_while_the_dump_runs(
