@@ -52,8 +52,7 @@ class Backups(MethodView):
     @blp.alt_response(409, description="a backup of this database is already running")
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Start a backup; poll GET /v1/backups/{id} for progress"""
-        services.refuse_overlap(session=db_session(), runtime=runtime(), database=data["database"])
-        backup, plan = services.create_backup(session=db_session(), runtime=runtime(), data=data)
+        backup, plan = services.start_backup(session=db_session(), runtime=runtime(), data=data)
         submit(run_backup_job, runtime=runtime(), plan=plan)
         return {"id": backup.id, "status": backup.status, "status_url": f"/v1/backups/{backup.id}"}
 

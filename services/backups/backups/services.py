@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from services.backups.backups.jobs import BackupPlan
@@ -81,6 +83,37 @@ def refuse_overlap(*, session: Session, runtime: BackupRuntime, database: str | 
     ).first()
     if running is not None:
         raise Conflict(f"backup {running} of {name} is still running", backup_id=running)
+
+
+def start_backup(
+    *, session: Session, runtime: BackupRuntime, data: dict[str, Any]
+) -> tuple[BackupLog, BackupPlan]:
+    """Refuse a run that would overlap one in progress, then write the new one.
+
+    Check and insert happen under one named lock per database, so two callers at the same
+    moment cannot both pass the check.
+    """
+    name = data.get("database") or runtime.default_database()
+    with _database_start_lock(session, name):
+        refuse_overlap(session=session, runtime=runtime, database=name)
+        return create_backup(session=session, runtime=runtime, data={**data, "database": name})
+
+
+@contextmanager
+def _database_start_lock(session: Session, database: str) -> Iterator[None]:
+    engine = session.get_bind().engine
+    if engine.dialect.name != "mysql":  # the embedded SQLite default runs one process
+        yield
+        return
+    # Its own connection: the lock must outlive the session's commit of the new row.
+    with engine.connect() as holder:
+        lock = {"name": f"msp-backup-start:{database}"[:64]}
+        if holder.execute(text("SELECT GET_LOCK(:name, 10)"), lock).scalar() != 1:
+            raise Conflict(f"another backup of {database} is being started; try again")
+        try:
+            yield
+        finally:
+            holder.execute(text("SELECT RELEASE_LOCK(:name)"), lock)
 
 
 def create_backup(

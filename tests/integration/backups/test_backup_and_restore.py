@@ -409,3 +409,27 @@ def test_the_services_own_database_is_not_replaced_by_a_restore(
         headers=auth("admin"),
     )
     assert answer.status_code == 409
+
+
+def test_backups_of_one_database_started_at_the_same_moment_never_overlap(
+    make_backup_app: AppFactory,
+    source_db: str,
+    auth: Callable[..., dict[str, str]],
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    app = make_backup_app(source_db)
+    headers = auth("backups:run", "backups:read")
+
+    def start(_: int) -> tuple[int, str | None]:
+        answer = app.test_client().post(
+            "/v1/backups", json={"backup_type": "manual", "verify": "none"}, headers=headers
+        )
+        return answer.status_code, (answer.json or {}).get("id")
+
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(start, range(4)))
+    started = [backup_id for status, backup_id in answers if status == 202]
+    assert len(started) == 1
+    assert sorted(status for status, _ in answers) == [202, 409, 409, 409]
+    wait_for_backup(app.test_client(), started[0], headers)
