@@ -11,8 +11,6 @@ from typing import Any
 
 from gunicorn import glogging
 
-from shared.redaction import redact_query
-
 
 def _env_int(name: str, default: int, minimum: int = 0) -> int:
     """Read a whole-number setting, stopping with one line that names a bad variable."""
@@ -60,6 +58,10 @@ class JsonLogger(glogging.Logger):  # type: ignore[misc]  # gunicorn ships no ty
     def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: timedelta) -> None:
         if not self.access_log_enabled:
             return
+        # Imported here, not at the top: gunicorn reads this file before the app's import
+        # path is set up, and by the time a request is logged the app (and shared) is loaded.
+        from shared.redaction import redact_query
+
         atoms = self.atoms(resp, req, environ, request_time)
         status = str(atoms["s"])
         self.access_log.info(
