@@ -186,20 +186,35 @@ def refresh_links(
     missing = set(link_ids) - {link.id for link in links}
     if missing:
         raise NotFound("ticket link", sorted(missing)[0])
-    adapters: dict[str, PsaAdapter] = {}
-    results = [_refresh_one(session, access, adapters, link) for link in links]
+    # Every adapter is opened before any link changes: opening one may commit (the reveal's
+    # audit row) or roll back (an OAuth refresh), which must not touch updates already made.
+    adapters = _open_adapters(session, access, {link.integration_type for link in links})
+    results = [_refresh_one(adapters, link) for link in links]
     session.commit()
     return results
 
 
+def _open_adapters(
+    session: Session, access: PsaAccess, kinds: set[str]
+) -> dict[str, PsaAdapter | PsaError | DomainError]:
+    opened: dict[str, PsaAdapter | PsaError | DomainError] = {}
+    for kind in sorted(kinds):
+        try:
+            opened[kind] = access.adapter(
+                session=session, integration_type=kind, purpose="ticket-refresh"
+            )
+        except (PsaError, DomainError) as exc:
+            opened[kind] = exc
+    return opened
+
+
 def _refresh_one(
-    session: Session, access: PsaAccess, adapters: dict[str, PsaAdapter], link: TicketLink
+    adapters: dict[str, PsaAdapter | PsaError | DomainError], link: TicketLink
 ) -> RefreshOutcome:
+    adapter = adapters[link.integration_type]
+    if isinstance(adapter, PsaError | DomainError):
+        return RefreshOutcome(link.id, "failed", link.ticket_status, adapter.detail)
     try:
-        adapter = adapters.get(link.integration_type) or access.adapter(
-            session=session, integration_type=link.integration_type, purpose="ticket-refresh"
-        )
-        adapters[link.integration_type] = adapter
         apply_ticket(link, adapter.get_ticket(link.ticket_id))
     except PsaTicketNotFound:
         link.ticket_status, link.last_synced_at = GONE_STATUS, utcnow()
