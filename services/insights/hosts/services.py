@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.insights.records import apply_changes, get_or_404
+from services.insights.tags.services import attach_tag, detach_tag
 from shared.errors import Conflict, ValidationFailed
 from shared.models import Client, Infrastructure, Tag
 from shared.pagination import Page, keyset_page
@@ -98,18 +99,13 @@ def delete_host(*, session: Session, host_id: str) -> None:
 def tag_host(*, session: Session, host_id: str, tag_id: str) -> Infrastructure:
     """Attach a tag to a host (idempotent)."""
     host = get_host(session=session, host_id=host_id)
-    tag = get_or_404(session, Tag, tag_id, "tag")
-    if tag not in host.tags:
-        host.tags.append(tag)
-    session.commit()
+    attach_tag(session, host, tag_id)
     return host
 
 
 def untag_host(*, session: Session, host_id: str, tag_id: str) -> None:
     """Detach a tag from a host (idempotent)."""
-    host = get_host(session=session, host_id=host_id)
-    host.tags = [tag for tag in host.tags if tag.id != tag_id]
-    session.commit()
+    detach_tag(session, get_host(session=session, host_id=host_id), tag_id)
 
 
 def _check_parent(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -68,6 +68,26 @@ def update_tag(*, session: Session, tag_id: str, data: dict[str, Any]) -> Tag:
 def delete_tag(*, session: Session, tag_id: str) -> None:
     """Delete a tag; it is removed from every host and work item (CASCADE)."""
     session.delete(get_tag(session=session, tag_id=tag_id))
+    session.commit()
+
+
+class Tagged(Protocol):
+    """A host or a work item: anything with a list of tags."""
+
+    tags: list[Tag]
+
+
+def attach_tag(session: Session, tagged: Tagged, tag_id: str) -> None:
+    """Attach a tag (idempotent) and commit; an unknown tag is NotFound."""
+    tag = get_or_404(session, Tag, tag_id, "tag")
+    if tag not in tagged.tags:
+        tagged.tags.append(tag)
+    session.commit()
+
+
+def detach_tag(session: Session, tagged: Tagged, tag_id: str) -> None:
+    """Detach a tag (idempotent) and commit."""
+    tagged.tags = [tag for tag in tagged.tags if tag.id != tag_id]
     session.commit()
 
 

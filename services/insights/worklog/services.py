@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.insights.records import apply_changes, get_or_404
+from services.insights.tags.services import attach_tag, detach_tag
 from shared.errors import ValidationFailed
 from shared.models import Client, Tag, WorkItem, WorkSession
 from shared.pagination import Page, keyset_page
@@ -147,18 +148,13 @@ def delete_work_item(*, session: Session, item_id: str) -> None:
 def tag_work_item(*, session: Session, item_id: str, tag_id: str) -> WorkItem:
     """Attach a tag to a work item (idempotent)."""
     item = get_work_item(session=session, item_id=item_id)
-    tag = get_or_404(session, Tag, tag_id, "tag")
-    if tag not in item.tags:
-        item.tags.append(tag)
-    session.commit()
+    attach_tag(session, item, tag_id)
     return item
 
 
 def untag_work_item(*, session: Session, item_id: str, tag_id: str) -> None:
     """Detach a tag from a work item (idempotent)."""
-    item = get_work_item(session=session, item_id=item_id)
-    item.tags = [tag for tag in item.tags if tag.id != tag_id]
-    session.commit()
+    detach_tag(session, get_work_item(session=session, item_id=item_id), tag_id)
 
 
 def _check_times(started: Any, ended: Any) -> None:
