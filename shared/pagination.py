@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Generic, TypeVar
@@ -25,6 +25,26 @@ class Page(Generic[T]):
 
     items: list[T]
     next_cursor: str | None
+
+
+def filtered(
+    query: Select[Any],
+    equals: Mapping[InstrumentedAttribute[Any], Any],
+    *,
+    time_column: InstrumentedAttribute[Any] | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> Select[Any]:
+    """`query` narrowed to the given column values (None means no filter) and to
+    since <= time_column < until."""
+    for column, value in equals.items():
+        if value is not None:
+            query = query.where(column == value)
+    if time_column is not None and since is not None:
+        query = query.where(time_column >= since)
+    if time_column is not None and until is not None:
+        query = query.where(time_column < until)
+    return query
 
 
 def encode_cursor(values: Sequence[Any]) -> str:

@@ -14,7 +14,7 @@ from services.backups.backups.jobs import BackupPlan
 from services.backups.runtime import BackupRuntime
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.models import BackupLog
-from shared.pagination import Page, keyset_page
+from shared.pagination import Page, filtered, keyset_page
 
 # A worker that died mid-backup stops writing progress; after this long its row is failed.
 ABANDONED_AFTER = timedelta(minutes=10)
@@ -31,15 +31,15 @@ def list_backups(
     limit: int = 50,
 ) -> Page[BackupLog]:
     """Newest first, filtered by type, status, verification and schedule."""
-    query = select(BackupLog)
-    if backup_type:
-        query = query.where(BackupLog.backup_type == backup_type)
-    if status:
-        query = query.where(BackupLog.status == status)
-    if verification_status:
-        query = query.where(BackupLog.verification_status == verification_status)
-    if schedule_id:
-        query = query.where(BackupLog.schedule_id == schedule_id)
+    query = filtered(
+        select(BackupLog),
+        {
+            BackupLog.backup_type: backup_type,
+            BackupLog.status: status,
+            BackupLog.verification_status: verification_status,
+            BackupLog.schedule_id: schedule_id,
+        },
+    )
     return keyset_page(
         session=session,
         query=query,

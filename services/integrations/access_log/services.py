@@ -7,9 +7,8 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.integrations.keyset import newest_first_page
 from shared.models import CredentialAccessLog
-from shared.pagination import Page
+from shared.pagination import Page, filtered, keyset_page
 
 
 def list_access(
@@ -25,25 +24,24 @@ def list_access(
     limit: int = 50,
 ) -> Page[CredentialAccessLog]:
     """Audit rows newest first, filtered by credential, action, actor and [since, until)."""
-    query = select(CredentialAccessLog)
-    filters = {
-        CredentialAccessLog.credential_id: credential_id,
-        CredentialAccessLog.action: action,
-        CredentialAccessLog.actor_token_id: actor_token_id,
-        CredentialAccessLog.on_behalf_of: on_behalf_of,
-    }
-    for column, value in filters.items():
-        if value is not None:
-            query = query.where(column == value)
-    if since is not None:
-        query = query.where(CredentialAccessLog.created_at >= since)
-    if until is not None:
-        query = query.where(CredentialAccessLog.created_at < until)
-    return newest_first_page(
+    query = filtered(
+        select(CredentialAccessLog),
+        {
+            CredentialAccessLog.credential_id: credential_id,
+            CredentialAccessLog.action: action,
+            CredentialAccessLog.actor_token_id: actor_token_id,
+            CredentialAccessLog.on_behalf_of: on_behalf_of,
+        },
+        time_column=CredentialAccessLog.created_at,
+        since=since,
+        until=until,
+    )
+    return keyset_page(
         session=session,
         query=query,
-        created=CredentialAccessLog.created_at,
+        sort=CredentialAccessLog.created_at,
         tiebreak=CredentialAccessLog.id,
+        descending=True,
         cursor=cursor,
         limit=limit,
     )

@@ -14,10 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.integrations.adapters.shapes import OutboundCall
-from services.integrations.keyset import newest_first_page
 from shared.errors import Conflict, ValidationFailed
 from shared.models import ExternalIntegration, new_id, utcnow
-from shared.pagination import Page
+from shared.pagination import Page, filtered, keyset_page
 from shared.redaction import redact_json, redact_text, redact_url
 
 
@@ -34,25 +33,24 @@ def list_events(
     limit: int = 50,
 ) -> Page[ExternalIntegration]:
     """Newest first, filtered by session, system, external id, direction and time range."""
-    query = select(ExternalIntegration)
-    filters = {
-        ExternalIntegration.session_id: session_id,
-        ExternalIntegration.integration_type: integration_type,
-        ExternalIntegration.external_id: external_id,
-        ExternalIntegration.direction: direction,
-    }
-    for column, value in filters.items():
-        if value is not None:
-            query = query.where(column == value)
-    if since is not None:
-        query = query.where(ExternalIntegration.created_at >= since)
-    if until is not None:
-        query = query.where(ExternalIntegration.created_at < until)
-    return newest_first_page(
+    query = filtered(
+        select(ExternalIntegration),
+        {
+            ExternalIntegration.session_id: session_id,
+            ExternalIntegration.integration_type: integration_type,
+            ExternalIntegration.external_id: external_id,
+            ExternalIntegration.direction: direction,
+        },
+        time_column=ExternalIntegration.created_at,
+        since=since,
+        until=until,
+    )
+    return keyset_page(
         session=session,
         query=query,
-        created=ExternalIntegration.created_at,
+        sort=ExternalIntegration.created_at,
         tiebreak=ExternalIntegration.id,
+        descending=True,
         cursor=cursor,
         limit=limit,
     )

@@ -20,7 +20,7 @@ from services.integrations.tickets.psa_access import PsaAccess, as_domain_error
 from services.integrations.tickets.session_directory import SessionDirectory
 from shared.errors import Conflict, DomainError, NotFound
 from shared.models import ExternalIntegration, TicketLink, utcnow
-from shared.pagination import Page, keyset_page
+from shared.pagination import Page, filtered, keyset_page
 
 GONE_STATUS = "Deleted"
 
@@ -128,16 +128,15 @@ def list_links(
     limit: int = 50,
 ) -> Page[TicketLink]:
     """Links newest first, filtered by session, client, PSA and ticket."""
-    query = select(TicketLink)
-    filters = {
-        TicketLink.session_id: session_id,
-        TicketLink.client_id: client_id,
-        TicketLink.integration_type: integration_type,
-        TicketLink.ticket_id: ticket_id,
-    }
-    for column, value in filters.items():
-        if value is not None:
-            query = query.where(column == value)
+    query = filtered(
+        select(TicketLink),
+        {
+            TicketLink.session_id: session_id,
+            TicketLink.client_id: client_id,
+            TicketLink.integration_type: integration_type,
+            TicketLink.ticket_id: ticket_id,
+        },
+    )
     return keyset_page(
         session=session,
         query=query,
