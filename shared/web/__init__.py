@@ -3,14 +3,13 @@
 from shared.web.api import Blueprint, PageArgsSchema, Schema, page_schema
 from shared.web.app import create_service_app
 from shared.web.auth import Principal, current_principal, require_scope
-from shared.web.db import commit, db_session
+from shared.web.db import db_session
 
 __all__ = [
     "Blueprint",
     "PageArgsSchema",
     "Principal",
     "Schema",
-    "commit",
     "create_service_app",
     "current_principal",
     "db_session",

@@ -56,7 +56,6 @@ def create_service_app(
     )
     for blueprint in blueprints:
         api.register_blueprint(blueprint)
-    app.extensions["msp_api"] = api
     return app
 
 

@@ -51,7 +51,6 @@ def require_scope(*scopes: str) -> Callable[[F], F]:
             require_scopes(principal.scopes, *scopes)
             return view(*args, **kwargs)
 
-        guarded._required_scopes = scopes  # type: ignore[attr-defined]
         return cast(F, guarded)
 
     return decorator

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Flask, current_app, g
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,11 +16,14 @@ def db_session() -> Session:
     return session
 
 
-def discard_session() -> None:
-    """Roll back whatever the request left uncommitted (used when an error ends it)."""
-    session = g.pop("db_session", None) if _has_app_context() else None
+def close_session(_exc: BaseException | None = None) -> None:
+    """End the request's session; closing rolls back whatever was left uncommitted.
+
+    Teardown calls it, and so do the error handlers, so a failed request's half-done
+    work is gone before the problem answer is written.
+    """
+    session = g.pop("db_session", None)
     if session is not None:
-        session.rollback()
         session.close()
 
 
@@ -31,28 +32,7 @@ def engine_of(app: Flask) -> Engine:
     return engine
 
 
-def _has_app_context() -> bool:
-    from flask import has_app_context
-
-    return has_app_context()
-
-
-def close_session(_exc: BaseException | None = None) -> None:
-    """Teardown: nothing uncommitted survives the request."""
-    session = g.pop("db_session", None)
-    if session is not None:
-        session.close()
-
-
 def init_db(app: Flask, engine: Engine, factory: sessionmaker[Session]) -> None:
     app.extensions["db_engine"] = engine
     app.extensions["session_factory"] = factory
     app.teardown_appcontext(close_session)
-
-
-def commit() -> None:
-    """Commit the request's session: the one commit of a use case."""
-    db_session().commit()
-
-
-__all__: list[Any] = ["commit", "db_session", "discard_session", "engine_of", "init_db"]

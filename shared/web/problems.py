@@ -14,7 +14,7 @@ from werkzeug.exceptions import HTTPException
 
 from shared.errors import PROBLEM_BASE, DomainError
 from shared.observability import current_request_id, log_current_exception
-from shared.web.db import discard_session
+from shared.web.db import close_session
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 log = logging.getLogger("shared.web.problems")
@@ -80,7 +80,7 @@ def problem_response(
 
 
 def render_domain_error(error: DomainError) -> Response:
-    discard_session()
+    close_session()
     return problem_response(
         error.status,
         error.title,
@@ -147,7 +147,7 @@ def _flatten_into(flat: dict[str, list[str]], prefix: str, value: Any) -> None:
 
 
 def render_integrity_error(error: IntegrityError) -> Response:
-    discard_session()
+    close_session()
     match = _DUPLICATE_KEY.search(str(error.orig))
     constraint = match.group(1) if match else None
     detail = "the change conflicts with existing data"
@@ -165,7 +165,7 @@ def render_database_error(error: DBAPIError) -> Response:
 
 
 def render_database_down(error: DBAPIError | PoolTimeout) -> Response:
-    discard_session()
+    close_session()
     cause = type(error.orig).__name__ if isinstance(error, DBAPIError) else type(error).__name__
     log.warning("database unavailable: %s", cause)
     return problem_response(
@@ -177,7 +177,7 @@ def render_database_down(error: DBAPIError | PoolTimeout) -> Response:
 
 
 def render_unexpected(error: Exception) -> Response:
-    discard_session()
+    close_session()
     log_current_exception(log, "unhandled error in %s %s", request.method, request.path)
     return problem_response(500, "Internal error", "the service failed; the error was logged")
 
