@@ -108,9 +108,13 @@ def _coerce_like(column: InstrumentedAttribute[Any], value: Any) -> Any:
         python_type = column.type.python_type
     except NotImplementedError:
         return value
-    if python_type is datetime and isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value)
-        except ValueError:
-            raise ValidationFailed({"cursor": ["is not a cursor this endpoint gave out"]}) from None
-    return value
+    if python_type is not datetime:
+        return value
+    # Our cursors always carry an aware ISO timestamp; anything else was not made here.
+    try:
+        moment = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        raise ValidationFailed({"cursor": ["is not a cursor this endpoint gave out"]})
+    return moment

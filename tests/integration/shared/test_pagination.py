@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Engine
 
 from shared.models import utcnow
+from shared.pagination import encode_cursor
 from tests.integration.shared.test_tokens import _issue
 
 
@@ -31,3 +33,17 @@ def test_clients_sorted_by_creation_time_page_through_every_row_once(
             break
     assert made <= set(seen)
     assert len(seen) == len(set(seen))
+
+
+@pytest.mark.parametrize("stamp", ["2024-01-01T00:00:00", 1700000000, None])
+def test_a_cursor_with_a_timestamp_we_never_give_out_is_422(
+    client: FlaskClient, engine: Engine, stamp: object
+) -> None:
+    _, reader = _issue(engine, "insights:read")
+    cursor = encode_cursor([stamp, "some-id"])
+    answer = client.get(
+        f"/v1/clients?sort=-created_at&cursor={cursor}",
+        headers={"Authorization": f"Bearer {reader}"},
+    )
+    assert answer.status_code == 422
+    assert "cursor" in answer.json["errors"]
