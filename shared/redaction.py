@@ -103,7 +103,7 @@ def _collapse_repeats(text: str) -> str:
 _SECRET_KEY = re.compile(
     r"^(?:.*_)?(?:password|passwd|passphrase|pwd|secret|token|api_?key|apikey|access_?key|"
     r"secret_?key|private_?key|client_?secret|authorization|proxy_authorization|auth|cookie|"
-    r"set_cookie|credentials?|signature|sas|connection_?string|conn_?str)$"
+    r"set_cookie|credentials?|signature|sas|connection_?string|conn_?str|integration_?code)$"
 )
 
 

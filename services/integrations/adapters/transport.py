@@ -19,11 +19,9 @@ from services.integrations.adapters.errors import (
     PsaUnavailable,
 )
 from services.integrations.adapters.shapes import AuditHook, JsonValue, OutboundCall
-from shared.redaction import redact_url
+from shared.redaction import REDACTED, is_secret_key, redact_url
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-SECRET_HEADERS = frozenset({"authorization", "secret", "apiintegrationcode", "cookie"})
-REDACTED = "[redacted]"
 
 
 @dataclass(frozen=True)
@@ -47,8 +45,8 @@ class PsaResponse:
 
 
 def redact_headers(headers: Mapping[str, str]) -> dict[str, str]:
-    """Headers fit for the audit log."""
-    return {k: REDACTED if k.lower() in SECRET_HEADERS else v for k, v in headers.items()}
+    """Headers fit for the audit log (the same secret-key rule as every other payload)."""
+    return {k: REDACTED if is_secret_key(k) else v for k, v in headers.items()}
 
 
 def parse_retry_after(value: str | None, now: float) -> float | None:
@@ -138,7 +136,8 @@ class PsaTransport:
             if isinstance(outcome, requests.RequestException):
                 wait = self._after_exception(outcome, safe=safe, last=last, attempt=attempt)
             else:
-                result = self._after_response(outcome, safe=safe, last=last, attempt=attempt)
+                response, body = outcome
+                result = self._after_response(response, body, safe=safe, last=last, attempt=attempt)
                 if isinstance(result, PsaResponse):
                     return result
                 wait = result
@@ -154,7 +153,8 @@ class PsaTransport:
         json: JsonValue,
         external_id: str | None,
         attempt: int,
-    ) -> requests.Response | requests.RequestException:
+    ) -> tuple[requests.Response, JsonValue] | requests.RequestException:
+        """One try, audited; the answer's body is decoded once, here."""
         started = time.monotonic()
         timeout = (self.settings.connect_timeout, self.settings.read_timeout)
         try:
@@ -171,6 +171,7 @@ class PsaTransport:
             response = exc
         duration_ms = int((time.monotonic() - started) * 1000)
         is_response = isinstance(response, requests.Response)
+        body = _decode(response) if isinstance(response, requests.Response) else None
         self.audit(
             OutboundCall(
                 integration_type=self.integration_type,
@@ -182,7 +183,7 @@ class PsaTransport:
                     "json": json,
                     "headers": redact_headers(self.headers),
                 },
-                response=_decode(response) if isinstance(response, requests.Response) else None,
+                response=body,
                 status=response.status_code if isinstance(response, requests.Response) else None,
                 duration_ms=duration_ms,
                 external_id=external_id,
@@ -190,7 +191,7 @@ class PsaTransport:
                 error=None if is_response else type(response).__name__,
             )
         )
-        return response
+        return (response, body) if isinstance(response, requests.Response) else response
 
     def _after_exception(
         self, exc: requests.RequestException, *, safe: bool, last: bool, attempt: int
@@ -205,10 +206,15 @@ class PsaTransport:
         return self._backoff(attempt)
 
     def _after_response(
-        self, response: requests.Response, *, safe: bool, last: bool, attempt: int
+        self,
+        response: requests.Response,
+        body: JsonValue,
+        *,
+        safe: bool,
+        last: bool,
+        attempt: int,
     ) -> PsaResponse | float:
         status = response.status_code
-        body = _decode(response)
         if status < 300 or status == 404:
             return PsaResponse(status, body, response.headers)
         if status == 429:

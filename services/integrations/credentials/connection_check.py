@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from services.integrations.access_log.chain import AccessContext, append_access
+from services.integrations.access_log.chain import AccessContext
 from services.integrations.adapters import ADAPTERS, PsaCredentials, PsaError, build_adapter
 from services.integrations.adapters.shapes import OutboundCall
-from services.integrations.credentials.services import get_credential
+from services.integrations.credentials.services import audit_credential, get_credential
 from services.integrations.events.services import record_outbound_call
 from services.integrations.vault.keys_config import VaultKeys
 from services.integrations.vault.sealing import open_row
@@ -57,15 +57,6 @@ def check_connection(
     for call in calls:
         record_outbound_call(session=session, call=call)
     row.last_tested_at, row.last_test_status, row.last_test_error = utcnow(), status, error
-    append_access(
-        session=session,
-        key=vault.audit_key,
-        credential_id=row.id,
-        credential_version=row.version,
-        action="tested",
-        fields=None,
-        context=context,
-        outcome=status,
-    )
+    audit_credential(session, vault, row, "tested", None, context, outcome=status)
     session.commit()
     return row

@@ -59,7 +59,7 @@ def create_credential(
     seal_row(keyring=vault.keyring, row=row, secrets={n: data.get(n) for n in SECRET_FIELDS})
     session.add(row)
     _flush_unique(session, row.integration_name)
-    _audit(session, vault, row, "created", stored_secret_names(row), context)
+    audit_credential(session, vault, row, "created", stored_secret_names(row), context)
     session.commit()
     return row
 
@@ -74,13 +74,7 @@ def update_credential(
     context: AccessContext,
 ) -> IntegrationCredential:
     """Check-and-set update: a stale expected_version is 409; secrets are resealed at v+1."""
-    row = get_credential(session=session, credential_id=credential_id, lock=True)
-    if row.version != expected_version:
-        raise Conflict(
-            "the credential changed since you read it",
-            current_version=row.version,
-            expected_version=expected_version,
-        )
+    row = _locked_at_version(session, credential_id, expected_version)
     check_fields_fit_kind(row.credential_type, changes)
     secrets = open_row(keyring=vault.keyring, row=row)
     secrets.update({k: v for k, v in changes.items() if k in SECRET_FIELDS})
@@ -93,7 +87,7 @@ def update_credential(
     changed = sorted(
         k for k in changes if k in SECRET_FIELDS or k in PLAIN_FIELDS or k in DESCRIPTIVE_FIELDS
     )
-    _audit(session, vault, row, "updated", changed, context)
+    audit_credential(session, vault, row, "updated", changed, context)
     session.commit()
     return row
 
@@ -108,14 +102,8 @@ def delete_credential(
 ) -> None:
     """Check-and-set delete: the row, its ciphertexts and its wrapped data key go together,
     so nothing can decrypt them afterwards; the access log keeps a 'deleted' row."""
-    row = get_credential(session=session, credential_id=credential_id, lock=True)
-    if row.version != expected_version:
-        raise Conflict(
-            "the credential changed since you read it",
-            current_version=row.version,
-            expected_version=expected_version,
-        )
-    _audit(session, vault, row, "deleted", stored_secret_names(row), context)
+    row = _locked_at_version(session, credential_id, expected_version)
+    audit_credential(session, vault, row, "deleted", stored_secret_names(row), context)
     session.delete(row)
     session.commit()
 
@@ -177,10 +165,10 @@ def reveal_credential(
     try:
         plaintext = open_row(keyring=vault.keyring, row=row, names=fields)
     except CredentialUnreadable:
-        _audit(session, vault, row, "revealed", fields, context, outcome="failed")
+        audit_credential(session, vault, row, "revealed", fields, context, outcome="failed")
         session.commit()
         raise
-    _audit(session, vault, row, "revealed", sorted(plaintext), context)
+    audit_credential(session, vault, row, "revealed", sorted(plaintext), context)
     session.commit()  # no audit row committed -> this raises and no plaintext leaves
     return row, plaintext
 
@@ -210,7 +198,21 @@ def _flush_unique(session: Session, name: str) -> None:
         raise Conflict(f"a credential named {name!r} already exists") from None
 
 
-def _audit(
+def _locked_at_version(
+    session: Session, credential_id: str, expected_version: int
+) -> IntegrationCredential:
+    """The row locked for the write, or 409 when it changed since the caller read it."""
+    row = get_credential(session=session, credential_id=credential_id, lock=True)
+    if row.version != expected_version:
+        raise Conflict(
+            "the credential changed since you read it",
+            current_version=row.version,
+            expected_version=expected_version,
+        )
+    return row
+
+
+def audit_credential(
     session: Session,
     vault: VaultKeys,
     row: IntegrationCredential,
@@ -219,6 +221,7 @@ def _audit(
     context: AccessContext,
     outcome: str = "success",
 ) -> None:
+    """Append one row for this credential to its hash chain (committed by the caller)."""
     append_access(
         session=session,
         key=vault.audit_key,

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from services.integrations.access_log.chain import AccessContext, append_access, chain_of
+from services.integrations.access_log.chain import AccessContext, chain_of
+from services.integrations.credentials.services import audit_credential
 from services.integrations.vault.keys_config import VaultKeys
 from services.integrations.vault.sealing import CredentialUnreadable, data_key_context
 from shared.crypto import DecryptionFailed, LocalKeyring, save_key_file
@@ -92,15 +93,7 @@ def rewrap_batch(
     # Audit rows last and in chain order: the chain tips stay locked only for the inserts,
     # never across keyring (KMS) calls, and two batches always lock tips in the same order.
     for row, old in sorted(moves, key=lambda move: (chain_of(move[0].id), move[0].id)):
-        append_access(
-            session=session,
-            key=vault.audit_key,
-            credential_id=row.id,
-            credential_version=row.version,
-            action="rewrapped",
-            fields=[old, row.kek_id],
-            context=context,
-        )
+        audit_credential(session, vault, row, "rewrapped", [old, row.kek_id], context)
     session.commit()
     return RewrapResult(len(rows), _outdated(session, active), active, False)
 

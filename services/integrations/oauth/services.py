@@ -9,9 +9,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
-from services.integrations.access_log.chain import AccessContext, append_access
+from services.integrations.access_log.chain import AccessContext
 from services.integrations.adapters.shapes import OutboundCall
-from services.integrations.credentials.services import get_credential
+from services.integrations.credentials.services import audit_credential, get_credential
 from services.integrations.events.services import record_outbound_call
 from services.integrations.oauth.single_flight import refresh_lock
 from services.integrations.oauth.token_endpoint import (
@@ -91,7 +91,7 @@ def _hand_out(
     session: Session, vault: VaultKeys, row: IntegrationCredential, context: AccessContext
 ) -> AccessToken:
     token = open_row(keyring=vault.keyring, row=row, names=["access_token"])["access_token"]
-    _audit(session, vault, row, "used", ["access_token"], context)
+    audit_credential(session, vault, row, "used", ["access_token"], context)
     session.commit()
     return AccessToken(row.id, token, row.token_expires_at)
 
@@ -153,7 +153,7 @@ def _store_grant(
     )
     seal_row(keyring=vault.keyring, row=row, secrets=secrets)
     fields = ["access_token", "refresh_token"] if grant.refresh_token else ["access_token"]
-    _audit(session, vault, row, "rotated", fields, context)
+    audit_credential(session, vault, row, "rotated", fields, context)
     _record_calls(session, calls)
     session.commit()  # the rotated refresh token is stored before anyone sees the access token
     return AccessToken(row.id, grant.access_token, row.token_expires_at)
@@ -179,7 +179,9 @@ def _after_invalid_grant(
     row.is_active = False
     row.last_test_status = "failed"
     row.last_test_error = "refresh token rejected by the token endpoint (invalid_grant)"
-    _audit(session, vault, row, "rotated", ["refresh_token"], context, outcome="invalid_grant")
+    audit_credential(
+        session, vault, row, "rotated", ["refresh_token"], context, outcome="invalid_grant"
+    )
     session.commit()
     raise Conflict("the refresh token was rejected; authorise this integration again")
 
@@ -187,24 +189,3 @@ def _after_invalid_grant(
 def _record_calls(session: Session, calls: list[OutboundCall]) -> None:
     for call in calls:
         record_outbound_call(session=session, call=call)
-
-
-def _audit(
-    session: Session,
-    vault: VaultKeys,
-    row: IntegrationCredential,
-    action: str,
-    fields: list[str],
-    context: AccessContext,
-    outcome: str = "success",
-) -> None:
-    append_access(
-        session=session,
-        key=vault.audit_key,
-        credential_id=row.id,
-        credential_version=row.version,
-        action=action,
-        fields=fields,
-        context=context,
-        outcome=outcome,
-    )

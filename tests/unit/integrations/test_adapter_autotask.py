@@ -22,6 +22,7 @@ from services.integrations.adapters import (
 )
 from services.integrations.adapters.autotask import AutotaskAdapter
 from services.integrations.adapters.throttle import AutotaskBudget
+from shared.redaction import REDACTED
 
 SECRET = "autotask-secret-s3cr3t"
 CODE = "TRACKING-CODE-1"
@@ -141,7 +142,7 @@ def test_audit_records_mask_the_secret_and_the_integration_code(httpserver, adap
     httpserver.expect_request(f"{API}/Tickets/42").respond_with_json({"item": TICKET})
     adapter.get_ticket("42")
     assert calls and all(SECRET not in repr(c) and CODE not in repr(c) for c in calls)
-    assert calls[-1].request["headers"]["Secret"] == "[redacted]"
+    assert calls[-1].request["headers"]["Secret"] == REDACTED
 
 
 def test_a_200_with_item_null_is_not_found(httpserver, adapter):

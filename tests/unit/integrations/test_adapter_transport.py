@@ -12,7 +12,7 @@ from services.integrations.adapters.transport import (
     parse_retry_after,
     redact_headers,
 )
-from shared.redaction import redact_url
+from shared.redaction import REDACTED, redact_url
 
 
 def test_retry_after_accepts_seconds_and_http_dates():
@@ -30,7 +30,7 @@ def test_the_legacy_api_key_query_parameter_is_masked_in_audited_urls():
 @pytest.mark.parametrize("header", ["Authorization", "Secret", "ApiIntegrationCode", "Cookie"])
 def test_secret_headers_are_masked(header):
     assert redact_headers({header: "s3cr3t", "clientId": "guid"}) == {
-        header: "[redacted]",
+        header: REDACTED,
         "clientId": "guid",
     }
 
