@@ -61,7 +61,10 @@ def _drive_error_paths(
             "direction": "outbound",
             "action": "fetched",
             "request_data": {
-                "headers": {"Secret": new_secret("atsecret"), "ApiIntegrationCode": "code"}
+                "headers": {
+                    "Secret": new_secret("atsecret"),
+                    "ApiIntegrationCode": new_secret("atcode"),
+                }
             },
             "response_data": {"token": new_secret("resp")},
         },
