@@ -84,7 +84,7 @@ def backup(
         "verify": verify,
     }
     with runtime.session_factory() as session:
-        row, plan = services.create_backup(session=session, runtime=runtime, data=data)
+        row, plan = services.start_backup(session=session, runtime=runtime, data=data)
     worker = threading.Thread(target=run_backup_job, kwargs={"runtime": runtime, "plan": plan})
     worker.start()
     while worker.is_alive():

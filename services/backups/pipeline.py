@@ -161,14 +161,20 @@ def run_mariadb_backup(
     started = time.monotonic()
     facts = _preflight(target, storage, fingerprint_tables)
     expected = expected_bytes or _estimate(target)
-    if hasattr(storage, "expected_bytes"):
-        storage.expected_bytes = expected
     tracker = ProgressTracker(
         progress, phase="dumping", expected_bytes=expected, interval=progress_interval
     ).start()
     try:
         stream = _run_stream(
-            target, storage, artifact_name, codec, level, tracker, facts, argv_factory or dump_argv
+            target,
+            storage,
+            artifact_name,
+            codec,
+            level,
+            tracker,
+            facts,
+            argv_factory or dump_argv,
+            expected,
         )
     finally:
         tracker.stop()
@@ -203,9 +209,10 @@ def _run_stream(
     tracker: ProgressTracker,
     facts: dict[str, Any],
     argv_factory: ArgvFactory,
+    expected_bytes: int | None,
 ) -> _Stream:
     try:
-        writer = storage.open_writer(name)
+        writer = storage.open_writer(name, expected_bytes)
     except StorageError as exc:
         raise PipelineError("storage", str(exc)) from exc
     stream = _Stream(codec, level, writer)

@@ -120,12 +120,6 @@ class ProgressTracker:
                 tables_seen=tables,
             )
 
-    def set_phase(self, phase: str) -> None:
-        """Move to the next phase (dumping, verifying, restoring ...) and report it at once."""
-        with self._lock:
-            self._state = replace(self._state, phase=phase)
-        self._emit(self.snapshot())
-
     def snapshot(self) -> Progress:
         """The current progress with rate and ETA computed now."""
         now = time.monotonic()

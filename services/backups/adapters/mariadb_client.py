@@ -157,11 +157,6 @@ class ClientProcess:
                     fcntl.fcntl(pipe.fileno(), _F_SETPIPE_SZ, _PIPE_SIZE)
         self.stderr = StderrCollector(self.proc.stderr)
 
-    @property
-    def program(self) -> str:
-        """The program's name for error messages."""
-        return self.argv[0]
-
     def wait(self, timeout: float | None = None) -> int:
         """Wait for exit and for stderr to be fully read; returns the exit status."""
         code = self.proc.wait(timeout=timeout)

@@ -47,14 +47,11 @@ def connect(target: MariaDBTarget, *, database: str | None = None) -> Iterator[A
 
 
 def server_facts(target: MariaDBTarget) -> dict[str, Any]:
-    """Server version, whether binary logging is on and the current binlog/GTID position."""
+    """Server version and whether binary logging is on (the position comes from the dump)."""
     with connect(target) as conn, conn.cursor() as cur:
-        cur.execute("SELECT VERSION(), @@log_bin, @@gtid_current_pos")
-        version, log_bin, gtid = cur.fetchone()
-        facts: dict[str, Any] = {"server_version": version, "log_bin": bool(log_bin)}
-        if log_bin:
-            facts["gtid_current_pos"] = gtid
-        return facts
+        cur.execute("SELECT VERSION(), @@log_bin")
+        version, log_bin = cur.fetchone()
+        return {"server_version": version, "log_bin": bool(log_bin)}
 
 
 def database_exists(target: MariaDBTarget, name: str) -> bool:

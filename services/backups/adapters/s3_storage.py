@@ -151,7 +151,6 @@ class S3Storage:
         self.client = client or boto3.client(
             "s3", endpoint_url=endpoint_url, region_name=region or "us-east-1", config=config
         )
-        self.expected_bytes: int | None = None
 
     def preflight(self) -> None:
         """The bucket must answer HEAD before a dump starts."""
@@ -160,10 +159,11 @@ class S3Storage:
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(_message(exc)) from exc
 
-    def open_writer(self, name: str) -> S3Writer:
-        """Start a (lazily created) multipart upload for `name` under the prefix."""
+    def open_writer(self, name: str, expected_bytes: int | None = None) -> S3Writer:
+        """Start a (lazily created) multipart upload for `name` under the prefix; the
+        expected size picks the first part size."""
         key = f"{self.prefix}/{name}" if self.prefix else name
-        return S3Writer(self, key, expected_bytes=self.expected_bytes)
+        return S3Writer(self, key, expected_bytes=expected_bytes)
 
     def read(self, location: str) -> Iterator[bytes]:
         """Stream the object's bytes."""

@@ -47,7 +47,7 @@ class Storage(Protocol):
 
     def preflight(self) -> None: ...
 
-    def open_writer(self, name: str) -> ArtifactWriter: ...
+    def open_writer(self, name: str, expected_bytes: int | None = None) -> ArtifactWriter: ...
 
     def read(self, location: str) -> Iterator[bytes]: ...
 
@@ -127,8 +127,8 @@ class LocalStorage:
         if not os.access(self.folder, os.W_OK | os.X_OK):
             raise StorageError(f"backup folder {self.folder} is not writable")
 
-    def open_writer(self, name: str) -> LocalWriter:
-        """Start a new artifact called `name` in the folder."""
+    def open_writer(self, name: str, expected_bytes: int | None = None) -> LocalWriter:
+        """Start a new artifact called `name` in the folder (the size hint is not needed)."""
         return LocalWriter(self.folder, name)
 
     def read(self, location: str) -> Iterator[bytes]:

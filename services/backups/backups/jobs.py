@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
@@ -87,13 +88,14 @@ def run_backup_job(*, runtime: BackupRuntime, plan: BackupPlan) -> None:
     outcome: dict[str, Any] | None = None
     try:
         storage = runtime.storage(plan.storage)
-        outcome = _take(runtime, plan, storage)
-        _record_dump(runtime, plan, outcome)
         report = partial(write_progress, runtime, plan.backup_id)
+        previous = _previous_good(runtime, plan)  # sizes the upload and judges the result
+        outcome = _take(runtime, plan, storage, report, previous)
+        _record_dump(runtime, plan, outcome)
         result = verify_backup(
             runtime=runtime, plan=plan, storage=storage, outcome=outcome, report=report
         )
-        _finish(runtime, plan, outcome, result)
+        _finish(runtime, plan, outcome, result, previous)
         _schedule_status(runtime, plan, "succeeded")
     except (PipelineError, SQLiteBackupError, StorageError, VerificationFailed) as exc:
         message = exc.describe() if isinstance(exc, PipelineError) else str(exc)
@@ -103,10 +105,13 @@ def run_backup_job(*, runtime: BackupRuntime, plan: BackupPlan) -> None:
         _fail(runtime, plan, "internal error while taking the backup", storage, outcome)
 
 
-def _take(runtime: BackupRuntime, plan: BackupPlan, storage: Storage) -> dict[str, Any]:
-    def report(progress: Progress) -> None:
-        write_progress(runtime, plan.backup_id, progress)
-
+def _take(
+    runtime: BackupRuntime,
+    plan: BackupPlan,
+    storage: Storage,
+    report: Callable[[Progress], None],
+    previous: BackupLog | None,
+) -> dict[str, Any]:
     name = artifact_name(plan, sqlite=runtime.is_sqlite)
     if runtime.is_sqlite:
         if not isinstance(storage, LocalStorage):
@@ -128,11 +133,11 @@ def _take(runtime: BackupRuntime, plan: BackupPlan, storage: Storage) -> dict[st
         codec=plan.compression,
         level=runtime.level(plan.compression),
         progress=report,
-        expected_bytes=_previous_raw_size(runtime, plan),
+        expected_bytes=previous.raw_size_bytes if previous else None,
         progress_interval=runtime.progress_interval,
         fingerprint_tables=plan.verify == "restore",
     )
-    return {**dumped.__dict__, "binlog_position": dumped.binlog_position}
+    return dict(vars(dumped))
 
 
 def _previous_good(runtime: BackupRuntime, plan: BackupPlan) -> BackupLog | None:
@@ -145,11 +150,6 @@ def _previous_good(runtime: BackupRuntime, plan: BackupPlan) -> BackupLog | None
         query = query.where(BackupLog.schedule_id == plan.schedule_id)
     with runtime.session_factory() as session:
         return session.scalars(query.order_by(BackupLog.backup_started_at.desc()).limit(1)).first()
-
-
-def _previous_raw_size(runtime: BackupRuntime, plan: BackupPlan) -> int | None:
-    previous = _previous_good(runtime, plan)
-    return previous.raw_size_bytes if previous else None
 
 
 def _record_dump(runtime: BackupRuntime, plan: BackupPlan, outcome: dict[str, Any]) -> None:
@@ -175,10 +175,11 @@ def _finish(
     plan: BackupPlan,
     outcome: dict[str, Any],
     result: VerificationResult | None,
+    previous: BackupLog | None,
 ) -> None:
     details: dict[str, Any] = dict(result.details) if result else {}
     warnings = list(outcome.get("warnings") or [])
-    if warning := _size_warning(runtime, plan, outcome):
+    if warning := _size_warning(previous, outcome):
         warnings.append(warning)
     if warnings:
         details["warnings"] = warnings
@@ -212,8 +213,7 @@ def _dump_rate(outcome: dict[str, Any]) -> float | None:
     return round(outcome["raw_bytes"] / seconds, 1) if seconds else None
 
 
-def _size_warning(runtime: BackupRuntime, plan: BackupPlan, outcome: dict[str, Any]) -> str | None:
-    previous = _previous_good(runtime, plan)
+def _size_warning(previous: BackupLog | None, outcome: dict[str, Any]) -> str | None:
     if previous is None or not previous.raw_size_bytes:
         return None
     ratio = outcome["raw_bytes"] / previous.raw_size_bytes
