@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import os
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -16,8 +14,6 @@ from shared.db import make_engine
 from shared.migrate import upgrade_to_head
 from tests.e2e.stack import Stack, running_stack
 from tests.mariadb import MariaDBServer
-
-T = TypeVar("T")
 
 
 class Tokens:
@@ -64,19 +60,5 @@ def migrated_database(server: MariaDBServer, prefix: str) -> str:
 def private_stack(database_url: str, workdir: Path, **extra: str) -> Iterator[tuple[Stack, Tokens]]:
     """The three services on this database, and a token maker for the same database."""
     tokens = Tokens(database_url)
-    (workdir / "backups").mkdir(parents=True, exist_ok=True)
-    env = {"BACKUP_FOLDER": str(workdir / "backups"), **extra}
-    with running_stack(database_url, tokens, workdir, **env) as stack:
+    with running_stack(database_url, tokens, workdir, **extra) as stack:
         yield stack, tokens
-
-
-def eventually(probe: Callable[[], T | None], *, within: float = 60.0, every: float = 0.2) -> T:
-    """Poll until probe returns something truthy; fail (not hang) after `within` seconds."""
-    deadline = time.monotonic() + within
-    last: T | None = None
-    while time.monotonic() < deadline:
-        last = probe()
-        if last:
-            return last
-        time.sleep(every)
-    raise AssertionError(f"condition not met within {within} s (last: {last!r})")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -15,12 +16,24 @@ from tests.mariadb import free_port
 REPO = Path(__file__).resolve().parents[2]
 GUNICORN = str(Path(sys.executable).parent / "gunicorn")
 SERVICES = ("insights", "integrations", "backups")
-# What each service may ask of its peers: its own scoped service token.
-SERVICE_SCOPES = {
-    "insights": ("integrations:read",),
-    "integrations": ("insights:read",),
-    "backups": ("integrations:write",),
-}
+
+
+def _deployed_service_scopes() -> dict[str, tuple[str, ...]]:
+    """What each service may ask of its peers: the scopes the compose bootstrap grants it."""
+    spec = importlib.util.spec_from_file_location(
+        "compose_bootstrap", REPO / "deploy" / "compose" / "bootstrap.py"
+    )
+    assert spec is not None and spec.loader is not None
+    bootstrap = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bootstrap)
+    return {
+        username.removeprefix("svc-"): tuple(scopes)
+        for username, _role, _file, scopes in bootstrap.ACCOUNTS
+        if username.removeprefix("svc-") in SERVICES
+    }
+
+
+SERVICE_SCOPES = _deployed_service_scopes()
 
 
 @dataclass

@@ -11,9 +11,10 @@ import pytest
 import requests
 from pytest_httpserver import HTTPServer
 
-from tests.e2e.private_stack import Tokens, eventually, migrated_database, private_stack
+from tests.e2e.private_stack import Tokens, migrated_database, private_stack
 from tests.e2e.stack import Stack
 from tests.mariadb import MariaDBServer
+from tests.polling import eventually
 
 SYNCRO_TOKEN = f"syncro-e2e-{secrets.token_hex(8)}"
 TIMEOUT = 30

@@ -20,9 +20,10 @@ from werkzeug import Request, Response
 
 from shared.migrate import upgrade_to_head
 from tests.deploy.processes import get
-from tests.e2e.private_stack import Tokens, eventually, migrated_database, private_stack
+from tests.e2e.private_stack import Tokens, migrated_database, private_stack
 from tests.e2e.stack import Stack
 from tests.mariadb import MariaDBServer, NoMariaDB, ThrowawayMariaDB
+from tests.polling import eventually
 
 # Peer timeouts of these stacks (seconds); a caller must answer well inside request timeouts.
 CONNECT_TIMEOUT, READ_TIMEOUT = 1, 1

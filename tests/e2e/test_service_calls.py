@@ -92,5 +92,6 @@ def test_every_service_that_calls_a_peer_gets_a_token_scoped_for_that_call() -> 
         for path in modules(service)
         if service_client_calls(ast.parse(path.read_text(encoding="utf-8")))
     }
-    assert callers <= set(SERVICE_SCOPES)
+    assert callers, "no service calls a peer: the scan found nothing to check"
+    assert callers <= set(SERVICE_SCOPES), "a caller has no service token in the deployment"
     assert all("admin" not in SERVICE_SCOPES[service] for service in callers)

@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 import requests
 
-from tests.e2e.private_stack import eventually
 from tests.e2e.stack import Stack
+from tests.polling import eventually
 
 Headers = Callable[..., dict[str, str]]
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,7 @@ from pytest_httpserver import HTTPServer
 
 from services.backups.app import create_app
 from tests.mariadb import MariaDBServer, ThrowawayMariaDB
+from tests.polling import eventually
 from tests.unit.backups.s3_server import S3Endpoint, moto_s3
 
 SAMPLE_SCHEMA = """
@@ -126,25 +126,25 @@ def make_backup_app(
 def wait_for_backup(
     client: FlaskClient, backup_id: str, headers: dict[str, str], timeout: float = 240
 ) -> dict[str, Any]:
-    """Poll GET /v1/backups/{id} until the backup leaves in_progress."""
-    deadline = time.monotonic() + timeout
-    while True:
-        body = client.get(f"/v1/backups/{backup_id}", headers=headers).get_json()
-        if body["status"] != "in_progress" or time.monotonic() > deadline:
-            return body
-        time.sleep(0.2)
+    """Poll GET /v1/backups/{id} until the backup leaves in_progress (fail if it never does)."""
+    return _poll_until_not(client, f"/v1/backups/{backup_id}", headers, "in_progress", timeout)
 
 
 def wait_for_restore(
     client: FlaskClient, path: str, headers: dict[str, str], timeout: float = 240
 ) -> dict[str, Any]:
-    """Poll a restore's status URL until it ends."""
-    deadline = time.monotonic() + timeout
-    while True:
-        body = client.get(path, headers=headers).get_json()
-        if body["status"] != "running" or time.monotonic() > deadline:
-            return body
-        time.sleep(0.2)
+    """Poll a restore's status URL until it ends (fail if it never does)."""
+    return _poll_until_not(client, path, headers, "running", timeout)
+
+
+def _poll_until_not(
+    client: FlaskClient, path: str, headers: dict[str, str], running: str, timeout: float
+) -> dict[str, Any]:
+    def ended() -> dict[str, Any] | None:
+        body: dict[str, Any] = client.get(path, headers=headers).get_json()
+        return body if body["status"] != running else None
+
+    return eventually(ended, within=timeout)
 
 
 class _BinlogMariaDB(ThrowawayMariaDB):
