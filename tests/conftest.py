@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterator
-from typing import Any
 
 import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from shared.auth import create_user, issue_token
 from shared.db import make_engine
 from shared.migrate import upgrade_to_head
 from tests.mariadb import (
@@ -21,6 +19,7 @@ from tests.mariadb import (
     docker_answers,
     server_from_url,
 )
+from tests.tokens import TokenMaker
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -107,34 +106,13 @@ def db_session(engine: Engine) -> Iterator[Session]:
 
 
 @pytest.fixture(scope="session")
-def token_factory(engine: Engine) -> Callable[..., str]:
+def token_factory(engine: Engine) -> TokenMaker:
     """token_factory(*scopes) -> a live bearer token with exactly those scopes (cached)."""
-    issued: dict[tuple[str, ...], str] = {}
-
-    def make(*scopes: str) -> str:
-        key = tuple(sorted(scopes))
-        if key not in issued:
-            issued[key] = _issue(engine, key)
-        return issued[key]
-
-    return make
-
-
-def _issue(engine: Engine, scopes: tuple[str, ...]) -> str:
-    with Session(bind=engine, expire_on_commit=False) as session:
-        user = create_user(
-            session=session, username=f"test-{os.urandom(6).hex()}", role="technician"
-        )
-        _, plaintext = issue_token(session=session, user=user, name="tests", scopes=scopes)
-        session.commit()
-    return plaintext
+    return TokenMaker(engine)
 
 
 @pytest.fixture(scope="session")
-def bearer(token_factory: Callable[..., str]) -> Callable[..., dict[str, str]]:
+def bearer(token_factory: TokenMaker) -> Callable[..., dict[str, str]]:
     """bearer(*scopes) -> request headers carrying a token with those scopes."""
 
-    def headers(*scopes: str) -> dict[str, Any]:
-        return {"Authorization": f"Bearer {token_factory(*scopes)}"}
-
-    return headers
+    return token_factory.headers
