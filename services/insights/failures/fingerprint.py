@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 from services.insights.failures.command_shape import shape_command
 
-CURRENT_VERSION = 1
 MAX_SIGNATURE = 160
 
 _ERROR_WORDS = re.compile(
@@ -132,11 +131,16 @@ FINGERPRINTERS: dict[int, Callable[[str, str | None, int | None], FailureSignatu
 }
 
 
+def current_version() -> int:
+    """The newest registered algorithm: what new patterns are made with."""
+    return max(FINGERPRINTERS)
+
+
 def fingerprint_failure(
-    command: str, error_output: str | None, exit_code: int | None, version: int = CURRENT_VERSION
+    command: str, error_output: str | None, exit_code: int | None, version: int | None = None
 ) -> FailureSignature:
     """The failure's signature under the given algorithm version (current by default)."""
-    return FINGERPRINTERS[version](command, error_output, exit_code)
+    return FINGERPRINTERS[version or current_version()](command, error_output, exit_code)
 
 
 def all_signatures(

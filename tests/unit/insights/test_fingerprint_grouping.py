@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from itertools import combinations
 
 import pytest
 
 from services.insights.failures.fingerprint import (
-    CURRENT_VERSION,
+    FINGERPRINTERS,
     all_signatures,
     fingerprint_failure,
 )
@@ -95,9 +96,12 @@ def test_the_same_failure_in_two_clients_is_two_patterns() -> None:
 
 def test_the_algorithm_version_is_part_of_the_signature() -> None:
     signature = fingerprint_failure("apt-get update", "E: lock", 100)
-    assert signature.version == CURRENT_VERSION
+    assert signature.version == max(FINGERPRINTERS)
     signatures = all_signatures("apt-get update", "E: lock", 100)
-    assert signatures[0].version == CURRENT_VERSION
+    assert signatures[0].version == max(FINGERPRINTERS)
+    assert len(signatures) == len(FINGERPRINTERS)
+    # The same shape under another algorithm version is another pattern.
+    assert replace(signature, version=signature.version + 1).digest("c") != signature.digest("c")
 
 
 def test_flag_order_and_case_do_not_matter() -> None:
