@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.errors import NotFound
+from shared.errors import Conflict, NotFound
 from shared.models import Client, Infrastructure
 
 T = TypeVar("T")
@@ -40,3 +41,14 @@ def host_of_client(session: Session, client_id: str, host_id: str) -> Infrastruc
         return host  # the foreign key vouches for the client: one query on the hot path
     get_or_404(session, Client, client_id, "client")
     raise NotFound("host", host_id)
+
+
+def ensure_unique(session: Session, column: Any, value: Any, what: str, **scope: Any) -> None:
+    """409 naming the existing row when `what` with this value already exists (in scope)."""
+    model = column.class_
+    query = select(model.id).where(column == value)
+    for name, scoped in scope.items():
+        query = query.where(getattr(model, name) == scoped)
+    existing = session.scalar(query)
+    if existing:
+        raise Conflict(f"{what} {value!r} already exists", existing_id=existing)

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.errors import Conflict, NotFound
+from services.insights.records import apply_changes, ensure_unique, get_or_404
 from shared.models import Client
 from shared.pagination import Page, keyset_page
 
@@ -16,10 +16,7 @@ SORTABLE = {"name": Client.name, "created_at": Client.created_at}
 
 def get_client(*, session: Session, client_id: str) -> Client:
     """The client, or NotFound."""
-    client = session.get(Client, client_id)
-    if client is None:
-        raise NotFound("client", client_id)
-    return client
+    return get_or_404(session, Client, client_id, "client")
 
 
 def list_clients(
@@ -51,7 +48,7 @@ def list_clients(
 
 def create_client(*, session: Session, data: dict[str, Any]) -> Client:
     """A new client; the name must be free."""
-    _ensure_name_free(session, data["name"])
+    ensure_unique(session, Client.name, data["name"], "a client named")
     client = Client(**data)
     session.add(client)
     session.commit()
@@ -62,9 +59,8 @@ def update_client(*, session: Session, client_id: str, data: dict[str, Any]) -> 
     """Change the given fields of a client."""
     client = get_client(session=session, client_id=client_id)
     if "name" in data and data["name"] != client.name:
-        _ensure_name_free(session, data["name"])
-    for field, value in data.items():
-        setattr(client, field, value)
+        ensure_unique(session, Client.name, data["name"], "a client named")
+    apply_changes(client, data)
     session.commit()
     return client
 
@@ -73,9 +69,3 @@ def delete_client(*, session: Session, client_id: str) -> None:
     """Delete a client; its hosts, insights and metrics go with it (CASCADE)."""
     session.delete(get_client(session=session, client_id=client_id))
     session.commit()
-
-
-def _ensure_name_free(session: Session, name: str) -> None:
-    existing = session.scalar(select(Client.id).where(Client.name == name))
-    if existing:
-        raise Conflict(f"a client named {name!r} already exists", existing_id=existing)

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.insights.records import apply_changes, get_or_404
+from services.insights.records import apply_changes, ensure_unique, get_or_404
 from services.insights.tags.services import attach_tag, detach_tag
-from shared.errors import Conflict, ValidationFailed
+from shared.errors import ValidationFailed
 from shared.models import Client, Infrastructure, Tag
 from shared.pagination import Page, keyset_page
 
@@ -71,7 +71,9 @@ def create_host(*, session: Session, data: dict[str, Any]) -> Infrastructure:
     """A new host of an existing client; hostnames are unique within a client."""
     get_or_404(session, Client, data["client_id"], "client")
     _check_parent(session, data.get("parent_host_id"), data["client_id"], None)
-    _ensure_hostname_free(session, data["client_id"], data["hostname"])
+    ensure_unique(
+        session, Infrastructure.hostname, data["hostname"], "host", client_id=data["client_id"]
+    )
     host = Infrastructure(**data)
     session.add(host)
     session.commit()
@@ -82,7 +84,9 @@ def update_host(*, session: Session, host_id: str, data: dict[str, Any]) -> Infr
     """Change the given attributes of a host."""
     host = get_host(session=session, host_id=host_id)
     if "hostname" in data and data["hostname"] != host.hostname:
-        _ensure_hostname_free(session, host.client_id, data["hostname"])
+        ensure_unique(
+            session, Infrastructure.hostname, data["hostname"], "host", client_id=host.client_id
+        )
     if data.get("parent_host_id"):
         _check_parent(session, data["parent_host_id"], host.client_id, host.id)
     apply_changes(host, data)
@@ -116,13 +120,3 @@ def _check_parent(
     parent = session.get(Infrastructure, parent_id)
     if parent is None or parent.client_id != client_id or parent_id == host_id:
         raise ValidationFailed({"parent_host_id": ["must be another host of the same client"]})
-
-
-def _ensure_hostname_free(session: Session, client_id: str, hostname: str) -> None:
-    existing = session.scalar(
-        select(Infrastructure.id).where(
-            Infrastructure.client_id == client_id, Infrastructure.hostname == hostname
-        )
-    )
-    if existing:
-        raise Conflict(f"host {hostname!r} already exists for this client", existing_id=existing)

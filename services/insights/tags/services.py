@@ -7,8 +7,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.insights.records import apply_changes, get_or_404
-from shared.errors import Conflict
+from services.insights.records import apply_changes, ensure_unique, get_or_404
 from shared.models import Tag
 from shared.pagination import Page, keyset_page
 
@@ -48,7 +47,7 @@ def list_tags(
 
 def create_tag(*, session: Session, data: dict[str, Any]) -> Tag:
     """A new tag; names are unique."""
-    _ensure_name_free(session, data["name"])
+    ensure_unique(session, Tag.name, data["name"], "a tag named")
     tag = Tag(**data)
     session.add(tag)
     session.commit()
@@ -59,7 +58,7 @@ def update_tag(*, session: Session, tag_id: str, data: dict[str, Any]) -> Tag:
     """Rename or re-describe a tag."""
     tag = get_tag(session=session, tag_id=tag_id)
     if "name" in data and data["name"] != tag.name:
-        _ensure_name_free(session, data["name"])
+        ensure_unique(session, Tag.name, data["name"], "a tag named")
     apply_changes(tag, data)
     session.commit()
     return tag
@@ -89,9 +88,3 @@ def detach_tag(session: Session, tagged: Tagged, tag_id: str) -> None:
     """Detach a tag (idempotent) and commit."""
     tagged.tags = [tag for tag in tagged.tags if tag.id != tag_id]
     session.commit()
-
-
-def _ensure_name_free(session: Session, name: str) -> None:
-    existing = session.scalar(select(Tag.id).where(Tag.name == name))
-    if existing:
-        raise Conflict(f"a tag named {name!r} already exists", existing_id=existing)
