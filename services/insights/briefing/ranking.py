@@ -9,7 +9,7 @@ from datetime import datetime
 from services.insights.knowledge.dedup import words
 from services.insights.knowledge.facts import InsightFacts
 from services.insights.knowledge.scope import SPECIFICITY, scope_of
-from services.insights.knowledge.staleness import is_stale
+from services.insights.knowledge.staleness import is_stale, last_checked
 
 CONFIDENCE_WEIGHT = {"confirmed": 1.0, "likely": 0.7, "suspected": 0.4}
 RECENCY_HALF_LIFE_DAYS = 90.0
@@ -71,8 +71,7 @@ def _section(insight: InsightFacts, stale: bool) -> str:
 
 def _recency(insight: InsightFacts, now: datetime) -> float:
     """0.3 .. 1.0, halving the fresh part every 90 days since the last evidence."""
-    moments = [insight.last_evidence_at, insight.last_verified_at, insight.valid_from]
-    latest = max(m for m in moments if m is not None)
+    latest = last_checked(insight)
     age_days = max(0.0, (now - latest).total_seconds() / 86_400)
     return 0.3 + 0.7 * float(0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS))
 

@@ -19,9 +19,8 @@ from services.insights.briefing.render import (
 from services.insights.knowledge.facts import InsightFacts
 from services.insights.knowledge.scope import applicable, candidates_query
 from services.insights.metrics.counters import count_briefing, mark_surfaced
-from services.insights.records import get_or_404
-from shared.errors import NotFound
-from shared.models import Client, EnvironmentalExample, EnvironmentalInsight, Infrastructure
+from services.insights.records import host_of_client
+from shared.models import Client, EnvironmentalExample, EnvironmentalInsight
 
 # Only what ranking and rendering read: hydrating whole rows was most of a briefing's cost.
 BRIEFED_COLUMNS = tuple(
@@ -82,10 +81,8 @@ def build_briefing(
     as_of: datetime | None = None,
 ) -> Briefing:
     """Rank what applies to the host and pack it: must-know, relevant, stale, then "N more"."""
-    client = get_or_404(session, Client, client_id, "client")
-    host = session.get(Infrastructure, host_id)
-    if host is None or host.client_id != client.id:
-        raise NotFound("host", host_id)
+    host = host_of_client(session, client_id, host_id)
+    client_name = session.scalar(select(Client.name).where(Client.id == client_id))
     now = as_of or datetime.now(UTC)
     # Plain rows, not ORM objects: hydrating ~100 insights was most of a briefing's cost.
     rows = session.execute(candidates_query(host, now).with_only_columns(*BRIEFED_COLUMNS))
@@ -96,8 +93,8 @@ def build_briefing(
         session, [r.insight.id for r in ranked[: budget_tokens // MIN_ITEM_TOKENS]]
     )
     facts = {"id": host.id, **{name: getattr(host, name) for name in HOST_FACTS}}
-    briefing = Briefing(client.id, facts, now, budget_tokens)
-    header = render_header(facts, client.name)
+    briefing = Briefing(client_id, facts, now, budget_tokens)
+    header = render_header(facts, client_name or "")
     _pack(briefing, ranked, budget_tokens - estimate_tokens(header), explain, examples)
     briefing.markdown = render_markdown(header, briefing.sections, briefing.omitted)
     briefing.used_tokens = estimate_tokens(header) + sum(

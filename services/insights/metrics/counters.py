@@ -13,32 +13,16 @@ from sqlalchemy.orm import Session
 
 from services.insights.knowledge.facts import InsightFacts
 from shared.models import EnvironmentalInsight, LearningMetric
-from shared.models.base import new_id, utcnow
+from shared.models.base import utcnow
 
 SURFACE_WINDOW = timedelta(minutes=10)
 
 
 def count_briefing(session: Session, client_id: str, day: date) -> None:
     """briefings_served += 1 on the client's row of the day, in one upsert statement."""
-    now = utcnow()
-    values = {
-        "id": new_id(),
-        "metric_date": day,
-        "client_id": client_id,
-        "briefings_served": 1,
-        "failures_observed": 0,
-        "patterns_new": 0,
-        "insights_created": 0,
-        "insights_confirmed": 0,
-        "repeat_failures": 0,
-        "checks_served": 0,
-        "checks_flagged": 0,
-        "checks_wrong": 0,
-        "failures_prevented": 0,
-        "created_at": now,
-        "updated_at": now,
-    }
-    bump = {"briefings_served": LearningMetric.briefings_served + 1, "updated_at": now}
+    # The model's defaults fill the id, timestamps and the other counters of a new row.
+    values = {"metric_date": day, "client_id": client_id, "briefings_served": 1}
+    bump = {"briefings_served": LearningMetric.briefings_served + 1, "updated_at": utcnow()}
     statement: Any
     if session.get_bind().dialect.name == "mysql":
         statement = mysql_insert(LearningMetric).values(values).on_duplicate_key_update(bump)
