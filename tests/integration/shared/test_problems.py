@@ -6,8 +6,10 @@ from collections.abc import Callable
 
 import pytest
 from flask.testing import FlaskClient
+from sqlalchemy import Engine, create_engine, text
 
 from services.insights.app import create_app
+from shared.web.db import db_session
 
 Headers = Callable[..., dict[str, str]]
 PROBLEM = "application/problem+json"
@@ -142,3 +144,21 @@ def test_a_lost_database_connection_is_503_with_retry_after(bearer: Headers) -> 
     response = app.test_client().get("/v1/clients", headers=bearer("insights:read"))
     _assert_problem(response, 503)
     assert response.headers["Retry-After"] == "5"
+
+
+def test_a_database_lost_mid_request_is_503_even_though_the_rollback_fails(
+    database_url: str, engine: Engine
+) -> None:
+    """The outage case: the request's session holds a connection the server has dropped, so
+    the handler's own rollback fails too; the caller must still get the 503, not a 500."""
+    app = create_app({"DATABASE_URL": database_url, "LOG_LEVEL": "ERROR"})
+
+    @app.get("/lost-test")
+    def lost() -> None:
+        (connection_id,) = db_session().execute(text("SELECT CONNECTION_ID()")).one()
+        with engine.begin() as killer:
+            killer.execute(text(f"KILL CONNECTION {int(connection_id)}"))
+        # Another connection attempt fails the way a stopped server refuses one.
+        create_engine("mysql+pymysql://nobody@127.0.0.1:1/none").connect()
+
+    _assert_problem(app.test_client().get("/lost-test"), 503)
