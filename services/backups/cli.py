@@ -133,8 +133,10 @@ def run_due() -> None:
     runtime = _runtime()
     with runtime.session_factory() as session:
         services.fail_abandoned(session=session)
-        plans = claim_due(session=session, runtime=runtime)
-    for plan in plans:
+        due = claim_due(session=session, runtime=runtime)
+    for schedule_id in due.waiting:
+        click.echo(f"schedule {schedule_id} waits: a backup of its database is running")
+    for plan in due.plans:
         started = time.monotonic()
         run_backup_job(runtime=runtime, plan=plan)
         final = _snapshot(runtime, plan.backup_id)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -94,26 +94,35 @@ def start_backup(
     moment cannot both pass the check.
     """
     name = data.get("database") or runtime.default_database()
-    with _database_start_lock(session, name):
+    with database_start_locks(session) as take_lock:
+        if not take_lock(name, 10):
+            raise Conflict(f"another backup of {name} is being started; try again")
         refuse_overlap(session=session, runtime=runtime, database=name)
         return create_backup(session=session, runtime=runtime, data={**data, "database": name})
 
 
 @contextmanager
-def _database_start_lock(session: Session, database: str) -> Iterator[None]:
+def database_start_locks(session: Session) -> Iterator[Callable[[str, float], bool]]:
+    """Yield take_lock(database, wait_seconds) -> bool; every lock taken is held to the end.
+
+    Named locks on their own connection: they must outlive the session's commit of the new
+    rows, so a second starter only checks for a running backup once the first is visible.
+    """
     engine = session.get_bind().engine
     if engine.dialect.name != "mysql":  # the embedded SQLite default runs one process
-        yield
+        yield lambda _database, _wait: True
         return
-    # Its own connection: the lock must outlive the session's commit of the new row.
     with engine.connect() as holder:
-        lock = {"name": f"msp-backup-start:{database}"[:64]}
-        if holder.execute(text("SELECT GET_LOCK(:name, 10)"), lock).scalar() != 1:
-            raise Conflict(f"another backup of {database} is being started; try again")
+
+        def take_lock(database: str, wait_seconds: float) -> bool:
+            lock = {"name": f"msp-backup-start:{database}"[:64], "wait": wait_seconds}
+            return holder.execute(text("SELECT GET_LOCK(:name, :wait)"), lock).scalar() == 1
+
         try:
-            yield
+            yield take_lock
         finally:
-            holder.execute(text("SELECT RELEASE_LOCK(:name)"), lock)
+            # The pool keeps the connection, and a named lock lives as long as its connection.
+            holder.execute(text("SELECT RELEASE_ALL_LOCKS()"))
 
 
 def create_backup(

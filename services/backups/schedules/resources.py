@@ -53,10 +53,14 @@ class RunDue(MethodView):
     def post(self, args: dict[str, Any]) -> dict[str, Any]:
         """Start every due schedule exactly once, even with concurrent callers"""
         abandoned = fail_abandoned(session=db_session())
-        plans = services.claim_due(session=db_session(), runtime=runtime(), limit=args["limit"])
-        for plan in plans:
+        due = services.claim_due(session=db_session(), runtime=runtime(), limit=args["limit"])
+        for plan in due.plans:
             submit(run_backup_job, runtime=runtime(), plan=plan)
-        return {"started": [p.backup_id for p in plans], "abandoned": abandoned}
+        return {
+            "started": [plan.backup_id for plan in due.plans],
+            "waiting": due.waiting,
+            "abandoned": abandoned,
+        }
 
 
 @blp.route("/stale")

@@ -69,6 +69,12 @@ class RunDueArgsSchema(Schema):
 
 class RunDueSchema(Schema):
     started = ma.fields.List(ma.fields.String(), metadata={"description": "backup ids started"})
+    waiting = ma.fields.List(
+        ma.fields.String(),
+        metadata={
+            "description": "due schedule ids left due: a backup of their database is running"
+        },
+    )
     abandoned = ma.fields.List(
         ma.fields.String(), metadata={"description": "rows failed as abandoned"}
     )

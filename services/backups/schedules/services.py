@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,7 +13,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.backups.backups.jobs import BackupPlan
-from services.backups.backups.services import create_backup
+from services.backups.backups.services import (
+    create_backup,
+    database_start_locks,
+    refuse_overlap,
+)
 from services.backups.runtime import BackupRuntime
 from services.backups.schedules.cron import check_cron, check_timezone, interval, next_run
 from shared.errors import Conflict, NotFound, ValidationFailed
@@ -92,13 +99,23 @@ def list_schedules(*, session: Session, cursor: str | None = None, limit: int = 
     )
 
 
+@dataclass
+class DueRuns:
+    """What one run-due call did: the runs it started and the schedules left waiting."""
+
+    plans: list[BackupPlan] = dataclass_field(default_factory=list)
+    waiting: list[str] = dataclass_field(default_factory=list)
+
+
 def claim_due(
     *, session: Session, runtime: BackupRuntime, now: datetime | None = None, limit: int = 10
-) -> list[BackupPlan]:
+) -> DueRuns:
     """Claim every due schedule once: rows locked FOR UPDATE SKIP LOCKED, next_run_at moved on.
 
     Several replicas may call at the same moment: a row another caller holds is skipped, and
     after its commit next_run_at is in the future, so each due run starts exactly once.
+    Backups of one database never overlap: a schedule whose database already has a run in
+    progress (or starting in this call or another caller's) stays due and waits.
     """
     now = now or _now()
     query = (
@@ -108,22 +125,61 @@ def claim_due(
         .limit(limit)
         .with_for_update(skip_locked=True)
     )
-    claimed = session.scalars(query).all()
-    for schedule in claimed:
-        schedule.last_run_at = now
-        schedule.last_status = "started"
-        schedule.next_run_at = next_run(schedule.cron_expression, schedule.timezone, now)
-    # Claims and their backup rows commit together, once: if anything fails midway, every
-    # claim rolls back and the next caller takes them again, so no claimed run is lost.
-    session.flush()
-    plans = [plan for schedule in claimed if (plan := _plan_for(session, runtime, schedule))]
-    session.commit()
-    return plans
+    due = DueRuns()
+    starting: set[str] = set()
+    with database_start_locks(session) as take_lock:
+        for schedule in session.scalars(query).all():
+            database = schedule.database_name or runtime.default_database()
+            if not _runnable(runtime, schedule, now):
+                continue
+            if not _may_start(session, runtime, database, starting, take_lock):
+                due.waiting.append(schedule.id)
+                continue
+            due.plans.append(_start(session, runtime, schedule, now))
+            starting.add(database)
+        # Claims and their backup rows commit together, once: if anything fails midway,
+        # every claim rolls back and the next caller takes them again, so no run is lost.
+        session.commit()
+    return due
 
 
-def _plan_for(
-    session: Session, runtime: BackupRuntime, schedule: BackupSchedule
-) -> BackupPlan | None:
+def _runnable(runtime: BackupRuntime, schedule: BackupSchedule, now: datetime) -> bool:
+    """False (and the schedule marked and moved on) when its settings cannot run here."""
+    try:
+        runtime.storage(schedule.storage or runtime.default_storage)
+    except ValidationFailed:
+        # One misconfigured schedule (say s3 with no bucket) must not block the others.
+        _move_on(schedule, now, "misconfigured")
+        return False
+    return True
+
+
+def _may_start(
+    session: Session,
+    runtime: BackupRuntime,
+    database: str,
+    starting: set[str],
+    take_lock: Callable[[str, float], bool],
+) -> bool:
+    if database in starting or not take_lock(database, 0):
+        return False
+    try:
+        refuse_overlap(session=session, runtime=runtime, database=database)
+    except Conflict:
+        return False
+    return True
+
+
+def _move_on(schedule: BackupSchedule, now: datetime, status: str) -> None:
+    schedule.last_run_at = now
+    schedule.last_status = status
+    schedule.next_run_at = next_run(schedule.cron_expression, schedule.timezone, now)
+
+
+def _start(
+    session: Session, runtime: BackupRuntime, schedule: BackupSchedule, now: datetime
+) -> BackupPlan:
+    _move_on(schedule, now, "started")
     data = {
         "backup_type": schedule.backup_type,
         "database": schedule.database_name,
@@ -131,14 +187,9 @@ def _plan_for(
         "compression": schedule.compression,
         "verify": None if schedule.backup_type == "pre-migration" else schedule.verify_mode,
     }
-    try:
-        return create_backup(
-            session=session, runtime=runtime, data=data, schedule_id=schedule.id, commit=False
-        )[1]
-    except ValidationFailed:
-        # One misconfigured schedule (say s3 with no bucket) must not block the others.
-        schedule.last_status = "misconfigured"
-        return None
+    return create_backup(
+        session=session, runtime=runtime, data=data, schedule_id=schedule.id, commit=False
+    )[1]
 
 
 def last_verified_success(session: Session) -> dict[str, datetime]:

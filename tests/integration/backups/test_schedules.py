@@ -115,38 +115,83 @@ def test_a_schedule_can_be_read_changed_and_deleted(
     )
 
 
-def test_concurrent_run_due_callers_start_each_due_schedule_exactly_once(
-    app: Flask, auth: Callable[..., dict[str, str]]
-) -> None:
-    client = app.test_client()
-    ids = [_schedule(client, auth)["id"] for _ in range(3)]
-    _make_due(app, *ids)
+def _claim_concurrently(app: Flask, callers: int = 4) -> tuple[list[str], list[str]]:
+    """claim_due from several threads at the same moment -> (schedule ids started, waiting)."""
     runtime = app.extensions["backups_runtime"]
-    barrier = threading.Barrier(4)
-    claimed: list[str] = []
+    barrier = threading.Barrier(callers)
+    started: list[str] = []
+    waiting: list[str] = []
     lock = threading.Lock()
 
     def caller() -> None:
         with app.extensions["session_factory"]() as session:
             barrier.wait()
-            plans = claim_due(session=session, runtime=runtime)
+            due = claim_due(session=session, runtime=runtime)
         with lock:
-            claimed.extend(p.schedule_id for p in plans if p.schedule_id in ids)
+            started.extend(str(plan.schedule_id) for plan in due.plans)
+            waiting.extend(due.waiting)
 
-    threads = [threading.Thread(target=caller) for _ in range(4)]
+    threads = [threading.Thread(target=caller) for _ in range(callers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    assert sorted(claimed) == sorted(ids)
+    return started, waiting
+
+
+def _forget_runs(app: Flask, ids: list[str]) -> None:
+    with app.extensions["session_factory"]() as session:
+        session.execute(delete(BackupLog).where(BackupLog.schedule_id.in_(ids)))
+        session.commit()
+
+
+def test_concurrent_run_due_callers_start_each_due_schedule_exactly_once(
+    app: Flask, auth: Callable[..., dict[str, str]]
+) -> None:
+    client = app.test_client()
+    # Three databases: runs of different databases may overlap, so all three start now.
+    ids = [_schedule(client, auth, database_name=f"t_{uuid.uuid4().hex[:8]}")["id"] for _ in "abc"]
+    _make_due(app, *ids)
+    started, _ = _claim_concurrently(app)
+    assert sorted(s for s in started if s in ids) == sorted(ids)
     with app.extensions["session_factory"]() as session:
         rows = session.query(BackupLog).filter(BackupLog.schedule_id.in_(ids)).all()
         assert sorted(r.schedule_id for r in rows) == sorted(ids)
         for schedule in session.query(BackupSchedule).filter(BackupSchedule.id.in_(ids)):
             assert schedule.next_run_at > datetime.now(UTC)
             assert schedule.last_status == "started"
-        session.execute(delete(BackupLog).where(BackupLog.schedule_id.in_(ids)))
+    _forget_runs(app, ids)
+
+
+def test_due_schedules_of_one_database_never_overlap_the_others_wait_their_turn(
+    app: Flask, auth: Callable[..., dict[str, str]]
+) -> None:
+    client = app.test_client()
+    database = f"t_{uuid.uuid4().hex[:8]}"
+    ids = [_schedule(client, auth, database_name=database)["id"] for _ in "abc"]
+    _make_due(app, *ids)
+    started, waiting = _claim_concurrently(app)
+    first = [s for s in started if s in ids]
+    assert len(first) == 1, "two backups of one database started together"
+    assert sorted(set(waiting) & set(ids)) == sorted(set(ids) - set(first))
+    with app.extensions["session_factory"]() as session:
+        left = session.query(BackupSchedule).filter(BackupSchedule.id.in_(ids)).all()
+        assert {s.id for s in left if s.next_run_at <= datetime.now(UTC)} == set(ids) - set(first)
+    # Called again while that backup still runs: nothing of this database starts.
+    again = client.post("/v1/schedules/run-due", headers=auth("backups:run")).get_json()
+    assert not set(again["started"]) and sorted(set(again["waiting"]) & set(ids)) == sorted(
+        set(ids) - set(first)
+    )
+    with app.extensions["session_factory"]() as session:
+        # The running backup ends; the next call starts one of those still waiting.
+        session.execute(
+            update(BackupLog).where(BackupLog.schedule_id.in_(first)).values(status="succeeded")
+        )
         session.commit()
+    second, _ = _claim_concurrently(app, callers=2)
+    assert len([s for s in second if s in ids]) == 1
+    assert not set(second) & set(first)
+    _forget_runs(app, ids)
 
 
 def test_run_due_takes_the_backup_and_retention_prunes_only_after_a_verified_success(
@@ -255,7 +300,7 @@ def test_a_misconfigured_schedule_does_not_block_the_others(
     fine = _schedule(client, auth)
     _make_due(app, broken["id"], fine["id"])
     with app.extensions["session_factory"]() as session:
-        plans = claim_due(session=session, runtime=app.extensions["backups_runtime"])
+        plans = claim_due(session=session, runtime=app.extensions["backups_runtime"]).plans
     assert [p.schedule_id for p in plans if p.schedule_id in (broken["id"], fine["id"])] == [
         fine["id"]
     ]
