@@ -9,7 +9,7 @@ from datetime import datetime
 from services.insights.knowledge.dedup import words
 from services.insights.knowledge.facts import InsightFacts
 from services.insights.knowledge.scope import SPECIFICITY, scope_of
-from services.insights.knowledge.staleness import is_stale, last_checked
+from services.insights.knowledge.staleness import VERIFICATION_WINDOWS, last_checked
 
 CONFIDENCE_WEIGHT = {"confirmed": 1.0, "likely": 0.7, "suspected": 0.4}
 RECENCY_HALF_LIFE_DAYS = 90.0
@@ -28,36 +28,41 @@ class RankedInsight:
     factors: dict[str, float] = field(default_factory=dict)
 
 
-def rank(insights: Sequence[InsightFacts], task: str | None, now: datetime) -> list[RankedInsight]:
-    """Score every insight and order them: section, then score, priority and id."""
+def rank(
+    insights: Sequence[InsightFacts], task: str | None, now: datetime, explain: bool = False
+) -> list[RankedInsight]:
+    """Score every insight and order them: section, then score, priority and id.
+
+    The per-factor breakdown is kept only when `explain` asks for it: a briefing scores a
+    hundred candidates or more and shows a dozen.
+    """
     task_words = words(task or "")
-    ranked = [_score(insight, task_words, now) for insight in insights]
+    ranked = [_score(insight, task_words, now, explain) for insight in insights]
     order = {"must_know": 0, "relevant": 1, "stale": 2}
     return sorted(
         ranked, key=lambda r: (order[r.section], -r.score, -r.insight.priority, r.insight.id)
     )
 
 
-def _score(insight: InsightFacts, task_words: set[str], now: datetime) -> RankedInsight:
+def _score(
+    insight: InsightFacts, task_words: set[str], now: datetime, explain: bool
+) -> RankedInsight:
     scope = scope_of(insight)
-    stale = is_stale(insight, now)
+    checked = last_checked(insight)
+    stale = now >= checked + VERIFICATION_WINDOWS[insight.insight_category]
     factors = {
         "priority": insight.priority / 10,
         "confidence": CONFIDENCE_WEIGHT[insight.confidence_level],
         "specificity": SPECIFICITY[scope],
-        "recency": _recency(insight, now),
+        "recency": _recency(checked, now),
         "relevance": _relevance(insight, task_words),
     }
     score = 1.0
     for value in factors.values():
         score *= value
+    breakdown = {k: round(v, 4) for k, v in factors.items()} if explain else {}
     return RankedInsight(
-        insight,
-        scope,
-        stale,
-        _section(insight, stale),
-        round(score, 6),
-        {k: round(v, 4) for k, v in factors.items()},
+        insight, scope, stale, _section(insight, stale), round(score, 6), breakdown
     )
 
 
@@ -69,10 +74,9 @@ def _section(insight: InsightFacts, stale: bool) -> str:
     return "relevant"
 
 
-def _recency(insight: InsightFacts, now: datetime) -> float:
+def _recency(checked: datetime, now: datetime) -> float:
     """0.3 .. 1.0, halving the fresh part every 90 days since the last evidence."""
-    latest = last_checked(insight)
-    age_days = max(0.0, (now - latest).total_seconds() / 86_400)
+    age_days = max(0.0, (now - checked).total_seconds() / 86_400)
     return 0.3 + 0.7 * float(0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS))
 
 

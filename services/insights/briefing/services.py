@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from services.insights.briefing.ranking import RankedInsight, rank
@@ -20,7 +20,7 @@ from services.insights.knowledge.facts import InsightFacts
 from services.insights.knowledge.scope import applicable, candidates_query
 from services.insights.metrics.counters import count_briefing, mark_surfaced
 from services.insights.records import host_of_client
-from shared.models import Client, EnvironmentalExample, EnvironmentalInsight
+from shared.models import Client, EnvironmentalExample, EnvironmentalInsight, Infrastructure
 
 # Only what ranking and rendering read: hydrating whole rows was most of a briefing's cost.
 BRIEFED_COLUMNS = tuple(
@@ -42,6 +42,18 @@ BRIEFED_COLUMNS = tuple(
         "last_evidence_at",
         "last_surfaced_at",
     )
+)
+# Built once, run with parameters: building these per request cost as much as running them.
+_CANDIDATES = candidates_query().with_only_columns(*BRIEFED_COLUMNS)
+_EXAMPLES = (
+    select(EnvironmentalExample.insight_id, EnvironmentalExample.kind, EnvironmentalExample.command)
+    .where(EnvironmentalExample.insight_id.in_(bindparam("ids", expanding=True)))
+    .order_by(EnvironmentalExample.created_at, EnvironmentalExample.id)
+)
+_HOST_AND_CLIENT_NAME = (
+    select(Infrastructure, Client.name)
+    .join(Client, Client.id == Infrastructure.client_id)
+    .where(Infrastructure.id == bindparam("host_id"))
 )
 MIN_ITEM_TOKENS = 24
 HOST_FACTS = (
@@ -81,20 +93,21 @@ def build_briefing(
     as_of: datetime | None = None,
 ) -> Briefing:
     """Rank what applies to the host and pack it: must-know, relevant, stale, then "N more"."""
-    host = host_of_client(session, client_id, host_id)
-    client_name = session.scalar(select(Client.name).where(Client.id == client_id))
+    host, client_name = _host_and_client_name(session, client_id, host_id)
     now = as_of or datetime.now(UTC)
     # Plain rows, not ORM objects: hydrating ~100 insights was most of a briefing's cost.
-    rows = session.execute(candidates_query(host, now).with_only_columns(*BRIEFED_COLUMNS))
+    rows = session.execute(
+        _CANDIDATES, {"client_id": host.client_id, "host_id": host.id, "as_of": now}
+    )
     candidates = cast(list[InsightFacts], rows.all())
-    ranked = rank(applicable(candidates, host), task, now)
+    ranked = rank(applicable(candidates, host), task, now, explain)
     # Examples only for the head of the ranking: no more than that can fit the budget.
     examples = _examples(
         session, [r.insight.id for r in ranked[: budget_tokens // MIN_ITEM_TOKENS]]
     )
     facts = {"id": host.id, **{name: getattr(host, name) for name in HOST_FACTS}}
     briefing = Briefing(client_id, facts, now, budget_tokens)
-    header = render_header(facts, client_name or "")
+    header = render_header(facts, client_name)
     _pack(briefing, ranked, budget_tokens - estimate_tokens(header), explain, examples)
     briefing.markdown = render_markdown(header, briefing.sections, briefing.omitted)
     briefing.used_tokens = estimate_tokens(header) + sum(
@@ -105,19 +118,23 @@ def build_briefing(
     return briefing
 
 
+def _host_and_client_name(
+    session: Session, client_id: str, host_id: str
+) -> tuple[Infrastructure, str]:
+    """The host and its client's name in one query; host_of_client says which is unknown."""
+    found = session.execute(_HOST_AND_CLIENT_NAME, {"host_id": host_id}).first()
+    if found is None or found[0].client_id != client_id:
+        host_of_client(session, client_id, host_id)  # raises the right NotFound
+    host, client_name = found  # type: ignore[misc]
+    return host, client_name
+
+
 def _examples(session: Session, insight_ids: list[str]) -> dict[str, dict[str, str]]:
     """The first do and don't example of each of these insights."""
     if not insight_ids:
         return {}
-    rows = session.execute(
-        select(
-            EnvironmentalExample.insight_id, EnvironmentalExample.kind, EnvironmentalExample.command
-        )
-        .where(EnvironmentalExample.insight_id.in_(insight_ids))
-        .order_by(EnvironmentalExample.created_at, EnvironmentalExample.id)
-    )
     found: dict[str, dict[str, str]] = {}
-    for insight_id, kind, command in rows:
+    for insight_id, kind, command in session.execute(_EXAMPLES, {"ids": insight_ids}):
         found.setdefault(insight_id, {}).setdefault(kind, command)
     return found
 

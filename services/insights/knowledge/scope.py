@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, or_, select
+from sqlalchemy import Select, and_, bindparam, or_, select
 
 from services.insights.knowledge.facts import InsightFacts
 from shared.models import EnvironmentalInsight, Infrastructure
@@ -85,19 +85,20 @@ def current_filter(as_of: datetime) -> Any:
     )
 
 
-def candidates_query(host: Infrastructure, as_of: datetime) -> Select[Any]:
-    """Insights that may apply to the host: its own, its client's and global ones.
+def candidates_query() -> Select[Any]:
+    """Insights that may apply to a host: its own, its client's and global ones.
 
+    Parameters :client_id, :host_id and :as_of, so callers build it once and reuse it.
     Host selectors are checked afterwards in Python (host_matches). A host-level insight
     always carries its host's client, so the three branches are three exact ranges of the
     (client_id, infrastructure_id) index; a plain OR over two columns was a table scan.
     """
     scope = or_(
         and_(
-            EnvironmentalInsight.client_id == host.client_id,
+            EnvironmentalInsight.client_id == bindparam("client_id"),
             or_(
                 EnvironmentalInsight.infrastructure_id.is_(None),
-                EnvironmentalInsight.infrastructure_id == host.id,
+                EnvironmentalInsight.infrastructure_id == bindparam("host_id"),
             ),
         ),
         and_(
@@ -105,7 +106,7 @@ def candidates_query(host: Infrastructure, as_of: datetime) -> Select[Any]:
             EnvironmentalInsight.infrastructure_id.is_(None),
         ),
     )
-    return select(EnvironmentalInsight).where(scope, current_filter(as_of))
+    return select(EnvironmentalInsight).where(scope, current_filter(bindparam("as_of")))
 
 
 def applicable(insights: Sequence[F], host: Infrastructure) -> list[F]:

@@ -23,17 +23,21 @@ WINDOW_DAYS = {
     "security": 30,
     "other": 90,
 }
+VERIFICATION_WINDOWS = {category: timedelta(days=days) for category, days in WINDOW_DAYS.items()}
 
 
 def last_checked(insight: InsightFacts) -> datetime:
     """The newest of: verified, fresh evidence, or the start of its validity."""
-    moments = [insight.last_verified_at, insight.last_evidence_at, insight.valid_from]
-    return max(m for m in moments if m is not None)
+    latest = insight.valid_from
+    for moment in (insight.last_verified_at, insight.last_evidence_at):
+        if moment is not None and moment > latest:
+            latest = moment
+    return latest
 
 
 def stale_since(insight: InsightFacts) -> datetime:
     """When the insight becomes (or became) stale."""
-    return last_checked(insight) + timedelta(days=WINDOW_DAYS[insight.insight_category])
+    return last_checked(insight) + VERIFICATION_WINDOWS[insight.insight_category]
 
 
 def is_stale(insight: InsightFacts, now: datetime) -> bool:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.dialects.mysql import insert as mysql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -18,21 +18,31 @@ from shared.models.base import utcnow
 SURFACE_WINDOW = timedelta(minutes=10)
 
 
+def _briefing_upsert(dialect: str) -> Any:
+    # The model's defaults fill the id, timestamps and the other counters of a new row.
+    values = {
+        "metric_date": bindparam("day"),
+        "client_id": bindparam("client_id"),
+        "briefings_served": 1,
+    }
+    bump = {"briefings_served": LearningMetric.briefings_served + 1, "updated_at": bindparam("now")}
+    if dialect == "mysql":
+        return mysql_insert(LearningMetric).values(values).on_duplicate_key_update(bump)
+    return (
+        sqlite_insert(LearningMetric)
+        .values(values)
+        .on_conflict_do_update(index_elements=["metric_date", "client_id"], set_=bump)
+    )
+
+
+# Built once: every briefing runs this, and rebuilding the statement cost more than running it.
+_BRIEFING_UPSERTS = {dialect: _briefing_upsert(dialect) for dialect in ("mysql", "sqlite")}
+
+
 def count_briefing(session: Session, client_id: str, day: date) -> None:
     """briefings_served += 1 on the client's row of the day, in one upsert statement."""
-    # The model's defaults fill the id, timestamps and the other counters of a new row.
-    values = {"metric_date": day, "client_id": client_id, "briefings_served": 1}
-    bump = {"briefings_served": LearningMetric.briefings_served + 1, "updated_at": utcnow()}
-    statement: Any
-    if session.get_bind().dialect.name == "mysql":
-        statement = mysql_insert(LearningMetric).values(values).on_duplicate_key_update(bump)
-    else:
-        statement = (
-            sqlite_insert(LearningMetric)
-            .values(values)
-            .on_conflict_do_update(index_elements=["metric_date", "client_id"], set_=bump)
-        )
-    session.execute(statement)
+    statement = _BRIEFING_UPSERTS[session.get_bind().dialect.name]
+    session.connection().execute(statement, {"day": day, "client_id": client_id, "now": utcnow()})
 
 
 def mark_surfaced(session: Session, insights: Sequence[InsightFacts]) -> None:

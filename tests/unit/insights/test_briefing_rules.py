@@ -99,7 +99,7 @@ def test_task_words_raise_relevance_and_old_evidence_lowers_recency() -> None:
     old = insight(
         id="o", last_evidence_at=NOW - timedelta(days=365), valid_from=NOW - timedelta(days=400)
     )
-    ranked = {r.insight.id: r for r in rank([relevant, old], "robocopy the NAS", NOW)}
+    ranked = {r.insight.id: r for r in rank([relevant, old], "robocopy the NAS", NOW, explain=True)}
     assert ranked["r"].factors["relevance"] > 1.0
     assert ranked["o"].factors["relevance"] == 1.0
     assert ranked["o"].factors["recency"] < ranked["r"].factors["recency"]
