@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select
-from sqlalchemy.orm import Session, load_only, selectinload
+from sqlalchemy import Row, bindparam, func, or_, select
+from sqlalchemy.orm import Session
 
 from services.insights.failures.command_shape import shape_command
 from services.insights.failures.services import MAX_COMMAND_CHARS
@@ -18,19 +18,68 @@ from services.insights.records import get_or_404, host_of_client
 from shared.errors import Conflict, PayloadTooLarge
 from shared.models import (
     CommandCheck,
+    EnvironmentalExample,
     EnvironmentalInsight,
     FailureOccurrence,
     FailurePattern,
     Infrastructure,
+    utcnow,
 )
 from shared.redaction import redact_text
 
 BLOCK_REPEATS_ON_HOST = 2
-PATTERN_COLUMNS = (
+CONFIDENCE_ORDER = {"confirmed": 0, "likely": 1, "suspected": 2}
+
+# Built once and run with parameters, as plain rows: a check runs before every command an
+# assistant types, and building statements and ORM objects cost more than the queries.
+_CONSTRAINTS = select(
+    EnvironmentalInsight.id,
+    EnvironmentalInsight.title,
+    EnvironmentalInsight.confidence_level,
+    EnvironmentalInsight.priority,
+    EnvironmentalInsight.infrastructure_id,
+    EnvironmentalInsight.host_selector,
+    EnvironmentalInsight.last_surfaced_at,
+).where(
+    or_(
+        EnvironmentalInsight.client_id == bindparam("client_id"),
+        EnvironmentalInsight.client_id.is_(None),
+    ),
+    EnvironmentalInsight.command_key.in_(bindparam("keys", expanding=True)),
+    or_(
+        EnvironmentalInsight.infrastructure_id.is_(None),
+        EnvironmentalInsight.infrastructure_id == bindparam("host_id"),
+    ),
+    current_filter(bindparam("as_of")),
+)
+_GOOD_EXAMPLES = (
+    select(EnvironmentalExample.insight_id, EnvironmentalExample.command)
+    .where(
+        EnvironmentalExample.insight_id.in_(bindparam("ids", expanding=True)),
+        EnvironmentalExample.kind == "do",
+    )
+    .order_by(EnvironmentalExample.created_at, EnvironmentalExample.id)
+)
+# Each pattern with how often it failed on this host, in one statement.
+_ON_HOST = (
+    select(func.count())
+    .where(
+        FailureOccurrence.failure_pattern_id == FailurePattern.id,
+        FailureOccurrence.infrastructure_id == bindparam("host_id"),
+    )
+    .scalar_subquery()
+)
+_PATTERNS = select(
+    FailurePattern.id,
     FailurePattern.occurrence_count,
     FailurePattern.severity,
     FailurePattern.error_signature,
     FailurePattern.recommended_solution,
+    _ON_HOST.label("on_host"),
+).where(
+    FailurePattern.client_id == bindparam("client_id"),
+    FailurePattern.command_key.in_(bindparam("keys", expanding=True)),
+    FailurePattern.is_active.is_(True),
 )
 
 
@@ -69,90 +118,46 @@ def check_command(*, session: Session, data: dict[str, Any]) -> CheckResult:
         command_key=key,
         verdict=_verdict(insights, patterns),
         matched_insight_id=insights[0].id if insights else None,
-        matched_pattern_id=patterns[0][0].id if patterns else None,
+        matched_pattern_id=patterns[0].id if patterns else None,
     )
+    alternatives = _alternatives(session, insights, patterns)
     session.add(check)
     session.commit()
-    return CheckResult(check, key, _reasons(insights, patterns), _alternatives(insights, patterns))
+    return CheckResult(check, key, _reasons(insights, patterns), alternatives)
 
 
-def _constraints(
-    session: Session, host: Infrastructure, keys: list[str]
-) -> list[EnvironmentalInsight]:
+def _constraints(session: Session, host: Infrastructure, keys: list[str]) -> list[Row[Any]]:
     """Current insights constraining this command shape that apply to the host, strongest first."""
-    query = (
-        select(EnvironmentalInsight)
-        .options(selectinload(EnvironmentalInsight.examples))
-        .where(
-            or_(
-                EnvironmentalInsight.client_id == host.client_id,
-                EnvironmentalInsight.client_id.is_(None),
-            ),
-            EnvironmentalInsight.command_key.in_(keys),
-            or_(
-                EnvironmentalInsight.infrastructure_id.is_(None),
-                EnvironmentalInsight.infrastructure_id == host.id,
-            ),
-            current_filter(datetime.now(UTC)),
-        )
-    )
-    found = [
-        i
-        for i in session.scalars(query)
-        if i.infrastructure_id in (None, host.id) and host_matches(i.host_selector, host)
-    ]
-    rank = {"confirmed": 0, "likely": 1, "suspected": 2}
-    return sorted(found, key=lambda i: (rank[i.confidence_level], -i.priority, i.id))
-
-
-def _patterns(
-    session: Session, host: Infrastructure, keys: list[str]
-) -> list[tuple[FailurePattern, int]]:
-    """The client's patterns with this command shape, and how often each failed on this host."""
-    patterns = list(
-        session.scalars(
-            select(FailurePattern)
-            .options(load_only(*PATTERN_COLUMNS))
-            .where(
-                FailurePattern.client_id == host.client_id,
-                FailurePattern.command_key.in_(keys),
-                FailurePattern.is_active.is_(True),
-            )
-        )
-    )
-    if not patterns:
-        return []
     rows = session.execute(
-        select(FailureOccurrence.failure_pattern_id, func.count())
-        .where(
-            FailureOccurrence.failure_pattern_id.in_([p.id for p in patterns]),
-            FailureOccurrence.infrastructure_id == host.id,
-        )
-        .group_by(FailureOccurrence.failure_pattern_id)
+        _CONSTRAINTS,
+        {"client_id": host.client_id, "host_id": host.id, "keys": keys, "as_of": utcnow()},
     )
-    counts = {pattern_id: count for pattern_id, count in rows}
-    ranked = [(p, int(counts.get(p.id, 0))) for p in patterns]
-    return sorted(ranked, key=lambda pc: (-pc[1], -pc[0].occurrence_count, pc[0].id))
+    found = [i for i in rows if host_matches(i.host_selector, host)]
+    return sorted(found, key=lambda i: (CONFIDENCE_ORDER[i.confidence_level], -i.priority, i.id))
 
 
-def _verdict(
-    insights: list[EnvironmentalInsight], patterns: list[tuple[FailurePattern, int]]
-) -> str:
+def _patterns(session: Session, host: Infrastructure, keys: list[str]) -> list[Row[Any]]:
+    """The client's patterns with this command shape, and how often each failed on this host."""
+    rows = session.execute(
+        _PATTERNS, {"client_id": host.client_id, "host_id": host.id, "keys": keys}
+    )
+    return sorted(rows, key=lambda p: (-p.on_host, -p.occurrence_count, p.id))
+
+
+def _verdict(insights: list[Row[Any]], patterns: list[Row[Any]]) -> str:
     strong_insight = any(
         i.confidence_level == "confirmed" or (i.confidence_level == "likely" and i.priority >= 8)
         for i in insights
     )
     strong_pattern = any(
-        n >= BLOCK_REPEATS_ON_HOST and p.severity == "blocking" for p, n in patterns
+        p.on_host >= BLOCK_REPEATS_ON_HOST and p.severity == "blocking" for p in patterns
     )
     if strong_insight or strong_pattern:
         return "block"
     return "warn" if insights or patterns else "ok"
 
 
-def _reasons(
-    insights: list[EnvironmentalInsight], patterns: list[tuple[FailurePattern, int]]
-) -> list[dict[str, Any]]:
+def _reasons(insights: list[Row[Any]], patterns: list[Row[Any]]) -> list[dict[str, Any]]:
     reasons: list[dict[str, Any]] = [
         {
             "kind": "insight",
@@ -167,21 +172,26 @@ def _reasons(
         {
             "kind": "pattern",
             "id": p.id,
-            "occurrences_on_host": n,
+            "occurrences_on_host": p.on_host,
             "occurrence_count": p.occurrence_count,
-            "message": f"failed {p.occurrence_count} times in this client ({n} on this host): "
-            f"{p.error_signature or 'no error text'}",
+            "message": f"failed {p.occurrence_count} times in this client "
+            f"({p.on_host} on this host): {p.error_signature or 'no error text'}",
         }
-        for p, n in patterns
+        for p in patterns
     ]
     return reasons
 
 
 def _alternatives(
-    insights: list[EnvironmentalInsight], patterns: list[tuple[FailurePattern, int]]
+    session: Session, insights: list[Row[Any]], patterns: list[Row[Any]]
 ) -> list[str]:
-    found = [e.command for i in insights for e in i.examples if e.kind == "do"]
-    found += [p.recommended_solution for p, _ in patterns if p.recommended_solution]
+    found: list[str] = []
+    if insights:
+        # The strongest insight's known-good commands first.
+        strength = {insight.id: position for position, insight in enumerate(insights)}
+        examples = session.execute(_GOOD_EXAMPLES, {"ids": list(strength)}).all()
+        found += [e.command for e in sorted(examples, key=lambda e: strength[e.insight_id])]
+    found += [p.recommended_solution for p in patterns if p.recommended_solution]
     return list(dict.fromkeys(found))
 
 
