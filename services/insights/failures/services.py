@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import exists, func, select
+from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -133,12 +133,9 @@ def _record_occurrence(
 ) -> tuple[FailureOccurrence, Evidence]:
     session_id: str | None = data.get("session_id")
     # A pattern made by this request has no history to look up.
-    on_host = (
-        0 if is_new else _seen(session, pattern.id, FailureOccurrence.infrastructure_id, host.id)
-    )
-    new_session = session_id is not None and (
-        is_new or _seen(session, pattern.id, FailureOccurrence.session_id, session_id) == 0
-    )
+    history = _NO_HISTORY if is_new else _history(session, pattern.id, host.id, session_id)
+    on_host = history.on_host
+    new_session = session_id is not None and history.in_session == 0
     occurrence = FailureOccurrence(
         failure_pattern_id=pattern.id,
         session_id=session_id,
@@ -147,7 +144,7 @@ def _record_occurrence(
         error_output=error_output,
         exit_code=data.get("exit_code"),
         observed_at=observed_at,
-        is_repeat=not is_new and _lesson_existed(session, pattern.id),
+        is_repeat=bool(history.lesson_existed),
     )
     session.add(occurrence)
     _count(
@@ -163,12 +160,47 @@ def _record_occurrence(
     return occurrence, Evidence(pattern, occurrence, host, on_host + 1, independent, observed_at)
 
 
-def _seen(session: Session, pattern_id: str, column: Any, value: str) -> int:
-    """How many earlier occurrences of the pattern share this host (or session)."""
-    query = select(func.count()).where(
-        FailureOccurrence.failure_pattern_id == pattern_id, column == value
+@dataclass(frozen=True)
+class PatternHistory:
+    """What came before this occurrence: the pattern's failures on this host and in this
+    session, and whether a lesson about it had already been shown (in a briefing or a check)."""
+
+    on_host: int
+    in_session: int
+    lesson_existed: bool
+
+
+_NO_HISTORY = PatternHistory(0, 0, False)
+
+
+def _earlier(column: Any, value: Any) -> Any:
+    return (
+        select(func.count())
+        .where(FailureOccurrence.failure_pattern_id == bindparam("pattern_id"), column == value)
+        .scalar_subquery()
     )
-    return int(session.scalar(query) or 0)
+
+
+# One statement for the three look-ups (built once): ingest runs on every failed command.
+_HISTORY = select(
+    _earlier(FailureOccurrence.infrastructure_id, bindparam("host_id")),
+    _earlier(FailureOccurrence.session_id, bindparam("session_id")),
+    or_(
+        exists().where(
+            EnvironmentalInsight.source_pattern_id == bindparam("pattern_id"),
+            EnvironmentalInsight.last_surfaced_at.is_not(None),
+        ),
+        exists().where(CommandCheck.matched_pattern_id == bindparam("pattern_id")),
+    ),
+)
+
+
+def _history(
+    session: Session, pattern_id: str, host_id: str, session_id: str | None
+) -> PatternHistory:
+    params = {"pattern_id": pattern_id, "host_id": host_id, "session_id": session_id}
+    on_host, in_session, lesson = session.execute(_HISTORY, params).one()
+    return PatternHistory(int(on_host), int(in_session), bool(lesson))
 
 
 def _count(
@@ -187,13 +219,3 @@ def _count(
         pattern.last_seen_at = at
         pattern.sample_command, pattern.sample_error = command, error_output
     pattern.first_seen_at = min(pattern.first_seen_at, at)
-
-
-def _lesson_existed(session: Session, pattern_id: str) -> bool:
-    """The pattern already had an insight that had been shown in a briefing or a check."""
-    shown = exists().where(
-        EnvironmentalInsight.source_pattern_id == pattern_id,
-        EnvironmentalInsight.last_surfaced_at.is_not(None),
-    )
-    checked = exists().where(CommandCheck.matched_pattern_id == pattern_id)
-    return bool(session.scalar(select(shown | checked)))
