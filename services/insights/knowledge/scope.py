@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Select, and_, bindparam, or_, select
+from sqlalchemy import BindParameter, Select, and_, bindparam, or_, select
 
 from services.insights.knowledge.facts import InsightFacts
 from shared.models import EnvironmentalInsight, Infrastructure
@@ -76,7 +76,7 @@ def scope_of(insight: InsightFacts) -> str:
     return "client" if insight.client_id else "global"
 
 
-def current_filter(as_of: datetime) -> Any:
+def current_filter(as_of: datetime | BindParameter[Any]) -> Any:
     """Active and valid at `as_of` (superseded ones carry a valid_to)."""
     return and_(
         EnvironmentalInsight.status == "active",

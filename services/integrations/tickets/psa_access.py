@@ -95,7 +95,7 @@ class VaultCredentials:
             return PsaCredentials(
                 api_url=row.api_url, client_id=row.client_id, api_key=token.access_token
             )
-        row, plain = reveal_credential(
+        _, plain = reveal_credential(
             session=session, vault=self.vault, credential_id=row.id, fields=None, context=used
         )
         return PsaCredentials(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping
+from typing import Protocol
 
 from services.integrations.vault.kinds import SECRET_FIELDS
 from shared.crypto import DecryptionFailed, FieldContext, Keyring, open_sealed, seal
@@ -11,6 +12,19 @@ from shared.errors import DomainError
 from shared.models import IntegrationCredential
 
 log = logging.getLogger(__name__)
+
+
+class SealedCredential(Protocol):
+    """What opening reads (plus each `<field>_encrypted`): an ORM credential or a plain row."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def credential_type(self) -> str: ...
+    @property
+    def wrapped_data_key(self) -> bytes: ...
 
 
 class CredentialUnreadable(DomainError):
@@ -52,13 +66,13 @@ def seal_row(
     row.kek_id = data_key.kek_id
 
 
-def stored_secret_names(row: IntegrationCredential) -> list[str]:
+def stored_secret_names(row: SealedCredential) -> list[str]:
     """The secret fields this row holds a value for."""
     return [name for name in SECRET_FIELDS if getattr(row, f"{name}_encrypted") is not None]
 
 
 def open_row(
-    *, keyring: Keyring, row: IntegrationCredential, names: Iterable[str] | None = None
+    *, keyring: Keyring, row: SealedCredential, names: Iterable[str] | None = None
 ) -> dict[str, str]:
     """Plaintext of the named (default: all stored) secret fields; tampering -> 500, no detail."""
     wanted = list(names) if names is not None else stored_secret_names(row)
@@ -77,7 +91,7 @@ def open_row(
         dek[:] = bytes(len(dek))
 
 
-def _open_field(dek: bytearray, row: IntegrationCredential, name: str) -> str:
+def _open_field(dek: bytearray, row: SealedCredential, name: str) -> str:
     try:
         return open_sealed(
             dek=dek,
