@@ -13,6 +13,7 @@ import json
 import zlib
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import SimpleNamespace
 
 from sqlalchemy import Connection, select, text
 from sqlalchemy.orm import Session
@@ -21,7 +22,6 @@ from shared.models import CredentialAccessLog, new_id, utcnow
 from shared.models.integrations import AUDIT_CHAINS, CredentialAuditHead
 
 GENESIS_HASH = "0" * 64
-_LOG = CredentialAccessLog.__table__
 
 
 @dataclass(frozen=True)
@@ -52,7 +52,7 @@ def chain_of(credential_id: str) -> int:
     return zlib.crc32(credential_id.encode("utf-8")) % AUDIT_CHAINS + 1
 
 
-def row_hash(*, key: bytes, prev_hash: str, row: CredentialAccessLog) -> str:
+def row_hash(*, key: bytes, prev_hash: str, row: CredentialAccessLog | SimpleNamespace) -> str:
     """HMAC-SHA256 over the previous hash and a canonical JSON form of the row."""
     created: datetime = row.created_at
     payload = json.dumps(
@@ -120,7 +120,7 @@ def append_access(
     fields: list[str] | None,
     context: AccessContext,
     outcome: str = "success",
-) -> CredentialAccessLog:
+) -> None:
     """Add one chained audit row in the caller's transaction (it commits with the use case).
 
     Three statements (lock+read tip, insert, move tip) on the session's connection.
@@ -128,7 +128,9 @@ def append_access(
     connection = session.connection()
     chain = chain_of(credential_id)
     seq, prev = _take_tip(connection, chain)
-    row = CredentialAccessLog(
+    # A plain namespace, not an ORM object: the row is written by the statement below, and
+    # instrumenting sixteen attributes cost more than hashing them.
+    entry = SimpleNamespace(
         id=new_id(),
         chain=chain,
         seq=seq,
@@ -145,14 +147,14 @@ def append_access(
         created_at=utcnow(),
         prev_hash=prev,
     )
-    row.row_hash = row_hash(key=key, prev_hash=prev, row=row)
-    values = {c.name: getattr(row, c.name) for c in _LOG.columns}
+    entry.row_hash = row_hash(key=key, prev_hash=prev, row=entry)
     # The column types would do these two conversions; text() leaves them to us.
-    values["fields"] = None if fields is None else json.dumps(fields)
-    values["created_at"] = row.created_at.astimezone(UTC).replace(tzinfo=None)
+    values = vars(entry) | {
+        "fields": None if fields is None else json.dumps(fields),
+        "created_at": entry.created_at.astimezone(UTC).replace(tzinfo=None),
+    }
     connection.execute(_INSERT_ROW, values)
-    connection.execute(_MOVE_TIP, {"seq": seq, "hash": row.row_hash, "chain": chain})
-    return row
+    connection.execute(_MOVE_TIP, {"seq": seq, "hash": entry.row_hash, "chain": chain})
 
 
 def verify_chain(*, session: Session, key: bytes, batch_size: int = 1000) -> ChainReport:
