@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import http.cookiejar
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,6 +23,17 @@ from services.integrations.adapters.shapes import AuditHook, JsonValue, Outbound
 from shared.redaction import REDACTED, is_secret_key, redact_url
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+def _cookieless_session() -> requests.Session:
+    """One connection pool for every PSA call of this process (TLS set-up is reused), which
+    keeps no cookies: one credential's session cookie must never ride on another's call."""
+    session = requests.Session()
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    return session
+
+
+_POOLED_HTTP = _cookieless_session()
 
 
 @dataclass(frozen=True)
@@ -113,7 +125,7 @@ class PsaTransport:
         self.audit = audit
         self.settings = settings or TransportSettings()
         self.sleep = sleep
-        self.http = http or requests.Session()
+        self.http = http or _POOLED_HTTP
 
     def send(
         self,

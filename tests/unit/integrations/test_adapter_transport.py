@@ -57,3 +57,22 @@ def test_a_post_that_never_reached_the_server_is_retried_and_each_attempt_audite
 
     assert [c.attempt for c in calls] == [1, 2] and sleeps == [0.5]
     assert all(c.status is None and c.error == "ConnectionError" for c in calls)
+
+
+def test_transports_share_a_connection_pool_but_never_a_psa_cookie(httpserver):
+    """Two credentials on one PSA host: the first's session cookie must not reach the second."""
+    httpserver.expect_request("/login").respond_with_json(
+        {}, headers={"Set-Cookie": "sid=first-tenant; Path=/"}
+    )
+    httpserver.expect_request("/tickets").respond_with_json({"tickets": []})
+    first, second = (
+        PsaTransport(integration_type="syncro", headers={}, audit=lambda call: None)
+        for _ in range(2)
+    )
+
+    first.send("GET", httpserver.url_for("/login"), action="fetched")
+    second.send("GET", httpserver.url_for("/tickets"), action="fetched")
+
+    assert first.http is second.http
+    (tickets_call,) = [request for request, _ in httpserver.log if request.path == "/tickets"]
+    assert "Cookie" not in tickets_call.headers
