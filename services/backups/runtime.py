@@ -30,6 +30,7 @@ class BackupRuntime:
     progress_interval: float = 1.0
     database_url: str = ""
     levels: dict[str, int] = field(default_factory=lambda: {"zstd": 1, "gzip": 6})
+    _s3: Storage | None = field(default=None, init=False, repr=False)
 
     def level(self, codec: str) -> int | None:
         """The configured level of `codec` (None: the codec's own default)."""
@@ -70,11 +71,14 @@ class BackupRuntime:
             return LocalStorage(self.folder)
         if not self.s3_options.get("bucket"):
             raise ValidationFailed({"storage": ["s3 storage needs BACKUP_S3_BUCKET"]})
-        # boto3 costs ~0.2 s to import: only backups that go to S3 pay it, not every cold start.
-        from services.backups.adapters.s3_storage import S3Storage
+        if self._s3 is None:
+            # boto3 costs ~0.2 s to import: only backups that go to S3 pay it, not every cold
+            # start. Its client is thread-safe and slow to build, so one serves every backup.
+            from services.backups.adapters.s3_storage import S3Storage
 
-        options = dict(self.s3_options)
-        return S3Storage(options.pop("bucket"), **options)
+            options = dict(self.s3_options)
+            self._s3 = S3Storage(options.pop("bucket"), **options)
+        return self._s3
 
 
 def runtime_from_settings(

@@ -58,6 +58,7 @@ class S3Writer:
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="s3-part")
         self._slots = threading.BoundedSemaphore(2)
         self._size = 0
+        self._failure: Exception | None = None
 
     def write(self, data: bytes) -> None:
         """Add bytes; a full part is sent in the background."""
@@ -73,14 +74,20 @@ class S3Writer:
             raise StorageError("artifact exceeds the S3 part limit")
         if self._upload_id is None:
             self._upload_id = self._call("create_multipart_upload", Key=self.key)["UploadId"]
-        for done in self._parts:
-            if done.done() and done.exception() is not None:
-                raise StorageError(_message(done.exception()))  # type: ignore[arg-type]
+        if self._failure is not None:
+            raise StorageError(_message(self._failure))
         self._slots.acquire()  # memory stays at <= 2 parts in flight + the one being filled
         number = len(self._parts) + 1
         future = self._pool.submit(self._upload_part, number, body)
-        future.add_done_callback(lambda _f: self._slots.release())
+        future.add_done_callback(self._part_done)
         self._parts.append(future)
+
+    def _part_done(self, future: Future[dict[str, Any]]) -> None:
+        # Remembered here, so the next part need not scan every earlier one for a failure.
+        failure = future.exception()
+        if self._failure is None and isinstance(failure, Exception):
+            self._failure = failure
+        self._slots.release()
 
     def _upload_part(self, number: int, body: bytes) -> dict[str, Any]:
         answer = self._call(

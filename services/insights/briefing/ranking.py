@@ -16,7 +16,7 @@ RECENCY_HALF_LIFE_DAYS = 90.0
 MUST_KNOW_PRIORITY = 8
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # not frozen: a briefing makes a hundred, and frozen ones build slowly
 class RankedInsight:
     """An applicable insight, its section and its score (and why)."""
 
@@ -50,20 +50,24 @@ def _score(
     scope = scope_of(insight)
     checked = last_checked(insight)
     stale = now >= checked + VERIFICATION_WINDOWS[insight.insight_category]
-    factors = {
-        "priority": insight.priority / 10,
-        "confidence": CONFIDENCE_WEIGHT[insight.confidence_level],
-        "specificity": SPECIFICITY[scope],
-        "recency": _recency(checked, now),
-        "relevance": _relevance(insight, task_words),
-    }
-    score = 1.0
-    for value in factors.values():
-        score *= value
-    breakdown = {k: round(v, 4) for k, v in factors.items()} if explain else {}
-    return RankedInsight(
-        insight, scope, stale, _section(insight, stale), round(score, 6), breakdown
+    priority = insight.priority / 10
+    confidence = CONFIDENCE_WEIGHT[insight.confidence_level]
+    specificity = SPECIFICITY[scope]
+    recency = _recency(checked, now)
+    relevance = _relevance(insight, task_words)
+    score = round(priority * confidence * specificity * recency * relevance, 6)
+    breakdown = (
+        {
+            "priority": round(priority, 4),
+            "confidence": round(confidence, 4),
+            "specificity": round(specificity, 4),
+            "recency": round(recency, 4),
+            "relevance": round(relevance, 4),
+        }
+        if explain
+        else {}
     )
+    return RankedInsight(insight, scope, stale, _section(insight, stale), score, breakdown)
 
 
 def _section(insight: InsightFacts, stale: bool) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, NamedTuple
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -16,33 +16,34 @@ from services.insights.briefing.render import (
     render_item,
     render_markdown,
 )
-from services.insights.knowledge.facts import InsightFacts
 from services.insights.knowledge.scope import applicable, candidates_query
 from services.insights.metrics.counters import count_briefing, mark_surfaced
 from services.insights.records import host_of_client
 from shared.models import Client, EnvironmentalExample, EnvironmentalInsight, Infrastructure
 
-# Only what ranking and rendering read: hydrating whole rows was most of a briefing's cost.
-BRIEFED_COLUMNS = tuple(
-    getattr(EnvironmentalInsight, name)
-    for name in (
-        "id",
-        "updated_at",
-        "client_id",
-        "infrastructure_id",
-        "host_selector",
-        "insight_category",
-        "title",
-        "description",
-        "confidence_level",
-        "priority",
-        "command_key",
-        "valid_from",
-        "last_verified_at",
-        "last_evidence_at",
-        "last_surfaced_at",
-    )
-)
+
+class BriefedInsight(NamedTuple):
+    """Only what ranking and rendering read: hydrating whole rows was most of a briefing's cost,
+    and ranking reads each field several times, faster from a named tuple than from a Row."""
+
+    id: str
+    updated_at: datetime
+    client_id: str | None
+    infrastructure_id: str | None
+    host_selector: dict[str, Any] | None
+    insight_category: str
+    title: str
+    description: str
+    confidence_level: str
+    priority: int
+    command_key: str | None
+    valid_from: datetime
+    last_verified_at: datetime | None
+    last_evidence_at: datetime | None
+    last_surfaced_at: datetime | None
+
+
+BRIEFED_COLUMNS = tuple(getattr(EnvironmentalInsight, name) for name in BriefedInsight._fields)
 # Built once, run with parameters: building these per request cost as much as running them.
 _CANDIDATES = candidates_query().with_only_columns(*BRIEFED_COLUMNS)
 _EXAMPLES = (
@@ -99,7 +100,7 @@ def build_briefing(
     rows = session.execute(
         _CANDIDATES, {"client_id": host.client_id, "host_id": host.id, "as_of": now}
     )
-    candidates = cast(list[InsightFacts], rows.all())
+    candidates = [BriefedInsight._make(row) for row in rows]
     ranked = rank(applicable(candidates, host), task, now, explain)
     # Examples only for the head of the ranking: no more than that can fit the budget.
     examples = _examples(
