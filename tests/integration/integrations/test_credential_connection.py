@@ -12,6 +12,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from shared.models import CredentialAccessLog, ExternalIntegration
+from tests.integration.integrations.vault_secrets import new_secret
 
 pytest_plugins = ["tests.integration.integrations.vault_support"]
 
@@ -99,3 +100,49 @@ def test_testing_needs_the_write_scope(
         f"/v1/credentials/{made['id']}/test", headers=auth("credentials:read")
     )
     assert answer.status_code == 403
+
+
+def test_an_expired_oauth_token_is_refreshed_before_the_connection_test(
+    vault_client: FlaskClient, make_credential: Maker, auth: Auth, httpserver: HTTPServer
+) -> None:
+    made = make_credential(
+        "oauth",
+        integration_type="syncro",
+        api_url=httpserver.url_for("/").rstrip("/"),
+        token_url=httpserver.url_for("/token"),
+        token_expires_at="2001-01-01T00:00:00+00:00",
+    )
+    fresh = new_secret("fresh-access")
+    httpserver.expect_oneshot_request("/token", method="POST").respond_with_json(
+        {"access_token": fresh, "token_type": "Bearer", "expires_in": 3600}
+    )
+    httpserver.expect_oneshot_request("/api/v1/tickets/settings").respond_with_json(
+        {"ticket_status_list": ["New"]}
+    )
+    answer = _test(vault_client, auth, made["id"])
+    assert answer.status_code == 200
+    assert answer.get_json()["last_test_status"] == "success"
+    (psa_call,) = [r for r, _ in httpserver.log if r.path == "/api/v1/tickets/settings"]
+    assert psa_call.headers["Authorization"] == f"Bearer {fresh}"
+
+
+def test_a_rejected_refresh_token_is_a_failed_connection_test_not_an_error(
+    vault_client: FlaskClient, make_credential: Maker, auth: Auth, httpserver: HTTPServer
+) -> None:
+    made = make_credential(
+        "oauth",
+        integration_type="syncro",
+        api_url=httpserver.url_for("/").rstrip("/"),
+        token_url=httpserver.url_for("/token"),
+        token_expires_at="2001-01-01T00:00:00+00:00",
+    )
+    httpserver.expect_oneshot_request("/token", method="POST").respond_with_json(
+        {"error": "invalid_grant"}, status=400
+    )
+    answer = _test(vault_client, auth, made["id"])
+    assert answer.status_code == 200
+    body = answer.get_json()
+    assert body["last_test_status"] == "failed"
+    assert "refresh token was rejected" in body["last_test_error"]
+    assert made["_sent"]["refresh_token"] not in answer.get_data(as_text=True)
+    assert [r.path for r, _ in httpserver.log] == ["/token"]  # the PSA was not called
