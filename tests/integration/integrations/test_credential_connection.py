@@ -102,16 +102,21 @@ def test_testing_needs_the_write_scope(
     assert answer.status_code == 403
 
 
-def test_an_expired_oauth_token_is_refreshed_before_the_connection_test(
-    vault_client: FlaskClient, make_credential: Maker, auth: Auth, httpserver: HTTPServer
-) -> None:
-    made = make_credential(
+def _expired_oauth(make_credential: Maker, httpserver: HTTPServer) -> dict[str, Any]:
+    """An OAuth Syncro credential whose access token expired long ago."""
+    return make_credential(
         "oauth",
         integration_type="syncro",
         api_url=httpserver.url_for("/").rstrip("/"),
         token_url=httpserver.url_for("/token"),
         token_expires_at="2001-01-01T00:00:00+00:00",
     )
+
+
+def test_an_expired_oauth_token_is_refreshed_before_the_connection_test(
+    vault_client: FlaskClient, make_credential: Maker, auth: Auth, httpserver: HTTPServer
+) -> None:
+    made = _expired_oauth(make_credential, httpserver)
     fresh = new_secret("fresh-access")
     httpserver.expect_oneshot_request("/token", method="POST").respond_with_json(
         {"access_token": fresh, "token_type": "Bearer", "expires_in": 3600}
@@ -129,13 +134,7 @@ def test_an_expired_oauth_token_is_refreshed_before_the_connection_test(
 def test_a_rejected_refresh_token_is_a_failed_connection_test_not_an_error(
     vault_client: FlaskClient, make_credential: Maker, auth: Auth, httpserver: HTTPServer
 ) -> None:
-    made = make_credential(
-        "oauth",
-        integration_type="syncro",
-        api_url=httpserver.url_for("/").rstrip("/"),
-        token_url=httpserver.url_for("/token"),
-        token_expires_at="2001-01-01T00:00:00+00:00",
-    )
+    made = _expired_oauth(make_credential, httpserver)
     httpserver.expect_oneshot_request("/token", method="POST").respond_with_json(
         {"error": "invalid_grant"}, status=400
     )
