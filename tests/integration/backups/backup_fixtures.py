@@ -123,6 +123,15 @@ def make_backup_app(
     return make
 
 
+def take_backup(
+    client: FlaskClient, auth: Callable[..., dict[str, str]], **body: Any
+) -> dict[str, Any]:
+    """POST /v1/backups (202) and wait for the backup to end; its final JSON."""
+    answer = client.post("/v1/backups", json=body, headers=auth("backups:run"))
+    assert answer.status_code == 202, answer.get_json()
+    return wait_for_backup(client, answer.get_json()["id"], auth("backups:read"))
+
+
 def wait_for_backup(
     client: FlaskClient, backup_id: str, headers: dict[str, str], timeout: float = 240
 ) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import threading
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,11 +14,14 @@ from pytest_httpserver import HTTPServer
 
 from tests.integration.backups.backup_fixtures import (
     AppFactory,
+    posted,
     run_sql,
+    take_backup,
     wait_for_backup,
     wait_for_restore,
 )
 from tests.mariadb import MariaDBServer
+from tests.polling import eventually
 from tests.unit.backups.s3_server import S3Endpoint
 
 INDEPENDENT_CHECKS = (
@@ -90,8 +92,7 @@ def test_the_recorded_checksum_and_size_match_the_file_on_disk(
     auth: Callable[..., dict[str, str]],
 ) -> None:
     client = make_backup_app(source_db).test_client()
-    answer = client.post("/v1/backups", json={}, headers=auth("backups:run"))
-    backup = wait_for_backup(client, answer.get_json()["id"], auth("backups:read"))
+    backup = take_backup(client, auth)
     assert backup["status"] == "succeeded", backup["error_message"]
     data = Path(backup["file_path"]).read_bytes()
     assert hashlib.sha256(data).hexdigest() == backup["checksum_sha256"]
@@ -111,11 +112,7 @@ def test_restore_refuses_an_existing_database_unless_told_to_replace_it(
     auth: Callable[..., dict[str, str]],
 ) -> None:
     client = make_backup_app(source_db).test_client()
-    backup = wait_for_backup(
-        client,
-        client.post("/v1/backups", json={}, headers=auth("backups:run")).get_json()["id"],
-        auth("backups:read"),
-    )
+    backup = take_backup(client, auth)
     existing = mariadb_server.create_database("bk_existing")
     run_sql(mariadb_server, existing, "CREATE TABLE keep_me (id INT);")
     refused = client.post(
@@ -159,11 +156,7 @@ def test_restore_refuses_a_malformed_target_name(
     make_backup_app: AppFactory, source_db: str, auth: Callable[..., dict[str, str]], name: str
 ) -> None:
     client = make_backup_app(source_db).test_client()
-    backup = wait_for_backup(
-        client,
-        client.post("/v1/backups", json={}, headers=auth("backups:run")).get_json()["id"],
-        auth("backups:read"),
-    )
+    backup = take_backup(client, auth)
     answer = client.post(
         f"/v1/backups/{backup['id']}/restore", json={"target_database": name}, headers=auth("admin")
     )
@@ -256,8 +249,7 @@ def test_progress_is_written_to_the_row_while_the_dump_runs(
 
     monkeypatch.setattr(jobs, "write_progress", write_and_read_back)
     client = app.test_client()
-    answer = client.post("/v1/backups", json={}, headers=auth("backups:run"))
-    backup = wait_for_backup(client, answer.get_json()["id"], auth("backups:read"))
+    backup = take_backup(client, auth)
     assert backup["status"] == "succeeded", backup["error_message"]
     dumping = [s for s in seen if s["phase"] == "dumping" and s["bytes"]]
     assert dumping, seen
@@ -274,31 +266,21 @@ def test_a_dump_far_smaller_than_the_last_good_one_is_flagged_and_reported(
     integrations: HTTPServer,
     auth: Callable[..., dict[str, str]],
 ) -> None:
-    from tests.integration.backups.backup_fixtures import posted
-
     client = make_backup_app(source_db).test_client()
-    first = wait_for_backup(
-        client,
-        client.post("/v1/backups", json={}, headers=auth("backups:run")).get_json()["id"],
-        auth("backups:read"),
-    )
+    first = take_backup(client, auth)
     assert first["status"] == "succeeded"
     run_sql(mariadb_server, source_db, "DELETE FROM work_items; DELETE FROM clients WHERE id > 10;")
-    second = wait_for_backup(
-        client,
-        client.post("/v1/backups", json={}, headers=auth("backups:run")).get_json()["id"],
-        auth("backups:read"),
-    )
+    second = take_backup(client, auth)
     assert second["status"] == "succeeded"
     warnings = second["verification_details"]["warnings"]
     assert "of the previous good backup" in warnings[0]
-    deadline = time.monotonic() + 30  # the notice follows the succeeded row from the worker
-    while not integrations.log and time.monotonic() < deadline:
-        time.sleep(0.05)
-    events = posted(integrations, "/v1/integration-events")
-    assert any(
-        e["request_data"]["event"] == "backup_warning" and e["external_id"] == second["id"]
-        for e in events
+    # The notice follows the succeeded row from the worker.
+    eventually(
+        lambda: any(
+            e["request_data"]["event"] == "backup_warning" and e["external_id"] == second["id"]
+            for e in posted(integrations, "/v1/integration-events")
+        ),
+        within=30,
     )
 
 
@@ -307,8 +289,7 @@ def test_the_service_backs_up_its_own_database_while_writing_its_progress_into_i
 ) -> None:
     app.extensions["backups_runtime"].progress_interval = 0.05
     app.extensions["backups_runtime"].folder = tmp_path / "own-backups"
-    answer = client.post("/v1/backups", json={"verify": "restore"}, headers=auth("backups:run"))
-    backup = wait_for_backup(client, answer.get_json()["id"], auth("backups:read"))
+    backup = take_backup(client, auth, verify="restore")
     assert backup["status"] == "succeeded", backup["error_message"]
     details = backup["verification_details"]
     assert details["problems"] == []
@@ -326,8 +307,7 @@ def test_a_table_single_transaction_cannot_protect_is_named_in_the_warnings(
 ) -> None:
     run_sql(mariadb_server, source_db, "CREATE TABLE legacy (id INT) ENGINE=MyISAM;")
     client = make_backup_app(source_db).test_client()
-    answer = client.post("/v1/backups", json={}, headers=auth("backups:run"))
-    backup = wait_for_backup(client, answer.get_json()["id"], auth("backups:read"))
+    backup = take_backup(client, auth)
     assert backup["status"] == "succeeded", backup["error_message"]
     assert any("legacy (MyISAM)" in w for w in backup["verification_details"]["warnings"])
 
@@ -341,8 +321,7 @@ def test_with_binary_logging_on_the_binlog_position_and_gtid_are_recorded(
     run_sql(binlog_server, name, "CREATE TABLE t (id INT PRIMARY KEY); INSERT INTO t VALUES (1);")
     app = make_backup_app(name, BACKUP_SOURCE_URL=binlog_server.url(name))
     client = app.test_client()
-    answer = client.post("/v1/backups", json={"verify": "restore"}, headers=auth("backups:run"))
-    backup = wait_for_backup(client, answer.get_json()["id"], auth("backups:read"))
+    backup = take_backup(client, auth, verify="restore")
     assert backup["status"] == "succeeded", backup["error_message"]
     assert backup["binlog_position"].startswith("mariadb-bin.")
     assert "gtid=0-7-" in backup["binlog_position"]
@@ -375,11 +354,7 @@ def test_system_schemas_are_never_restore_targets(
     make_backup_app: AppFactory, source_db: str, auth: Callable[..., dict[str, str]], name: str
 ) -> None:
     client = make_backup_app(source_db).test_client()
-    backup = wait_for_backup(
-        client,
-        client.post("/v1/backups", json={}, headers=auth("backups:run")).get_json()["id"],
-        auth("backups:read"),
-    )
+    backup = take_backup(client, auth)
     answer = client.post(
         f"/v1/backups/{backup['id']}/restore",
         json={"target_database": name, "replace": True},
@@ -397,11 +372,7 @@ def test_the_services_own_database_is_not_replaced_by_a_restore(
     from sqlalchemy.engine import make_url
 
     client = make_backup_app(source_db).test_client()
-    backup = wait_for_backup(
-        client,
-        client.post("/v1/backups", json={}, headers=auth("backups:run")).get_json()["id"],
-        auth("backups:read"),
-    )
+    backup = take_backup(client, auth)
     own = make_url(database_url).database
     answer = client.post(
         f"/v1/backups/{backup['id']}/restore",

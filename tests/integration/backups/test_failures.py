@@ -6,7 +6,6 @@ import contextlib
 import resource
 import signal
 import socket
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -22,22 +21,19 @@ from services.backups.backups import jobs
 from services.backups.pipeline import PipelineError, run_mariadb_backup
 from services.backups.progress import Progress
 from services.backups.runtime import BackupRuntime
-from tests.integration.backups.backup_fixtures import AppFactory, posted, wait_for_backup
+from tests.integration.backups.backup_fixtures import (
+    AppFactory,
+    posted,
+    take_backup,
+)
 from tests.mariadb import MariaDBServer
+from tests.polling import eventually
 from tests.unit.backups.s3_server import S3Endpoint
-
-
-def _take(client: Any, auth: Callable[..., dict[str, str]], **body: Any) -> dict[str, Any]:
-    answer = client.post("/v1/backups", json=body, headers=auth("backups:run"))
-    assert answer.status_code == 202, answer.get_json()
-    return wait_for_backup(client, answer.get_json()["id"], auth("backups:read"))
 
 
 def _assert_reported(integrations: HTTPServer, backup: dict[str, Any]) -> None:
     # The row turns failed first; the notices follow from the same worker a moment later.
-    deadline = time.monotonic() + 30
-    while len(integrations.log) < 2 and time.monotonic() < deadline:
-        time.sleep(0.05)
+    eventually(lambda: len(integrations.log) >= 2, within=30)
     events = posted(integrations, "/v1/integration-events")
     assert any(e["external_id"] == backup["id"] for e in events)
     assert any(e["request_data"]["event"] == "backup_failed" for e in events)
@@ -69,7 +65,7 @@ def test_a_dump_killed_midway_fails_removes_the_partial_file_and_is_reported(
     app = make_backup_app(big_source_db)
     app.extensions["backups_runtime"].progress_interval = 0.02
     monkeypatch.setattr(jobs, "write_progress", _kill_dump_once(jobs.write_progress))
-    backup = _take(app.test_client(), auth)
+    backup = take_backup(app.test_client(), auth)
     assert backup["status"] == "failed"
     assert "mariadb-dump exited with status -9" in backup["error_message"]
     assert backup["file_path"] is None
@@ -92,7 +88,7 @@ def test_an_unreachable_s3_endpoint_fails_the_backup(
     app = make_backup_app(
         source_db, BACKUP_S3_BUCKET="b", BACKUP_S3_ENDPOINT_URL=f"http://127.0.0.1:{_closed_port()}"
     )
-    backup = _take(app.test_client(), auth, storage="s3")
+    backup = take_backup(app.test_client(), auth, storage="s3")
     assert backup["status"] == "failed"
     assert "S3 unreachable" in backup["error_message"]
     _assert_reported(integrations, backup)
@@ -133,7 +129,7 @@ def test_wrong_database_credentials_fail_without_leaking_the_password(
     auth: Callable[..., dict[str, str]],
 ) -> None:
     url = f"mysql+pymysql://bk_nobody:Wr0ng-S3cret@{mariadb_server.host}:{mariadb_server.port}/{source_db}"
-    backup = _take(make_backup_app(source_db, BACKUP_SOURCE_URL=url).test_client(), auth)
+    backup = take_backup(make_backup_app(source_db, BACKUP_SOURCE_URL=url).test_client(), auth)
     assert backup["status"] == "failed"
     assert "Access denied" in backup["error_message"]
     assert "Wr0ng-S3cret" not in backup["error_message"]
@@ -150,7 +146,7 @@ def test_a_backup_folder_that_cannot_be_written_fails_the_backup(
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the folder should be")
     app = make_backup_app(source_db, BACKUP_FOLDER=str(blocker / "backups"))
-    backup = _take(app.test_client(), auth)
+    backup = take_backup(app.test_client(), auth)
     assert backup["status"] == "failed"
     assert "backup folder" in backup["error_message"]
     _assert_reported(integrations, backup)
@@ -205,7 +201,7 @@ def test_an_empty_database_is_a_failed_backup(
     auth: Callable[..., dict[str, str]],
 ) -> None:
     empty = mariadb_server.create_database("bk_empty")
-    backup = _take(make_backup_app(empty).test_client(), auth)
+    backup = take_backup(make_backup_app(empty).test_client(), auth)
     assert backup["status"] == "failed"
     assert "dump is empty" in backup["error_message"]
     _assert_reported(integrations, backup)
