@@ -90,6 +90,28 @@ def keyset_page(
     return Page(rows[:limit], encode_cursor(key))
 
 
+def sorted_page(
+    *,
+    session: Session,
+    query: Select[Any],
+    sortable: Mapping[str, InstrumentedAttribute[Any]],
+    sort: str,
+    tiebreak: InstrumentedAttribute[Any],
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[Any]:
+    """keyset_page in the order the caller named: a key of `sortable`, '-' first to descend."""
+    return keyset_page(
+        session=session,
+        query=query,
+        sort=sortable[sort.lstrip("-")],
+        tiebreak=tiebreak,
+        descending=sort.startswith("-"),
+        cursor=cursor,
+        limit=limit,
+    )
+
+
 def _after(
     sort: InstrumentedAttribute[Any],
     tiebreak: InstrumentedAttribute[Any],

@@ -1,6 +1,6 @@
 """The Flask glue every service shares: app factory, auth guard, problems, request ids, probes."""
 
-from shared.web.api import Blueprint, PageArgsSchema, Schema, page_schema
+from shared.web.api import Blueprint, PageArgsSchema, Schema, page_schema, sort_field
 from shared.web.app import create_service_app
 from shared.web.auth import Principal, current_principal, require_scope
 from shared.web.db import db_session
@@ -15,4 +15,5 @@ __all__ = [
     "db_session",
     "page_schema",
     "require_scope",
+    "sort_field",
 ]

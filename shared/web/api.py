@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import marshmallow as ma
@@ -100,6 +100,16 @@ class PageArgsSchema(Schema):
     )
     cursor = ma.fields.String(
         load_default=None, metadata={"description": "next_cursor of the previous page"}
+    )
+
+
+def sort_field(sortable: Iterable[str], default: str) -> ma.fields.String:
+    """The `sort` query argument of a list: a sortable name, with a leading '-' to descend."""
+    choices = [f"{sign}{name}" for name in sortable for sign in ("", "-")]
+    return ma.fields.String(
+        load_default=default,
+        validate=ma.validate.OneOf(choices),
+        metadata={"description": "sort order; a leading '-' sorts descending"},
     )
 
 

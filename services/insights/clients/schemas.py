@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from shared.web import PageArgsSchema, Schema, page_schema
+from services.insights.clients.services import SORTABLE as CLIENT_SORTS
+from shared.web import PageArgsSchema, Schema, page_schema, sort_field
 
 
 class ClientSchema(Schema):
@@ -28,10 +29,7 @@ class ClientUpdateSchema(ClientSchema):
 class ClientQuerySchema(PageArgsSchema):
     name = ma.fields.String(metadata={"description": "names containing this text"})
     is_active = ma.fields.Boolean()
-    sort = ma.fields.String(
-        load_default="name",
-        validate=ma.validate.OneOf(["name", "-name", "created_at", "-created_at"]),
-    )
+    sort = sort_field(CLIENT_SORTS, "name")
 
 
 ClientPageSchema = page_schema(ClientSchema, "ClientPage")

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from services.insights.records import apply_changes, ensure_unique, get_or_404
 from shared.models import Client
-from shared.pagination import Page, keyset_page
+from shared.pagination import Page, sorted_page
 
 SORTABLE = {"name": Client.name, "created_at": Client.created_at}
 
@@ -34,13 +34,12 @@ def list_clients(
         query = query.where(Client.name.contains(name, autoescape=True))
     if is_active is not None:
         query = query.where(Client.is_active == is_active)
-    column = SORTABLE[sort.lstrip("-")]
-    return keyset_page(
+    return sorted_page(
         session=session,
         query=query,
-        sort=column,
+        sortable=SORTABLE,
+        sort=sort,
         tiebreak=Client.id,
-        descending=sort.startswith("-"),
         cursor=cursor,
         limit=limit,
     )

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from services.insights.records import apply_changes, get_or_404
 from shared.models import FailureOccurrence, FailurePattern
-from shared.pagination import Page, keyset_page
+from shared.pagination import Page, keyset_page, sorted_page
 
 SORTABLE = {
     "last_seen_at": FailurePattern.last_seen_at,
@@ -44,12 +44,12 @@ def list_patterns(
         query = query.where(FailurePattern.id.in_(seen_on))
     if pattern_type:
         query = query.where(FailurePattern.pattern_type == pattern_type)
-    return keyset_page(
+    return sorted_page(
         session=session,
         query=query,
-        sort=SORTABLE[sort.lstrip("-")],
+        sortable=SORTABLE,
+        sort=sort,
         tiebreak=FailurePattern.id,
-        descending=sort.startswith("-"),
         cursor=cursor,
         limit=limit,
     )

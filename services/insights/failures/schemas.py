@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from services.insights.failures.patterns import SORTABLE as PATTERN_SORTS
 from shared.models.insights import PATTERN_TYPES, SEVERITIES
-from shared.web import PageArgsSchema, Schema, page_schema
+from shared.web import PageArgsSchema, Schema, page_schema, sort_field
 
 _ID = ma.validate.Length(equal=36)
 
@@ -108,19 +109,7 @@ class PatternQuerySchema(PageArgsSchema):
     client_id = ma.fields.String()
     infrastructure_id = ma.fields.String(metadata={"description": "patterns seen on this host"})
     pattern_type = ma.fields.String(validate=ma.validate.OneOf(PATTERN_TYPES))
-    sort = ma.fields.String(
-        load_default="-last_seen_at",
-        validate=ma.validate.OneOf(
-            [
-                "last_seen_at",
-                "-last_seen_at",
-                "occurrence_count",
-                "-occurrence_count",
-                "first_seen_at",
-                "-first_seen_at",
-            ]
-        ),
-    )
+    sort = sort_field(PATTERN_SORTS, "-last_seen_at")
 
 
 PatternPageSchema = page_schema(PatternSchema, "FailurePatternPage")

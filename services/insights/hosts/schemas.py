@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from services.insights.hosts.services import SORTABLE as HOST_SORTS
 from shared.models.insights import ASSET_TYPES, HOST_STATUSES
-from shared.web import PageArgsSchema, Schema, page_schema
-
-SORTS = ["hostname", "-hostname", "created_at", "-created_at", "updated_at", "-updated_at"]
+from shared.web import PageArgsSchema, Schema, page_schema, sort_field
 
 
 class TagRefSchema(Schema):
@@ -62,7 +61,7 @@ class HostQuerySchema(PageArgsSchema):
     role = ma.fields.String(metadata={"description": "role descriptions containing this text"})
     parent_host_id = ma.fields.String()
     tag = ma.fields.String(metadata={"description": "tag name"})
-    sort = ma.fields.String(load_default="hostname", validate=ma.validate.OneOf(SORTS))
+    sort = sort_field(HOST_SORTS, "hostname")
 
 
 HostPageSchema = page_schema(HostSchema, "HostPage")

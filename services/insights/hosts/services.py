@@ -11,7 +11,7 @@ from services.insights.records import apply_changes, ensure_unique, get_or_404
 from services.insights.tags.services import attach_tag, detach_tag
 from shared.errors import ValidationFailed
 from shared.models import Client, Infrastructure, Tag
-from shared.pagination import Page, keyset_page
+from shared.pagination import Page, sorted_page
 
 SORTABLE = {
     "hostname": Infrastructure.hostname,
@@ -56,12 +56,12 @@ def list_hosts(
         query = query.where(Infrastructure.role_description.contains(role, autoescape=True))
     if tag:
         query = query.where(Infrastructure.tags.any(Tag.name == tag))
-    return keyset_page(
+    return sorted_page(
         session=session,
         query=query,
-        sort=SORTABLE[sort.lstrip("-")],
+        sortable=SORTABLE,
+        sort=sort,
         tiebreak=Infrastructure.id,
-        descending=sort.startswith("-"),
         cursor=cursor,
         limit=limit,
     )

@@ -10,9 +10,10 @@ import marshmallow as ma
 from services.insights.failures.schemas import OccurrenceSchema
 from services.insights.knowledge.evidence import beta_score
 from services.insights.knowledge.scope import scope_of
+from services.insights.knowledge.services import SORTABLE as INSIGHT_SORTS
 from services.insights.knowledge.staleness import is_stale, stale_since
 from shared.models.insights import CONFIDENCE_LEVELS, EXAMPLE_KINDS, INSIGHT_CATEGORIES
-from shared.web import PageArgsSchema, Schema, page_schema
+from shared.web import PageArgsSchema, Schema, page_schema, sort_field
 
 _ID = ma.validate.Length(equal=36)
 _PRIORITY = ma.validate.Range(min=1, max=10)
@@ -130,12 +131,7 @@ class InsightQuerySchema(PageArgsSchema):
     include_history = ma.fields.Boolean(
         load_default=False, metadata={"description": "also list merged and superseded insights"}
     )
-    sort = ma.fields.String(
-        load_default="-priority",
-        validate=ma.validate.OneOf(
-            ["priority", "-priority", "created_at", "-created_at", "updated_at", "-updated_at"]
-        ),
-    )
+    sort = sort_field(INSIGHT_SORTS, "-priority")
 
 
 class EventSchema(Schema):

@@ -21,7 +21,7 @@ from shared.models import (
     FailurePattern,
     Infrastructure,
 )
-from shared.pagination import Page, keyset_page
+from shared.pagination import Page, sorted_page
 from shared.redaction import redact_text
 
 SORTABLE = {
@@ -62,12 +62,12 @@ def list_insights(
         query = query.where(
             EnvironmentalInsight.status != "merged", EnvironmentalInsight.valid_to.is_(None)
         )
-    return keyset_page(
+    return sorted_page(
         session=session,
         query=query,
-        sort=SORTABLE[sort.lstrip("-")],
+        sortable=SORTABLE,
+        sort=sort,
         tiebreak=EnvironmentalInsight.id,
-        descending=sort.startswith("-"),
         cursor=cursor,
         limit=limit,
     )

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from services.insights.tags.services import SORTABLE as TAG_SORTS
 from shared.models.insights import TAG_CATEGORIES
-from shared.web import PageArgsSchema, Schema, page_schema
+from shared.web import PageArgsSchema, Schema, page_schema, sort_field
 
 
 class TagSchema(Schema):
@@ -24,10 +25,7 @@ class TagUpdateSchema(TagSchema):
 class TagQuerySchema(PageArgsSchema):
     name = ma.fields.String(metadata={"description": "names containing this text"})
     category = ma.fields.String(validate=ma.validate.OneOf(TAG_CATEGORIES))
-    sort = ma.fields.String(
-        load_default="name",
-        validate=ma.validate.OneOf(["name", "-name", "created_at", "-created_at"]),
-    )
+    sort = sort_field(TAG_SORTS, "name")
 
 
 TagPageSchema = page_schema(TagSchema, "TagPage")

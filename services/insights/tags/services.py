@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from services.insights.records import apply_changes, ensure_unique, get_or_404
 from shared.models import Tag
-from shared.pagination import Page, keyset_page
+from shared.pagination import Page, sorted_page
 
 SORTABLE = {"name": Tag.name, "created_at": Tag.created_at}
 
@@ -34,12 +34,12 @@ def list_tags(
         query = query.where(Tag.name.contains(name, autoescape=True))
     if category:
         query = query.where(Tag.category == category)
-    return keyset_page(
+    return sorted_page(
         session=session,
         query=query,
-        sort=SORTABLE[sort.lstrip("-")],
+        sortable=SORTABLE,
+        sort=sort,
         tiebreak=Tag.id,
-        descending=sort.startswith("-"),
         cursor=cursor,
         limit=limit,
     )

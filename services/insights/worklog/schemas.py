@@ -5,8 +5,9 @@ from __future__ import annotations
 import marshmallow as ma
 
 from services.insights.hosts.schemas import TagRefSchema
+from services.insights.worklog.services import ITEM_SORTS, SESSION_SORTS
 from shared.models.insights import PRIORITIES, SESSION_STATUSES, WORK_CATEGORIES, WORK_STATUSES
-from shared.web import PageArgsSchema, Schema, page_schema
+from shared.web import PageArgsSchema, Schema, page_schema, sort_field
 
 _ID = ma.validate.Length(equal=36)
 
@@ -47,12 +48,7 @@ class SessionQuerySchema(PageArgsSchema):
     technician = ma.fields.String()
     started_after = ma.fields.AwareDateTime()
     started_before = ma.fields.AwareDateTime()
-    sort = ma.fields.String(
-        load_default="-started_at",
-        validate=ma.validate.OneOf(
-            ["started_at", "-started_at", "created_at", "-created_at", "title", "-title"]
-        ),
-    )
+    sort = sort_field(SESSION_SORTS, "-started_at")
 
 
 class WorkItemSchema(Schema):
@@ -88,12 +84,7 @@ class WorkItemQuerySchema(PageArgsSchema):
     status = ma.fields.String(validate=ma.validate.OneOf(WORK_STATUSES))
     priority = ma.fields.String(validate=ma.validate.OneOf(PRIORITIES))
     tag = ma.fields.String(metadata={"description": "tag name"})
-    sort = ma.fields.String(
-        load_default="-created_at",
-        validate=ma.validate.OneOf(
-            ["created_at", "-created_at", "title", "-title", "updated_at", "-updated_at"]
-        ),
-    )
+    sort = sort_field(ITEM_SORTS, "-created_at")
 
 
 SessionPageSchema = page_schema(SessionSchema, "SessionPage")

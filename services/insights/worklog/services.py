@@ -11,7 +11,7 @@ from services.insights.records import apply_changes, get_or_404
 from services.insights.tags.services import attach_tag, detach_tag
 from shared.errors import ValidationFailed
 from shared.models import Client, Tag, WorkItem, WorkSession
-from shared.pagination import Page, keyset_page
+from shared.pagination import Page, sorted_page
 
 SESSION_SORTS = {
     "started_at": WorkSession.started_at,
@@ -49,12 +49,12 @@ def list_sessions(
         query = query.where(WorkSession.started_at >= started_after)
     if started_before:
         query = query.where(WorkSession.started_at < started_before)
-    return keyset_page(
+    return sorted_page(
         session=session,
         query=query,
-        sort=SESSION_SORTS[sort.lstrip("-")],
+        sortable=SESSION_SORTS,
+        sort=sort,
         tiebreak=WorkSession.id,
-        descending=sort.startswith("-"),
         cursor=cursor,
         limit=limit,
     )
@@ -111,12 +111,12 @@ def list_work_items(
             query = query.where(getattr(WorkItem, name) == filters[name])
     if tag:
         query = query.where(WorkItem.tags.any(Tag.name == tag))
-    return keyset_page(
+    return sorted_page(
         session=session,
         query=query,
-        sort=ITEM_SORTS[sort.lstrip("-")],
+        sortable=ITEM_SORTS,
+        sort=sort,
         tiebreak=WorkItem.id,
-        descending=sort.startswith("-"),
         cursor=cursor,
         limit=limit,
     )
