@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
-from services.insights.failures.command_shape import shape_command
+from services.insights.failures.command_shape import shape_command, storable_key
 from services.insights.failures.services import MAX_COMMAND_CHARS
 from services.insights.knowledge.evidence import add_counter_evidence
 from services.insights.knowledge.scope import current_filter, host_matches
@@ -104,9 +104,9 @@ def check_command(*, session: Session, data: dict[str, Any]) -> CheckResult:
     host = host_of_client(session, data["client_id"], data["infrastructure_id"])
     command = redact_text(data["command"])
     shape = shape_command(command)
-    key = shape.key[:500]
+    key = storable_key(shape.key)
     # A pattern of a missing program is keyed on the executable alone (see fingerprint_v1).
-    keys = [key, shape.executable_key[:500]]
+    keys = [key, storable_key(shape.executable_key)]
     insights = _constraints(session, host, keys)
     patterns = _patterns(session, host, keys)
     # Row locks in one order: the insights' UPDATE before the check row's FK check on them.

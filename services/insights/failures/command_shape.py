@@ -187,6 +187,15 @@ class CommandShape:
     executable_key: str = ""  # wrappers and executables only: subcommands and flags dropped
 
 
+COMMAND_KEY_COLUMN_LENGTH = 500  # String(500) of every command_key column
+
+
+def storable_key(key: str) -> str:
+    """A command key as the command_key columns hold it. Cut only where it is stored or
+    looked up: fingerprints hash the whole key, so long commands never regroup."""
+    return key[:COMMAND_KEY_COLUMN_LENGTH]
+
+
 def shape_command(command: str) -> CommandShape:
     """Normalise a whole command line (pipelines and lists included)."""
     shapes = [

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.insights.failures.classify import classify, severity_of
+from services.insights.failures.command_shape import storable_key
 from services.insights.failures.fingerprint import FailureSignature, all_signatures
 from services.insights.knowledge.promotion import Evidence, PromotionOutcome, apply_promotion_rules
 from services.insights.records import get_or_404, host_of_client
@@ -92,7 +93,7 @@ def _find_or_create_pattern(
         client_id=client_id,
         fingerprint=digests[0],
         fingerprint_version=current.version,
-        command_key=current.command_key[:500],
+        command_key=storable_key(current.command_key),
         error_signature=current.error_signature[:255],
         exit_code=current.exit_code,
         pattern_type=kind,

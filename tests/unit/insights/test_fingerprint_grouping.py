@@ -7,6 +7,7 @@ from itertools import combinations
 
 import pytest
 
+from services.insights.failures.command_shape import COMMAND_KEY_COLUMN_LENGTH, storable_key
 from services.insights.failures.fingerprint import (
     FINGERPRINTERS,
     all_signatures,
@@ -116,3 +117,13 @@ def test_encoded_powershell_groups_by_the_command_it_ran() -> None:
     encoded = base64.b64encode("Get-Service -Name Spooler".encode("utf-16-le")).decode()
     shape = fingerprint_failure(f"powershell -EncodedCommand {encoded}", "x", 1).command_key
     assert "get-service" in shape
+
+
+def test_a_long_command_key_is_cut_for_its_column_but_fingerprinted_whole() -> None:
+    long_chain = " | ".join(f"tool{n} --flag{n}" for n in range(80))
+    first = fingerprint_failure(long_chain + " | final --a", "error: broken", 1)
+    second = fingerprint_failure(long_chain + " | final --b", "error: broken", 1)
+    assert len(first.command_key) > COMMAND_KEY_COLUMN_LENGTH
+    assert storable_key(first.command_key) == storable_key(second.command_key)
+    assert len(storable_key(first.command_key)) == COMMAND_KEY_COLUMN_LENGTH
+    assert first.digest("client-a") != second.digest("client-a")
