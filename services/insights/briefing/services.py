@@ -19,6 +19,7 @@ from services.insights.briefing.render import (
 from services.insights.knowledge.scope import applicable, candidates_query
 from services.insights.metrics.counters import count_briefing, mark_surfaced
 from services.insights.records import host_of_client
+from shared.errors import NotFound
 from shared.models import Client, EnvironmentalExample, EnvironmentalInsight, Infrastructure
 
 
@@ -124,10 +125,10 @@ def _host_and_client_name(
 ) -> tuple[Infrastructure, str]:
     """The host and its client's name in one query; host_of_client says which is unknown."""
     found = session.execute(_HOST_AND_CLIENT_NAME, {"host_id": host_id}).first()
-    if found is None or found[0].client_id != client_id:
-        host_of_client(session, client_id, host_id)  # raises the right NotFound
-    host, client_name = found  # type: ignore[misc]
-    return host, client_name
+    if found is not None and found[0].client_id == client_id:
+        return found[0], found[1]
+    host_of_client(session, client_id, host_id)  # raises the NotFound naming what is unknown
+    raise NotFound("host", host_id)
 
 
 def _examples(session: Session, insight_ids: list[str]) -> dict[str, dict[str, str]]:
