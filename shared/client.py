@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 import requests
@@ -48,6 +49,40 @@ class PeerConflict(PeerError):
     """The peer refused a write that conflicts with its state."""
 
 
+_POOLS: dict[tuple[str, str | None, int], requests.Session] = {}
+_POOLS_LOCK = threading.Lock()
+
+
+def _pooled_session(base_url: str, token: str | None, retries: int) -> requests.Session:
+    """One session (so one connection pool) per peer, token and retry policy for the whole
+    process: a ServiceClient made per request reuses its peer's open connections."""
+    key = (base_url, token, retries)
+    with _POOLS_LOCK:
+        if key not in _POOLS:
+            _POOLS[key] = _new_session(token, retries)
+        return _POOLS[key]
+
+
+def _new_session(token: str | None, retries: int) -> requests.Session:
+    session = requests.Session()
+    if token:
+        session.headers["Authorization"] = f"Bearer {token}"
+    retry = Retry(
+        total=retries,
+        connect=retries,
+        read=0,
+        status=retries,
+        backoff_factor=0.2,
+        status_forcelist=(502, 503, 504),
+        allowed_methods=IDEMPOTENT_METHODS,
+        respect_retry_after_header=False,
+        raise_on_status=False,
+    )
+    session.mount("http://", HTTPAdapter(max_retries=retry))
+    session.mount("https://", HTTPAdapter(max_retries=retry))
+    return session
+
+
 class ServiceClient:
     """Calls one peer service with this service's token, passing X-Request-ID along."""
 
@@ -64,22 +99,7 @@ class ServiceClient:
         self.base_url = base_url.rstrip("/")
         self.name = name
         self.timeout = (connect_timeout, read_timeout)
-        self._http = requests.Session()
-        if token:
-            self._http.headers["Authorization"] = f"Bearer {token}"
-        retry = Retry(
-            total=retries,
-            connect=retries,
-            read=0,
-            status=retries,
-            backoff_factor=0.2,
-            status_forcelist=(502, 503, 504),
-            allowed_methods=IDEMPOTENT_METHODS,
-            respect_retry_after_header=False,
-            raise_on_status=False,
-        )
-        self._http.mount("http://", HTTPAdapter(max_retries=retry))
-        self._http.mount("https://", HTTPAdapter(max_retries=retry))
+        self._http = _pooled_session(self.base_url, token, retries)
 
     def get(self, path: str, *, params: dict[str, Any] | None = None) -> Any:
         return self.request("GET", path, params=params)

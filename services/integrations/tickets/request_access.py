@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask import Flask, current_app, g, request
 
 from services.integrations.access_log.chain import AccessContext
@@ -41,26 +39,13 @@ def psa_access_for_request() -> PsaAccess:
 
 def insights_sessions() -> InsightsSessions:
     """The insights service, called with this service's token."""
-    return InsightsSessions(_insights_client(current_app))
-
-
-def _insights_client(app: Flask) -> ServiceClient:
-    """One client per app and settings: its connection pool is kept across requests."""
-    config = app.config
-    settings = (
-        config["INSIGHTS_URL"],
-        config.get("SERVICE_TOKEN"),
-        config.get("HTTP_CONNECT_TIMEOUT", 2.0),
-        config.get("HTTP_READ_TIMEOUT", 10.0),
-    )
-    clients: dict[tuple[Any, ...], ServiceClient] = app.extensions.setdefault("peer_clients", {})
-    if settings not in clients:
-        url, token, connect_timeout, read_timeout = settings
-        clients[settings] = ServiceClient(
-            url,
-            token,
+    config = current_app.config
+    return InsightsSessions(
+        ServiceClient(
+            config["INSIGHTS_URL"],
+            config.get("SERVICE_TOKEN"),
             name="insights",
-            connect_timeout=connect_timeout,
-            read_timeout=read_timeout,
+            connect_timeout=config.get("HTTP_CONNECT_TIMEOUT", 2.0),
+            read_timeout=config.get("HTTP_READ_TIMEOUT", 10.0),
         )
-    return clients[settings]
+    )

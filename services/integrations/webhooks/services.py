@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -138,22 +137,18 @@ def receive_delivery(
 def _dedupe(
     session: Session, row: WebhookDelivery, source: str, did: str, payload: dict[str, Any]
 ) -> Receipt:
-    earlier = session.scalars(
-        select(WebhookDelivery).where(
-            WebhookDelivery.integration_type == source, WebhookDelivery.delivery_id == did
-        )
-    ).first()
-    if earlier is None:
-        row.delivery_id, row.payload = did, payload
-        try:
-            session.commit()
-            _record_inbound(session, source, did, payload)
-            return Receipt(row.id, did, False)
-        except IntegrityError:
-            session.rollback()  # a concurrent redelivery won the unique (type, delivery_id)
-            row = session.get(WebhookDelivery, row.id) or row
-    _close_as(session, row, "duplicate", f"duplicate of delivery {did}")
-    return Receipt(row.id, did, True)
+    """Claim the delivery id: the unique (type, delivery_id) says whether it came before, so a
+    first delivery costs no look-up and two concurrent redeliveries cannot both win."""
+    row.delivery_id, row.payload = did, payload
+    try:
+        session.commit()
+    except IntegrityError:
+        session.rollback()  # the id was taken, earlier or by a concurrent redelivery
+        row = session.get(WebhookDelivery, row.id) or row
+        _close_as(session, row, "duplicate", f"duplicate of delivery {did}")
+        return Receipt(row.id, did, True)
+    _record_inbound(session, source, did, payload)
+    return Receipt(row.id, did, False)
 
 
 def _record_inbound(session: Session, source: str, did: str, payload: dict[str, Any]) -> None:

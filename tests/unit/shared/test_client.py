@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from pytest_httpserver import HTTPServer
@@ -124,3 +125,33 @@ def test_a_peer_that_never_answers_is_a_timeout_not_a_hang(silent_peer: int, met
     assert raised.value.status == 504
     assert raised.value.headers()["Retry-After"]
     assert time.monotonic() - started < 5
+
+
+class _KeepAliveHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # connections stay open between requests
+    peers: set[tuple[str, int]] = set()
+
+    def do_GET(self) -> None:
+        _KeepAliveHandler.peers.add(self.client_address)
+        body = b"{}"
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_clients_made_per_request_reuse_the_peers_open_connection() -> None:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAliveHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        for _ in range(3):  # what a service does: a new client for each request it serves
+            ServiceClient(url, "svc-token", name="insights").get("/v1/sessions/s1")
+        assert len(_KeepAliveHandler.peers) == 1, "each call opened a new TCP connection"
+    finally:
+        server.shutdown()
+        server.server_close()
