@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.cookiejar
 import threading
 from typing import Any
 
@@ -63,8 +64,16 @@ def _pooled_session(base_url: str, token: str | None, retries: int) -> requests.
         return _POOLS[key]
 
 
-def _new_session(token: str | None, retries: int) -> requests.Session:
+def cookieless_session() -> requests.Session:
+    """A requests session that keeps no cookies. Pooled sessions serve every caller of the
+    process: a cookie one call was given must never ride on another's."""
     session = requests.Session()
+    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    return session
+
+
+def _new_session(token: str | None, retries: int) -> requests.Session:
+    session = cookieless_session()
     if token:
         session.headers["Authorization"] = f"Bearer {token}"
     retry = Retry(

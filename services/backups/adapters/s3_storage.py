@@ -84,10 +84,12 @@ class S3Writer:
 
     def _part_done(self, future: Future[dict[str, Any]]) -> None:
         # Remembered here, so the next part need not scan every earlier one for a failure.
-        failure = future.exception()
-        if self._failure is None and isinstance(failure, Exception):
-            self._failure = failure
-        self._slots.release()
+        try:
+            failure = None if future.cancelled() else future.exception()  # cancelled: aborted
+            if self._failure is None and isinstance(failure, Exception):
+                self._failure = failure
+        finally:
+            self._slots.release()
 
     def _upload_part(self, number: int, body: bytes) -> dict[str, Any]:
         answer = self._call(

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, text, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from services.backups.backups.jobs import BackupPlan
@@ -122,7 +124,9 @@ def database_start_locks(session: Session) -> Iterator[Callable[[str, float], bo
             yield take_lock
         finally:
             # The pool keeps the connection, and a named lock lives as long as its connection.
-            holder.execute(text("SELECT RELEASE_ALL_LOCKS()"))
+            # A connection lost meanwhile took its locks with it: the first error is the news.
+            with contextlib.suppress(DBAPIError):
+                holder.execute(text("SELECT RELEASE_ALL_LOCKS()"))
 
 
 def create_backup(

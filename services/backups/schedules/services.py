@@ -122,13 +122,14 @@ def claim_due(
         select(BackupSchedule)
         .where(BackupSchedule.is_enabled.is_(True), BackupSchedule.next_run_at <= now)
         .order_by(BackupSchedule.next_run_at)
-        .limit(limit)
         .with_for_update(skip_locked=True)
     )
     due = DueRuns()
     starting: set[str] = set()
     with database_start_locks(session) as take_lock:
         for schedule in session.scalars(query).all():
+            if len(due.plans) >= limit:
+                break  # the rest stay due for the next call; waiting ones did not count
             database = schedule.database_name or runtime.default_database()
             if not _runnable(runtime, schedule, now):
                 continue

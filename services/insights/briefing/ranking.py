@@ -9,7 +9,7 @@ from datetime import datetime
 from services.insights.knowledge.dedup import words
 from services.insights.knowledge.facts import InsightFacts
 from services.insights.knowledge.scope import SPECIFICITY, scope_of
-from services.insights.knowledge.staleness import VERIFICATION_WINDOWS, last_checked
+from services.insights.knowledge.staleness import last_checked, stale_after
 
 CONFIDENCE_WEIGHT = {"confirmed": 1.0, "likely": 0.7, "suspected": 0.4}
 RECENCY_HALF_LIFE_DAYS = 90.0
@@ -49,7 +49,7 @@ def _score(
 ) -> RankedInsight:
     scope = scope_of(insight)
     checked = last_checked(insight)
-    stale = now >= checked + VERIFICATION_WINDOWS[insight.insight_category]
+    stale = stale_after(checked, insight.insight_category, now)
     priority = insight.priority / 10
     confidence = CONFIDENCE_WEIGHT[insight.confidence_level]
     specificity = SPECIFICITY[scope]

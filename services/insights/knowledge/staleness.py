@@ -35,6 +35,11 @@ def last_checked(insight: InsightFacts) -> datetime:
     return latest
 
 
+def stale_after(checked: datetime, category: str, now: datetime) -> bool:
+    """Past the category's window, counted from when the insight was last checked."""
+    return now >= checked + VERIFICATION_WINDOWS[category]
+
+
 def stale_since(insight: InsightFacts) -> datetime:
     """When the insight becomes (or became) stale."""
     return last_checked(insight) + VERIFICATION_WINDOWS[insight.insight_category]
@@ -42,7 +47,7 @@ def stale_since(insight: InsightFacts) -> datetime:
 
 def is_stale(insight: InsightFacts, now: datetime) -> bool:
     """Past its category's verification window."""
-    return now >= stale_since(insight)
+    return stale_after(last_checked(insight), insight.insight_category, now)
 
 
 def stale_filter(now: datetime) -> Any:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import email.utils
-import http.cookiejar
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -20,20 +19,15 @@ from services.integrations.adapters.errors import (
     PsaUnavailable,
 )
 from services.integrations.adapters.shapes import AuditHook, JsonValue, OutboundCall
+from shared.client import cookieless_session
 from shared.redaction import REDACTED, is_secret_key, redact_url
 
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
 
 
-def _cookieless_session() -> requests.Session:
-    """One connection pool for every PSA call of this process (TLS set-up is reused), which
-    keeps no cookies: one credential's session cookie must never ride on another's call."""
-    session = requests.Session()
-    session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
-    return session
-
-
-_POOLED_HTTP = _cookieless_session()
+# One connection pool for every PSA call of this process (TLS set-up is reused), keeping no
+# cookies: one credential's session cookie must never ride on another's call.
+_POOLED_HTTP = cookieless_session()
 
 
 @dataclass(frozen=True)

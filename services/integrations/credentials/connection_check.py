@@ -69,7 +69,7 @@ def check_connection(
         adapter_factory(row.integration_type, credentials, audit=calls.append).test_connection()
     except PsaError as exc:
         status, error = "failed", redact_text(f"{type(exc).__name__}: {exc.detail}")[:1000]
-    except (Conflict, ServiceUnavailable) as exc:  # the token endpoint refused or failed
+    except (Conflict, ServiceUnavailable, ValidationFailed) as exc:  # no token to be had
         status, error = "failed", redact_text(f"token refresh: {exc.detail}")[:1000]
     # An OAuth refresh may have committed a new version: record on the current row.
     row = get_credential(session=session, credential_id=credential_id)

@@ -145,6 +145,7 @@ def _dedupe(
     except IntegrityError:
         session.rollback()  # the id was taken, earlier or by a concurrent redelivery
         row = session.get(WebhookDelivery, row.id) or row
+        row.signature_valid = True  # the rollback dropped it with the claim
         _close_as(session, row, "duplicate", f"duplicate of delivery {did}")
         return Receipt(row.id, did, True)
     _record_inbound(session, source, did, payload)

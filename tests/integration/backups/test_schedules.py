@@ -309,3 +309,24 @@ def test_a_misconfigured_schedule_does_not_block_the_others(
     with app.extensions["session_factory"]() as session:
         session.execute(delete(BackupLog).where(BackupLog.schedule_id == fine["id"]))
         session.commit()
+
+
+def test_schedules_waiting_for_their_database_do_not_use_up_the_run_due_limit(
+    app: Flask, auth: Callable[..., dict[str, str]]
+) -> None:
+    client = app.test_client()
+    busy = f"t_{uuid.uuid4().hex[:8]}"
+    running, waiting = (_schedule(client, auth, database_name=busy)["id"] for _ in "ab")
+    other = _schedule(client, auth, database_name=f"t_{uuid.uuid4().hex[:8]}")["id"]
+    _make_due(app, running, waiting, back=timedelta(hours=2))
+    _make_due(app, other)  # due later than the waiting one, so it sorts after it
+    runtime = app.extensions["backups_runtime"]
+    with app.extensions["session_factory"]() as session:
+        first = claim_due(session=session, runtime=runtime, limit=1)
+    with app.extensions["session_factory"]() as session:
+        second = claim_due(session=session, runtime=runtime, limit=1)
+    ours = {running, waiting, other}
+    started = [p.schedule_id for p in first.plans + second.plans if p.schedule_id in ours]
+    assert len(started) == 2 and other in started
+    assert set(second.waiting) & ours == {running, waiting} - set(started)
+    _forget_runs(app, [running, waiting, other])

@@ -145,3 +145,33 @@ def test_a_rejected_refresh_token_is_a_failed_connection_test_not_an_error(
     assert "refresh token was rejected" in body["last_test_error"]
     assert made["_sent"]["refresh_token"] not in answer.get_data(as_text=True)
     assert [r.path for r, _ in httpserver.log] == ["/token"]  # the PSA was not called
+
+
+def test_an_expired_oauth_token_with_nothing_to_refresh_it_is_a_failed_test(
+    vault_client: FlaskClient, auth: Auth, httpserver: HTTPServer, engine: Engine
+) -> None:
+    created = vault_client.post(
+        "/v1/credentials",
+        json={
+            "integration_name": f"no-refresh-{new_secret('n')[:8]}",
+            "integration_type": "syncro",
+            "credential_type": "oauth",
+            "api_url": httpserver.url_for("/").rstrip("/"),
+            "client_id": "client-1",
+            "access_token": new_secret("old-access"),
+            "token_expires_at": "2001-01-01T00:00:00+00:00",
+        },
+        headers=auth("credentials:write"),
+    ).get_json()
+    answer = _test(vault_client, auth, created["id"])
+    assert answer.status_code == 200
+    assert answer.get_json()["last_test_status"] == "failed"
+    assert "refresh" in answer.get_json()["last_test_error"]
+    with Session(engine) as session:
+        tested = session.scalars(
+            select(CredentialAccessLog.outcome).where(
+                CredentialAccessLog.credential_id == created["id"],
+                CredentialAccessLog.action == "tested",
+            )
+        ).all()
+    assert tested == ["failed"]

@@ -192,6 +192,10 @@ def test_a_redelivery_is_acknowledged_as_duplicate_and_applied_once(
         "status": "duplicate",
     }
     assert sum(r.path.endswith(f"/Tickets/{ticket_id}") for r, _ in hooks.log) == 1
+    kept = psa_db.scalars(
+        select(WebhookDelivery).where(WebhookDelivery.delivery_id.like("duplicate:%"))
+    ).all()
+    assert kept and all(row.signature_valid for row in kept), "signed, yet kept as unsigned"
 
 
 def test_an_autotask_signature_over_the_dotnet_escaped_body_is_accepted(hooks, psa_client, linked):
