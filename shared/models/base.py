@@ -8,7 +8,9 @@ from typing import Any
 
 from sqlalchemy import CHAR, DateTime, MetaData, String, TypeDecorator
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.functions import FunctionElement
 
 # Stable constraint names: migrations and information_schema checks can refer to them.
 NAMING_CONVENTION = {
@@ -87,3 +89,21 @@ class TimestampMixin:
 
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class greatest(FunctionElement[datetime]):
+    """GREATEST(a, b, ...) of timestamps; SQLite spells it max(a, b, ...)."""
+
+    type = UTCDateTime()
+    inherit_cache = True
+    name = "greatest"
+
+
+@compiles(greatest)
+def _greatest(element: greatest, compiler: Any, **kw: Any) -> str:
+    return f"GREATEST({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(greatest, "sqlite")
+def _greatest_on_sqlite(element: greatest, compiler: Any, **kw: Any) -> str:
+    return f"max({compiler.process(element.clauses, **kw)})"

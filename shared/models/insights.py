@@ -18,9 +18,11 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.ext.hybrid import hybrid_property
 from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.sql import ColumnElement, func
 
-from shared.models.base import Base, TimestampMixin, enum_check, utcnow, uuid_pk
+from shared.models.base import Base, TimestampMixin, enum_check, greatest, utcnow, uuid_pk
 
 ASSET_TYPES = (
     "physical_server",
@@ -339,6 +341,25 @@ class EnvironmentalInsight(TimestampMixin, Base):
     examples: Mapped[list[EnvironmentalExample]] = relationship(
         back_populates="insight", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    @hybrid_property
+    def last_checked_at(self) -> datetime:
+        """The newest of: verified, fresh evidence, or the start of its validity."""
+        latest = self.valid_from
+        for moment in (self.last_verified_at, self.last_evidence_at):
+            if moment is not None and moment > latest:
+                latest = moment
+        return latest
+
+    @last_checked_at.inplace.expression
+    @classmethod
+    def _last_checked_at_in_sql(cls) -> ColumnElement[datetime]:
+        # One column instead of three for readers that rank many insights.
+        return greatest(
+            cls.valid_from,
+            func.coalesce(cls.last_verified_at, cls.valid_from),
+            func.coalesce(cls.last_evidence_at, cls.valid_from),
+        )
 
 
 class EnvironmentalExample(Base):

@@ -38,13 +38,13 @@ class BriefedInsight(NamedTuple):
     confidence_level: str
     priority: int
     command_key: str | None
-    valid_from: datetime
-    last_verified_at: datetime | None
-    last_evidence_at: datetime | None
+    last_checked_at: datetime
     last_surfaced_at: datetime | None
 
 
-BRIEFED_COLUMNS = tuple(getattr(EnvironmentalInsight, name) for name in BriefedInsight._fields)
+BRIEFED_COLUMNS = tuple(
+    getattr(EnvironmentalInsight, name).label(name) for name in BriefedInsight._fields
+)
 # Built once, run with parameters: building these per request cost as much as running them.
 _CANDIDATES = candidates_query().with_only_columns(*BRIEFED_COLUMNS)
 _EXAMPLES = (

@@ -28,11 +28,7 @@ VERIFICATION_WINDOWS = {category: timedelta(days=days) for category, days in WIN
 
 def last_checked(insight: InsightFacts) -> datetime:
     """The newest of: verified, fresh evidence, or the start of its validity."""
-    latest = insight.valid_from
-    for moment in (insight.last_verified_at, insight.last_evidence_at):
-        if moment is not None and moment > latest:
-            latest = moment
-    return latest
+    return insight.last_checked_at
 
 
 def stale_after(checked: datetime, category: str, now: datetime) -> bool:

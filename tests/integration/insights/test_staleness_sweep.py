@@ -51,3 +51,39 @@ def test_the_cli_rolls_up_a_given_day(database_url: str) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "2026-01-15" in result.output
+
+
+def test_the_database_and_python_agree_on_when_an_insight_was_last_checked(
+    db_session: Session,
+) -> None:
+    """Briefings read last_checked_at computed by MariaDB (GREATEST); everything else
+    computes it in Python. Both must pick the newest of validity, verification, evidence."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    moments = [
+        (None, None),
+        (now - timedelta(days=3), None),
+        (None, now - timedelta(days=2)),
+        (now - timedelta(days=1), now - timedelta(days=5)),
+        (now - timedelta(days=40), now - timedelta(days=50)),  # both older than valid_from
+    ]
+    ids = []
+    for verified, evidence in moments:
+        insight = _insight(db_session, "other", age_days=30)
+        insight.last_verified_at, insight.last_evidence_at = verified, evidence
+        ids.append(insight.id)
+    db_session.flush()
+    computed = dict(
+        db_session.execute(
+            select(EnvironmentalInsight.id, EnvironmentalInsight.last_checked_at).where(
+                EnvironmentalInsight.id.in_(ids)
+            )
+        ).all()
+    )
+    for insight in db_session.scalars(
+        select(EnvironmentalInsight).where(EnvironmentalInsight.id.in_(ids))
+    ):
+        assert computed[insight.id] == insight.last_checked_at
+    assert computed[ids[1]] == now - timedelta(days=3)
+    assert computed[ids[2]] == now - timedelta(days=2)
+    assert computed[ids[3]] == now - timedelta(days=1)
+    assert computed[ids[4]] < now - timedelta(days=29)  # both older: valid_from stands
