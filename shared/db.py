@@ -13,7 +13,12 @@ POOL_RECYCLE_SECONDS = 900
 
 
 def make_engine(url: str, **overrides: Any) -> Engine:
-    """An engine tuned for the URL's backend (MariaDB/MySQL or SQLite)."""
+    """An engine tuned for the URL's backend (MariaDB/MySQL or SQLite).
+
+    Bound values never appear in SQLAlchemy's error messages (hide_parameters): they carry
+    token hashes, ciphertexts and customer data, and those messages reach logs.
+    """
+    overrides = {"hide_parameters": True, **overrides}
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(url, **overrides)

@@ -23,7 +23,7 @@ BAR_WIDTH = 30
 
 def _runtime() -> BackupRuntime:
     settings = config.load()
-    engine = make_engine(settings["DATABASE_URL"], hide_parameters=True)
+    engine = make_engine(settings["DATABASE_URL"])
     return runtime_from_settings(settings, make_session_factory(engine))
 
 

@@ -57,7 +57,7 @@ def verify_checksum(
     try:
         for plain in decompress_stream(codec, _counted(storage.read(location), sha, counter)):
             head = head or plain[:16]
-            tail = (tail + plain)[-256:]
+            tail = (tail + plain[-256:])[-256:]  # no copy of the whole chunk
     except (StorageError, ValueError) as exc:
         return VerificationResult(False, "checksum", {"error": str(exc)})
     problems = []

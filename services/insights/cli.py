@@ -18,7 +18,7 @@ from shared.db import make_engine, make_session_factory
 
 def _session() -> Session:
     settings = config.load()
-    return make_session_factory(make_engine(settings["DATABASE_URL"], hide_parameters=True))()
+    return make_session_factory(make_engine(settings["DATABASE_URL"]))()
 
 
 @click.group()

@@ -42,7 +42,7 @@ def create_service_app(
     app = Flask(name)
     app.config.update(settings)
     app.config.update(_openapi_config(title, description, settings))
-    engine = make_engine(settings["DATABASE_URL"], hide_parameters=True)
+    engine = make_engine(settings["DATABASE_URL"])
     init_db(app, engine, make_session_factory(engine))
     register_problem_handlers(app)
     _init_request_ids(app)

@@ -24,8 +24,9 @@ from services.backups.progress import Progress
 from services.backups.runtime import BackupRuntime
 from services.backups.schedules.retention_job import apply_schedule_retention
 from services.backups.verification import VerificationResult
-from shared.models import BackupLog, BackupSchedule
+from shared.models import BackupLog, BackupSchedule, utcnow
 from shared.observability import log_current_exception
+from shared.redaction import REDACTED, redact_text
 
 _log = logging.getLogger(__name__)
 __all__ = ["BackupPlan", "VerificationFailed", "run_backup_job", "write_progress"]
@@ -41,10 +42,6 @@ def artifact_name(plan: BackupPlan, *, sqlite: bool) -> str:
     return f"{name}-{plan.backup_type}-{stamp}-{plan.backup_id[:8]}.{body}{suffix}"
 
 
-def _now() -> datetime:
-    return datetime.now(UTC)
-
-
 def write_progress(runtime: BackupRuntime, backup_id: str, progress: Progress) -> None:
     """Persist one progress snapshot in its own short transaction."""
     with runtime.session_factory() as session:
@@ -58,7 +55,7 @@ def write_progress(runtime: BackupRuntime, backup_id: str, progress: Progress) -
                 current_table=(progress.current_table or None) and progress.current_table[:128],
                 rate_bytes_per_s=progress.rate_bytes_per_s,
                 eta_seconds=progress.eta_seconds,
-                progress_updated_at=_now(),
+                progress_updated_at=utcnow(),
             )
         )
         session.commit()
@@ -183,7 +180,7 @@ def _finish(
         warnings.append(warning)
     if warnings:
         details["warnings"] = warnings
-    now = _now()
+    now = utcnow()
     _update(
         runtime,
         plan.backup_id,
@@ -252,7 +249,7 @@ def _fail(
         plan.backup_id,
         status="failed",
         phase="failed",
-        backup_completed_at=_now(),
+        backup_completed_at=utcnow(),
         error_message=_redact(runtime, message)[-4000:],
         eta_seconds=None,
         verification_status="failed" if outcome is not None else "not_verified",
@@ -264,5 +261,7 @@ def _fail(
 
 
 def _redact(runtime: BackupRuntime, message: str) -> str:
+    """The shared secret patterns, plus the source's own password in whatever form it shows."""
     password = runtime.target(None).password if not runtime.is_sqlite else None
-    return message.replace(password, "***") if password else message
+    message = message.replace(password, REDACTED) if password else message
+    return redact_text(message)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from dataclasses import field as dataclass_field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,14 +21,10 @@ from services.backups.backups.services import (
 from services.backups.runtime import BackupRuntime
 from services.backups.schedules.cron import check_cron, check_timezone, interval, next_run
 from shared.errors import Conflict, NotFound, ValidationFailed
-from shared.models import BackupLog, BackupSchedule
+from shared.models import BackupLog, BackupSchedule, utcnow
 from shared.pagination import Page, keyset_page
 
 STALE_FACTOR = 1.5
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
 
 
 def _check(data: dict[str, Any], schedule: BackupSchedule | None = None) -> None:
@@ -48,7 +44,7 @@ def create_schedule(*, session: Session, data: dict[str, Any]) -> BackupSchedule
     _check(data)
     schedule = BackupSchedule(**data)
     schedule.timezone = schedule.timezone or "UTC"
-    schedule.next_run_at = next_run(schedule.cron_expression, schedule.timezone, _now())
+    schedule.next_run_at = next_run(schedule.cron_expression, schedule.timezone, utcnow())
     return _save(session, schedule)
 
 
@@ -77,7 +73,7 @@ def update_schedule(*, session: Session, schedule_id: str, data: dict[str, Any])
     for key, value in data.items():
         setattr(schedule, key, value)
     if {"cron_expression", "timezone"} & data.keys():
-        schedule.next_run_at = next_run(schedule.cron_expression, schedule.timezone, _now())
+        schedule.next_run_at = next_run(schedule.cron_expression, schedule.timezone, utcnow())
     return _save(session, schedule)
 
 
@@ -117,7 +113,7 @@ def claim_due(
     Backups of one database never overlap: a schedule whose database already has a run in
     progress (or starting in this call or another caller's) stays due and waits.
     """
-    now = now or _now()
+    now = now or utcnow()
     query = (
         select(BackupSchedule)
         .where(BackupSchedule.is_enabled.is_(True), BackupSchedule.next_run_at <= now)
@@ -209,7 +205,7 @@ def last_verified_success(session: Session) -> dict[str, datetime]:
 
 def stale_schedules(*, session: Session, now: datetime | None = None) -> list[dict[str, Any]]:
     """Enabled schedules whose last verified success is older than 1.5 x their interval."""
-    now = now or _now()
+    now = now or utcnow()
     latest = last_verified_success(session)
     found = []
     for schedule in session.scalars(select(BackupSchedule).where(BackupSchedule.is_enabled)):

@@ -19,11 +19,8 @@ from services.integrations.adapters.errors import (
     PsaUnavailable,
 )
 from services.integrations.adapters.shapes import AuditHook, JsonValue, OutboundCall
-from shared.client import cookieless_session
+from shared.client import IDEMPOTENT_METHODS, cookieless_session
 from shared.redaction import REDACTED, is_secret_key, redact_url
-
-IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-
 
 # One connection pool for every PSA call of this process (TLS set-up is reused), keeping no
 # cookies: one credential's session cookie must never ride on another's call.
