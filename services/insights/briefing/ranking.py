@@ -9,7 +9,7 @@ from datetime import datetime
 from services.insights.knowledge.dedup import words
 from services.insights.knowledge.facts import InsightFacts
 from services.insights.knowledge.scope import SPECIFICITY, scope_of
-from services.insights.knowledge.staleness import last_checked, stale_after
+from services.insights.knowledge.staleness import stale_after
 
 CONFIDENCE_WEIGHT = {"confirmed": 1.0, "likely": 0.7, "suspected": 0.4}
 RECENCY_HALF_LIFE_DAYS = 90.0
@@ -48,7 +48,7 @@ def _score(
     insight: InsightFacts, task_words: set[str], now: datetime, explain: bool
 ) -> RankedInsight:
     scope = scope_of(insight)
-    checked = last_checked(insight)
+    checked = insight.last_checked_at
     stale = stale_after(checked, insight.insight_category, now)
     priority = insight.priority / 10
     confidence = CONFIDENCE_WEIGHT[insight.confidence_level]

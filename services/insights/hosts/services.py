@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from services.insights.records import apply_changes, ensure_unique, get_or_404
 from services.insights.tags.services import attach_tag, detach_tag
@@ -46,7 +46,7 @@ def list_hosts(
     **filters: Any,
 ) -> Page[Infrastructure]:
     """Hosts filtered by inventory attributes and tag, keyset-paginated."""
-    query = select(Infrastructure)
+    query = select(Infrastructure).options(selectinload(Infrastructure.tags))  # no N+1
     for name in EXACT_FILTERS:
         if filters.get(name) is not None:
             query = query.where(getattr(Infrastructure, name) == filters[name])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.orm import Session
 
 from services.insights.knowledge.events import record_event
@@ -26,11 +26,6 @@ WINDOW_DAYS = {
 VERIFICATION_WINDOWS = {category: timedelta(days=days) for category, days in WINDOW_DAYS.items()}
 
 
-def last_checked(insight: InsightFacts) -> datetime:
-    """The newest of: verified, fresh evidence, or the start of its validity."""
-    return insight.last_checked_at
-
-
 def stale_after(checked: datetime, category: str, now: datetime) -> bool:
     """Past the category's window, counted from when the insight was last checked."""
     return now >= checked + VERIFICATION_WINDOWS[category]
@@ -38,64 +33,51 @@ def stale_after(checked: datetime, category: str, now: datetime) -> bool:
 
 def stale_since(insight: InsightFacts) -> datetime:
     """When the insight becomes (or became) stale."""
-    return last_checked(insight) + VERIFICATION_WINDOWS[insight.insight_category]
+    return insight.last_checked_at + VERIFICATION_WINDOWS[insight.insight_category]
 
 
 def is_stale(insight: InsightFacts, now: datetime) -> bool:
     """Past its category's verification window."""
-    return stale_after(last_checked(insight), insight.insight_category, now)
+    return stale_after(insight.last_checked_at, insight.insight_category, now)
 
 
 def stale_filter(now: datetime) -> Any:
-    """SQL: past its category's window (the newest of verified/evidence/valid_from is older)."""
-    clauses = []
-    for category, days in WINDOW_DAYS.items():
-        cutoff = now - timedelta(days=days)
-        clauses.append(
+    """SQL: past its category's window, the same rule as stale_after (last_checked_at in SQL)."""
+    return or_(
+        *(
             and_(
                 EnvironmentalInsight.insight_category == category,
-                EnvironmentalInsight.valid_from < cutoff,
-                or_(
-                    EnvironmentalInsight.last_verified_at.is_(None),
-                    EnvironmentalInsight.last_verified_at < cutoff,
-                ),
-                or_(
-                    EnvironmentalInsight.last_evidence_at.is_(None),
-                    EnvironmentalInsight.last_evidence_at < cutoff,
-                ),
+                EnvironmentalInsight.last_checked_at <= now - window,
             )
+            for category, window in VERIFICATION_WINDOWS.items()
         )
-    return or_(*clauses)
+    )
 
 
 def mark_stale_insights(*, session: Session, now: datetime) -> list[str]:
     """Record one marked_stale event per insight that went stale since it was last checked."""
+    marked_since_checked = exists().where(
+        InsightEvent.insight_id == EnvironmentalInsight.id,
+        InsightEvent.event_type == "marked_stale",
+        InsightEvent.created_at >= EnvironmentalInsight.last_checked_at,
+    )
     query = select(EnvironmentalInsight).where(
         EnvironmentalInsight.status == "active",
         EnvironmentalInsight.valid_to.is_(None),
         stale_filter(now),
+        ~marked_since_checked,  # one query, not one look-up per stale insight
     )
     marked = []
     for insight in session.scalars(query):
-        already = session.scalar(
-            select(InsightEvent.id)
-            .where(
-                InsightEvent.insight_id == insight.id,
-                InsightEvent.event_type == "marked_stale",
-                InsightEvent.created_at >= last_checked(insight),
-            )
-            .limit(1)
+        record_event(
+            session,
+            insight,
+            "marked_stale",
+            actor="staleness-sweep",
+            reason=f"not verified for {WINDOW_DAYS[insight.insight_category]} days "
+            f"({insight.insight_category})",
+            after={"stale_since": stale_since(insight)},
         )
-        if already is None:
-            record_event(
-                session,
-                insight,
-                "marked_stale",
-                actor="staleness-sweep",
-                reason=f"not verified for {WINDOW_DAYS[insight.insight_category]} days "
-                f"({insight.insight_category})",
-                after={"stale_since": stale_since(insight)},
-            )
-            marked.append(insight.id)
+        marked.append(insight.id)
     session.commit()
     return marked

@@ -45,7 +45,8 @@ def rollup_day(*, session: Session, day: date) -> list[LearningMetric]:
         for client_id, values in counts.items()
         if client_id is not None
     ]
-    rows.append(_all_clients(session, day, rows))
+    # Global insights belong to no client: they count only in the all-clients row.
+    rows.append(_all_clients(session, day, counts.get(None, {})))
     session.commit()
     return rows
 
@@ -152,8 +153,9 @@ def _upsert(session: Session, day: date, client_id: str, values: dict[str, int])
     return row
 
 
-def _all_clients(session: Session, day: date, rows: list[LearningMetric]) -> LearningMetric:
-    """The NULL-client row sums every client's row of the day (briefings included)."""
+def _all_clients(session: Session, day: date, global_only: dict[str, int]) -> LearningMetric:
+    """The NULL-client row: every client's row of the day summed (briefings included), plus
+    what happened to global insights, which have no client row."""
     session.flush()
     every = list(
         session.scalars(
@@ -164,5 +166,5 @@ def _all_clients(session: Session, day: date, rows: list[LearningMetric]) -> Lea
     )
     total = _row(session, day, None)
     for name in (*RECOMPUTED, "briefings_served"):
-        setattr(total, name, sum(getattr(r, name) for r in every))
+        setattr(total, name, sum(getattr(r, name) for r in every) + global_only.get(name, 0))
     return total

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from services.insights.records import apply_changes, get_or_404
 from services.insights.tags.services import attach_tag, detach_tag
@@ -105,7 +105,7 @@ def list_work_items(
     **filters: Any,
 ) -> Page[WorkItem]:
     """Work items filtered by session, category, status, priority and tag, keyset-paginated."""
-    query = select(WorkItem)
+    query = select(WorkItem).options(selectinload(WorkItem.tags))  # no N+1
     for name in ("session_id", "category", "status", "priority"):
         if filters.get(name) is not None:
             query = query.where(getattr(WorkItem, name) == filters[name])

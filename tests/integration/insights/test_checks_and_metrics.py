@@ -212,6 +212,21 @@ def test_daily_metrics_count_failures_patterns_insights_briefings_checks_and_rep
     assert same["totals"] == report["totals"]
 
 
+def test_a_global_insight_counts_in_the_all_clients_metrics(client: FlaskClient, hdr: dict) -> None:
+    def created_today() -> int:
+        client.post("/v1/metrics/rollup", json={}, headers=hdr)
+        return int(client.get("/v1/metrics", headers=hdr).json["totals"]["insights_created"])
+
+    before = created_today()
+    made = client.post(
+        "/v1/insights",
+        headers=hdr,
+        json={"insight_category": "other", "title": unique("global"), "description": "x"},
+    )
+    assert made.status_code == 201 and made.json["client_id"] is None
+    assert created_today() == before + 1
+
+
 def test_metrics_of_an_unknown_client_are_404(client: FlaskClient, hdr: dict) -> None:
     assert (
         client.get("/v1/metrics", query_string={"client_id": "0" * 36}, headers=hdr).status_code
