@@ -13,6 +13,7 @@ from services.integrations.access_log.resources import blp as access_log_blp
 from services.integrations.credentials.resources import blp as credentials_blp
 from services.integrations.events.resources import blp as events_blp
 from services.integrations.keys.resources import blp as keys_blp
+from services.integrations.oauth.services import Broker
 from services.integrations.tickets.resources import blp as tickets_blp
 from services.integrations.vault.keys_config import vault_keys_from_settings
 from services.integrations.webhooks.resources import blp as webhooks_blp
@@ -43,6 +44,7 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     )
     try:
         app.extensions["vault"] = vault_keys_from_settings(settings)
+        app.extensions["oauth_broker"] = Broker.from_settings(settings)
     except KeyringError as exc:  # one clear line, like every other configuration error
         print(f"configuration error: vault keyring: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

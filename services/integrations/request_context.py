@@ -7,6 +7,7 @@ from typing import cast
 from flask import current_app, g, request
 
 from services.integrations.access_log.chain import AccessContext
+from services.integrations.oauth.services import Broker
 from services.integrations.vault.keys_config import VaultKeys
 from shared.web import current_principal
 
@@ -14,6 +15,11 @@ from shared.web import current_principal
 def current_vault() -> VaultKeys:
     """The keyring and audit key this process was started with."""
     return cast(VaultKeys, current_app.extensions["vault"])
+
+
+def current_broker() -> Broker:
+    """The OAuth refresh settings this process was started with."""
+    return cast(Broker, current_app.extensions["oauth_broker"])
 
 
 def request_access_context(

@@ -23,8 +23,13 @@ from services.integrations.credentials.schemas import (
     TestResultSchema,
     TokenSchema,
 )
-from services.integrations.oauth.services import AccessToken, Broker, valid_access_token
-from services.integrations.request_context import current_vault, request_access_context
+from services.integrations.oauth.services import AccessToken, valid_access_token
+from services.integrations.request_context import (
+    current_broker,
+    current_vault,
+    request_access_context,
+)
+from services.integrations.tickets.settings import transport_settings
 from shared.models import IntegrationCredential
 from shared.pagination import Page
 from shared.web import Blueprint, db_session
@@ -140,8 +145,10 @@ class TestCredential(MethodView):
         return check_connection(
             session=db_session(),
             vault=current_vault(),
+            broker=current_broker(),
             credential_id=credential_id,
             context=request_access_context(purpose="connection test"),
+            adapter_settings=transport_settings(current_app.config),
         )
 
 
@@ -151,16 +158,11 @@ class CredentialAccessToken(MethodView):
     @blp.response(200, TokenSchema)
     def post(self, credential_id: str) -> tuple[AccessToken, int, dict[str, str]]:
         """A valid OAuth access token, refreshed ahead of expiry (the refresh token stays here)"""
-        settings = current_app.config
-        broker = Broker(
-            refresh_ahead=timedelta(seconds=settings["OAUTH_REFRESH_AHEAD_SECONDS"]),
-            timeout=settings["OAUTH_TIMEOUT_SECONDS"],
-        )
         token = valid_access_token(
             session=db_session(),
             vault=current_vault(),
             credential_id=credential_id,
             context=request_access_context(purpose="access token"),
-            broker=broker,
+            broker=current_broker(),
         )
         return token, 200, NO_STORE

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
@@ -26,8 +27,6 @@ from services.integrations.vault.sealing import open_row, seal_row
 from shared.errors import Conflict, ServiceUnavailable, ValidationFailed
 from shared.models import IntegrationCredential, utcnow
 
-GrantFunction = Callable[..., TokenGrant]
-
 
 @dataclass(frozen=True)
 class AccessToken:
@@ -43,11 +42,17 @@ class AccessToken:
 
 @dataclass(frozen=True)
 class Broker:
-    """How the broker refreshes: how far ahead, with which grant call and timeout."""
+    """How the broker refreshes: how far ahead of expiry, and how long the IdP may take."""
 
     refresh_ahead: timedelta = timedelta(minutes=5)
     timeout: float = 10.0
-    grant: GrantFunction = refresh_grant
+
+    @classmethod
+    def from_settings(cls, settings: Mapping[str, Any]) -> Broker:
+        return cls(
+            refresh_ahead=timedelta(seconds=settings["OAUTH_REFRESH_AHEAD_SECONDS"]),
+            timeout=settings["OAUTH_TIMEOUT_SECONDS"],
+        )
 
 
 def valid_access_token(
@@ -56,7 +61,7 @@ def valid_access_token(
     vault: VaultKeys,
     credential_id: str,
     context: AccessContext,
-    broker: Broker = Broker(),
+    broker: Broker,
 ) -> AccessToken:
     """A token valid beyond `refresh_ahead`; refreshes at most once at a time per credential."""
     row = _oauth_row(session, credential_id)
@@ -121,7 +126,7 @@ def _refresh(
     session.rollback()
     calls: list[OutboundCall] = []
     try:
-        grant = broker.grant(request, timeout=broker.timeout, audit=calls.append)
+        grant = refresh_grant(request, timeout=broker.timeout, audit=calls.append)
     except InvalidGrant:
         return _after_invalid_grant(
             session, vault, credential_id, used_version, context, calls, broker

@@ -25,9 +25,9 @@ from services.integrations.adapters import (
     build_adapter,
 )
 from services.integrations.adapters.shapes import OutboundCall
-from services.integrations.credentials.services import reveal_credential
+from services.integrations.credentials.sign_in import sign_in_credentials
 from services.integrations.events.services import record_outbound_call
-from services.integrations.oauth.services import valid_access_token
+from services.integrations.oauth.services import Broker
 from services.integrations.vault.keys_config import VaultKeys
 from shared.errors import DomainError, NotFound, ServiceUnavailable, ValidationFailed
 from shared.models import IntegrationCredential
@@ -78,32 +78,21 @@ def active_credential(*, session: Session, integration_type: str) -> Integration
 
 @dataclass(frozen=True)
 class VaultCredentials:
-    """The vault as a CredentialSource: the active credential of the type, revealed and audited."""
+    """The vault as a CredentialSource: the active credential of the type, signed in with."""
 
     vault: VaultKeys
+    broker: Broker
 
     def psa_credentials(
         self, *, session: Session, integration_type: str, purpose: str, context: AccessContext
     ) -> PsaCredentials:
         row = active_credential(session=session, integration_type=integration_type)
-        used = replace(context, purpose=purpose)
-        if row.credential_type == "oauth":
-            # The broker refreshes ahead of expiry, single-flight, and audits the use.
-            token = valid_access_token(
-                session=session, vault=self.vault, credential_id=row.id, context=used
-            )
-            return PsaCredentials(
-                api_url=row.api_url, client_id=row.client_id, api_key=token.access_token
-            )
-        _, plain = reveal_credential(
-            session=session, vault=self.vault, credential_id=row.id, fields=None, context=used
-        )
-        return PsaCredentials(
-            api_url=row.api_url,
-            username=row.username,
-            client_id=row.client_id,
-            api_key=plain.get("api_key"),
-            password=plain.get("password"),
+        return sign_in_credentials(
+            session=session,
+            vault=self.vault,
+            broker=self.broker,
+            row=row,
+            context=replace(context, purpose=purpose),
         )
 
 

@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Flask, current_app, g, request
+from flask import Flask, current_app
 
 from services.integrations.access_log.chain import AccessContext
+from services.integrations.request_context import request_access_context
 from services.integrations.tickets.psa_access import PsaAccess, VaultCredentials
 from services.integrations.tickets.session_directory import InsightsSessions
 from services.integrations.tickets.settings import transport_settings
 from shared.client import ServiceClient
-from shared.web import current_principal
 
 
 def psa_access_for_app(app: Flask, context: AccessContext) -> PsaAccess:
     """PSA access with the app's vault and a session factory for the outbound audit rows."""
     return PsaAccess(
-        credentials=VaultCredentials(app.extensions["vault"]),
+        credentials=VaultCredentials(app.extensions["vault"], app.extensions["oauth_broker"]),
         session_factory=app.extensions["session_factory"],
         context=context,
         adapter_options={
@@ -27,14 +27,7 @@ def psa_access_for_app(app: Flask, context: AccessContext) -> PsaAccess:
 
 def psa_access_for_request() -> PsaAccess:
     """PSA access on behalf of the authenticated caller of this request."""
-    principal = current_principal()
-    context = AccessContext(
-        actor_token_id=principal.token_id,
-        on_behalf_of=principal.username,
-        request_id=g.get("request_id"),
-        source_ip=request.remote_addr,
-    )
-    return psa_access_for_app(current_app, context)
+    return psa_access_for_app(current_app, request_access_context())
 
 
 def insights_sessions() -> InsightsSessions:

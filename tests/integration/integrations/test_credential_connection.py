@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +14,8 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from shared.models import CredentialAccessLog, ExternalIntegration
-from tests.integration.integrations.vault_secrets import new_secret
+from tests.integration.integrations.vault_secrets import DEFAULT_FIELDS, new_secret
+from tests.integration.integrations.vault_support import make_vault_app
 
 pytest_plugins = ["tests.integration.integrations.vault_support"]
 
@@ -175,3 +178,39 @@ def test_an_expired_oauth_token_with_nothing_to_refresh_it_is_a_failed_test(
             )
         ).all()
     assert tested == ["failed"]
+
+
+def test_the_connection_test_refreshes_as_early_as_the_service_is_configured_to(
+    database_url: str,
+    tmp_path: Path,
+    auth: Auth,
+    httpserver: HTTPServer,
+) -> None:
+    """OAUTH_REFRESH_AHEAD_SECONDS holds for every caller of the broker, not only /access-token."""
+    app = make_vault_app(database_url, tmp_path, OAUTH_REFRESH_AHEAD_SECONDS="7200")
+    client = app.test_client()
+    in_an_hour = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    made = client.post(
+        "/v1/credentials",
+        json={
+            **DEFAULT_FIELDS["oauth"](),
+            "integration_name": f"early-{new_secret('n')[:8]}",
+            "integration_type": "syncro",
+            "credential_type": "oauth",
+            "api_url": httpserver.url_for("/").rstrip("/"),
+            "token_url": httpserver.url_for("/token"),
+            "token_expires_at": in_an_hour,  # fresh by the default 5 minutes, not by 2 hours
+        },
+        headers=auth("credentials:write"),
+    ).get_json()
+    fresh = new_secret("early-access")
+    httpserver.expect_oneshot_request("/token", method="POST").respond_with_json(
+        {"access_token": fresh, "token_type": "Bearer", "expires_in": 86400}
+    )
+    httpserver.expect_oneshot_request("/api/v1/tickets/settings").respond_with_json(
+        {"ticket_status_list": ["New"]}
+    )
+    answer = _test(client, auth, made["id"])
+    assert answer.get_json()["last_test_status"] == "success"
+    (psa_call,) = [r for r, _ in httpserver.log if r.path == "/api/v1/tickets/settings"]
+    assert psa_call.headers["Authorization"] == f"Bearer {fresh}"
