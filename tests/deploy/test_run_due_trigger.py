@@ -67,10 +67,15 @@ def test_trigger_fails_when_backups_cannot_be_reached() -> None:
 
 @pytest.mark.parametrize(
     "env",
-    [{}, {"BACKUPS_URL": "http://backups"}, {"SCHEDULER_TOKEN": "t"}, {"BACKUPS_URL": "backups"}],
+    [
+        {},
+        {"BACKUPS_URL": "http://backups"},
+        {"SCHEDULER_TOKEN": "sched-secret-7f3a"},
+        {"BACKUPS_URL": "backups", "SCHEDULER_TOKEN": "sched-secret-7f3a"},
+    ],
 )
 def test_trigger_without_configuration_stops_with_one_line(env: dict[str, str]) -> None:
     result = trigger(**env)
     assert result.returncode == 2
     assert result.stderr.startswith("configuration error:")
-    assert "tok" not in result.stderr
+    assert "sched-secret-7f3a" not in result.stderr

@@ -189,14 +189,22 @@ def test_a_time_range_filter_excludes_events_outside_it(
     vault_client: FlaskClient, auth: Auth
 ) -> None:
     body = _event()
-    _post(vault_client, auth, body)
+    created = _post(vault_client, auth, body)
+    assert created.status_code == 201
+    past = (datetime.now(UTC) - timedelta(hours=1)).isoformat()
     future = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
-    page = vault_client.get(
-        "/v1/integration-events",
-        query_string={"external_id": body["external_id"], "since": future},
-        headers=auth("integrations:read"),
-    ).get_json()
-    assert page["items"] == []
+
+    def ids(**window: str) -> list[str]:
+        page = vault_client.get(
+            "/v1/integration-events",
+            query_string={"external_id": body["external_id"], **window},
+            headers=auth("integrations:read"),
+        ).get_json()
+        return [item["id"] for item in page["items"]]
+
+    assert ids(since=future) == []
+    assert ids(until=past) == []
+    assert ids(since=past, until=future) == [created.get_json()["id"]]
 
 
 def test_prune_removes_only_events_past_retention(

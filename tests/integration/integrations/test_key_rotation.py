@@ -10,7 +10,6 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
-from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -90,16 +89,12 @@ def _rewrap(client: FlaskClient, auth: Auth, **body: Any) -> dict[str, Any]:
     return dict(answer.get_json())
 
 
-def _app(url: str, tmp: Path, **settings: str) -> Flask:
-    return make_vault_app(url, tmp, **settings)
-
-
 def test_a_key_file_rotation_from_add_to_retire(
     rotation_db: str, tmp_path: Path, auth: Auth, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     key_file = tmp_path / "keys.json"
     key_file.write_text(json.dumps({"active": "local-1", "keys": {"local-1": b64key()}}))
-    first = _app(rotation_db, tmp_path, VAULT_KEYS_FILE=str(key_file)).test_client()
+    first = make_vault_app(rotation_db, tmp_path, VAULT_KEYS_FILE=str(key_file)).test_client()
     made = _create(first, auth, 3)
 
     monkeypatch.setenv("DATABASE_URL", rotation_db)
@@ -108,7 +103,7 @@ def test_a_key_file_rotation_from_add_to_retire(
     added = CliRunner().invoke(integrations, ["keys", "add"])
     assert added.exit_code == 0 and "local-2" in added.output
 
-    client = _app(rotation_db, tmp_path, VAULT_KEYS_FILE=str(key_file)).test_client()
+    client = make_vault_app(rotation_db, tmp_path, VAULT_KEYS_FILE=str(key_file)).test_client()
     newer = _create(client, auth, 1)
     assert _census(client, auth) == {"local-1": (3, False), "local-2": (1, True)}
     assert _reveal_all(client, auth, made | newer) == made | newer
@@ -131,7 +126,7 @@ def test_a_key_file_rotation_from_add_to_retire(
     retired = client.post("/v1/vault/keys/local-1/retire", headers=auth("admin"))
     assert retired.status_code == 200
     assert list(json.loads(key_file.read_text())["keys"]) == ["local-2"]
-    restarted = _app(rotation_db, tmp_path, VAULT_KEYS_FILE=str(key_file)).test_client()
+    restarted = make_vault_app(rotation_db, tmp_path, VAULT_KEYS_FILE=str(key_file)).test_client()
     assert _reveal_all(restarted, auth, made | newer) == made | newer
 
 
@@ -139,8 +134,12 @@ def test_a_rewrap_keeps_versions_and_leaves_an_audit_row_per_credential(
     rotation_db: str, tmp_path: Path, auth: Auth
 ) -> None:
     one, two = b64key(), b64key()
-    made = _create(_app(rotation_db, tmp_path, VAULT_KEYS=f"local-1={one}").test_client(), auth, 2)
-    client = _app(rotation_db, tmp_path, VAULT_KEYS=f"local-1={one},local-2={two}").test_client()
+    made = _create(
+        make_vault_app(rotation_db, tmp_path, VAULT_KEYS=f"local-1={one}").test_client(), auth, 2
+    )
+    client = make_vault_app(
+        rotation_db, tmp_path, VAULT_KEYS=f"local-1={one},local-2={two}"
+    ).test_client()
     assert _rewrap(client, auth, batch_size=10)["rewrapped"] == 2
     for cred_id in made:
         meta = client.get(f"/v1/credentials/{cred_id}", headers=auth("credentials:read"))
@@ -157,7 +156,9 @@ def test_the_cli_rewrap_runs_batches_until_nothing_is_left(
     rotation_db: str, tmp_path: Path, auth: Auth, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     one, two = b64key(), b64key()
-    made = _create(_app(rotation_db, tmp_path, VAULT_KEYS=f"local-1={one}").test_client(), auth, 3)
+    made = _create(
+        make_vault_app(rotation_db, tmp_path, VAULT_KEYS=f"local-1={one}").test_client(), auth, 3
+    )
     monkeypatch.setenv("DATABASE_URL", rotation_db)
     monkeypatch.setenv("VAULT_KEYS", f"local-1={one},local-2={two}")
     result = CliRunner().invoke(integrations, ["rewrap", "--batch-size", "2"])
@@ -167,7 +168,7 @@ def test_the_cli_rewrap_runs_batches_until_nothing_is_left(
     assert "done: 0 data keys rewrapped" in again.output
     census = CliRunner().invoke(integrations, ["keys", "census"])
     assert "local-2\t3\tactive" in census.output
-    client = _app(rotation_db, tmp_path, VAULT_KEYS=f"local-2={two}").test_client()
+    client = make_vault_app(rotation_db, tmp_path, VAULT_KEYS=f"local-2={two}").test_client()
     assert _reveal_all(client, auth, made) == made
 
 
@@ -185,11 +186,13 @@ def test_the_vault_runs_on_aws_kms_and_rotates_to_a_new_kms_key(
     kms = kms_client(kms_endpoint)
     arn1, arn2 = (kms.create_key()["KeyMetadata"]["Arn"] for _ in range(2))
     common = {"VAULT_KMS_ENDPOINT_URL": kms_endpoint, "AWS_REGION": "eu-west-1"}
-    first = _app(rotation_db, tmp_path, VAULT_KMS_KEYS=f"kms-1={arn1}", **common).test_client()
+    first = make_vault_app(
+        rotation_db, tmp_path, VAULT_KMS_KEYS=f"kms-1={arn1}", **common
+    ).test_client()
     made = _create(first, auth, 2)
     assert _reveal_all(first, auth, made) == made
     both = f"kms-1={arn1},kms-2={arn2}"
-    client = _app(rotation_db, tmp_path, VAULT_KMS_KEYS=both, **common).test_client()
+    client = make_vault_app(rotation_db, tmp_path, VAULT_KMS_KEYS=both, **common).test_client()
     assert _rewrap(client, auth, batch_size=10)["remaining"] == 0
     assert _census(client, auth) == {"kms-1": (0, False), "kms-2": (2, True)}
     assert _reveal_all(client, auth, made) == made
@@ -226,14 +229,25 @@ def test_an_unusable_keyring_stops_the_service_with_one_clear_line(
 
 
 def test_a_kms_keyring_caches_data_keys_for_reveals(
-    rotation_db: str, tmp_path: Path, kms_endpoint: str
+    rotation_db: str, tmp_path: Path, auth: Auth, kms_endpoint: str
 ) -> None:
+    """Repeated reveals of one credential ask KMS to unwrap its data key once, not each time."""
     arn = kms_client(kms_endpoint).create_key()["KeyMetadata"]["Arn"]
-    app = _app(
+    app = make_vault_app(
         rotation_db,
         tmp_path,
         VAULT_KMS_KEYS=f"kms-1={arn}",
         VAULT_KMS_ENDPOINT_URL=kms_endpoint,
         AWS_REGION="eu-west-1",
     )
-    assert isinstance(app.extensions["vault"].keyring, CachingKeyring)
+    keyring = app.extensions["vault"].keyring
+    assert isinstance(keyring, CachingKeyring)
+    decrypts: list[str] = []
+    keyring.inner._client.meta.events.register(
+        "before-call.kms.Decrypt", lambda **_: decrypts.append("Decrypt")
+    )
+    client = app.test_client()
+    made = _create(client, auth, 1)
+    for _ in range(3):
+        assert _reveal_all(client, auth, made) == made
+    assert decrypts == ["Decrypt"]  # the first reveal unwraps; the next two use the cache

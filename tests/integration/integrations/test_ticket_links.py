@@ -82,8 +82,16 @@ def test_linking_a_syncro_ticket_fills_it_from_the_psa_and_the_client_from_insig
 def test_the_psa_call_is_in_the_audit_log_and_the_credential_use_in_the_access_log(
     psa, psa_client, auth, work_session, outbound_events, psa_db
 ):
+    def credential_uses() -> int:
+        return len(
+            psa_db.scalars(
+                select(CredentialAccessLog.id).where(CredentialAccessLog.purpose == "ticket-link")
+            ).all()
+        )
+
     tid = new_ticket_id()
     psa.expect_request(f"/api/v1/tickets/{tid}").respond_with_json(syncro_ticket(tid))
+    uses_before = credential_uses()
 
     assert link(psa_client, auth, work_session, ticket_id=str(tid)).status_code == 201
 
@@ -92,10 +100,7 @@ def test_the_psa_call_is_in_the_audit_log_and_the_credential_use_in_the_access_l
     assert fetched[0].session_id == work_session.id
     assert SYNCRO_TOKEN not in str(fetched[0].request_data)
     assert [e.action for e in outbound_events(str(tid)) if e.action == "linked"] == ["linked"]
-    purposes = psa_db.scalars(
-        select(CredentialAccessLog.purpose).where(CredentialAccessLog.purpose == "ticket-link")
-    ).all()
-    assert purposes
+    assert credential_uses() == uses_before + 1  # this link's use of the Syncro key
 
 
 def test_linking_an_autotask_ticket_by_number_labels_its_status(
