@@ -7,11 +7,14 @@ For briefing, check and failure ingest it prints requests/s, p50 and p95 for eac
 throughput ratio service / baseline, measured in the same run with the trials interleaved.
 Targets (issue 3): briefing and check >= 0.7 of the baseline's throughput, ingest >= 0.5.
 
-The baseline answers the same requests with the same indexed SQL the service runs (host and
-client look-ups, the insight candidate query and its examples, the surfacing UPDATE and the
-metrics upsert; the pattern look-up FOR UPDATE, counters and the occurrence INSERT; the check's
-pattern and constraint look-ups and its INSERT), so the ratio is the cost of everything else:
-validation, authentication, redaction, fingerprinting, ranking, rendering, serialisation.
+The baseline answers the same requests with the same indexed SQL the service runs, statement
+for statement (briefing: host joined with its client, the candidates with last_checked_at
+computed by GREATEST, examples of the ranking's head, the surfacing UPDATE only for insights
+not surfaced in the last 10 minutes, the metrics upsert; check: host, constraints, patterns
+with their on-host count, the surfacing UPDATE, good examples, the check INSERT; ingest: host,
+pattern FOR UPDATE, one history statement for a known pattern, occurrence INSERT, counters,
+linked insights), so the ratio is the cost of everything else: validation, authentication,
+redaction, fingerprinting, ranking, rendering, serialisation.
 
 Usage:
   .venv/bin/python bench/insights_bench.py                  # scale 0.1 (20 clients, 2,000 hosts...)
@@ -76,6 +79,7 @@ BATCH = 2_000
 
 BASELINE_APP = '''"""Bare Flask running the SQL the insights endpoints run, returned as JSON."""
 import os
+from datetime import UTC, datetime, timedelta
 from flask import Flask, jsonify, request
 from sqlalchemy import text
 from shared.db import make_engine
@@ -85,16 +89,21 @@ engine = make_engine(os.environ["DATABASE_URL"])
 app.extensions["db_engine"] = engine
 
 CANDIDATES = text(
-    "SELECT id, title, description, priority, confidence_level, insight_category,"
-    " host_selector, infrastructure_id, client_id, valid_from, last_evidence_at"
+    "SELECT id, updated_at, client_id, infrastructure_id, host_selector, insight_category,"
+    " title, description, confidence_level, priority, command_key,"
+    " GREATEST(valid_from, COALESCE(last_verified_at, valid_from),"
+    " COALESCE(last_evidence_at, valid_from)) AS last_checked_at, last_surfaced_at"
     " FROM environmental_insights WHERE ((client_id = :c AND (infrastructure_id IS NULL"
     " OR infrastructure_id = :h)) OR (client_id IS NULL AND infrastructure_id IS NULL))"
     " AND status = 'active' AND valid_from <= UTC_TIMESTAMP(6)"
     " AND (valid_to IS NULL OR valid_to > UTC_TIMESTAMP(6))")
 EXAMPLES = text("SELECT insight_id, kind, command FROM environmental_examples"
-                " WHERE insight_id IN :ids")
+                " WHERE insight_id IN :ids ORDER BY created_at, id")
+HOST_AND_CLIENT = text(
+    "SELECT i.id, i.client_id, i.hostname, i.os, i.os_version, i.shell_type,"
+    " i.powershell_version, i.package_manager, i.role_description, i.limitations, c.name"
+    " FROM infrastructure i JOIN clients c ON c.id = i.client_id WHERE i.id = :h")
 HOST = text("SELECT id, client_id, hostname, os, os_version FROM infrastructure WHERE id = :h")
-CLIENT = text("SELECT id, name FROM clients WHERE id = :c")
 SURFACED = text("UPDATE environmental_insights SET surfaced_count = surfaced_count + 1,"
                 " last_surfaced_at = UTC_TIMESTAMP(6) WHERE id IN :ids")
 BRIEFED = text(
@@ -103,6 +112,8 @@ BRIEFED = text(
     " checks_flagged, checks_wrong, failures_prevented, created_at, updated_at) VALUES"
     " (UUID(), UTC_DATE(), :c, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))"
     " ON DUPLICATE KEY UPDATE briefings_served = briefings_served + 1")
+HEAD = 800 // 24  # the service fetches examples only for the ranking's head
+SURFACE_WINDOW = timedelta(minutes=10)  # and marks an insight surfaced at most this often
 
 
 def rows(result):
@@ -112,27 +123,34 @@ def rows(result):
 @app.get("/briefing/<client_id>/<host_id>")
 def briefing(client_id, host_id):
     with engine.begin() as db:
-        client = rows(db.execute(CLIENT, {"c": client_id}))
-        host = rows(db.execute(HOST, {"h": host_id}))
+        host = rows(db.execute(HOST_AND_CLIENT, {"h": host_id}))
         found = rows(db.execute(CANDIDATES, {"h": host_id, "c": client_id}))
         found.sort(key=lambda r: (-r["priority"], r["id"]))
-        ids = tuple(r["id"] for r in found) or ("-",)
+        head = found[:HEAD]
+        ids = tuple(r["id"] for r in head) or ("-",)
         examples = rows(db.execute(EXAMPLES, {"ids": ids}))
-        db.execute(SURFACED, {"ids": tuple(r["id"] for r in found[:20]) or ("-",)})
+        cutoff = datetime.now(UTC).replace(tzinfo=None) - SURFACE_WINDOW
+        due = tuple(r["id"] for r in found[:20]
+                    if r["last_surfaced_at"] is None or r["last_surfaced_at"] < cutoff)
+        if due:
+            db.execute(SURFACED, {"ids": due})
         db.execute(BRIEFED, {"c": client_id})
-    return jsonify(client=client, host=host, items=found[:20], examples=examples)
+    return jsonify(host=host, items=found[:20], examples=examples)
 
 
-PATTERNS = text("SELECT id, occurrence_count, severity, error_signature FROM failure_patterns"
-                " WHERE client_id = :c AND command_key IN :keys AND is_active = 1")
-ON_HOST = text("SELECT failure_pattern_id, COUNT(*) AS n FROM failure_occurrences"
-               " WHERE failure_pattern_id IN :ids AND infrastructure_id = :h"
-               " GROUP BY failure_pattern_id")
+PATTERNS = text(
+    "SELECT p.id, p.occurrence_count, p.severity, p.error_signature, p.recommended_solution,"
+    " (SELECT COUNT(*) FROM failure_occurrences o WHERE o.failure_pattern_id = p.id"
+    " AND o.infrastructure_id = :h) AS on_host FROM failure_patterns p"
+    " WHERE p.client_id = :c AND p.command_key IN :keys AND p.is_active = 1")
 CONSTRAINTS = text(
-    "SELECT id, title, confidence_level, priority, host_selector, infrastructure_id"
-    " FROM environmental_insights WHERE (client_id = :c OR client_id IS NULL)"
-    " AND command_key IN :keys AND status = 'active' AND valid_from <= UTC_TIMESTAMP(6)"
+    "SELECT id, title, confidence_level, priority, host_selector, infrastructure_id,"
+    " last_surfaced_at FROM environmental_insights WHERE (client_id = :c OR client_id IS NULL)"
+    " AND command_key IN :keys AND (infrastructure_id IS NULL OR infrastructure_id = :h)"
+    " AND status = 'active' AND valid_from <= UTC_TIMESTAMP(6)"
     " AND (valid_to IS NULL OR valid_to > UTC_TIMESTAMP(6))")
+GOOD_EXAMPLES = text("SELECT insight_id, command FROM environmental_examples"
+                     " WHERE insight_id IN :ids AND kind = 'do' ORDER BY created_at, id")
 CHECKED = text(
     "INSERT INTO command_checks (id, client_id, infrastructure_id, command, command_key,"
     " verdict, outcome, created_at) VALUES (UUID(), :c, :h, :cmd, :k, :v, 'unknown',"
@@ -144,18 +162,19 @@ def check():
     body = request.get_json()
     c, h, keys = body["client_id"], body["infrastructure_id"], tuple(body["keys"])
     with engine.begin() as db:
-        rows(db.execute(CLIENT, {"c": c}))
         rows(db.execute(HOST, {"h": h}))
-        patterns = rows(db.execute(PATTERNS, {"c": c, "keys": keys}))
-        counts = rows(db.execute(ON_HOST, {"ids": tuple(p["id"] for p in patterns) or ("-",),
-                                           "h": h})) if patterns else []
-        constraints = rows(db.execute(CONSTRAINTS, {"c": c, "keys": keys}))
+        constraints = rows(db.execute(CONSTRAINTS, {"c": c, "h": h, "keys": keys}))
+        patterns = rows(db.execute(PATTERNS, {"c": c, "h": h, "keys": keys}))
         if constraints:
-            rows(db.execute(EXAMPLES, {"ids": tuple(i["id"] for i in constraints)}))
-            db.execute(SURFACED, {"ids": tuple(i["id"] for i in constraints)})
+            cutoff = datetime.now(UTC).replace(tzinfo=None) - SURFACE_WINDOW
+            due = tuple(i["id"] for i in constraints
+                        if i["last_surfaced_at"] is None or i["last_surfaced_at"] < cutoff)
+            if due:
+                db.execute(SURFACED, {"ids": due})
+            rows(db.execute(GOOD_EXAMPLES, {"ids": tuple(i["id"] for i in constraints)}))
         verdict = "warn" if patterns or constraints else "ok"
         db.execute(CHECKED, {"c": c, "h": h, "cmd": body["command"], "k": keys[0], "v": verdict})
-    return jsonify(verdict=verdict, patterns=patterns, counts=counts, constraints=constraints)
+    return jsonify(verdict=verdict, patterns=patterns, constraints=constraints)
 
 
 PATTERN = text("SELECT * FROM failure_patterns WHERE fingerprint = :f FOR UPDATE")
@@ -165,11 +184,12 @@ NEW_PATTERN = text(
     " sample_error, occurrence_count, first_seen_at, last_seen_at, severity, is_active,"
     " created_at, updated_at) VALUES (:id, :c, 'other', :f, 1, :k, :sig, :x, 0, 0, :cmd, :err, 0,"
     " UTC_TIMESTAMP(6), UTC_TIMESTAMP(6), 'major', 1, UTC_TIMESTAMP(6), UTC_TIMESTAMP(6))")
-SEEN_ON_HOST = text("SELECT COUNT(*) FROM failure_occurrences"
-                    " WHERE failure_pattern_id = :p AND infrastructure_id = :h")
-LESSON = text("SELECT EXISTS (SELECT 1 FROM environmental_insights WHERE source_pattern_id = :p"
-              " AND last_surfaced_at IS NOT NULL) OR EXISTS (SELECT 1 FROM command_checks"
-              " WHERE matched_pattern_id = :p)")
+HISTORY = text(
+    "SELECT (SELECT COUNT(*) FROM failure_occurrences WHERE failure_pattern_id = :p"
+    " AND infrastructure_id = :h), (SELECT COUNT(*) FROM failure_occurrences"
+    " WHERE failure_pattern_id = :p AND session_id = :s), (EXISTS (SELECT 1"
+    " FROM environmental_insights WHERE source_pattern_id = :p AND last_surfaced_at IS NOT NULL)"
+    " OR EXISTS (SELECT 1 FROM command_checks WHERE matched_pattern_id = :p))")
 OCCURRENCE = text(
     "INSERT INTO failure_occurrences (id, failure_pattern_id, infrastructure_id, command,"
     " error_output, exit_code, observed_at, is_repeat) VALUES (:id, :p, :h, :cmd, :err, :x,"
@@ -193,25 +213,25 @@ def failures():
     body = request.get_json()
     c, h = body["client_id"], body["infrastructure_id"]
     with engine.begin() as db:
-        rows(db.execute(CLIENT, {"c": c}))
-        rows(db.execute(HOST, {"h": h}))
+        rows(db.execute(HOST, {"h": h}))  # the service checks the client only on a mismatch
         found = rows(db.execute(PATTERN, {"f": body["fingerprint"]}))
+        on_host, repeat, linked = 0, False, []
         if found:
             pattern_id = found[0]["id"]
-        else:
+            on_host, _, repeat = db.execute(HISTORY, {"p": pattern_id, "h": h, "s": None}).one()
+        else:  # like the service: a new pattern has no history and nothing linked to it
             pattern_id = str(uuid.uuid4())
             db.execute(NEW_PATTERN, {"id": pattern_id, "c": c, "f": body["fingerprint"],
                                      "k": body["keys"][0], "sig": "x", "x": body["exit_code"],
                                      "cmd": body["command"], "err": body["error_output"]})
-        on_host = db.execute(SEEN_ON_HOST, {"p": pattern_id, "h": h}).scalar()
-        repeat = bool(db.execute(LESSON, {"p": pattern_id}).scalar())
         occurrence_id = str(uuid.uuid4())
         db.execute(OCCURRENCE, {"id": occurrence_id, "p": pattern_id, "h": h,
                                 "cmd": body["command"], "err": body["error_output"],
-                                "x": body["exit_code"], "r": repeat})
+                                "x": body["exit_code"], "r": bool(repeat)})
         db.execute(COUNTERS, {"p": pattern_id, "new_host": int(on_host == 0),
                               "cmd": body["command"], "err": body["error_output"]})
-        linked = rows(db.execute(LINKED, {"p": pattern_id, "h": h}))
+        if found:
+            linked = rows(db.execute(LINKED, {"p": pattern_id, "h": h}))
         if linked and on_host == 0:  # a new host is independent evidence for its insights
             db.execute(SUPPORTED, {"ids": tuple(i["id"] for i in linked)})
     return jsonify(occurrence_id=occurrence_id, pattern_id=pattern_id, insights=linked), 201
