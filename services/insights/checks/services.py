@@ -23,6 +23,7 @@ from shared.models import (
     FailureOccurrence,
     FailurePattern,
     Infrastructure,
+    new_id,
     utcnow,
 )
 from shared.redaction import redact_text
@@ -112,6 +113,7 @@ def check_command(*, session: Session, data: dict[str, Any]) -> CheckResult:
     # Row locks in one order: the insights' UPDATE before the check row's FK check on them.
     mark_surfaced(session, insights)
     check = CommandCheck(
+        id=new_id(),
         client_id=host.client_id,
         infrastructure_id=host.id,
         command=command,
@@ -119,11 +121,22 @@ def check_command(*, session: Session, data: dict[str, Any]) -> CheckResult:
         verdict=_verdict(insights, patterns),
         matched_insight_id=insights[0].id if insights else None,
         matched_pattern_id=patterns[0].id if patterns else None,
+        outcome="unknown",
+        created_at=utcnow(),
     )
     alternatives = _alternatives(session, insights, patterns)
-    session.add(check)
+    # A plain INSERT: the check is written once and never changed in this request, so the
+    # unit of work's change tracking and flush would be pure overhead on a per-command path.
+    session.connection().execute(_INSERT_CHECK, _values(check))
     session.commit()
     return CheckResult(check, key, _reasons(insights, patterns), alternatives)
+
+
+_INSERT_CHECK = CommandCheck.__table__.insert()
+
+
+def _values(check: CommandCheck) -> dict[str, Any]:
+    return {column.key: getattr(check, column.key) for column in CommandCheck.__table__.columns}
 
 
 def _constraints(session: Session, host: Infrastructure, keys: list[str]) -> list[Row[Any]]:
