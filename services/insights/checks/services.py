@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, or_, select
+from sqlalchemy import Row, bindparam, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from services.insights.failures.command_shape import shape_command, storable_key
@@ -132,7 +132,7 @@ def check_command(*, session: Session, data: dict[str, Any]) -> CheckResult:
     return CheckResult(check, key, _reasons(insights, patterns), alternatives)
 
 
-_INSERT_CHECK = CommandCheck.__table__.insert()
+_INSERT_CHECK = insert(CommandCheck)
 
 
 def _values(check: CommandCheck) -> dict[str, Any]:
