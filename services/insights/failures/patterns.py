@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from services.insights.records import apply_changes, get_or_404
 from shared.models import FailureOccurrence, FailurePattern
-from shared.pagination import Page, keyset_page, sorted_page
+from shared.pagination import Page, filtered, keyset_page, sorted_page
 
 SORTABLE = {
     "last_seen_at": FailurePattern.last_seen_at,
@@ -34,16 +34,15 @@ def list_patterns(
     limit: int = 50,
 ) -> Page[FailurePattern]:
     """Patterns of a client (or seen on a host), most recent or most frequent first."""
-    query = select(FailurePattern)
-    if client_id:
-        query = query.where(FailurePattern.client_id == client_id)
+    query = filtered(
+        select(FailurePattern),
+        {FailurePattern.client_id: client_id, FailurePattern.pattern_type: pattern_type},
+    )
     if infrastructure_id:
         seen_on = select(FailureOccurrence.failure_pattern_id).where(
             FailureOccurrence.infrastructure_id == infrastructure_id
         )
         query = query.where(FailurePattern.id.in_(seen_on))
-    if pattern_type:
-        query = query.where(FailurePattern.pattern_type == pattern_type)
     return sorted_page(
         session=session,
         query=query,

@@ -11,7 +11,7 @@ from services.insights.records import apply_changes, ensure_unique, get_or_404
 from services.insights.tags.services import attach_tag, detach_tag
 from shared.errors import ValidationFailed
 from shared.models import Client, Infrastructure, Tag
-from shared.pagination import Page, sorted_page
+from shared.pagination import Page, filtered, sorted_page
 
 SORTABLE = {
     "hostname": Infrastructure.hostname,
@@ -46,10 +46,10 @@ def list_hosts(
     **filters: Any,
 ) -> Page[Infrastructure]:
     """Hosts filtered by inventory attributes and tag, keyset-paginated."""
-    query = select(Infrastructure).options(selectinload(Infrastructure.tags))  # no N+1
-    for name in EXACT_FILTERS:
-        if filters.get(name) is not None:
-            query = query.where(getattr(Infrastructure, name) == filters[name])
+    query = filtered(
+        select(Infrastructure).options(selectinload(Infrastructure.tags)),  # tags in one query
+        {getattr(Infrastructure, name): filters.get(name) for name in EXACT_FILTERS},
+    )
     if hostname:
         query = query.where(Infrastructure.hostname.contains(hostname, autoescape=True))
     if role:

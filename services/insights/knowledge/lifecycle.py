@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.insights.knowledge import evidence
 from services.insights.knowledge.events import record_event
-from services.insights.knowledge.services import create_insight, current_insight
+from services.insights.knowledge.services import add_insight, current_insight
 from shared.errors import Conflict, ValidationFailed
 from shared.models import EnvironmentalExample, EnvironmentalInsight
 
@@ -78,7 +78,7 @@ def supersede_insight(
     session.flush()
     body = {field: getattr(old, field) for field in SCOPE_FIELDS} | replacement
     body["reason"] = f"supersedes {old.id}: {reason}"
-    new = create_insight(session=session, data=body, actor=actor)
+    new = add_insight(session=session, data=body, actor=actor)  # one commit, below
     old.superseded_by_id = new.id
     record_event(
         session,

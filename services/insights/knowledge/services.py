@@ -21,7 +21,7 @@ from shared.models import (
     FailurePattern,
     Infrastructure,
 )
-from shared.pagination import Page, sorted_page
+from shared.pagination import Page, filtered, sorted_page
 from shared.redaction import redact_text
 
 SORTABLE = {
@@ -29,6 +29,14 @@ SORTABLE = {
     "created_at": EnvironmentalInsight.created_at,
     "updated_at": EnvironmentalInsight.updated_at,
 }
+INSIGHT_FILTERS = (
+    "client_id",
+    "infrastructure_id",
+    "insight_category",
+    "confidence_level",
+    "status",
+    "source_pattern_id",
+)
 EDITABLE = ("title", "description", "priority", "insight_category", "host_selector")
 
 
@@ -47,17 +55,10 @@ def list_insights(
     **filters: Any,
 ) -> Page[EnvironmentalInsight]:
     """Insights by scope, category, confidence and status; current ones unless asked."""
-    query = select(EnvironmentalInsight).options(selectinload(EnvironmentalInsight.examples))
-    for name in (
-        "client_id",
-        "infrastructure_id",
-        "insight_category",
-        "confidence_level",
-        "status",
-        "source_pattern_id",
-    ):
-        if filters.get(name) is not None:
-            query = query.where(getattr(EnvironmentalInsight, name) == filters[name])
+    query = filtered(
+        select(EnvironmentalInsight).options(selectinload(EnvironmentalInsight.examples)),
+        {getattr(EnvironmentalInsight, name): filters.get(name) for name in INSIGHT_FILTERS},
+    )
     if not include_history and filters.get("status") != "merged":
         query = query.where(
             EnvironmentalInsight.status != "merged", EnvironmentalInsight.valid_to.is_(None)
@@ -75,6 +76,13 @@ def list_insights(
 
 def create_insight(*, session: Session, data: dict[str, Any], actor: str) -> EnvironmentalInsight:
     """A new insight in a valid scope; an exact duplicate is a 409 naming the existing one."""
+    insight = add_insight(session=session, data=data, actor=actor)
+    session.commit()
+    return insight
+
+
+def add_insight(*, session: Session, data: dict[str, Any], actor: str) -> EnvironmentalInsight:
+    """create_insight without the commit, for use cases that write more in the same unit."""
     data = dict(data)
     examples = data.pop("examples", [])
     reason = data.pop("reason", None)
@@ -97,9 +105,7 @@ def create_insight(*, session: Session, data: dict[str, Any], actor: str) -> Env
         reason=reason,
         after={"confidence_level": insight.confidence_level, "priority": insight.priority},
     )
-    duplicates = near_duplicates(session, insight)
-    session.commit()
-    insight.possible_duplicates = duplicates  # type: ignore[attr-defined]
+    insight.possible_duplicates = near_duplicates(session, insight)  # type: ignore[attr-defined]
     return insight
 
 

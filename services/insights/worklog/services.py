@@ -11,13 +11,15 @@ from services.insights.records import apply_changes, get_or_404
 from services.insights.tags.services import attach_tag, detach_tag
 from shared.errors import ValidationFailed
 from shared.models import Client, Tag, WorkItem, WorkSession
-from shared.pagination import Page, sorted_page
+from shared.pagination import Page, filtered, sorted_page
 
 SESSION_SORTS = {
     "started_at": WorkSession.started_at,
     "created_at": WorkSession.created_at,
     "title": WorkSession.title,
 }
+SESSION_FILTERS = ("client_id", "status", "technician")
+ITEM_FILTERS = ("session_id", "category", "status", "priority")
 ITEM_SORTS = {
     "created_at": WorkItem.created_at,
     "updated_at": WorkItem.updated_at,
@@ -41,14 +43,13 @@ def list_sessions(
     **filters: Any,
 ) -> Page[WorkSession]:
     """Sessions filtered by client, status, technician and start time, keyset-paginated."""
-    query = select(WorkSession)
-    for name in ("client_id", "status", "technician"):
-        if filters.get(name) is not None:
-            query = query.where(getattr(WorkSession, name) == filters[name])
-    if started_after:
-        query = query.where(WorkSession.started_at >= started_after)
-    if started_before:
-        query = query.where(WorkSession.started_at < started_before)
+    query = filtered(
+        select(WorkSession),
+        {getattr(WorkSession, name): filters.get(name) for name in SESSION_FILTERS},
+        time_column=WorkSession.started_at,
+        since=started_after,
+        until=started_before,
+    )
     return sorted_page(
         session=session,
         query=query,
@@ -105,10 +106,10 @@ def list_work_items(
     **filters: Any,
 ) -> Page[WorkItem]:
     """Work items filtered by session, category, status, priority and tag, keyset-paginated."""
-    query = select(WorkItem).options(selectinload(WorkItem.tags))  # no N+1
-    for name in ("session_id", "category", "status", "priority"):
-        if filters.get(name) is not None:
-            query = query.where(getattr(WorkItem, name) == filters[name])
+    query = filtered(
+        select(WorkItem).options(selectinload(WorkItem.tags)),  # tags in one query, not N
+        {getattr(WorkItem, name): filters.get(name) for name in ITEM_FILTERS},
+    )
     if tag:
         query = query.where(WorkItem.tags.any(Tag.name == tag))
     return sorted_page(
