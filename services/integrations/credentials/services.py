@@ -28,7 +28,7 @@ from services.integrations.vault.sealing import (
 )
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.models import IntegrationCredential, new_id, utcnow
-from shared.pagination import Page, keyset_page
+from shared.pagination import Page, filtered, keyset_page
 
 DESCRIPTIVE_FIELDS = ("integration_name", "integration_type", "is_active")
 # What opening a credential reads, as a plain row (9 of 24 columns, no ORM object): every
@@ -127,11 +127,13 @@ def list_credentials(
     limit: int = 50,
 ) -> Page[IntegrationCredential]:
     """Credentials by name (metadata only), optionally filtered."""
-    query = select(IntegrationCredential)
-    if integration_type:
-        query = query.where(IntegrationCredential.integration_type == integration_type)
-    if integration_name:
-        query = query.where(IntegrationCredential.integration_name == integration_name)
+    query = filtered(
+        select(IntegrationCredential),
+        {
+            IntegrationCredential.integration_type: integration_type,
+            IntegrationCredential.integration_name: integration_name,
+        },
+    )
     return keyset_page(
         session=session,
         query=query,

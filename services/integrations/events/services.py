@@ -79,6 +79,26 @@ def _fingerprint(clean: Mapping[str, Any]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def add_event(
+    *,
+    session: Session,
+    data: Mapping[str, Any],
+    idempotency_key: str | None = None,
+    created_by: str | None = None,
+) -> ExternalIntegration:
+    """Add (not commit) one event with its JSON redacted, in the caller's unit of work."""
+    clean = _redacted(data)
+    row = ExternalIntegration(
+        created_by=created_by,
+        idempotency_key=idempotency_key,
+        # Only a replayed key is compared with the first request: no key, nothing to hash.
+        request_fingerprint=_fingerprint(clean) if idempotency_key else None,
+        **clean,
+    )
+    session.add(row)
+    return row
+
+
 def record_event(
     *,
     session: Session,
@@ -87,17 +107,9 @@ def record_event(
     created_by: str | None = None,
 ) -> RecordedEvent:
     """Store one event with its JSON redacted; a replayed Idempotency-Key returns the first row."""
-    clean = _redacted(data)
-    fingerprint = _fingerprint(clean)
-    row = ExternalIntegration(
-        id=new_id(),
-        created_by=created_by,
-        created_at=utcnow(),
-        idempotency_key=idempotency_key,
-        request_fingerprint=fingerprint,
-        **clean,
+    row = add_event(
+        session=session, data=data, idempotency_key=idempotency_key, created_by=created_by
     )
-    session.add(row)
     try:
         # Insert first and let the unique key catch a replay: the common case costs no lookup.
         session.commit()
@@ -105,8 +117,8 @@ def record_event(
         session.rollback()
         earlier = _by_key(session, idempotency_key) if idempotency_key else None
         if earlier is None:
-            raise _unknown_references(clean) from None
-        return _replay(earlier, fingerprint)
+            raise _unknown_references(_redacted(data)) from None
+        return _replay(earlier, row.request_fingerprint)
     return RecordedEvent(row, True)
 
 
@@ -122,7 +134,7 @@ def _by_key(session: Session, key: str) -> ExternalIntegration | None:
     ).first()
 
 
-def _replay(earlier: ExternalIntegration, fingerprint: str) -> RecordedEvent:
+def _replay(earlier: ExternalIntegration, fingerprint: str | None) -> RecordedEvent:
     if earlier.request_fingerprint and earlier.request_fingerprint != fingerprint:
         raise Conflict("this Idempotency-Key was used with a different request body")
     return RecordedEvent(earlier, False)

@@ -16,10 +16,11 @@ from services.integrations.adapters import (
     PsaTicket,
     PsaTicketNotFound,
 )
+from services.integrations.events.services import add_event
 from services.integrations.tickets.psa_access import PsaAccess, as_domain_error
 from services.integrations.tickets.session_directory import SessionDirectory
 from shared.errors import Conflict, DomainError, NotFound
-from shared.models import ExternalIntegration, TicketLink, utcnow
+from shared.models import TicketLink, utcnow
 from shared.pagination import Page, filtered, keyset_page
 
 GONE_STATUS = "Deleted"
@@ -87,7 +88,7 @@ def create_link(
     )
     apply_ticket(link, ticket)
     session.add(link)
-    session.add(_linked_event(link, access))
+    _add_linked_event(session, link, access)
     try:
         session.commit()
     except IntegrityError:
@@ -96,16 +97,20 @@ def create_link(
     return link
 
 
-def _linked_event(link: TicketLink, access: PsaAccess) -> ExternalIntegration:
-    return ExternalIntegration(
-        session_id=link.session_id,
-        integration_type=link.integration_type,
-        direction="outbound",
-        action="linked",
-        external_id=link.ticket_id,
-        external_url=link.ticket_url,
-        request_data={"link_type": link.link_type, "ticket_number": link.ticket_number},
+def _add_linked_event(session: Session, link: TicketLink, access: PsaAccess) -> None:
+    # Through add_event like every other event: the ticket URL is redacted too.
+    add_event(
+        session=session,
         created_by=access.context.on_behalf_of,
+        data={
+            "session_id": link.session_id,
+            "integration_type": link.integration_type,
+            "direction": "outbound",
+            "action": "linked",
+            "external_id": link.ticket_id,
+            "external_url": link.ticket_url,
+            "request_data": {"link_type": link.link_type, "ticket_number": link.ticket_number},
+        },
     )
 
 

@@ -9,7 +9,7 @@ from services.integrations.tickets.psa_access import PsaAccess
 from services.integrations.webhooks.services import process_delivery
 from shared.errors import NotFound
 from shared.models import WebhookDelivery
-from shared.pagination import Page, keyset_page
+from shared.pagination import Page, filtered, keyset_page
 
 _id = WebhookDelivery.delivery_id
 _MARKED = or_(*(_id.startswith(p) for p in ("rejected:", "invalid:", "duplicate:", "pending:")))
@@ -49,9 +49,7 @@ def list_deliveries(
     limit: int = 50,
 ) -> Page[WebhookDelivery]:
     """Deliveries newest first, by vendor and state."""
-    query = select(WebhookDelivery)
-    if integration_type:
-        query = query.where(WebhookDelivery.integration_type == integration_type)
+    query = filtered(select(WebhookDelivery), {WebhookDelivery.integration_type: integration_type})
     if state:
         query = query.where(STATES[state])
     return keyset_page(

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.integrations.adapters import AuditHook, PsaError
-from services.integrations.events.services import record_event
+from services.integrations.events.services import add_event
 from services.integrations.tickets.psa_access import PsaAccess
 from services.integrations.tickets.services import sync_ticket_everywhere
 from services.integrations.webhooks.connectwise_keys import fetch_signing_key
@@ -140,6 +140,7 @@ def _dedupe(
     """Claim the delivery id: the unique (type, delivery_id) says whether it came before, so a
     first delivery costs no look-up and two concurrent redeliveries cannot both win."""
     row.delivery_id, row.payload = did, payload
+    _add_inbound_event(session, source, did, payload)  # commits with the claim, or not at all
     try:
         session.commit()
     except IntegrityError:
@@ -148,15 +149,13 @@ def _dedupe(
         row.signature_valid = True  # the rollback dropped it with the claim
         _close_as(session, row, "duplicate", f"duplicate of delivery {did}")
         return Receipt(row.id, did, True)
-    _record_inbound(session, source, did, payload)
     return Receipt(row.id, did, False)
 
 
-def _record_inbound(session: Session, source: str, did: str, payload: dict[str, Any]) -> None:
+def _add_inbound_event(session: Session, source: str, did: str, payload: dict[str, Any]) -> None:
     change = ticket_change(source, payload)
-    record_event(
+    add_event(
         session=session,
-        idempotency_key=f"webhook:{source}:{did}"[:255],
         created_by="webhook",
         data={
             "integration_type": source,
