@@ -40,8 +40,8 @@ class PipelineError(Exception):
         self.message = message
         self.stderr_tail = stderr_tail
 
-    def describe(self) -> str:
-        """One message for backup_log.error_message: what failed, then the stderr tail."""
+    def __str__(self) -> str:
+        """One message for error_message fields: what failed, then the stderr tail."""
         text = f"{self.stage}: {self.message}"
         return f"{text}\n{self.stderr_tail}" if self.stderr_tail else text
 

@@ -148,8 +148,7 @@ def verify_by_restore(
         )
         restored = inventory.take_inventory(scratch_target)
     except (PipelineError, pymysql.MySQLError, StorageError) as exc:
-        message = exc.describe() if isinstance(exc, PipelineError) else str(exc)
-        return VerificationResult(False, "restore", {"error": message[-2000:]})
+        return VerificationResult(False, "restore", {"error": str(exc)[-2000:]})
     finally:
         inventory.drop_database(server, scratch)
     problems = inventory.compare_inventories(expected_inventory, restored, volatile=volatile)

@@ -97,7 +97,8 @@ class BackupLog(Base):
     eta_seconds: Mapped[float | None]
     progress_updated_at: Mapped[datetime | None]
     # Objects, row counts and CHECKSUM TABLE at dump time; restore verification compares with it.
-    dump_inventory: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Deferred: lists, polls and retention never read it, and it grows with the table count.
+    dump_inventory: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
     pinned: Mapped[bool] = mapped_column(default=False)
     # Retention removed the artifact; the row stays as the audit record of the prune.
     pruned_at: Mapped[datetime | None]

@@ -95,8 +95,7 @@ def run_backup_job(*, runtime: BackupRuntime, plan: BackupPlan) -> None:
         _finish(runtime, plan, outcome, result, previous)
         _schedule_status(runtime, plan, "succeeded")
     except (PipelineError, SQLiteBackupError, StorageError, VerificationFailed) as exc:
-        message = exc.describe() if isinstance(exc, PipelineError) else str(exc)
-        _fail(runtime, plan, message, storage, outcome)
+        _fail(runtime, plan, str(exc), storage, outcome)
     except Exception:  # the row must not stay in_progress whatever went wrong
         log_current_exception(_log, "backup %s crashed", plan.backup_id)
         _fail(runtime, plan, "internal error while taking the backup", storage, outcome)

@@ -123,9 +123,7 @@ def run_restore(
                 expected_raw_bytes=backup["raw_size_bytes"],
             )
         status.status, status.phase, status.restore_seconds = "succeeded", "done", seconds
-    except PipelineError as exc:
-        status.status, status.error_message = "failed", exc.describe()[-2000:]
-    except (StorageError, OSError, ValueError) as exc:
+    except (PipelineError, StorageError, OSError, ValueError) as exc:
         status.status, status.error_message = "failed", str(exc)[-2000:]
     except Exception:  # the status must end whatever happened
         status.status, status.error_message = "failed", "internal error during restore"
