@@ -6,7 +6,6 @@ import json
 import logging
 import os
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 from gunicorn import glogging
@@ -29,19 +28,6 @@ def _heartbeat_dir() -> str | None:
     if os.path.isdir(shm) and os.access(shm, os.W_OK):
         return shm
     return None
-
-
-def _load_secret_files(names: tuple[str, ...]) -> None:
-    """Set NAME from the file that NAME_FILE points at (Docker/Kubernetes secret mounts)."""
-    # Runs in the master before any worker imports the app, so every worker inherits the value.
-    for name in names:
-        path = os.environ.get(f"{name}_FILE")
-        if not path or os.environ.get(name):
-            continue
-        try:
-            os.environ[name] = Path(path).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise SystemExit(f"{name}_FILE cannot be read: {exc.strerror}") from None
 
 
 SERVICE = os.environ.get("K_SERVICE") or os.environ.get("SERVICE_NAME") or "msp"
@@ -105,7 +91,6 @@ class _JsonFormatter(logging.Formatter):
 
 
 # VAULT_KEYS is left out on purpose: integrations reads VAULT_KEYS_FILE itself (a JSON key file).
-_load_secret_files(("DATABASE_URL", "SERVICE_TOKEN", "VAULT_AUDIT_KEY"))
 
 # Knative, Cloud Run and Kubernetes all hand the port in as $PORT; listen on every interface.
 bind = [f"0.0.0.0:{_env_int('PORT', 8000, minimum=1)}"]

@@ -131,11 +131,19 @@ def load_settings(
 ) -> dict[str, Any]:
     """Parse every setting; the first bad one raises ConfigError naming the variable."""
     source = os.environ if environ is None else environ
-    return {setting.name: _parse_one(setting, source) for setting in settings}
+    declared = {setting.name for setting in settings}
+    return {
+        # NAME_FILE means "read NAME from this file", unless NAME_FILE is a setting of its own
+        # (VAULT_KEYS_FILE names a keyring file, not a file holding VAULT_KEYS).
+        setting.name: _parse_one(setting, source, f"{setting.name}_FILE" not in declared)
+        for setting in settings
+    }
 
 
-def _parse_one(setting: Setting, source: Mapping[str, str]) -> Any:
+def _parse_one(setting: Setting, source: Mapping[str, str], from_file: bool = False) -> Any:
     raw = source.get(setting.name)
+    if setting.secret and from_file and not raw and source.get(f"{setting.name}_FILE"):
+        raw = _read_secret_file(setting.name, source[f"{setting.name}_FILE"])
     if raw is None or raw == "":
         if setting.default is _MISSING:
             raise ConfigError(f"{setting.name} is required but not set")
@@ -146,6 +154,15 @@ def _parse_one(setting: Setting, source: Mapping[str, str]) -> Any:
         # The reason comes from our parser, never the raw value: it may be a secret.
         reason = "has the wrong format" if raw in str(exc) else str(exc)
         raise ConfigError(f"{setting.name} is malformed: {reason}") from None
+
+
+def _read_secret_file(name: str, path: str) -> str:
+    """NAME_FILE: a Docker or Kubernetes secret mount. Read here, so a service, its CLI and the
+    migration job all see the same value however they were started."""
+    try:
+        return Path(path).read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(f"{name}_FILE cannot be read: {exc.strerror}") from None
 
 
 def load_or_exit(

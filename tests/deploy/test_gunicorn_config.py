@@ -112,33 +112,3 @@ def test_a_bad_setting_stops_with_one_line_naming_the_variable(
     assert result.stderr.strip().splitlines() == [
         f"configuration error: {name} must be a whole number >= {minimum}"
     ]
-
-
-def test_secrets_can_come_from_mounted_files(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    token_file = tmp_path / "token"
-    token_file.write_text("s3cret-token\n", encoding="utf-8")
-    # Empty counts as unset; monkeypatch restores whatever was there before.
-    monkeypatch.setenv("SERVICE_TOKEN", "")
-    monkeypatch.setenv("SERVICE_TOKEN_FILE", str(token_file))
-    _exec_config()
-    assert os.environ["SERVICE_TOKEN"] == "s3cret-token"
-
-
-def test_an_explicit_secret_wins_over_its_file(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SERVICE_TOKEN", "from-env")
-    monkeypatch.setenv("SERVICE_TOKEN_FILE", str(tmp_path / "missing"))
-    _exec_config()
-    assert os.environ["SERVICE_TOKEN"] == "from-env"
-
-
-def test_an_unreadable_secret_file_stops_start_up_naming_the_variable(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("DATABASE_URL", "")
-    monkeypatch.setenv("DATABASE_URL_FILE", str(tmp_path / "missing"))
-    with pytest.raises(SystemExit, match=r"^DATABASE_URL_FILE cannot be read"):
-        _exec_config()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -58,3 +59,32 @@ def test_a_service_with_bad_config_stops_with_one_line() -> None:
 def test_positive_int_rejects_zero() -> None:
     with pytest.raises(ValueError, match="positive"):
         parse_positive_int("0")
+
+
+def test_secrets_can_come_from_mounted_files(tmp_path: Path) -> None:
+    token_file = tmp_path / "token"
+    token_file.write_text("s3cret-token\n", encoding="utf-8")
+    # Empty counts as unset, as an orchestrator may set the variable blank.
+    environ = {"SERVICE_TOKEN": "", "SERVICE_TOKEN_FILE": str(token_file)}
+    assert load_settings(COMMON_SETTINGS, environ)["SERVICE_TOKEN"] == "s3cret-token"
+
+
+def test_an_explicit_secret_wins_over_its_file(tmp_path: Path) -> None:
+    environ = {"SERVICE_TOKEN": "from-env", "SERVICE_TOKEN_FILE": str(tmp_path / "missing")}
+    assert load_settings(COMMON_SETTINGS, environ)["SERVICE_TOKEN"] == "from-env"
+
+
+def test_an_unreadable_secret_file_stops_start_up_naming_the_variable(tmp_path: Path) -> None:
+    environ = {"DATABASE_URL": "", "DATABASE_URL_FILE": str(tmp_path / "missing")}
+    with pytest.raises(ConfigError, match=r"^DATABASE_URL_FILE cannot be read"):
+        load_settings(COMMON_SETTINGS, environ)
+
+
+def test_a_file_setting_of_its_own_is_not_read_as_the_secret(tmp_path: Path) -> None:
+    """VAULT_KEYS_FILE names a keyring file; its JSON must not become VAULT_KEYS."""
+    from services.integrations.config import SETTINGS
+
+    keyring = tmp_path / "keys.json"
+    keyring.write_text('{"active": "local-1", "keys": {}}', encoding="utf-8")
+    settings = load_settings(SETTINGS, {"VAULT_KEYS_FILE": str(keyring)})
+    assert settings["VAULT_KEYS"] is None and settings["VAULT_KEYS_FILE"] == str(keyring)
