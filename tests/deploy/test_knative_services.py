@@ -140,9 +140,10 @@ def test_internal_only_domains_are_cluster_local_and_webhook_receiver_is_public(
     }
 
 
-def test_scale_to_zero_where_a_cold_start_is_harmless() -> None:
+def test_scale_to_zero_only_where_a_cold_start_is_harmless() -> None:
     assert annotation("insights", "min-scale") == "0"
-    assert annotation("backups", "min-scale") == "0"
+    # Backups answer 202 and dump after the request: at zero the dump would be killed.
+    assert int(annotation("backups", "min-scale")) >= 1
     assert int(annotation("integrations", "min-scale")) >= 1
 
 
