@@ -10,7 +10,6 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from shared.db import make_engine
-from shared.migrate import upgrade_to_head
 from tests.mariadb import (
     HOW_TO_GET_ONE,
     MariaDBServer,
@@ -76,10 +75,7 @@ def _throwaway() -> Iterator[MariaDBServer]:
 @pytest.fixture(scope="session")
 def database_url(mariadb_server: MariaDBServer) -> str:
     """This run's own database, its schema made by `alembic upgrade head`."""
-    name = mariadb_server.create_database("msp_test")
-    url = mariadb_server.url(name)
-    upgrade_to_head(url)
-    return url
+    return mariadb_server.migrated_database("msp_test")
 
 
 @pytest.fixture(scope="session")

@@ -78,6 +78,14 @@ class MariaDBServer:
         self.created.append(name)
         return name
 
+    def migrated_database(self, prefix: str = "msp_test") -> str:
+        """The URL of a new database (see create_database) upgraded to the Alembic head."""
+        from shared.migrate import upgrade_to_head
+
+        url = self.url(self.create_database(prefix))
+        upgrade_to_head(url)
+        return url
+
     def drop_database(self, name: str) -> None:
         """Drop a database this run created (refuses any other)."""
         if name not in self.created:
@@ -229,8 +237,6 @@ def server_from_url(raw: str) -> MariaDBServer:
 def migrated_scratch_database(url: str | None, prefix: str, *, keep: bool = False) -> Iterator[str]:
     """A migrated database of our own on the given server (or a throwaway mariadbd), for
     benchmarks and tools; dropped afterwards unless `keep`."""
-    from shared.migrate import upgrade_to_head
-
     throwaway = None
     if url:
         server = server_from_url(url)
@@ -238,10 +244,9 @@ def migrated_scratch_database(url: str | None, prefix: str, *, keep: bool = Fals
         throwaway = ThrowawayMariaDB()
         throwaway.start()
         server = throwaway.server()
-    name = server.create_database(prefix)
+    database_url = server.migrated_database(prefix)
+    name = make_url(database_url).database or ""
     try:
-        database_url = server.url(name)
-        upgrade_to_head(database_url)
         yield database_url
     finally:
         if keep:

@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from shared.db import make_engine
-from shared.migrate import upgrade_to_head
 from tests.e2e.stack import Stack, running_stack
 from tests.mariadb import MariaDBServer
 from tests.tokens import TokenMaker as Tokens
@@ -15,9 +14,7 @@ from tests.tokens import TokenMaker as Tokens
 
 def migrated_database(server: MariaDBServer, prefix: str) -> str:
     """A new database on the harness server at the Alembic head (dropped with the run's others)."""
-    url = server.url(server.create_database(prefix))
-    upgrade_to_head(url)
-    return url
+    return server.migrated_database(prefix)
 
 
 @contextmanager

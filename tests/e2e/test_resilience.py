@@ -12,13 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-import pymysql
 import pytest
 import requests
 from pytest_httpserver import HTTPServer
+from sqlalchemy.engine import make_url
 from werkzeug import Request, Response
 
-from shared.migrate import upgrade_to_head
 from tests.deploy.processes import get
 from tests.e2e.private_stack import Tokens, migrated_database, private_stack
 from tests.e2e.stack import Stack
@@ -48,7 +47,7 @@ def stack_and_db(
     workdir = tmp_path_factory.mktemp("resilience")
     env = {"HTTP_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT), "HTTP_READ_TIMEOUT": str(READ_TIMEOUT)}
     with private_stack(url, workdir, **env) as (stack, tokens):
-        yield stack, tokens, mariadb_server, url.rsplit("/", 1)[-1].split("?")[0]
+        yield stack, tokens, mariadb_server, make_url(url).database or ""
 
 
 def test_sigterm_lets_in_flight_requests_finish_and_the_process_exits_zero(
@@ -244,9 +243,8 @@ def test_a_database_outage_is_503_and_the_services_recover_without_losing_answer
     own_mariadb: ThrowawayMariaDB, tmp_path: Path
 ) -> None:
     server = own_mariadb.server()
-    database = server.create_database("e2e_outage")
-    url = server.url(database)
-    upgrade_to_head(url)
+    url = server.migrated_database("e2e_outage")
+    database = make_url(url).database or ""
     with (
         private_stack(url, tmp_path, HTTP_CONNECT_TIMEOUT="1") as (stack, tokens),
         Load(stack, tokens) as load,
@@ -267,14 +265,5 @@ def test_a_database_outage_is_503_and_the_services_recover_without_losing_answer
             eventually(_ready(stack.url(name)))
     assert set(outage) <= {201, 503}, f"outage answers: {sorted(set(map(str, outage)))}"
     answered = {name for name, status, _ in load.answers if status == 201}
-    connection = pymysql.connect(
-        host=server.host,
-        port=server.port,
-        user=server.user,
-        password=server.password,
-        database=database,
-    )
-    with connection, connection.cursor() as cursor:
-        cursor.execute("SELECT name FROM clients")
-        stored = {row[0] for row in cursor.fetchall()}
+    stored = _client_names(server, database)
     assert answered <= stored, f"{len(answered - stored)} answered writes were lost"

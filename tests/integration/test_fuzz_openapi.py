@@ -20,7 +20,6 @@ from services.insights.app import create_app as create_insights
 from services.integrations.app import create_app as create_integrations
 from shared.auth import create_user, issue_token
 from shared.db import make_engine
-from shared.migrate import upgrade_to_head
 from tests.mariadb import MariaDBServer
 
 FACTORIES: dict[str, Callable[..., Any]] = {
@@ -65,8 +64,7 @@ def _fuzz(operation: Any, headers: dict[str, str]) -> None:
 def fuzz_database(mariadb_server: MariaDBServer) -> tuple[str, dict[str, str]]:
     """A database of its own (rows other tests sealed with their own vault keys stay out),
     and an admin token in it."""
-    url = mariadb_server.url(mariadb_server.create_database("msp_fuzz"))
-    upgrade_to_head(url)
+    url = mariadb_server.migrated_database("msp_fuzz")
     engine = make_engine(url)
     with Session(engine) as session:
         user = create_user(session=session, username="fuzzer", role="admin")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import resource
 import signal
-import socket
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -26,7 +25,7 @@ from tests.integration.backups.backup_fixtures import (
     posted,
     take_backup,
 )
-from tests.mariadb import MariaDBServer
+from tests.mariadb import MariaDBServer, free_port
 from tests.polling import eventually
 from tests.unit.backups.s3_server import S3Endpoint
 
@@ -73,12 +72,6 @@ def test_a_dump_killed_midway_fails_removes_the_partial_file_and_is_reported(
     _assert_reported(integrations, backup)
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_an_unreachable_s3_endpoint_fails_the_backup(
     make_backup_app: AppFactory,
     source_db: str,
@@ -86,7 +79,7 @@ def test_an_unreachable_s3_endpoint_fails_the_backup(
     auth: Callable[..., dict[str, str]],
 ) -> None:
     app = make_backup_app(
-        source_db, BACKUP_S3_BUCKET="b", BACKUP_S3_ENDPOINT_URL=f"http://127.0.0.1:{_closed_port()}"
+        source_db, BACKUP_S3_BUCKET="b", BACKUP_S3_ENDPOINT_URL=f"http://127.0.0.1:{free_port()}"
     )
     backup = take_backup(app.test_client(), auth, storage="s3")
     assert backup["status"] == "failed"

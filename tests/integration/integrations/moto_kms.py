@@ -13,14 +13,10 @@ from typing import Any
 
 import boto3
 
+from tests.mariadb import free_port
+
 REGION = "eu-west-1"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _wait_for(port: int, proc: subprocess.Popen[bytes]) -> None:
@@ -37,7 +33,7 @@ def _wait_for(port: int, proc: subprocess.Popen[bytes]) -> None:
 @contextmanager
 def moto_server() -> Iterator[str]:
     """Start moto_server, yield its endpoint URL, stop it afterwards."""
-    port = _free_port()
+    port = free_port()
     moto = Path(sys.executable).with_name("moto_server")
     proc = subprocess.Popen(
         [str(moto), "-H", "127.0.0.1", "-p", str(port)],

@@ -19,7 +19,6 @@ from services.integrations.cli import integrations
 from shared.auth import SCOPES, create_user, issue_token
 from shared.crypto import CachingKeyring
 from shared.db import make_engine
-from shared.migrate import upgrade_to_head
 from shared.models import CredentialAccessLog
 from tests.integration.integrations.moto_kms import FAKE_CREDENTIALS, kms_client, moto_server
 from tests.integration.integrations.vault_secrets import b64key, new_secret
@@ -32,9 +31,7 @@ Auth = Callable[..., dict[str, str]]
 @pytest.fixture
 def rotation_db(mariadb_server: MariaDBServer) -> str:
     """A database of its own: rotation rewraps every row, other tests' keys must not see it."""
-    url = mariadb_server.url(mariadb_server.create_database("msp_rotation"))
-    upgrade_to_head(url)
-    return url
+    return mariadb_server.migrated_database("msp_rotation")
 
 
 @pytest.fixture

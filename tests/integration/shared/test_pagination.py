@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import pytest
 from flask.testing import FlaskClient
-from sqlalchemy import Engine
 
 from shared.models import utcnow
 from shared.pagination import encode_cursor
-from tests.integration.shared.test_tokens import _issue
+
+Headers = Callable[..., dict[str, str]]
 
 
 def test_clients_sorted_by_creation_time_page_through_every_row_once(
-    client: FlaskClient, engine: Engine
+    client: FlaskClient, bearer: Headers
 ) -> None:
-    _, writer = _issue(engine, "insights:write", "insights:read")
-    headers = {"Authorization": f"Bearer {writer}"}
+    headers = bearer("insights:write", "insights:read")
     made = {
         client.post(
             "/v1/clients", json={"name": f"paged-{i}-{utcnow().timestamp()}"}, headers=headers
@@ -37,13 +38,11 @@ def test_clients_sorted_by_creation_time_page_through_every_row_once(
 
 @pytest.mark.parametrize("stamp", ["2024-01-01T00:00:00", 1700000000, None])
 def test_a_cursor_with_a_timestamp_we_never_give_out_is_422(
-    client: FlaskClient, engine: Engine, stamp: object
+    client: FlaskClient, bearer: Headers, stamp: object
 ) -> None:
-    _, reader = _issue(engine, "insights:read")
     cursor = encode_cursor([stamp, "some-id"])
     answer = client.get(
-        f"/v1/clients?sort=-created_at&cursor={cursor}",
-        headers={"Authorization": f"Bearer {reader}"},
+        f"/v1/clients?sort=-created_at&cursor={cursor}", headers=bearer("insights:read")
     )
     assert answer.status_code == 422
     assert "cursor" in answer.json["errors"]

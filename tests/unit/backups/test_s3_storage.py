@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 
 import pytest
 
@@ -16,6 +15,7 @@ from services.backups.adapters.s3_storage import (
     part_size_for,
 )
 from services.backups.adapters.storage import StorageError
+from tests.mariadb import free_port
 from tests.unit.backups.s3_server import S3Endpoint
 
 FIVE_TIB = 5 * 1024**4
@@ -72,14 +72,8 @@ def test_an_aborted_upload_leaves_no_parts_and_no_object(s3: S3Endpoint) -> None
     assert s3.client.list_objects_v2(Bucket=bucket).get("KeyCount", 0) == 0
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_an_unreachable_endpoint_fails_preflight_without_secrets() -> None:
-    storage = S3Storage("b", endpoint_url=f"http://127.0.0.1:{_closed_port()}")
+    storage = S3Storage("b", endpoint_url=f"http://127.0.0.1:{free_port()}")
     with pytest.raises(StorageError) as caught:
         storage.preflight()
     assert "unreachable" in str(caught.value)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from services.integrations.adapters import OutboundCall, PsaUnavailable, TransportSettings
@@ -13,6 +11,7 @@ from services.integrations.adapters.transport import (
     redact_headers,
 )
 from shared.redaction import REDACTED, redact_url
+from tests.mariadb import free_port
 
 
 def test_retry_after_accepts_seconds_and_http_dates():
@@ -35,12 +34,6 @@ def test_secret_headers_are_masked(header):
     }
 
 
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_a_post_that_never_reached_the_server_is_retried_and_each_attempt_audited():
     calls: list[OutboundCall] = []
     sleeps: list[float] = []
@@ -53,7 +46,7 @@ def test_a_post_that_never_reached_the_server_is_retried_and_each_attempt_audite
     )
 
     with pytest.raises(PsaUnavailable):
-        transport.send("POST", f"http://127.0.0.1:{_closed_port()}/x", action="created", json={})
+        transport.send("POST", f"http://127.0.0.1:{free_port()}/x", action="created", json={})
 
     assert [c.attempt for c in calls] == [1, 2] and sleeps == [0.5]
     assert all(c.status is None and c.error == "ConnectionError" for c in calls)
