@@ -5,6 +5,9 @@ from __future__ import annotations
 import json
 import logging
 import os
+import secrets
+import shutil
+import tempfile
 from datetime import timedelta
 from typing import Any
 
@@ -30,7 +33,27 @@ def _heartbeat_dir() -> str | None:
     return None
 
 
+_OWN_METRICS_DIR_PREFIX = "gunicorn-metrics-"
+
+
+def _metrics_dir() -> str:
+    """The operator's PROMETHEUS_MULTIPROC_DIR, else a fresh one named for this master.
+
+    prometheus_client decides when first imported whether metrics live in per-process files
+    (summed by every /metrics scrape) or in the answering worker's memory. With preload_app
+    the app is imported in the master before any server hook runs, so the variable is set
+    here, while this file is read; the workers inherit it. on_starting creates the directory.
+    """
+    chosen = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if not chosen:
+        name = _OWN_METRICS_DIR_PREFIX + secrets.token_hex(8)
+        chosen = os.path.join(_heartbeat_dir() or tempfile.gettempdir(), name)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = chosen
+    return chosen
+
+
 SERVICE = os.environ.get("K_SERVICE") or os.environ.get("SERVICE_NAME") or "msp"
+METRICS_DIR = _metrics_dir()
 
 
 class JsonLogger(glogging.Logger):  # type: ignore[misc]  # gunicorn ships no type hints
@@ -119,12 +142,31 @@ worker_tmp_dir = _heartbeat_dir()
 preload_app = os.environ.get("GUNICORN_PRELOAD", "true").strip().lower() not in {"0", "false", "no"}
 
 
+def on_starting(server: Any) -> None:
+    """Create the metrics directory before the first worker is forked."""
+    os.makedirs(METRICS_DIR, mode=0o700, exist_ok=True)
+
+
 def post_fork(server: Any, worker: Any) -> None:
-    """Give each worker its own database connections: pooled ones must never cross a fork."""
+    """Give each worker its own database, HTTP and KMS connections: none may cross a fork."""
     app = getattr(worker.app, "callable", None)  # set in the master when the app was preloaded
-    engine = getattr(app, "extensions", {}).get("db_engine")
-    if engine is not None:
-        engine.dispose(close=False)
+    if app is not None:
+        from shared.web import reset_after_fork  # loaded with the app: see JsonLogger.access
+
+        reset_after_fork(app)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """Forget a dead worker's live gauges; its counters stay in the scrape's totals."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, METRICS_DIR)
+
+
+def on_exit(server: Any) -> None:
+    """Remove the metrics directory this master made; an operator's own is left alone."""
+    if os.path.basename(METRICS_DIR).startswith(_OWN_METRICS_DIR_PREFIX):
+        shutil.rmtree(METRICS_DIR, ignore_errors=True)
 
 
 # Only trust X-Forwarded-* from the platform's proxy (queue-proxy / ingress sits on loopback).

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import http.cookiejar
 import threading
+import weakref
 from typing import Any
 
 import requests
@@ -64,12 +65,27 @@ def _pooled_session(base_url: str, token: str | None, retries: int) -> requests.
         return _POOLS[key]
 
 
+# Every process-wide session, so a forked worker can find the connections it inherited.
+_PROCESS_SESSIONS: weakref.WeakSet[requests.Session] = weakref.WeakSet()
+
+
 def cookieless_session() -> requests.Session:
     """A requests session that keeps no cookies. Pooled sessions serve every caller of the
     process: a cookie one call was given must never ride on another's."""
     session = requests.Session()
     session.cookies.set_policy(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+    _PROCESS_SESSIONS.add(session)
     return session
+
+
+def drop_inherited_connections() -> None:
+    """Close the pooled connections of every session in this process (call it after a fork).
+
+    A forked worker holds copies of its parent's sockets: two processes writing to one TLS
+    connection corrupt it. Closing only releases this process's copies (nothing is sent), and
+    the sessions stay usable: their pools open new connections on the next call."""
+    for session in list(_PROCESS_SESSIONS):
+        session.close()
 
 
 def _new_session(token: str | None, retries: int) -> requests.Session:

@@ -18,7 +18,8 @@ from services.integrations.tickets.resources import blp as tickets_blp
 from services.integrations.vault.keys_config import vault_keys_from_settings
 from services.integrations.webhooks.resources import blp as webhooks_blp
 from shared.crypto import KeyringError
-from shared.web import create_service_app
+from shared.crypto.keyring import RemoteKeyring
+from shared.web import create_service_app, on_worker_fork
 
 # One line per resource: add a blueprint here to serve it.
 BLUEPRINTS = [
@@ -48,4 +49,7 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     except KeyringError as exc:  # one clear line, like every other configuration error
         print(f"configuration error: vault keyring: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    keyring = app.extensions["vault"].keyring
+    if isinstance(keyring, RemoteKeyring):  # KMS: its boto3 client must not cross a fork
+        on_worker_fork(app, keyring.reconnect)
     return app

@@ -5,6 +5,7 @@ from shared.crypto.envelope import DecryptionFailed, FieldContext, open_sealed, 
 from shared.crypto.keyring import DataKey, Keyring, KeyringError, wrapped_kek_id
 from shared.crypto.kms_keyring import KmsKeyring, parse_kms_keys
 from shared.crypto.local_keyring import (
+    FileKeyring,
     LocalKeyring,
     generated_default_keyring,
     load_key_file,
@@ -17,6 +18,7 @@ __all__ = [
     "DataKey",
     "DecryptionFailed",
     "FieldContext",
+    "FileKeyring",
     "Keyring",
     "KeyringError",
     "KmsKeyring",

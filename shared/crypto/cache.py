@@ -8,7 +8,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 
-from shared.crypto.keyring import DataKey, Keyring, canonical_context
+from shared.crypto.keyring import DataKey, Keyring, RemoteKeyring, canonical_context
 
 
 class CachingKeyring:
@@ -42,6 +42,11 @@ class CachingKeyring:
 
     def generate_data_key(self, context: Mapping[str, str]) -> DataKey:
         return self.inner.generate_data_key(context)
+
+    def reconnect(self) -> None:
+        """Give the inner keyring a new client (after a fork); cached keys stay valid."""
+        if isinstance(self.inner, RemoteKeyring):
+            self.inner.reconnect()
 
     def rewrap(self, wrapped: bytes, context: Mapping[str, str]) -> tuple[bytes, str]:
         return self.inner.rewrap(wrapped, context)

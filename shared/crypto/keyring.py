@@ -5,7 +5,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from shared.crypto.envelope import DecryptionFailed, length_prefixed
 
@@ -42,6 +42,14 @@ class Keyring(Protocol):
     def unwrap(self, wrapped: bytes, context: Mapping[str, str]) -> bytearray: ...
 
     def rewrap(self, wrapped: bytes, context: Mapping[str, str]) -> tuple[bytes, str]: ...
+
+
+@runtime_checkable
+class RemoteKeyring(Protocol):
+    """A keyring that talks to a key service (KMS) through a client a forked process must
+    replace with its own."""
+
+    def reconnect(self) -> None: ...
 
 
 def canonical_context(context: Mapping[str, str]) -> bytes:

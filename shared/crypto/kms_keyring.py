@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from shared.crypto.envelope import DecryptionFailed
@@ -16,17 +16,26 @@ from shared.crypto.keyring import (
 
 
 class KmsKeyring:
-    """KEK versions are KMS keys (id/ARN/alias) under short local names; one of them is active."""
+    """KEK versions are KMS keys (id/ARN/alias) under short local names; one of them is active.
 
-    def __init__(self, client: Any, keys: Mapping[str, str], active: str) -> None:
+    `connect` builds the KMS client: once now, and again in `reconnect` after a fork.
+    """
+
+    def __init__(self, connect: Callable[[], Any], keys: Mapping[str, str], active: str) -> None:
         if not keys or active not in keys:
             raise KeyringError("the KMS keyring needs at least one key and an active key id")
         for kek_id in keys:
             pack_wrap_header(ALG_AWS_KMS, kek_id)
-        self._client = client
+        self._connect = connect
+        self._client = connect()
         self._keys = dict(keys)
         self._active = active
         self.source = "aws-kms"
+
+    def reconnect(self) -> None:
+        """Build a new client. A boto3 client and its connection pool are not fork-safe: a
+        worker forked from the process that made this keyring must not use the parent's."""
+        self._client = self._connect()
 
     @property
     def active_kek_id(self) -> str:

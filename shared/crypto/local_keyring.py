@@ -1,4 +1,4 @@
-"""Local keyring: KEKs from an environment variable or a secret file; AES-256-GCM key wrapping."""
+"""Local keyring: KEKs from an environment variable or a key file (followed while running)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ import json
 import logging
 import os
 import secrets
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -21,10 +23,15 @@ from shared.crypto.keyring import (
     canonical_context,
     pack_wrap_header,
     unpack_wrap_header,
+    wrapped_kek_id,
 )
 
 log = logging.getLogger(__name__)
 KEK_BYTES = 32
+# How stale a worker's view of its key file may be for new writes (reads never wait for it).
+KEY_FILE_CHECK_SECONDS = 1.0
+# What identifies one version of a file's bytes: device, inode, size, mtime in nanoseconds.
+FileStamp = tuple[int, int, int, int]
 
 
 class LocalKeyring:
@@ -49,6 +56,9 @@ class LocalKeyring:
 
     def kek_ids(self) -> list[str]:
         return list(self._keys)
+
+    def holds(self, kek_id: str) -> bool:
+        return kek_id in self._keys
 
     def _wrap(self, dek: bytes | bytearray, context: Mapping[str, str], kek_id: str) -> bytes:
         header = pack_wrap_header(ALG_LOCAL_AES_256_GCM, kek_id)
@@ -128,14 +138,33 @@ def _decode_key(kek_id: str, encoded: str) -> bytes:
 
 def load_key_file(path: Path) -> LocalKeyring:
     """Read a JSON key file {"active": id, "keys": {id: base64}}."""
+    return _read_key_file(path)[0]
+
+
+def _read_key_file(path: Path) -> tuple[LocalKeyring, FileStamp]:
+    """The file's keyring and the stamp of exactly the bytes read (one open file for both)."""
     try:
-        doc = json.loads(path.read_text())
+        with path.open("rb") as handle:
+            stamp = _stamp(os.fstat(handle.fileno()))
+            text = handle.read()
+        doc = json.loads(text)
         keys = {k: _decode_key(k, v) for k, v in doc["keys"].items()}
-        return LocalKeyring(keys, doc["active"], source=str(path))
+        return LocalKeyring(keys, doc["active"], source=str(path)), stamp
     except KeyringError as exc:
         raise KeyringError(f"cannot read key file {path}: {exc}") from None
     except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         raise KeyringError(f"cannot read key file {path}: {type(exc).__name__}") from None
+
+
+def _stamp(status: os.stat_result) -> FileStamp:
+    return (status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns)
+
+
+def _stamp_of(path: Path) -> FileStamp | None:
+    try:
+        return _stamp(os.stat(path))
+    except OSError:
+        return None  # missing for now (e.g. mid-swap of a mounted secret): keep the keys held
 
 
 def save_key_file(keyring: LocalKeyring, path: Path) -> None:
@@ -147,18 +176,102 @@ def save_key_file(keyring: LocalKeyring, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def generated_default_keyring(path: Path) -> LocalKeyring:
+class FileKeyring:
+    """The keyring of a key file, following the file while the process runs.
+
+    Why: `keys add` and retire run in another process (the CLI, another worker). Every
+    gunicorn worker must then wrap new data keys with the new active version and unwrap keys
+    wrapped by it, without a restart. Cheap on the reveal path: a known key version costs no
+    system call; new writes stat the file at most once per `check_interval`; an unknown key
+    version stats it at once. A file that changed but does not load (half written, hand-edited
+    wrongly, gone) never replaces the keys held: they stay, with one warning per bad version.
+    """
+
+    def __init__(
+        self,
+        path: Path,
+        *,
+        check_interval: float = KEY_FILE_CHECK_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.path = path
+        self.source = str(path)
+        self._interval, self._clock = check_interval, clock
+        self._lock = threading.Lock()
+        self._keyring, stamp = _read_key_file(path)  # a bad file at start stops start-up
+        self._seen: FileStamp | None = stamp  # the file version last looked at (None: missing)
+        self._checked_at = clock()
+
+    @property
+    def active_kek_id(self) -> str:
+        return self._current().active_kek_id
+
+    def kek_ids(self) -> list[str]:
+        return self._current().kek_ids()
+
+    def generate_data_key(self, context: Mapping[str, str]) -> DataKey:
+        return self._current().generate_data_key(context)
+
+    def unwrap(self, wrapped: bytes, context: Mapping[str, str]) -> bytearray:
+        return self._holding(wrapped_kek_id(wrapped)).unwrap(wrapped, context)
+
+    def rewrap(self, wrapped: bytes, context: Mapping[str, str]) -> tuple[bytes, str]:
+        return self._holding(wrapped_kek_id(wrapped)).rewrap(wrapped, context)
+
+    def add_key(self) -> str:
+        """Write a new active KEK version into the file; returns its id."""
+        with self._lock:
+            # From the file, not from memory: a version another process added must survive.
+            self._save(load_key_file(self.path).with_new_key())
+            return self._keyring.active_kek_id
+
+    def retire_key(self, kek_id: str) -> None:
+        """Remove one (non-active) KEK version from the file."""
+        with self._lock:
+            self._save(load_key_file(self.path).without_key(kek_id))
+
+    def _save(self, keyring: LocalKeyring) -> None:
+        save_key_file(keyring, self.path)
+        self._keyring, self._seen = keyring, _stamp_of(self.path)
+
+    def _current(self) -> LocalKeyring:
+        if self._clock() - self._checked_at >= self._interval:
+            self._reload_if_changed()
+        return self._keyring
+
+    def _holding(self, kek_id: str) -> LocalKeyring:
+        """The keyring, re-read first when it lacks kek_id (a version added since the last look)."""
+        keyring = self._current()
+        if keyring.holds(kek_id):
+            return keyring
+        self._reload_if_changed()
+        return self._keyring
+
+    def _reload_if_changed(self) -> None:
+        with self._lock:
+            self._checked_at = self._clock()
+            stamp = _stamp_of(self.path)
+            if stamp == self._seen:
+                return
+            self._seen = stamp  # a bad version is reported once and re-read only when it changes
+            try:
+                keyring, self._seen = _read_key_file(self.path)
+            except KeyringError as exc:  # the message names the file and the error, never a key
+                log.warning("key file changed but was not loaded; keeping the keys held: %s", exc)
+                return
+            self._keyring = keyring  # one reference swap: readers see the old or the new ring
+            log.info("key file %s reloaded; active key %s", self.path, keyring.active_kek_id)
+
+
+def generated_default_keyring(path: Path) -> FileKeyring:
     """Embedded default: reuse or create a key file, and say loudly it is not for production."""
-    if path.exists():
-        keyring = load_key_file(path)
-    else:
+    if not path.exists():
         path.parent.mkdir(parents=True, exist_ok=True)
         key = secrets.token_bytes(KEK_BYTES)
-        keyring = LocalKeyring({"local-1": key}, "local-1", source=str(path))
-        save_key_file(keyring, path)
+        save_key_file(LocalKeyring({"local-1": key}, "local-1", source=str(path)), path)
     log.warning(
         "VAULT KEYRING IS THE EMBEDDED DEFAULT: a generated key in %s protects every credential. "
         "Do not use this in production; set VAULT_KEYS, VAULT_KEYS_FILE or VAULT_KMS_KEYS.",
         path,
     )
-    return keyring
+    return FileKeyring(path)

@@ -4,6 +4,7 @@ from shared.web.api import Blueprint, PageArgsSchema, Schema, page_schema, sort_
 from shared.web.app import create_service_app
 from shared.web.auth import Principal, current_principal, require_scope
 from shared.web.db import db_session
+from shared.web.forking import on_worker_fork, reset_after_fork
 
 __all__ = [
     "Blueprint",
@@ -13,7 +14,9 @@ __all__ = [
     "create_service_app",
     "current_principal",
     "db_session",
+    "on_worker_fork",
     "page_schema",
     "require_scope",
+    "reset_after_fork",
     "sort_field",
 ]

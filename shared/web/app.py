@@ -4,17 +4,20 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from functools import partial
 from typing import Any
 
 from flask import Flask, Response, g, request, send_from_directory
 from flask_smorest import Blueprint as SmorestBlueprint
 from swagger_ui_bundle import swagger_ui_path
 
+from shared.client import drop_inherited_connections
 from shared.db import make_engine, make_session_factory
 from shared.errors import DomainError
 from shared.observability import configure_logging, new_request_id, request_id_var
 from shared.web.api import BEARER_SCHEME, Api
 from shared.web.db import init_db
+from shared.web.forking import on_worker_fork
 from shared.web.health import health_blueprint
 from shared.web.metrics import init_metrics
 from shared.web.problems import register_problem_handlers
@@ -44,6 +47,9 @@ def create_service_app(
     app.config.update(_openapi_config(title, description, settings))
     engine = make_engine(settings["DATABASE_URL"])
     init_db(app, engine, make_session_factory(engine))
+    # Pooled connections must never cross a fork: each gunicorn worker opens its own.
+    on_worker_fork(app, partial(engine.dispose, close=False))
+    on_worker_fork(app, drop_inherited_connections)
     register_problem_handlers(app)
     _init_request_ids(app)
     _require_json_bodies(app, raw_body_prefixes)

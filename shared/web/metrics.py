@@ -15,6 +15,12 @@ from prometheus_client import (
     multiprocess,
 )
 
+# prometheus_client chose where values live when it was imported: in files under this directory,
+# one per process, when it is set (deploy/gunicorn.conf.py sets it before loading the app), else
+# in this process's memory (flask run, the test client, Lambda). The scrape must read the same.
+# A Gauge added here needs a multiprocess_mode ("livesum", "max", ...) to be summed sensibly.
+MULTIPROCESS_DIR = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+
 REQUESTS = Counter(
     "http_requests_total", "HTTP requests served", ["service", "method", "route", "status"]
 )
@@ -49,7 +55,8 @@ def init_metrics(app: Flask, service: str) -> None:
 
 
 def _exposition() -> bytes:
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    """Every worker's metrics in multiprocess mode, whichever worker answers; else this one's."""
+    if MULTIPROCESS_DIR:
         registry = CollectorRegistry()
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return generate_latest(registry)

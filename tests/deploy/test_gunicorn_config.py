@@ -8,14 +8,18 @@ import runpy
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
+from flask import Flask
 
+from shared.web import on_worker_fork
 from tests.deploy.conftest import DEPLOY
 
 CONFIG = DEPLOY / "gunicorn.conf.py"
 GUNICORN = str(Path(sys.executable).with_name("gunicorn"))
+METRICS_ENV = "PROMETHEUS_MULTIPROC_DIR"
 
 
 def resolved_settings(tmp_path: Path, **env: str) -> dict[str, str]:
@@ -78,12 +82,53 @@ def test_heartbeat_falls_back_to_the_default_temp_dir_without_dev_shm(
 ) -> None:
     real_isdir = os.path.isdir
     monkeypatch.setattr(os.path, "isdir", lambda p: False if p == "/dev/shm" else real_isdir(p))
-    namespace = _exec_config()
+    namespace = _exec_config(monkeypatch)
     assert namespace["worker_tmp_dir"] is None
 
 
-def _exec_config() -> dict[str, Any]:
+def _exec_config(monkeypatch: pytest.MonkeyPatch, metrics_dir: str = "") -> dict[str, Any]:
+    """Run the config file in this process. It names a metrics directory in os.environ when
+    none is set ("" counts as none); monkeypatch takes that back after the test."""
+    monkeypatch.setenv(METRICS_ENV, metrics_dir)
     return runpy.run_path(str(CONFIG))
+
+
+def test_a_fresh_metrics_directory_lives_from_starting_to_exit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    config = _exec_config(monkeypatch)
+    metrics_dir = Path(config["METRICS_DIR"])
+    # Named while the config is read, before a preloaded app imports prometheus_client.
+    assert os.environ[METRICS_ENV] == str(metrics_dir)
+    config["on_starting"](None)
+    assert metrics_dir.is_dir() and not any(metrics_dir.iterdir())
+    (metrics_dir / "gauge_livesum_4242.db").write_bytes(b"")
+    config["child_exit"](None, SimpleNamespace(pid=4242))
+    assert not any(metrics_dir.iterdir()), "a dead worker's live gauges are dropped"
+    config["on_exit"](None)
+    assert not metrics_dir.exists()
+
+
+def test_an_operators_metrics_directory_is_used_and_left_in_place(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    config = _exec_config(monkeypatch, metrics_dir=str(tmp_path))
+    assert config["METRICS_DIR"] == str(tmp_path) == os.environ[METRICS_ENV]
+    config["on_starting"](None)
+    config["on_exit"](None)
+    assert tmp_path.is_dir()
+
+
+def test_post_fork_runs_the_preloaded_apps_fork_resets(monkeypatch: pytest.MonkeyPatch) -> None:
+    post_fork = _exec_config(monkeypatch)["post_fork"]
+    app = Flask("preloaded")
+    resets: list[str] = []
+    on_worker_fork(app, lambda: resets.append("dropped"))
+    post_fork(None, SimpleNamespace(app=SimpleNamespace(callable=app)))
+    assert resets == ["dropped"]
+    # Without preload_app the worker imports the app itself, after the fork: nothing to drop.
+    post_fork(None, SimpleNamespace(app=SimpleNamespace(callable=None)))
+    assert resets == ["dropped"]
 
 
 @pytest.mark.parametrize(

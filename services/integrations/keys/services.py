@@ -11,7 +11,7 @@ from services.integrations.access_log.chain import AccessContext, chain_of
 from services.integrations.credentials.services import audit_credential
 from services.integrations.vault.keys_config import VaultKeys
 from services.integrations.vault.sealing import CredentialUnreadable, data_key_context
-from shared.crypto import DecryptionFailed, LocalKeyring, save_key_file
+from shared.crypto import DecryptionFailed, FileKeyring
 from shared.errors import Conflict, NotFound
 from shared.models import IntegrationCredential
 
@@ -124,18 +124,14 @@ def retire_key(*, session: Session, vault: VaultKeys, kek_id: str) -> KeyVersion
             f"{version.credentials} credentials still need {kek_id}; rewrap first",
             credentials=version.credentials,
         )
-    keyring = vault.keyring
-    if isinstance(keyring, LocalKeyring) and vault.key_file is not None:
-        vault.keyring = keyring.without_key(kek_id)
-        save_key_file(vault.keyring, vault.key_file)
+    if isinstance(vault.keyring, FileKeyring):
+        vault.keyring.retire_key(kek_id)
     return KeyVersion(kek_id, False, kek_id in vault.keyring.kek_ids(), 0)
 
 
 def add_key_version(*, vault: VaultKeys) -> str:
     """Generate a new KEK version in the key file and make it active (file keyrings only)."""
-    keyring = vault.keyring
-    if not isinstance(keyring, LocalKeyring) or vault.key_file is None:
+    if not isinstance(vault.keyring, FileKeyring):
         raise Conflict("this keyring's keys come from its configuration; add the key there")
-    vault.keyring = keyring.with_new_key()
-    save_key_file(vault.keyring, vault.key_file)
-    return vault.keyring.active_kek_id
+    # Running workers see the new version themselves (FileKeyring follows its file).
+    return vault.keyring.add_key()

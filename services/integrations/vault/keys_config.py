@@ -13,12 +13,12 @@ from typing import Any
 
 from shared.crypto import (
     CachingKeyring,
+    FileKeyring,
     Keyring,
     KeyringError,
     KmsKeyring,
     LocalKeyring,
     generated_default_keyring,
-    load_key_file,
     parse_key_list,
     parse_kms_keys,
 )
@@ -29,36 +29,41 @@ AUDIT_KEY_BYTES = 32
 
 @dataclass
 class VaultKeys:
-    """What the vault needs at run time: the keyring, its source and the audit HMAC key."""
+    """What the vault needs at run time: the keyring and the audit HMAC key."""
 
     keyring: Keyring
     audit_key: bytes
-    key_file: Path | None = None
 
 
-def keyring_from_settings(settings: Mapping[str, Any]) -> tuple[Keyring, Path | None]:
+def keyring_from_settings(settings: Mapping[str, Any]) -> Keyring:
     """KMS keys win, then VAULT_KEYS, then VAULT_KEYS_FILE, else the generated embedded default."""
     if settings.get("VAULT_KMS_KEYS"):
         keys, active = parse_kms_keys(settings["VAULT_KMS_KEYS"])
-        # Imported here: boto3 costs ~0.2 s of every cold start, and only KMS setups need it.
-        import boto3
-
-        client = boto3.client(
-            "kms",
-            region_name=settings.get("AWS_REGION") or None,
-            endpoint_url=settings.get("VAULT_KMS_ENDPOINT_URL") or None,
-        )
-        kms = KmsKeyring(client, keys, active)
+        kms = KmsKeyring(lambda: kms_client(settings), keys, active)
         ttl = float(settings.get("VAULT_DEK_CACHE_SECONDS") or 0)
-        return (CachingKeyring(kms, ttl=ttl) if ttl > 0 else kms), None
+        return CachingKeyring(kms, ttl=ttl) if ttl > 0 else kms
     if settings.get("VAULT_KEYS"):
         keys_b, active = parse_key_list(settings["VAULT_KEYS"])
-        return LocalKeyring(keys_b, active, source="VAULT_KEYS"), None
+        # Fixed for the process's life: the environment cannot change under a running worker.
+        return LocalKeyring(keys_b, active, source="VAULT_KEYS")
     if settings.get("VAULT_KEYS_FILE"):
-        path = Path(settings["VAULT_KEYS_FILE"])
-        return load_key_file(path), path
-    path = Path(settings.get("VAULT_DEV_DIR") or "var") / "vault-keys.json"
-    return generated_default_keyring(path), path
+        return FileKeyring(Path(settings["VAULT_KEYS_FILE"]))
+    return generated_default_keyring(
+        Path(settings.get("VAULT_DEV_DIR") or "var") / "vault-keys.json"
+    )
+
+
+def kms_client(settings: Mapping[str, Any]) -> Any:
+    """A KMS client on a boto3 session of its own: the default session may have been made
+    in another process (gunicorn's master) and is not safe to share across a fork."""
+    # Imported here: boto3 costs ~0.2 s of every cold start, and only KMS setups need it.
+    import boto3
+
+    return boto3.session.Session().client(
+        "kms",
+        region_name=settings.get("AWS_REGION") or None,
+        endpoint_url=settings.get("VAULT_KMS_ENDPOINT_URL") or None,
+    )
 
 
 def audit_key_from_settings(settings: Mapping[str, Any]) -> bytes:
@@ -85,10 +90,10 @@ def audit_key_from_settings(settings: Mapping[str, Any]) -> bytes:
 
 def vault_keys_from_settings(settings: Mapping[str, Any]) -> VaultKeys:
     """The keyring and audit key for a service process, checked before any request is served."""
-    keyring, key_file = keyring_from_settings(settings)
+    keyring = keyring_from_settings(settings)
     audit_key = audit_key_from_settings(settings)
     check_keyring(keyring)
-    return VaultKeys(keyring=keyring, audit_key=audit_key, key_file=key_file)
+    return VaultKeys(keyring=keyring, audit_key=audit_key)
 
 
 def check_keyring(keyring: Keyring) -> None:

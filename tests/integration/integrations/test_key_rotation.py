@@ -127,6 +127,29 @@ def test_a_key_file_rotation_from_add_to_retire(
     assert _reveal_all(restarted, auth, made | newer) == made | newer
 
 
+def test_a_running_service_follows_keys_add_and_rewrap_run_from_the_cli(
+    rotation_db: str, tmp_path: Path, auth: Auth, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No restart: the app started before `keys add` reveals what `rewrap` moved, writes anew."""
+    key_file = tmp_path / "keys.json"
+    key_file.write_text(json.dumps({"active": "local-1", "keys": {"local-1": b64key()}}))
+    running = make_vault_app(rotation_db, tmp_path, VAULT_KEYS_FILE=str(key_file)).test_client()
+    made = _create(running, auth, 2)
+
+    monkeypatch.setenv("DATABASE_URL", rotation_db)
+    monkeypatch.setenv("VAULT_KEYS_FILE", str(key_file))
+    monkeypatch.delenv("VAULT_KEYS", raising=False)
+    for command in (["keys", "add"], ["rewrap"]):
+        result = CliRunner().invoke(integrations, command)
+        assert result.exit_code == 0, result.output
+
+    # Every data key is now wrapped by local-2, which the running app has never loaded.
+    assert _reveal_all(running, auth, made) == made
+    newer = _create(running, auth, 1)
+    assert _census(running, auth) == {"local-1": (0, False), "local-2": (3, True)}
+    assert _reveal_all(running, auth, made | newer) == made | newer
+
+
 def test_a_rewrap_keeps_versions_and_leaves_an_audit_row_per_credential(
     rotation_db: str, tmp_path: Path, auth: Auth
 ) -> None:

@@ -12,7 +12,14 @@ import pytest
 from pytest_httpserver import HTTPServer
 from werkzeug import Request, Response
 
-from shared.client import PeerConflict, PeerNotFound, PeerTimeout, PeerUnavailable, ServiceClient
+from shared.client import (
+    PeerConflict,
+    PeerNotFound,
+    PeerTimeout,
+    PeerUnavailable,
+    ServiceClient,
+    drop_inherited_connections,
+)
 from shared.observability import request_id_var
 
 
@@ -144,14 +151,31 @@ class _KeepAliveHandler(BaseHTTPRequestHandler):
         pass
 
 
-def test_clients_made_per_request_reuse_the_peers_open_connection() -> None:
+@pytest.fixture
+def keep_alive_peer() -> Iterator[str]:
+    """A peer that keeps connections open; _KeepAliveHandler.peers holds the ones it saw."""
+    _KeepAliveHandler.peers.clear()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _KeepAliveHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        url = f"http://127.0.0.1:{server.server_address[1]}"
-        for _ in range(3):  # what a service does: a new client for each request it serves
-            ServiceClient(url, "svc-token", name="insights").get("/v1/sessions/s1")
-        assert len(_KeepAliveHandler.peers) == 1, "each call opened a new TCP connection"
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_clients_made_per_request_reuse_the_peers_open_connection(keep_alive_peer: str) -> None:
+    for _ in range(3):  # what a service does: a new client for each request it serves
+        ServiceClient(keep_alive_peer, "svc-token", name="insights").get("/v1/sessions/s1")
+    assert len(_KeepAliveHandler.peers) == 1, "each call opened a new TCP connection"
+
+
+def test_a_forked_worker_drops_the_inherited_connection_and_still_calls_the_peer(
+    keep_alive_peer: str,
+) -> None:
+    # A client made by the app in gunicorn's master, before the workers were forked from it.
+    client = ServiceClient(keep_alive_peer, "svc-token", name="backups")
+    client.get("/v1/sessions/s1")
+    drop_inherited_connections()  # what post_fork does in each worker
+    assert client.get("/v1/sessions/s1") == {}
+    assert len(_KeepAliveHandler.peers) == 2, "the worker reused its parent's connection"
