@@ -135,7 +135,7 @@ def authenticate(*, session: Session, plaintext: str | None) -> TokenHolder:
     if not plaintext:
         raise Unauthorized("a bearer token is required")
     digest = hash_token(plaintext)
-    row = session.execute(_HOLDER_QUERY, {"digest": digest}).one_or_none()
+    row = session.connection().execute(_HOLDER_QUERY, {"digest": digest}).one_or_none()
     # The lookup is by hash; the constant-time compare guards against a collation-insensitive match.
     if row is None or not hmac.compare_digest(row[1], digest):
         raise Unauthorized("the token is not valid")

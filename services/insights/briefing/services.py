@@ -18,9 +18,8 @@ from services.insights.briefing.render import (
 )
 from services.insights.knowledge.scope import applicable, candidates_query
 from services.insights.metrics.counters import count_briefing, mark_surfaced
-from services.insights.records import host_of_client
-from shared.errors import NotFound
-from shared.models import Client, EnvironmentalExample, EnvironmentalInsight, Infrastructure
+from services.insights.records import host_facts
+from shared.models import EnvironmentalExample, EnvironmentalInsight
 
 
 class BriefedInsight(NamedTuple):
@@ -51,11 +50,6 @@ _EXAMPLES = (
     select(EnvironmentalExample.insight_id, EnvironmentalExample.kind, EnvironmentalExample.command)
     .where(EnvironmentalExample.insight_id.in_(bindparam("ids", expanding=True)))
     .order_by(EnvironmentalExample.created_at, EnvironmentalExample.id)
-)
-_HOST_AND_CLIENT_NAME = (
-    select(Infrastructure, Client.name)
-    .join(Client, Client.id == Infrastructure.client_id)
-    .where(Infrastructure.id == bindparam("host_id"))
 )
 MIN_ITEM_TOKENS = 24
 HOST_FACTS = (
@@ -95,10 +89,10 @@ def build_briefing(
     as_of: datetime | None = None,
 ) -> Briefing:
     """Rank what applies to the host and pack it: must-know, relevant, stale, then "N more"."""
-    host, client_name = _host_and_client_name(session, client_id, host_id)
+    host = host_facts(session, client_id, host_id)
     now = as_of or datetime.now(UTC)
     # Plain rows, not ORM objects: hydrating ~100 insights was most of a briefing's cost.
-    rows = session.execute(
+    rows = session.connection().execute(
         _CANDIDATES, {"client_id": host.client_id, "host_id": host.id, "as_of": now}
     )
     candidates = [BriefedInsight._make(row) for row in rows]
@@ -109,7 +103,7 @@ def build_briefing(
     )
     facts = {"id": host.id, **{name: getattr(host, name) for name in HOST_FACTS}}
     briefing = Briefing(client_id, facts, now, budget_tokens)
-    header = render_header(facts, client_name)
+    header = render_header(facts, host.client_name)
     _pack(briefing, ranked, budget_tokens - estimate_tokens(header), explain, examples)
     briefing.markdown = render_markdown(header, briefing.sections, briefing.omitted)
     briefing.used_tokens = estimate_tokens(header) + sum(
@@ -120,23 +114,12 @@ def build_briefing(
     return briefing
 
 
-def _host_and_client_name(
-    session: Session, client_id: str, host_id: str
-) -> tuple[Infrastructure, str]:
-    """The host and its client's name in one query; host_of_client says which is unknown."""
-    found = session.execute(_HOST_AND_CLIENT_NAME, {"host_id": host_id}).first()
-    if found is not None and found[0].client_id == client_id:
-        return found[0], found[1]
-    host_of_client(session, client_id, host_id)  # raises the NotFound naming what is unknown
-    raise NotFound("host", host_id)
-
-
 def _examples(session: Session, insight_ids: list[str]) -> dict[str, dict[str, str]]:
     """The first do and don't example of each of these insights."""
     if not insight_ids:
         return {}
     found: dict[str, dict[str, str]] = {}
-    for insight_id, kind, command in session.execute(_EXAMPLES, {"ids": insight_ids}):
+    for insight_id, kind, command in session.connection().execute(_EXAMPLES, {"ids": insight_ids}):
         found.setdefault(insight_id, {}).setdefault(kind, command)
     return found
 

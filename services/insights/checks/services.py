@@ -14,7 +14,7 @@ from services.insights.failures.services import MAX_COMMAND_CHARS
 from services.insights.knowledge.evidence import add_counter_evidence
 from services.insights.knowledge.scope import current_filter, host_matches
 from services.insights.metrics.counters import mark_surfaced
-from services.insights.records import get_or_404, host_of_client
+from services.insights.records import HostFacts, get_or_404, host_facts
 from shared.errors import Conflict, PayloadTooLarge
 from shared.models import (
     CommandCheck,
@@ -22,7 +22,6 @@ from shared.models import (
     EnvironmentalInsight,
     FailureOccurrence,
     FailurePattern,
-    Infrastructure,
     new_id,
     utcnow,
 )
@@ -102,7 +101,7 @@ def check_command(*, session: Session, data: dict[str, Any]) -> CheckResult:
     """Match the command's shape against the host's patterns and applicable constraints."""
     if len(data["command"]) > MAX_COMMAND_CHARS:
         raise PayloadTooLarge(f"command is longer than {MAX_COMMAND_CHARS} characters")
-    host = host_of_client(session, data["client_id"], data["infrastructure_id"])
+    host = host_facts(session, data["client_id"], data["infrastructure_id"])
     command = redact_text(data["command"])
     shape = shape_command(command)
     key = storable_key(shape.key)
@@ -139,9 +138,9 @@ def _values(check: CommandCheck) -> dict[str, Any]:
     return {column.key: getattr(check, column.key) for column in CommandCheck.__table__.columns}
 
 
-def _constraints(session: Session, host: Infrastructure, keys: list[str]) -> list[Row[Any]]:
+def _constraints(session: Session, host: HostFacts, keys: list[str]) -> list[Row[Any]]:
     """Current insights constraining this command shape that apply to the host, strongest first."""
-    rows = session.execute(
+    rows = session.connection().execute(
         _CONSTRAINTS,
         {"client_id": host.client_id, "host_id": host.id, "keys": keys, "as_of": utcnow()},
     )
@@ -149,9 +148,9 @@ def _constraints(session: Session, host: Infrastructure, keys: list[str]) -> lis
     return sorted(found, key=lambda i: (CONFIDENCE_ORDER[i.confidence_level], -i.priority, i.id))
 
 
-def _patterns(session: Session, host: Infrastructure, keys: list[str]) -> list[Row[Any]]:
+def _patterns(session: Session, host: HostFacts, keys: list[str]) -> list[Row[Any]]:
     """The client's patterns with this command shape, and how often each failed on this host."""
-    rows = session.execute(
+    rows = session.connection().execute(
         _PATTERNS, {"client_id": host.client_id, "host_id": host.id, "keys": keys}
     )
     return sorted(rows, key=lambda p: (-p.on_host, -p.occurrence_count, p.id))
@@ -202,7 +201,7 @@ def _alternatives(
     if insights:
         # The strongest insight's known-good commands first.
         strength = {insight.id: position for position, insight in enumerate(insights)}
-        examples = session.execute(_GOOD_EXAMPLES, {"ids": list(strength)}).all()
+        examples = session.connection().execute(_GOOD_EXAMPLES, {"ids": list(strength)}).all()
         found += [e.command for e in sorted(examples, key=lambda e: strength[e.insight_id])]
     found += [p.recommended_solution for p in patterns if p.recommended_solution]
     return list(dict.fromkeys(found))

@@ -14,14 +14,13 @@ from services.insights.failures.classify import classify, severity_of
 from services.insights.failures.command_shape import storable_key
 from services.insights.failures.fingerprint import FailureSignature, all_signatures
 from services.insights.knowledge.promotion import Evidence, PromotionOutcome, apply_promotion_rules
-from services.insights.records import get_or_404, host_of_client
+from services.insights.records import HostFacts, get_or_404, host_facts
 from shared.errors import PayloadTooLarge
 from shared.models import (
     CommandCheck,
     EnvironmentalInsight,
     FailureOccurrence,
     FailurePattern,
-    Infrastructure,
     WorkSession,
 )
 from shared.redaction import redact_text
@@ -47,7 +46,7 @@ def ingest_failure(*, session: Session, data: dict[str, Any]) -> IngestResult:
     """Store one failed command (redacted) under its pattern and apply the promotion rules."""
     if len(data["command"]) > MAX_COMMAND_CHARS:
         raise PayloadTooLarge(f"command is longer than {MAX_COMMAND_CHARS} characters")
-    host = host_of_client(session, data["client_id"], data["infrastructure_id"])
+    host = host_facts(session, data["client_id"], data["infrastructure_id"])
     if data.get("session_id"):
         get_or_404(session, WorkSession, data["session_id"], "session")
     command = redact_text(data["command"])
@@ -125,7 +124,7 @@ def _locked_pattern(session: Session, digests: list[str]) -> FailurePattern | No
 def _record_occurrence(
     session: Session,
     pattern: FailurePattern,
-    host: Infrastructure,
+    host: HostFacts,
     data: dict[str, Any],
     command: str,
     error_output: str,
@@ -200,7 +199,7 @@ def _history(
     session: Session, pattern_id: str, host_id: str, session_id: str | None
 ) -> PatternHistory:
     params = {"pattern_id": pattern_id, "host_id": host_id, "session_id": session_id}
-    on_host, in_session, lesson = session.execute(_HISTORY, params).one()
+    on_host, in_session, lesson = session.connection().execute(_HISTORY, params).one()
     return PatternHistory(int(on_host), int(in_session), bool(lesson))
 
 

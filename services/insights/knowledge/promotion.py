@@ -12,12 +12,12 @@ from sqlalchemy.orm import Session
 from services.insights.knowledge.dedup import content_hash
 from services.insights.knowledge.events import SYSTEM_ACTOR, record_event
 from services.insights.knowledge.evidence import add_support
+from services.insights.records import HostFacts
 from shared.models import (
     EnvironmentalExample,
     EnvironmentalInsight,
     FailureOccurrence,
     FailurePattern,
-    Infrastructure,
 )
 
 HOST_REPEATS = 2  # occurrences on one host -> host-level suspected insight
@@ -49,7 +49,7 @@ class Evidence:
 
     pattern: FailurePattern
     occurrence: FailureOccurrence
-    host: Infrastructure
+    host: HostFacts
     repeats_on_host: int
     independent: bool  # a new host or a new session for this pattern
     at: datetime

@@ -9,7 +9,8 @@ from typing import Any, TypeVar
 from sqlalchemy import BindParameter, Select, and_, bindparam, or_, select
 
 from services.insights.knowledge.facts import InsightFacts
-from shared.models import EnvironmentalInsight, Infrastructure
+from services.insights.records import HostFacts
+from shared.models import EnvironmentalInsight
 
 F = TypeVar("F", bound=InsightFacts)
 
@@ -48,19 +49,19 @@ def _is_text_or_texts(value: Any) -> bool:
     return isinstance(value, list) and bool(value) and all(isinstance(v, str) for v in value)
 
 
-def host_matches(selector: dict[str, Any] | None, host: Infrastructure) -> bool:
+def host_matches(selector: dict[str, Any] | None, host: HostFacts) -> bool:
     """True when every attribute of the selector matches the host (lists mean any-of)."""
     if not selector:
         return True
     return all(_attribute_matches(key, value, host) for key, value in selector.items())
 
 
-def _attribute_matches(key: str, wanted: Any, host: Infrastructure) -> bool:
+def _attribute_matches(key: str, wanted: Any, host: HostFacts) -> bool:
     if key == "has_gui":
         return bool(host.has_gui) is bool(wanted)
     options = [w.lower() for w in ([wanted] if isinstance(wanted, str) else wanted)]
     if key == "tag":
-        return any(tag.name.lower() in options for tag in host.tags)
+        return any(option in host.tag_names for option in options)
     if key in SUBSTRING_KEYS:
         actual = (getattr(host, SUBSTRING_KEYS[key]) or "").lower()
         return any(option in actual for option in options)
@@ -109,6 +110,6 @@ def candidates_query() -> Select[Any]:
     return select(EnvironmentalInsight).where(scope, current_filter(bindparam("as_of")))
 
 
-def applicable(insights: Sequence[F], host: Infrastructure) -> list[F]:
+def applicable(insights: Sequence[F], host: HostFacts) -> list[F]:
     """The candidates whose selector (if any) matches the host."""
     return [i for i in insights if host_matches(i.host_selector, host)]

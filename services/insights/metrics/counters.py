@@ -56,11 +56,15 @@ def mark_surfaced(session: Session, insights: Sequence[InsightFacts]) -> None:
         i.id for i in insights if i.last_surfaced_at is None or i.last_surfaced_at < cutoff
     )
     if insight_ids:
-        session.execute(
-            update(EnvironmentalInsight)
-            .where(EnvironmentalInsight.id.in_(insight_ids))
-            .values(
-                surfaced_count=EnvironmentalInsight.surfaced_count + 1, last_surfaced_at=utcnow()
-            )
-            .execution_options(synchronize_session=False)
-        )
+        session.connection().execute(_SURFACED, {"ids": insight_ids, "now": utcnow()})
+
+
+# Built once, run as a plain statement: no ORM object of these insights is loaded on the
+# paths that call it, so there is nothing in the session to synchronise.
+_SURFACED = (
+    update(EnvironmentalInsight)
+    .where(EnvironmentalInsight.id.in_(bindparam("ids", expanding=True)))
+    .values(
+        surfaced_count=EnvironmentalInsight.surfaced_count + 1, last_surfaced_at=bindparam("now")
+    )
+)

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from flask.testing import FlaskClient
 
-from tests.integration.insights.factories import WRITE, make_client, make_host, unique
+from tests.integration.insights.factories import WRITE, make_client, make_host, post, unique
 
 Auth = Callable[..., dict[str, str]]
 
@@ -94,6 +94,37 @@ def test_a_new_host_inherits_what_its_selector_matches(
     estate["late"] = late
     assert ids(brief(client, hdr, estate, host="late").json, "relevant") == [selected["id"]]
     assert ids(brief(client, hdr, estate, host="new").json, "relevant") == []
+
+
+def test_a_tag_selector_reaches_the_tagged_host_in_briefings_and_checks(
+    client: FlaskClient, hdr: dict, estate: dict
+) -> None:
+    tag = post(client, hdr, "/v1/tags", {"name": unique("Hyper-V"), "category": "technology"})
+    client.put(f"/v1/hosts/{estate['old']['id']}/tags/{tag['id']}", headers=hdr)
+    selected = insight(
+        client,
+        hdr,
+        client_id=estate["client"]["id"],
+        host_selector={"tag": tag["name"].upper()},
+        confidence_level="confirmed",
+        priority=9,
+        examples=[{"kind": "dont", "command": "Get-VM -Name *"}],
+    )
+    assert ids(brief(client, hdr, estate, host="old").json, "must_know") == [selected["id"]]
+    assert ids(brief(client, hdr, estate, host="new").json, "must_know") == []
+    verdicts = {
+        name: client.post(
+            "/v1/check",
+            json={
+                "client_id": estate["client"]["id"],
+                "infrastructure_id": estate[name]["id"],
+                "command": "Get-VM -Name *",
+            },
+            headers=hdr,
+        ).json["verdict"]
+        for name in ("old", "new")
+    }
+    assert verdicts == {"old": "block", "new": "ok"}
 
 
 def test_confirmed_high_priority_insights_come_first_with_their_examples(

@@ -12,23 +12,29 @@ from services.insights.briefing.render import as_data, estimate_tokens
 from services.insights.knowledge.evidence import add_counter_evidence, add_support, beta_score
 from services.insights.knowledge.scope import host_matches, selector_errors
 from services.insights.knowledge.staleness import is_stale
-from shared.models import EnvironmentalInsight, Infrastructure, Tag
+from services.insights.records import HostFacts
+from shared.models import EnvironmentalInsight
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 
 
-def host(**attrs: Any) -> Infrastructure:
+def host(**attrs: Any) -> HostFacts:
     base = {
+        "id": "h",
+        "client_id": "c",
+        "client_name": "Contoso",
         "hostname": "fs01",
+        "asset_type": "server",
         "os": "Windows Server 2012 R2",
         "os_version": "2012 R2",
         "shell_type": "powershell",
         "powershell_version": "4.0",
         "has_gui": True,
+        "role_description": None,
+        "package_manager": None,
+        "limitations": None,
     }
-    made = Infrastructure(**{**base, **attrs})
-    made.tags = [Tag(name="hyper-v", category="technology")]
-    return made
+    return HostFacts(**{**base, **attrs}, load_tag_names=lambda: ["Hyper-V"])
 
 
 def insight(**attrs: Any) -> EnvironmentalInsight:
