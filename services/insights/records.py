@@ -108,6 +108,21 @@ def host_facts(session: Session, client_id: str, host_id: str) -> HostFacts:
     return HostFacts(**row._mapping, load_tag_names=load_tag_names)
 
 
+def insert_row(session: Session, row: Any) -> None:
+    """Write a new row with one plain INSERT; the object stays outside the session.
+
+    For rows a per-command request writes once and never changes (checks, occurrences): the
+    unit of work's change tracking and flush cost more than the statement there.
+    """
+    table = row.__table__
+    for column in table.columns:  # the Python-side defaults a flush would have applied
+        default = column.default
+        if getattr(row, column.key) is None and default is not None:
+            setattr(row, column.key, default.arg(None) if default.is_callable else default.arg)
+    values = {column.key: getattr(row, column.key) for column in table.columns}
+    session.connection().execute(table.insert(), values)
+
+
 def ensure_unique(session: Session, column: Any, value: Any, what: str, **scope: Any) -> None:
     """409 naming the existing row when `what` with this value already exists (in scope)."""
     model = column.class_

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, bindparam, func, insert, or_, select
+from sqlalchemy import Row, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.insights.failures.command_shape import shape_command, storable_key
@@ -14,7 +14,7 @@ from services.insights.failures.services import MAX_COMMAND_CHARS
 from services.insights.knowledge.evidence import add_counter_evidence
 from services.insights.knowledge.scope import current_filter, host_matches
 from services.insights.metrics.counters import mark_surfaced
-from services.insights.records import HostFacts, get_or_404, host_facts
+from services.insights.records import HostFacts, get_or_404, host_facts, insert_row
 from shared.errors import Conflict, PayloadTooLarge
 from shared.models import (
     CommandCheck,
@@ -124,18 +124,9 @@ def check_command(*, session: Session, data: dict[str, Any]) -> CheckResult:
         created_at=utcnow(),
     )
     alternatives = _alternatives(session, insights, patterns)
-    # A plain INSERT: the check is written once and never changed in this request, so the
-    # unit of work's change tracking and flush would be pure overhead on a per-command path.
-    session.connection().execute(_INSERT_CHECK, _values(check))
+    insert_row(session, check)
     session.commit()
     return CheckResult(check, key, _reasons(insights, patterns), alternatives)
-
-
-_INSERT_CHECK = insert(CommandCheck)
-
-
-def _values(check: CommandCheck) -> dict[str, Any]:
-    return {column.key: getattr(check, column.key) for column in CommandCheck.__table__.columns}
 
 
 def _constraints(session: Session, host: HostFacts, keys: list[str]) -> list[Row[Any]]:

@@ -14,7 +14,7 @@ from services.insights.failures.classify import classify, severity_of
 from services.insights.failures.command_shape import storable_key
 from services.insights.failures.fingerprint import FailureSignature, all_signatures
 from services.insights.knowledge.promotion import Evidence, PromotionOutcome, apply_promotion_rules
-from services.insights.records import HostFacts, get_or_404, host_facts
+from services.insights.records import HostFacts, get_or_404, host_facts, insert_row
 from shared.errors import PayloadTooLarge
 from shared.models import (
     CommandCheck,
@@ -146,7 +146,7 @@ def _record_occurrence(
         observed_at=observed_at,
         is_repeat=bool(history.lesson_existed),
     )
-    session.add(occurrence)
+    insert_row(session, occurrence)
     _count(
         pattern,
         observed_at,
