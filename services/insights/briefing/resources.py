@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response
+from flask import Response, jsonify
 from flask.views import MethodView
 
 from services.insights.briefing.schemas import BriefingArgsSchema, BriefingSchema
@@ -35,4 +35,4 @@ class HostBriefing(MethodView):
         )
         if output == "markdown":
             return Response(briefing.markdown, mimetype="text/markdown")
-        return briefing
+        return jsonify(briefing.as_document())  # a Response passes flask-smorest unchanged

@@ -77,6 +77,23 @@ class Briefing:
     omitted: list[str] = field(default_factory=list)
     markdown: str = ""
 
+    def as_document(self) -> dict[str, Any]:
+        """The JSON body, built directly: BriefingSchema documents it, and a test holds the two
+        equal. Dumping through marshmallow cost more than ranking the candidates."""
+        return {
+            "client_id": self.client_id,
+            "host": self.host,
+            "generated_at": self.generated_at.isoformat(),
+            "budget_tokens": self.budget_tokens,
+            "used_tokens": self.used_tokens,
+            "sections": {
+                name: [{k: v for k, v in item.items() if k != "markdown"} for item in items]
+                for name, items in self.sections.items()
+            },
+            "omitted": {"count": len(self.omitted), "ids": self.omitted},
+            "markdown": self.markdown,
+        }
+
 
 def build_briefing(
     *,

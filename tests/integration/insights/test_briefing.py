@@ -6,8 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
+from services.insights.briefing.schemas import BriefingSchema
+from services.insights.briefing.services import build_briefing
+from shared.web import db_session
 from tests.integration.insights.factories import WRITE, make_client, make_host, post, unique
 
 Auth = Callable[..., dict[str, str]]
@@ -215,6 +219,31 @@ def test_the_budget_is_respected_and_the_rest_is_listed_as_more(
     assert set(shown) | set(body["omitted"]["ids"]) == {m["id"] for m in made}
     default = brief(client, hdr, estate).json
     assert default["budget_tokens"] == 800 and default["used_tokens"] <= 800
+
+
+@pytest.mark.parametrize("explain", [False, True])
+def test_the_json_body_is_what_the_documented_schema_says(
+    app: Flask, client: FlaskClient, hdr: dict, estate: dict, explain: bool
+) -> None:
+    c = estate["client"]["id"]
+    example = [{"kind": "do", "command": "psexec \\\\fs01 cmd"}]
+    insight(client, hdr, client_id=c, priority=9, confidence_level="confirmed", examples=example)
+    for n in range(6):
+        insight(client, hdr, infrastructure_id=estate["old"]["id"], description="x" * 300 * (n + 1))
+    body = brief(client, hdr, estate, budget_tokens=300, explain=str(explain).lower()).json
+    with app.app_context():
+        briefing = build_briefing(
+            session=db_session(),
+            client_id=c,
+            host_id=estate["old"]["id"],
+            budget_tokens=300,
+            explain=explain,
+        )
+    documented = BriefingSchema().dump(briefing)
+    assert briefing.as_document() == documented
+    assert documented["omitted"]["count"] > 0 and documented["sections"]["must_know"]
+    assert set(body) == set(documented)
+    assert body["sections"] == documented["sections"]
 
 
 def test_markdown_marks_insight_text_as_data(client: FlaskClient, hdr: dict, estate: dict) -> None:
