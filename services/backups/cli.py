@@ -17,6 +17,7 @@ from services.backups.runtime import BackupRuntime, runtime_from_settings
 from services.backups.schedules.services import claim_due
 from shared.db import make_engine, make_session_factory
 from shared.models import BackupLog
+from shared.models.backups import BACKUP_TYPES, COMPRESSIONS, STORAGES, VERIFY_MODES
 
 BAR_WIDTH = 30
 
@@ -61,12 +62,12 @@ def cli() -> None:
     "--type",
     "backup_type",
     default="manual",
-    type=click.Choice(["manual", "daily", "weekly", "monthly", "pre-migration"]),
+    type=click.Choice(BACKUP_TYPES),
 )
 @click.option("--database", default=None)
-@click.option("--storage", type=click.Choice(["local", "s3"]), default=None)
-@click.option("--compression", type=click.Choice(["zstd", "gzip", "none"]), default=None)
-@click.option("--verify", type=click.Choice(["none", "checksum", "restore"]), default=None)
+@click.option("--storage", type=click.Choice(STORAGES), default=None)
+@click.option("--compression", type=click.Choice(COMPRESSIONS), default=None)
+@click.option("--verify", type=click.Choice(VERIFY_MODES), default=None)
 def backup(
     backup_type: str,
     database: str | None,

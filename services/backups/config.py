@@ -14,26 +14,29 @@ from shared.config import (
     parse_http_url,
     parse_optional_text,
 )
+from shared.models.backups import COMPRESSIONS, STORAGES
+from shared.models.tickets import TICKET_SYSTEMS
 
 
-def parse_storage(raw: str) -> str:
-    """local or s3."""
-    if raw not in {"local", "s3"}:
-        raise ValueError("expected local or s3")
-    return raw
+def _spelled_out(choices: tuple[str, ...]) -> str:
+    return ", ".join(choices[:-1]) + " or " + choices[-1] if len(choices) > 1 else choices[0]
 
 
-def parse_compression(raw: str) -> str:
-    """zstd, gzip or none."""
-    if raw not in {"zstd", "gzip", "none"}:
-        raise ValueError("expected zstd, gzip or none")
-    return raw
+def parse_one_of(choices: tuple[str, ...]) -> Callable[[str], str]:
+    """One of `choices`; the tuple comes from the models, so a new value needs no edit here."""
+
+    def parse(raw: str) -> str:
+        if raw not in choices:
+            raise ValueError(f"expected {_spelled_out(choices)}")
+        return raw
+
+    return parse
 
 
 def parse_ticket_integration(raw: str) -> str | None:
     """Which PSA gets a ticket when a backup fails (empty: no ticket)."""
-    if raw and raw not in {"syncro", "autotask", "connectwise"}:
-        raise ValueError("expected syncro, autotask, connectwise or empty")
+    if raw and raw not in TICKET_SYSTEMS:
+        raise ValueError(f"expected {', '.join(TICKET_SYSTEMS)} or empty")
     return raw or None
 
 
@@ -58,8 +61,18 @@ BACKUP_SETTINGS: tuple[Setting, ...] = (
         secret=True,
     ),
     Setting("BACKUP_FOLDER", str, "var/backups", "local folder for artifacts"),
-    Setting("BACKUP_STORAGE", parse_storage, "local", "default storage: local or s3"),
-    Setting("BACKUP_COMPRESSION", parse_compression, "zstd", "default compression"),
+    Setting(
+        "BACKUP_STORAGE",
+        parse_one_of(STORAGES),
+        "local",
+        f"default storage: {_spelled_out(STORAGES)}",
+    ),
+    Setting(
+        "BACKUP_COMPRESSION",
+        parse_one_of(COMPRESSIONS),
+        "zstd",
+        f"default compression: {_spelled_out(COMPRESSIONS)}",
+    ),
     # Level 1 keeps up with mariadb-dump on 2 vCPUs (bench/backups_bench.py); 3+ costs throughput.
     Setting("BACKUP_ZSTD_LEVEL", parse_level(1, 19), 1, "zstd level (1-19)"),
     Setting("BACKUP_GZIP_LEVEL", parse_level(1, 9), 6, "gzip level (1-9)"),
@@ -71,7 +84,7 @@ BACKUP_SETTINGS: tuple[Setting, ...] = (
         "BACKUP_TICKET_INTEGRATION",
         parse_ticket_integration,
         None,
-        "open a ticket in this PSA when a backup fails (syncro, autotask, connectwise)",
+        f"open a ticket in this PSA when a backup fails ({', '.join(TICKET_SYSTEMS)})",
     ),
     Setting(
         "BACKUP_NOTIFY_FAILURES",

@@ -7,7 +7,7 @@ import io
 import re
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pymysql
@@ -21,6 +21,7 @@ from services.backups.adapters.mariadb_client import (
     dump_argv,
 )
 from services.backups.adapters.storage import ArtifactWriter, Storage, StorageError
+from services.backups.outcome import DumpOutcome
 from services.backups.progress import DumpMarkerScanner, ProgressCallback, ProgressTracker
 
 TRAILER = b"-- Dump completed"
@@ -46,21 +47,15 @@ class PipelineError(Exception):
         return f"{text}\n{self.stderr_tail}" if self.stderr_tail else text
 
 
-@dataclass
-class DumpOutcome:
-    """What a finished dump produced, ready to be written into backup_log."""
+@dataclass(frozen=True)
+class SourceFacts:
+    """What the preflight learned about the source database, all read on one connection."""
 
-    location: str
-    stored_bytes: int
-    raw_bytes: int
-    checksum_sha256: str
-    compression: str
-    tables_dumped: int
-    server_version: str | None = None
-    binlog_position: str | None = None
-    inventory: dict[str, Any] = field(default_factory=dict)
-    seconds: float = 0.0
-    warnings: list[str] = field(default_factory=list)
+    server_version: str | None
+    log_bin: bool
+    inventory: dict[str, Any]
+    warnings: list[str]
+    estimated_bytes: int | None
 
 
 def binlog_position(head: bytes) -> str | None:
@@ -73,23 +68,48 @@ def binlog_position(head: bytes) -> str | None:
     return " ".join(found) or None
 
 
-def _preflight(target: MariaDBTarget, storage: Storage, fingerprint: bool) -> dict[str, Any]:
+def _preflight(target: MariaDBTarget, storage: Storage, fingerprint: bool) -> SourceFacts:
     try:
         storage.preflight()
     except StorageError as exc:
         raise PipelineError("storage", str(exc)) from exc
     try:
-        facts = inventory.server_facts(target)
-        facts["inventory"] = (
-            inventory.take_inventory(target) if fingerprint else inventory.list_objects(target)
-        )
-        if odd := inventory.non_transactional_tables(target):
-            facts["warnings"] = [
-                "not consistent under --single-transaction (not InnoDB): " + ", ".join(odd)
-            ]
+        # Every check shares one connection: each connect is an auth round trip (and a TLS
+        # handshake) to the server being backed up, and a slot in its max_connections.
+        with inventory.connect(target, database=target.database) as conn, conn.cursor() as cur:
+            return _read_source(cur, target.database, fingerprint)
     except pymysql.MySQLError as exc:
         raise PipelineError("connect", f"cannot read the source database: {exc.args[-1]}") from exc
-    return facts
+
+
+def _read_source(cur: Any, schema: str, fingerprint: bool) -> SourceFacts:
+    server = inventory.server_facts(cur)
+    # Fingerprints (row counts, CHECKSUM TABLE) scan every table: only a restore check needs them.
+    if fingerprint:
+        objects = inventory.snapshot_inventory(cur, schema)
+    else:
+        objects = inventory.object_inventory(cur, schema)
+    return SourceFacts(
+        server_version=server["server_version"],
+        log_bin=server["log_bin"],
+        inventory=dict(objects),
+        warnings=_consistency_warnings(inventory.non_transactional_tables(cur, schema)),
+        estimated_bytes=_estimate(cur, schema),
+    )
+
+
+def _consistency_warnings(tables: list[str]) -> list[str]:
+    if not tables:
+        return []
+    return ["not consistent under --single-transaction (not InnoDB): " + ", ".join(tables)]
+
+
+def _estimate(cur: Any, schema: str) -> int | None:
+    # The estimate only sizes the progress bar and the upload parts: it never stops a backup.
+    try:
+        return inventory.estimated_dump_bytes(cur, schema) or None
+    except pymysql.MySQLError:
+        return None
 
 
 class _Stream:
@@ -160,7 +180,7 @@ def run_mariadb_backup(
     """Dump `target` into `storage` as one stream; raise PipelineError with nothing left behind."""
     started = time.monotonic()
     facts = _preflight(target, storage, fingerprint_tables)
-    expected = expected_bytes or _estimate(target)
+    expected = expected_bytes or facts.estimated_bytes
     tracker = ProgressTracker(
         progress, phase="dumping", expected_bytes=expected, interval=progress_interval
     ).start()
@@ -185,19 +205,12 @@ def run_mariadb_backup(
         checksum_sha256=stream.sha.hexdigest(),
         compression=codec,
         tables_dumped=stream.scanner.tables_with_structure,
-        server_version=facts.get("server_version"),
+        server_version=facts.server_version,
         binlog_position=binlog_position(stream.head),
-        inventory=facts["inventory"],
+        inventory=facts.inventory,
         seconds=round(time.monotonic() - started, 3),
-        warnings=facts.get("warnings", []),
+        warnings=list(facts.warnings),
     )
-
-
-def _estimate(target: MariaDBTarget) -> int | None:
-    try:
-        return inventory.estimated_dump_bytes(target) or None
-    except pymysql.MySQLError:
-        return None
 
 
 def _run_stream(
@@ -207,7 +220,7 @@ def _run_stream(
     codec: str,
     level: int | None,
     tracker: ProgressTracker,
-    facts: dict[str, Any],
+    facts: SourceFacts,
     argv_factory: ArgvFactory,
     expected_bytes: int | None,
 ) -> _Stream:
@@ -218,7 +231,7 @@ def _run_stream(
     stream = _Stream(codec, level, writer)
     with defaults_file(target) as cnf:
         try:
-            dump = ClientProcess(argv_factory(cnf, target.database, facts["log_bin"]), stdout=-1)
+            dump = ClientProcess(argv_factory(cnf, target.database, facts.log_bin), stdout=-1)
         except OSError as exc:
             writer.abort()
             raise PipelineError("dump", f"cannot start mariadb-dump: {exc.strerror}") from exc

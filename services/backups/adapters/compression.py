@@ -8,7 +8,8 @@ from typing import Protocol
 
 import zstandard
 
-CODECS = ("zstd", "gzip", "none")
+from shared.models.backups import COMPRESSIONS
+
 EXTENSIONS = {"zstd": ".zst", "gzip": ".gz", "none": ""}
 DEFAULT_LEVELS = {"zstd": 3, "gzip": 6, "none": 0}
 
@@ -65,8 +66,8 @@ def make_compressor(codec: str, *, level: int | None = None, threads: int = 2) -
 
 def check_codec(codec: str) -> str:
     """Refuse an unknown codec name."""
-    if codec not in CODECS:
-        raise ValueError(f"unknown compression {codec!r}; use one of {', '.join(CODECS)}")
+    if codec not in COMPRESSIONS:
+        raise ValueError(f"unknown compression {codec!r}; use one of {', '.join(COMPRESSIONS)}")
     return codec
 
 

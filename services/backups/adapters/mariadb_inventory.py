@@ -46,12 +46,11 @@ def connect(target: MariaDBTarget, *, database: str | None = None) -> Iterator[A
         conn.close()
 
 
-def server_facts(target: MariaDBTarget) -> dict[str, Any]:
+def server_facts(cur: Any) -> dict[str, Any]:
     """Server version and whether binary logging is on (the position comes from the dump)."""
-    with connect(target) as conn, conn.cursor() as cur:
-        cur.execute("SELECT VERSION(), @@log_bin")
-        version, log_bin = cur.fetchone()
-        return {"server_version": version, "log_bin": bool(log_bin)}
+    cur.execute("SELECT VERSION(), @@log_bin")
+    version, log_bin = cur.fetchone()
+    return {"server_version": version, "log_bin": bool(log_bin)}
 
 
 def database_exists(target: MariaDBTarget, name: str) -> bool:
@@ -74,15 +73,14 @@ def drop_database(target: MariaDBTarget, name: str) -> None:
         cur.execute(f"DROP DATABASE IF EXISTS {quote_ident(check_database_name(name))}")
 
 
-def estimated_dump_bytes(target: MariaDBTarget) -> int:
+def estimated_dump_bytes(cur: Any, schema: str) -> int:
     """A first guess at the dump's size from information_schema (data only)."""
-    with connect(target) as conn, conn.cursor() as cur:
-        cur.execute(
-            "SELECT COALESCE(SUM(DATA_LENGTH), 0) FROM information_schema.TABLES "
-            "WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE'",
-            (target.database,),
-        )
-        return int(cur.fetchone()[0])
+    cur.execute(
+        "SELECT COALESCE(SUM(DATA_LENGTH), 0) FROM information_schema.TABLES "
+        "WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE'",
+        (schema,),
+    )
+    return int(cur.fetchone()[0])
 
 
 def _names(cur: Any, sql: str, schema: str) -> list[str]:
@@ -134,14 +132,19 @@ def table_fingerprints(cur: Any, tables: list[str]) -> dict[str, dict[str, int |
 def take_inventory(target: MariaDBTarget) -> dict[str, Any]:
     """The inventory restore verification compares against, read in one consistent snapshot."""
     with connect(target, database=target.database) as conn, conn.cursor() as cur:
-        cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
-        cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
-        try:
-            objects = object_inventory(cur, target.database)
-            objects["table_data"] = table_fingerprints(cur, objects["tables"])  # type: ignore[assignment]
-        finally:
-            cur.execute("COMMIT")
-        return objects
+        return snapshot_inventory(cur, target.database)
+
+
+def snapshot_inventory(cur: Any, schema: str) -> dict[str, Any]:
+    """Objects and table fingerprints in one consistent snapshot, on a connection using `schema`."""
+    cur.execute("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    cur.execute("START TRANSACTION WITH CONSISTENT SNAPSHOT")
+    try:
+        objects = object_inventory(cur, schema)
+        objects["table_data"] = table_fingerprints(cur, objects["tables"])  # type: ignore[assignment]
+    finally:
+        cur.execute("COMMIT")
+    return objects
 
 
 def changed_tables(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
@@ -150,22 +153,15 @@ def changed_tables(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
     return sorted(t for t in first if t in last and first[t] != last[t])
 
 
-def non_transactional_tables(target: MariaDBTarget) -> list[str]:
+def non_transactional_tables(cur: Any, schema: str) -> list[str]:
     """Base tables whose engine is not InnoDB: --single-transaction cannot make them consistent."""
-    with connect(target) as conn, conn.cursor() as cur:
-        cur.execute(
-            "SELECT CONCAT(TABLE_NAME, ' (', ENGINE, ')') FROM information_schema.TABLES "
-            "WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE' "
-            "AND ENGINE NOT IN ('InnoDB', 'SEQUENCE') ORDER BY TABLE_NAME",
-            (target.database,),
-        )
-        return [str(row[0]) for row in cur.fetchall()]
-
-
-def list_objects(target: MariaDBTarget) -> dict[str, Any]:
-    """Object names only (no table scans), when no restore verification will need fingerprints."""
-    with connect(target, database=target.database) as conn, conn.cursor() as cur:
-        return object_inventory(cur, target.database)
+    cur.execute(
+        "SELECT CONCAT(TABLE_NAME, ' (', ENGINE, ')') FROM information_schema.TABLES "
+        "WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE' "
+        "AND ENGINE NOT IN ('InnoDB', 'SEQUENCE') ORDER BY TABLE_NAME",
+        (schema,),
+    )
+    return [str(row[0]) for row in cur.fetchall()]
 
 
 def compare_inventories(

@@ -10,11 +10,12 @@ import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from services.backups.adapters.compression import decompress_stream, make_compressor
 from services.backups.adapters.mariadb_inventory import compare_inventories
 from services.backups.adapters.storage import LocalStorage, StorageError
+from services.backups.outcome import DumpOutcome
 from services.backups.progress import ProgressCallback, ProgressTracker
 
 PAGES_PER_STEP = 1024
@@ -88,7 +89,7 @@ def run_sqlite_backup(
     codec: str = "zstd",
     level: int | None = None,
     progress: ProgressCallback | None = None,
-) -> dict[str, Any]:
+) -> DumpOutcome:
     """Copy the live database with the backup API, then compress it into the folder."""
     if not source.is_file():
         raise SQLiteBackupError(f"SQLite database {source.name} does not exist")
@@ -96,20 +97,38 @@ def run_sqlite_backup(
         storage.preflight()
     except StorageError as exc:
         raise SQLiteBackupError(str(exc)) from exc
+    started = time.monotonic()
     tracker = ProgressTracker(progress, phase="dumping").start()
     fd, temp = tempfile.mkstemp(prefix=".sqlite-copy-", dir=storage.folder)
     os.close(fd)
     try:
         _online_copy(source, Path(temp), tracker)
         inventory = take_inventory(Path(temp))
-        stored = _compress_into(Path(temp), storage, artifact_name, codec, level, tracker)
+        artifact = _compress_into(Path(temp), storage, artifact_name, codec, level, tracker)
     except (sqlite3.Error, OSError, StorageError) as exc:
         raise SQLiteBackupError(f"SQLite backup failed: {exc}") from exc
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temp)
         tracker.stop()
-    return {**stored, "inventory": inventory, "server_version": f"SQLite {sqlite3.sqlite_version}"}
+    return DumpOutcome(
+        location=artifact.location,
+        stored_bytes=artifact.stored_bytes,
+        raw_bytes=artifact.raw_bytes,
+        checksum_sha256=artifact.checksum_sha256,
+        compression=codec,
+        tables_dumped=len(inventory["tables"]),
+        server_version=f"SQLite {sqlite3.sqlite_version}",
+        inventory=inventory,
+        seconds=round(time.monotonic() - started, 3),
+    )
+
+
+class _Compressed(NamedTuple):
+    location: str
+    stored_bytes: int
+    raw_bytes: int
+    checksum_sha256: str
 
 
 def _compress_into(
@@ -119,7 +138,7 @@ def _compress_into(
     codec: str,
     level: int | None,
     tracker: ProgressTracker,
-) -> dict[str, Any]:
+) -> _Compressed:
     writer = storage.open_writer(name)
     compressor, sha, raw, stored = make_compressor(codec, level=level), hashlib.sha256(), 0, 0
     try:
@@ -137,12 +156,7 @@ def _compress_into(
     except BaseException:
         writer.abort()
         raise
-    return {
-        "location": artifact.location,
-        "stored_bytes": stored + len(tail),
-        "raw_bytes": raw,
-        "checksum_sha256": sha.hexdigest(),
-    }
+    return _Compressed(artifact.location, stored + len(tail), raw, sha.hexdigest())
 
 
 def _expand(storage: LocalStorage, location: str, codec: str, dest: Path) -> None:

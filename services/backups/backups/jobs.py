@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.orm import Session
 
 from services.backups.adapters.compression import EXTENSIONS
 from services.backups.adapters.sqlite_backup import (
@@ -19,10 +20,11 @@ from services.backups.adapters.sqlite_backup import (
 )
 from services.backups.adapters.storage import LocalStorage, Storage, StorageError
 from services.backups.backups.verify_step import BackupPlan, VerificationFailed, verify_backup
+from services.backups.outcome import DumpOutcome
 from services.backups.pipeline import PipelineError, run_mariadb_backup
 from services.backups.progress import Progress
 from services.backups.runtime import BackupRuntime
-from services.backups.schedules.retention_job import apply_schedule_retention
+from services.backups.schedules.retention_job import prune_schedule
 from services.backups.verification import VerificationResult
 from shared.models import BackupLog, BackupSchedule, utcnow
 from shared.observability import log_current_exception
@@ -43,8 +45,8 @@ def artifact_name(plan: BackupPlan, *, sqlite: bool) -> str:
 
 
 def write_progress(runtime: BackupRuntime, backup_id: str, progress: Progress) -> None:
-    """Persist one progress snapshot in its own short transaction."""
-    with runtime.session_factory() as session:
+    """Persist one progress snapshot in its own short transaction (readers see it at once)."""
+    with runtime.session_factory.begin() as session:
         session.execute(
             update(BackupLog)
             .where(BackupLog.id == backup_id, BackupLog.status == "in_progress")
@@ -58,42 +60,24 @@ def write_progress(runtime: BackupRuntime, backup_id: str, progress: Progress) -
                 progress_updated_at=utcnow(),
             )
         )
-        session.commit()
-
-
-def _schedule_status(runtime: BackupRuntime, plan: BackupPlan, status: str) -> None:
-    if plan.schedule_id is None:
-        return
-    with runtime.session_factory() as session:
-        session.execute(
-            update(BackupSchedule)
-            .where(BackupSchedule.id == plan.schedule_id)
-            .values(last_status=status)
-        )
-        session.commit()
-
-
-def _update(runtime: BackupRuntime, backup_id: str, **values: Any) -> None:
-    with runtime.session_factory() as session:
-        session.execute(update(BackupLog).where(BackupLog.id == backup_id).values(**values))
-        session.commit()
 
 
 def run_backup_job(*, runtime: BackupRuntime, plan: BackupPlan) -> None:
-    """Take, verify and record one backup; any failure ends as status=failed, never silently."""
+    """Take, verify and record one backup; any failure ends as status=failed, never silently.
+
+    Apart from the progress snapshots, the job's bookkeeping is one read before the dump, the
+    dump's outcome before a verification, and one transaction for the result. No transaction
+    is open while the dump or the verification runs.
+    """
     storage: Storage | None = None
-    outcome: dict[str, Any] | None = None
+    outcome: DumpOutcome | None = None
     try:
         storage = runtime.storage(plan.storage)
         report = partial(write_progress, runtime, plan.backup_id)
         previous = _previous_good(runtime, plan)  # sizes the upload and judges the result
         outcome = _take(runtime, plan, storage, report, previous)
-        _record_dump(runtime, plan, outcome)
-        result = verify_backup(
-            runtime=runtime, plan=plan, storage=storage, outcome=outcome, report=report
-        )
+        result = _verify(runtime, plan, storage, outcome, report)
         _finish(runtime, plan, outcome, result, previous)
-        _schedule_status(runtime, plan, "succeeded")
     except (PipelineError, SQLiteBackupError, StorageError, VerificationFailed) as exc:
         _fail(runtime, plan, str(exc), storage, outcome)
     except Exception:  # the row must not stay in_progress whatever went wrong
@@ -107,23 +91,21 @@ def _take(
     storage: Storage,
     report: Callable[[Progress], None],
     previous: BackupLog | None,
-) -> dict[str, Any]:
+) -> DumpOutcome:
     name = artifact_name(plan, sqlite=runtime.is_sqlite)
     if runtime.is_sqlite:
         if not isinstance(storage, LocalStorage):
             raise StorageError("the embedded SQLite default backs up to the local folder only")
-        source = sqlite_path_from_url(runtime.source_url)
         return run_sqlite_backup(
             level=runtime.level(plan.compression),
-            source=source,
+            source=sqlite_path_from_url(runtime.source_url),
             storage=storage,
             artifact_name=name,
             codec=plan.compression,
             progress=report,
         )
-    target = runtime.target(plan.database)
-    dumped = run_mariadb_backup(
-        target=target,
+    return run_mariadb_backup(
+        target=runtime.target(plan.database),
         storage=storage,
         artifact_name=name,
         codec=plan.compression,
@@ -133,7 +115,6 @@ def _take(
         progress_interval=runtime.progress_interval,
         fingerprint_tables=plan.verify == "restore",
     )
-    return dict(vars(dumped))
 
 
 def _previous_good(runtime: BackupRuntime, plan: BackupPlan) -> BackupLog | None:
@@ -148,87 +129,114 @@ def _previous_good(runtime: BackupRuntime, plan: BackupPlan) -> BackupLog | None
         return session.scalars(query.order_by(BackupLog.backup_started_at.desc()).limit(1)).first()
 
 
-def _record_dump(runtime: BackupRuntime, plan: BackupPlan, outcome: dict[str, Any]) -> None:
-    _update(
-        runtime,
-        plan.backup_id,
-        phase="verifying" if plan.verify != "none" else "recording",
-        file_path=outcome["location"],
-        file_size_bytes=outcome["stored_bytes"],
-        raw_size_bytes=outcome["raw_bytes"],
-        checksum_sha256=outcome["checksum_sha256"],
-        server_version=(outcome.get("server_version") or "")[:100] or None,
-        binlog_position=outcome.get("binlog_position"),
-        dump_inventory=outcome.get("inventory"),
-        bytes_processed=outcome["raw_bytes"],
-        bytes_stored=outcome["stored_bytes"],
-        eta_seconds=0.0,
+def _verify(
+    runtime: BackupRuntime,
+    plan: BackupPlan,
+    storage: Storage,
+    outcome: DumpOutcome,
+    report: Callable[[Progress], None],
+) -> VerificationResult | None:
+    if plan.verify != "none":
+        # A verification can take as long as the dump: meanwhile the row names the artifact,
+        # its size and checksum, and still does if the worker is lost before the result.
+        with runtime.session_factory.begin() as session:
+            _update(session, plan.backup_id, phase="verifying", **_dump_values(outcome))
+    return verify_backup(
+        runtime=runtime, plan=plan, storage=storage, outcome=outcome, report=report
     )
+
+
+def _dump_values(outcome: DumpOutcome) -> dict[str, Any]:
+    return {
+        "file_path": outcome.location,
+        "file_size_bytes": outcome.stored_bytes,
+        "raw_size_bytes": outcome.raw_bytes,
+        "checksum_sha256": outcome.checksum_sha256,
+        "server_version": (outcome.server_version or "")[:100] or None,
+        "binlog_position": outcome.binlog_position,
+        "dump_inventory": outcome.inventory,
+        "bytes_processed": outcome.raw_bytes,
+        "bytes_stored": outcome.stored_bytes,
+        "eta_seconds": 0.0,
+    }
 
 
 def _finish(
     runtime: BackupRuntime,
     plan: BackupPlan,
-    outcome: dict[str, Any],
+    outcome: DumpOutcome,
     result: VerificationResult | None,
     previous: BackupLog | None,
 ) -> None:
-    details: dict[str, Any] = dict(result.details) if result else {}
-    warnings = list(outcome.get("warnings") or [])
+    warnings = list(outcome.warnings)
     if warning := _size_warning(previous, outcome):
         warnings.append(warning)
+    # One transaction: the succeeded row, its schedule's status and the prune it allows.
+    with runtime.session_factory.begin() as session:
+        _update(session, plan.backup_id, **_success_values(outcome, result, warnings))
+        _set_schedule_status(session, plan, "succeeded")
+        if plan.schedule_id and result is not None:
+            prune_schedule(session=session, runtime=runtime, schedule_id=plan.schedule_id)
+        notice = _notice(session, plan.backup_id)
+    if warnings and runtime.notifier is not None:  # a peer call never holds a transaction open
+        runtime.notifier.backup_warning(backup=notice, warning="; ".join(warnings))
+
+
+def _success_values(
+    outcome: DumpOutcome, result: VerificationResult | None, warnings: list[str]
+) -> dict[str, Any]:
+    details: dict[str, Any] = dict(result.details) if result else {}
     if warnings:
         details["warnings"] = warnings
     now = utcnow()
-    _update(
-        runtime,
-        plan.backup_id,
-        status="succeeded",
-        phase="done",
-        backup_completed_at=now,
-        verification_status="passed" if result else "not_verified",
-        verification_details=details or None,
-        verified_at=now if result else None,
-        restore_seconds=result.restore_seconds if result else None,
-        bytes_processed=outcome["raw_bytes"],
-        bytes_stored=outcome["stored_bytes"],
-        current_table=None,
-        rate_bytes_per_s=_dump_rate(outcome),
-        eta_seconds=0.0,
-        progress_updated_at=now,
-    )
-    if warnings and runtime.notifier is not None:
-        notice = "; ".join(warnings)
-        runtime.notifier.backup_warning(backup=_as_dict(runtime, plan.backup_id), warning=notice)
-    if plan.schedule_id and result is not None:
-        apply_schedule_retention(runtime=runtime, schedule_id=plan.schedule_id)
+    return {
+        **_dump_values(outcome),
+        "status": "succeeded",
+        "phase": "done",
+        "backup_completed_at": now,
+        "verification_status": "passed" if result else "not_verified",
+        "verification_details": details or None,
+        "verified_at": now if result else None,
+        "restore_seconds": result.restore_seconds if result else None,
+        "current_table": None,
+        "rate_bytes_per_s": outcome.rate_bytes_per_s,
+        "progress_updated_at": now,
+    }
 
 
-def _dump_rate(outcome: dict[str, Any]) -> float | None:
-    seconds = outcome.get("seconds")
-    return round(outcome["raw_bytes"] / seconds, 1) if seconds else None
-
-
-def _size_warning(previous: BackupLog | None, outcome: dict[str, Any]) -> str | None:
+def _size_warning(previous: BackupLog | None, outcome: DumpOutcome) -> str | None:
     if previous is None or not previous.raw_size_bytes:
         return None
-    ratio = outcome["raw_bytes"] / previous.raw_size_bytes
+    ratio = outcome.raw_bytes / previous.raw_size_bytes
     if ratio >= SIZE_ANOMALY_RATIO:
         return None
     return (
         f"dump is {ratio:.0%} of the previous good backup {previous.id} "
-        f"({outcome['raw_bytes']} vs {previous.raw_size_bytes} bytes of SQL)"
+        f"({outcome.raw_bytes} vs {previous.raw_size_bytes} bytes of SQL)"
     )
 
 
-def _as_dict(runtime: BackupRuntime, backup_id: str) -> dict[str, Any]:
-    with runtime.session_factory() as session:
-        row = session.get(BackupLog, backup_id)
-        assert row is not None
-        return {
-            c: getattr(row, c)
-            for c in ("id", "backup_type", "database_name", "storage", "error_message")
-        }
+def _update(session: Session, backup_id: str, **values: Any) -> None:
+    session.execute(update(BackupLog).where(BackupLog.id == backup_id).values(**values))
+
+
+def _set_schedule_status(session: Session, plan: BackupPlan, status: str) -> None:
+    if plan.schedule_id is not None:
+        session.execute(
+            update(BackupSchedule)
+            .where(BackupSchedule.id == plan.schedule_id)
+            .values(last_status=status)
+        )
+
+
+def _notice(session: Session, backup_id: str) -> dict[str, Any]:
+    """What a failure or warning event says about the backup, read before the commit."""
+    row = session.get(BackupLog, backup_id)
+    assert row is not None
+    return {
+        c: getattr(row, c)
+        for c in ("id", "backup_type", "database_name", "storage", "error_message")
+    }
 
 
 def _fail(
@@ -236,26 +244,28 @@ def _fail(
     plan: BackupPlan,
     message: str,
     storage: Storage | None,
-    outcome: dict[str, Any] | None,
+    outcome: DumpOutcome | None,
 ) -> None:
     if storage is not None and outcome is not None:
         try:
-            storage.delete(outcome["location"])  # an unproven artifact must not look usable
+            storage.delete(outcome.location)  # an unproven artifact must not look usable
         except StorageError:
             _log.warning("could not remove the artifact of failed backup %s", plan.backup_id)
-    _update(
-        runtime,
-        plan.backup_id,
-        status="failed",
-        phase="failed",
-        backup_completed_at=utcnow(),
-        error_message=_redact(runtime, message)[-4000:],
-        eta_seconds=None,
-        verification_status="failed" if outcome is not None else "not_verified",
-    )
-    _schedule_status(runtime, plan, "failed")
+    with runtime.session_factory.begin() as session:
+        _update(
+            session,
+            plan.backup_id,
+            status="failed",
+            phase="failed",
+            backup_completed_at=utcnow(),
+            error_message=_redact(runtime, message)[-4000:],
+            eta_seconds=None,
+            verification_status="failed" if outcome is not None else "not_verified",
+        )
+        _set_schedule_status(session, plan, "failed")
+        notice = _notice(session, plan.backup_id)
     if runtime.notifier is not None:
-        outcome_of_notice = runtime.notifier.backup_failed(backup=_as_dict(runtime, plan.backup_id))
+        outcome_of_notice = runtime.notifier.backup_failed(backup=notice)
         _log.info("backup %s failure reported: %s", plan.backup_id, outcome_of_notice)
 
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from services.backups.adapters import mariadb_inventory as inventory
 from services.backups.adapters.sqlite_backup import verify_sqlite_restore
 from services.backups.adapters.storage import LocalStorage, Storage
+from services.backups.outcome import DumpOutcome
 from services.backups.progress import Progress, ProgressCallback, ProgressTracker
 from services.backups.runtime import BackupRuntime
 from services.backups.verification import VerificationResult, verify_by_restore, verify_checksum
@@ -35,7 +35,7 @@ def verify_backup(
     runtime: BackupRuntime,
     plan: BackupPlan,
     storage: Storage,
-    outcome: dict[str, Any],
+    outcome: DumpOutcome,
     report: ProgressCallback,
 ) -> VerificationResult | None:
     """None when the plan asks for no verification; raises VerificationFailed on a bad artifact."""
@@ -46,10 +46,10 @@ def verify_backup(
     try:
         result = verify_checksum(
             storage=storage,
-            location=outcome["location"],
+            location=outcome.location,
             codec=plan.compression,
-            checksum_sha256=outcome["checksum_sha256"],
-            size_bytes=outcome["stored_bytes"],
+            checksum_sha256=outcome.checksum_sha256,
+            size_bytes=outcome.stored_bytes,
             artifact_format="sqlite" if runtime.is_sqlite else "sql",
         )
     finally:
@@ -71,7 +71,7 @@ def _restore_check(
     runtime: BackupRuntime,
     plan: BackupPlan,
     storage: Storage,
-    outcome: dict[str, Any],
+    outcome: DumpOutcome,
     checksum: VerificationResult,
     report: ProgressCallback,
 ) -> VerificationResult:
@@ -79,23 +79,23 @@ def _restore_check(
         assert isinstance(storage, LocalStorage)
         passed, details, seconds = verify_sqlite_restore(
             storage=storage,
-            location=outcome["location"],
+            location=outcome.location,
             codec=plan.compression,
-            expected_inventory=outcome["inventory"],
+            expected_inventory=outcome.inventory,
         )
         result = VerificationResult(passed, "restore", details, restore_seconds=seconds)
     else:
         target = runtime.target(plan.database)
-        volatile = inventory.changed_tables(outcome["inventory"], inventory.take_inventory(target))
+        volatile = inventory.changed_tables(outcome.inventory, inventory.take_inventory(target))
         result = verify_by_restore(
             server=target,
             storage=storage,
-            location=outcome["location"],
+            location=outcome.location,
             codec=plan.compression,
             backup_id=plan.backup_id,
-            expected_inventory=outcome["inventory"],
+            expected_inventory=outcome.inventory,
             volatile=frozenset(volatile),
-            expected_raw_bytes=outcome["raw_bytes"],
+            expected_raw_bytes=outcome.raw_bytes,
             progress=report,
         )
     result.details["checksum"] = checksum.details

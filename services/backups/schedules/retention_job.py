@@ -56,17 +56,25 @@ def preview_retention(*, session: Session, schedule_id: str) -> list[BackupLog]:
 
 
 def apply_schedule_retention(*, runtime: BackupRuntime, schedule_id: str) -> list[str]:
-    """Delete what the dry run lists (under a lock on the schedule row); returns the ids pruned."""
+    """Delete what the dry run lists, in a transaction of its own; returns the ids pruned."""
+    with runtime.session_factory.begin() as session:
+        return prune_schedule(session=session, runtime=runtime, schedule_id=schedule_id)
+
+
+def prune_schedule(*, session: Session, runtime: BackupRuntime, schedule_id: str) -> list[str]:
+    """Delete what the dry run lists, under a lock on the schedule row; the caller commits.
+
+    A backup job calls this in the transaction that records its verified success, so the
+    success and the prune it allows are committed together.
+    """
+    session.execute(
+        select(BackupSchedule.id).where(BackupSchedule.id == schedule_id).with_for_update()
+    )
     pruned: list[str] = []
-    with runtime.session_factory() as session:
-        session.execute(
-            select(BackupSchedule.id).where(BackupSchedule.id == schedule_id).with_for_update()
-        )
-        for row in preview_retention(session=session, schedule_id=schedule_id):
-            if _delete_artifact(runtime, row):
-                row.pruned_at = datetime.now(UTC)
-                pruned.append(row.id)
-        session.commit()
+    for row in preview_retention(session=session, schedule_id=schedule_id):
+        if _delete_artifact(runtime, row):
+            row.pruned_at = datetime.now(UTC)
+            pruned.append(row.id)
     if pruned:
         _log.info("retention of schedule %s pruned %s", schedule_id, pruned)
     return pruned

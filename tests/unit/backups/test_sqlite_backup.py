@@ -14,6 +14,7 @@ from services.backups.adapters.sqlite_backup import (
     verify_sqlite_restore,
 )
 from services.backups.adapters.storage import LocalStorage
+from services.backups.outcome import DumpOutcome
 from services.backups.verification import verify_checksum
 
 
@@ -51,37 +52,37 @@ def test_a_sqlite_backup_passes_checksum_and_restore_verification(
     )
     checked = verify_checksum(
         storage=storage,
-        location=result["location"],
+        location=result.location,
         codec=codec,
-        checksum_sha256=result["checksum_sha256"],
-        size_bytes=result["stored_bytes"],
+        checksum_sha256=result.checksum_sha256,
+        size_bytes=result.stored_bytes,
         artifact_format="sqlite",
     )
     assert checked.passed, checked.details
     passed, details, seconds = verify_sqlite_restore(
         storage=storage,
-        location=result["location"],
+        location=result.location,
         codec=codec,
-        expected_inventory=result["inventory"],
+        expected_inventory=result.inventory,
     )
     assert passed, details
     assert seconds >= 0
-    assert result["inventory"]["views"] == ["client_names"]
+    assert result.inventory["views"] == ["client_names"]
     assert [p.name for p in storage.folder.iterdir()] == [f"b.sqlite3.{codec}"]
 
 
 def test_a_tampered_sqlite_artifact_fails_the_checksum(source: Path, tmp_path: Path) -> None:
     storage = LocalStorage(tmp_path / "backups")
     result = run_sqlite_backup(source=source, storage=storage, artifact_name="b.zst")
-    with open(result["location"], "r+b") as fh:
+    with open(result.location, "r+b") as fh:
         fh.seek(100)
         fh.write(b"\x00\x01\x02")
     checked = verify_checksum(
         storage=storage,
-        location=result["location"],
+        location=result.location,
         codec="zstd",
-        checksum_sha256=result["checksum_sha256"],
-        size_bytes=result["stored_bytes"],
+        checksum_sha256=result.checksum_sha256,
+        size_bytes=result.stored_bytes,
         artifact_format="sqlite",
     )
     assert not checked.passed
@@ -93,7 +94,22 @@ def test_restore_writes_an_identical_database_and_refuses_to_overwrite(
     storage = LocalStorage(tmp_path / "backups")
     result = run_sqlite_backup(source=source, storage=storage, artifact_name="b.zst")
     target = tmp_path / "restored.sqlite3"
-    restore_sqlite(storage=storage, location=result["location"], codec="zstd", target=target)
+    restore_sqlite(storage=storage, location=result.location, codec="zstd", target=target)
     assert take_inventory(target) == take_inventory(source)
     with pytest.raises(FileExistsError):
-        restore_sqlite(storage=storage, location=result["location"], codec="zstd", target=target)
+        restore_sqlite(storage=storage, location=result.location, codec="zstd", target=target)
+
+
+def test_a_sqlite_backup_reports_the_same_outcome_as_a_mariadb_dump(
+    source: Path, tmp_path: Path
+) -> None:
+    storage = LocalStorage(tmp_path / "backups")
+    result = run_sqlite_backup(source=source, storage=storage, artifact_name="b.gz", codec="gzip")
+    assert isinstance(result, DumpOutcome)
+    assert result.compression == "gzip"
+    assert result.tables_dumped == 2
+    assert result.raw_bytes == source.stat().st_size
+    assert result.stored_bytes == Path(result.location).stat().st_size
+    assert result.server_version is not None and result.server_version.startswith("SQLite ")
+    assert result.seconds > 0
+    assert result.rate_bytes_per_s is not None and result.rate_bytes_per_s > 0

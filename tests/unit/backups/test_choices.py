@@ -1,0 +1,49 @@
+"""The CLI's options and the service's settings accept exactly what the backup tables allow."""
+
+from __future__ import annotations
+
+import click
+import pytest
+
+from services.backups import config
+from services.backups.cli import cli
+from shared.models.backups import BACKUP_TYPES, COMPRESSIONS, STORAGES, VERIFY_MODES
+
+ENVIRON = {"DATABASE_URL": "sqlite:///var/test-settings.sqlite3"}
+
+
+@pytest.mark.parametrize(
+    ("option", "allowed"),
+    [
+        ("backup_type", BACKUP_TYPES),
+        ("storage", STORAGES),
+        ("compression", COMPRESSIONS),
+        ("verify", VERIFY_MODES),
+    ],
+)
+def test_the_cli_backup_options_offer_exactly_the_values_the_tables_allow(
+    option: str, allowed: tuple[str, ...]
+) -> None:
+    assert isinstance(cli, click.Group)
+    params = {param.name: param for param in cli.commands["backup"].params}
+    choice = params[option].type
+    assert isinstance(choice, click.Choice)
+    assert tuple(choice.choices) == allowed
+
+
+@pytest.mark.parametrize(
+    ("name", "value"),
+    [("BACKUP_STORAGE", s) for s in STORAGES] + [("BACKUP_COMPRESSION", c) for c in COMPRESSIONS],
+)
+def test_every_storage_and_compression_the_tables_allow_is_a_valid_default(
+    name: str, value: str
+) -> None:
+    assert config.load({**ENVIRON, name: value})[name] == value
+
+
+def test_an_unknown_compression_setting_stops_and_names_the_choices(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        config.load({**ENVIRON, "BACKUP_COMPRESSION": "lz4"})
+    assert "expected zstd, gzip or none" in capsys.readouterr().err
