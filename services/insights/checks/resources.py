@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import Response, jsonify
 from flask.views import MethodView
 
 from services.insights.checks import services
@@ -24,9 +25,10 @@ class Check(MethodView):
     @blp.requires("insights:read")
     @blp.arguments(CheckInSchema)
     @blp.response(200, CheckResultSchema)
-    def post(self, data: dict[str, Any]) -> services.CheckResult:
+    def post(self, data: dict[str, Any]) -> Response:
         """Check a command before running it: block, warn or ok, with reasons and alternatives"""
-        return services.check_command(session=db_session(), data=data)
+        result = services.check_command(session=db_session(), data=data)
+        return jsonify(result.as_document())  # a Response passes flask-smorest unchanged
 
 
 @blp.route("/checks/<string:check_id>/outcome")

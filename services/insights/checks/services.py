@@ -96,6 +96,17 @@ class CheckResult:
     def verdict(self) -> str:
         return self.check.verdict
 
+    def as_document(self) -> dict[str, Any]:
+        """The JSON body, built directly: CheckResultSchema documents it, and a test holds the
+        two equal. A check runs before every command; marshmallow's dump was a visible share."""
+        return {
+            "id": self.check.id,
+            "verdict": self.verdict,
+            "command_key": self.command_key,
+            "reasons": self.reasons,
+            "alternatives": self.alternatives,
+        }
+
 
 def check_command(*, session: Session, data: dict[str, Any]) -> CheckResult:
     """Match the command's shape against the host's patterns and applicable constraints."""

@@ -6,8 +6,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
 
+from services.insights.checks.schemas import CheckResultSchema
+from services.insights.checks.services import check_command
+from shared.web import db_session
 from tests.integration.insights.factories import WRITE, make_client, make_host, unique
 
 Auth = Callable[..., dict[str, str]]
@@ -106,6 +110,42 @@ def test_a_confirmed_constraint_blocks_and_offers_the_known_good_alternative(
     assert result["verdict"] == "block"
     assert result["reasons"][0]["id"] == created["id"]
     assert result["alternatives"] == ["psexec \\\\fs01 powershell"]
+
+
+def test_the_check_body_is_what_the_documented_schema_says(
+    app: Flask, client: FlaskClient, hdr: dict, estate: dict
+) -> None:
+    command = "wmic qfe list brief"
+    fail(client, hdr, estate, command)
+    client.post(
+        "/v1/insights",
+        headers=hdr,
+        json={
+            "client_id": estate["client"]["id"],
+            "insight_category": "command_constraints",
+            "title": unique("No wmic"),
+            "description": "wmic is gone on these hosts",
+            "confidence_level": "likely",
+            "examples": [
+                {"kind": "dont", "command": command},
+                {"kind": "do", "command": "Get-HotFix"},
+            ],
+        },
+    )
+    body = check(client, hdr, estate, command)
+    with app.app_context():
+        result = check_command(
+            session=db_session(),
+            data={
+                "client_id": estate["client"]["id"],
+                "infrastructure_id": estate["hosts"][0]["id"],
+                "command": command,
+            },
+        )
+    documented = CheckResultSchema().dump(result)
+    assert result.as_document() == documented
+    assert {r["kind"] for r in documented["reasons"]} == {"insight", "pattern"}
+    assert {**body, "id": documented["id"]} == documented
 
 
 def test_a_suspected_constraint_only_warns(client: FlaskClient, hdr: dict, estate: dict) -> None:
