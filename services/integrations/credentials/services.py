@@ -171,7 +171,7 @@ def reveal_credential(
     context: AccessContext,
 ) -> tuple[SealedCredential, dict[str, str]]:
     """Plaintext of the asked fields, returned only once its audit row is committed."""
-    row = session.execute(_SEALED, {"credential_id": credential_id}).one_or_none()
+    row = session.connection().execute(_SEALED, {"credential_id": credential_id}).one_or_none()
     if row is None:
         raise NotFound("credential", credential_id)
     if fields:
