@@ -178,9 +178,36 @@ def _item(entry: RankedInsight, explain: bool, found: dict[str, str]) -> dict[st
     if explain:
         item["score"] = entry.score
         item["score_breakdown"] = entry.factors
-    item["markdown"] = render_item(item)
-    item["tokens"] = estimate_tokens(item["markdown"]) + 1
+    item["markdown"], item["tokens"] = _rendered(item, insight.updated_at)
     return item
+
+
+# Rendered items by insight version: packing renders every candidate until the budget is full
+# (a later, smaller one may still fit), and the same insights come back briefing after briefing.
+_RENDERED: dict[tuple[Any, ...], tuple[str, int]] = {}
+_RENDERED_SIZE = 20_000
+
+
+def _rendered(item: dict[str, Any], updated_at: datetime) -> tuple[str, int]:
+    """The item's markdown and token count; the key holds everything render_item reads, with
+    updated_at standing for the title and text (every write of an insight moves it)."""
+    examples = item["examples"]
+    key = (
+        item["id"],
+        updated_at,
+        item["confidence"],
+        item["priority"],
+        item["scope"],
+        examples["do"],
+        examples["dont"],
+    )
+    found = _RENDERED.get(key)
+    if found is None:
+        if len(_RENDERED) >= _RENDERED_SIZE:
+            _RENDERED.clear()
+        markdown = render_item(item)
+        found = _RENDERED[key] = (markdown, estimate_tokens(markdown) + 1)
+    return found
 
 
 def _record_served(

@@ -246,6 +246,21 @@ def test_the_json_body_is_what_the_documented_schema_says(
     assert body["sections"] == documented["sections"]
 
 
+def test_an_edited_insight_is_briefed_as_edited(
+    client: FlaskClient, hdr: dict, estate: dict
+) -> None:
+    edited = insight(client, hdr, infrastructure_id=estate["old"]["id"], title="Old wording")
+    assert "Old wording" in brief(client, hdr, estate, format="markdown").text
+    client.patch(
+        f"/v1/insights/{edited['id']}",
+        json={"title": "New wording", "description": "reworded", "reason": "clarity"},
+        headers=hdr,
+    )
+    markdown = brief(client, hdr, estate, format="markdown").text
+    assert "New wording" in markdown and "reworded" in markdown
+    assert "Old wording" not in markdown
+
+
 def test_markdown_marks_insight_text_as_data(client: FlaskClient, hdr: dict, estate: dict) -> None:
     insight(
         client,
