@@ -24,7 +24,7 @@ from services.backups.outcome import DumpOutcome
 from services.backups.pipeline import PipelineError, run_mariadb_backup
 from services.backups.progress import Progress
 from services.backups.runtime import BackupRuntime
-from services.backups.schedules.retention_job import prune_schedule
+from services.backups.schedules.retention_job import apply_schedule_retention
 from services.backups.verification import VerificationResult
 from shared.models import BackupLog, BackupSchedule, utcnow
 from shared.observability import log_current_exception
@@ -171,15 +171,24 @@ def _finish(
     warnings = list(outcome.warnings)
     if warning := _size_warning(previous, outcome):
         warnings.append(warning)
-    # One transaction: the succeeded row, its schedule's status and the prune it allows.
+    # One transaction: the succeeded row and its schedule's status.
     with runtime.session_factory.begin() as session:
         _update(session, plan.backup_id, **_success_values(outcome, result, warnings))
         _set_schedule_status(session, plan, "succeeded")
-        if plan.schedule_id and result is not None:
-            prune_schedule(session=session, runtime=runtime, schedule_id=plan.schedule_id)
         notice = _notice(session, plan.backup_id)
+    if plan.schedule_id and result is not None:  # only a verified success allows a prune
+        _prune_after_success(runtime, plan.schedule_id)
     if warnings and runtime.notifier is not None:  # a peer call never holds a transaction open
         runtime.notifier.backup_warning(backup=notice, warning="; ".join(warnings))
+
+
+def _prune_after_success(runtime: BackupRuntime, schedule_id: str) -> None:
+    """Retention after the success is committed: whatever goes wrong there, the backup stands
+    (it must never reach _fail, which would delete the new, verified artifact)."""
+    try:
+        apply_schedule_retention(runtime=runtime, schedule_id=schedule_id)
+    except Exception:
+        log_current_exception(_log, "retention of schedule %s failed; backups kept", schedule_id)
 
 
 def _success_values(

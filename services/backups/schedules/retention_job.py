@@ -6,7 +6,7 @@ import logging
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.backups.adapters.storage import StorageError
@@ -56,36 +56,42 @@ def preview_retention(*, session: Session, schedule_id: str) -> list[BackupLog]:
 
 
 def apply_schedule_retention(*, runtime: BackupRuntime, schedule_id: str) -> list[str]:
-    """Delete what the dry run lists, in a transaction of its own; returns the ids pruned."""
-    with runtime.session_factory.begin() as session:
-        return prune_schedule(session=session, runtime=runtime, schedule_id=schedule_id)
+    """Prune what the dry run lists; returns the ids pruned.
 
-
-def prune_schedule(*, session: Session, runtime: BackupRuntime, schedule_id: str) -> list[str]:
-    """Delete what the dry run lists, under a lock on the schedule row; the caller commits.
-
-    A backup job calls this in the transaction that records its verified success, so the
-    success and the prune it allows are committed together.
+    Rows are marked pruned and committed before their artifacts are deleted, and a row whose
+    artifact could not be deleted is unmarked again: a crash or a failed commit can leave a
+    file nobody points to, never a backup row that names a file that is gone.
     """
-    session.execute(
-        select(BackupSchedule.id).where(BackupSchedule.id == schedule_id).with_for_update()
-    )
-    pruned: list[str] = []
-    for row in preview_retention(session=session, schedule_id=schedule_id):
-        if _delete_artifact(runtime, row):
-            row.pruned_at = datetime.now(UTC)
-            pruned.append(row.id)
+    with runtime.session_factory.begin() as session:
+        # The lock makes two prunes of one schedule (a job and the endpoint) take turns.
+        session.execute(
+            select(BackupSchedule.id).where(BackupSchedule.id == schedule_id).with_for_update()
+        )
+        doomed = preview_retention(session=session, schedule_id=schedule_id)
+        now = datetime.now(UTC)
+        for row in doomed:
+            row.pruned_at = now
+        artifacts = [(row.id, row.storage, row.file_path) for row in doomed]
+    kept = [
+        row_id
+        for row_id, storage, file_path in artifacts
+        if not _delete_artifact(runtime, storage, file_path)
+    ]
+    if kept:
+        with runtime.session_factory.begin() as session:
+            session.execute(update(BackupLog).where(BackupLog.id.in_(kept)).values(pruned_at=None))
+    pruned = [row_id for row_id, _, _ in artifacts if row_id not in kept]
     if pruned:
         _log.info("retention of schedule %s pruned %s", schedule_id, pruned)
     return pruned
 
 
-def _delete_artifact(runtime: BackupRuntime, row: BackupLog) -> bool:
-    if not row.file_path:
+def _delete_artifact(runtime: BackupRuntime, storage: str, file_path: str | None) -> bool:
+    if not file_path:
         return True
     try:
-        runtime.storage(row.storage).delete(row.file_path)
+        runtime.storage(storage).delete(file_path)
     except StorageError:
-        _log.warning("retention could not delete the artifact of backup %s", row.id)
+        _log.warning("retention could not delete the artifact %s", file_path)
         return False
     return True

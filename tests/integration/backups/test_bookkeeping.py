@@ -70,7 +70,7 @@ def schedule_id(database_url: str) -> Iterator[str]:
     engine.dispose()
 
 
-@pytest.mark.parametrize(("verify", "after_dump"), [("none", 1), ("checksum", 2), ("restore", 2)])
+@pytest.mark.parametrize(("verify", "after_dump"), [("none", 1), ("checksum", 3), ("restore", 3)])
 def test_a_backup_job_keeps_its_log_in_few_transactions_and_none_spans_the_dump(
     make_backup_app: AppFactory,
     source_db: str,
@@ -84,8 +84,8 @@ def test_a_backup_job_keeps_its_log_in_few_transactions_and_none_spans_the_dump(
     assert final.status == "succeeded", final.error_message
     assert final.verification_status == ("not_verified" if verify == "none" else "passed")
     # Before the dump, the look-up of the previous good backup. After it, the outcome (only when
-    # a verification follows, so the row names the artifact meanwhile), then one transaction
-    # for the result, the schedule's status and retention together.
+    # a verification follows, so the row names the artifact meanwhile), one transaction for the
+    # result and the schedule's status, then (after a verified success) retention's own.
     assert steps == ["begin", "end", "dump", "dumped"] + ["begin", "end"] * after_dump
     assert _last_status(runtime, schedule_id) == "succeeded"
 

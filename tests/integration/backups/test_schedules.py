@@ -13,6 +13,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import delete, update
 
+from services.backups.adapters.storage import LocalStorage, StorageError
+from services.backups.schedules import retention_job
 from services.backups.schedules.services import claim_due
 from shared.models import BackupLog, BackupSchedule
 from tests.integration.backups.backup_fixtures import AppFactory, wait_for_backup
@@ -216,6 +218,46 @@ def test_run_due_takes_the_backup_and_retention_prunes_only_after_a_verified_suc
     assert Path(second["file_path"]).exists()
     refreshed = client.get(f"/v1/schedules/{schedule['id']}", headers=auth("backups:read"))
     assert refreshed.get_json()["last_status"] == "succeeded"
+
+
+def test_a_retention_that_fails_after_a_verified_backup_keeps_that_backup(
+    app: Flask, auth: Callable[..., dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = app.test_client()
+    schedule = _schedule(client, auth, keep_daily=1, keep_weekly=0, keep_monthly=0)
+
+    def broken_retention(**_: Any) -> list[BackupLog]:
+        raise RuntimeError("retention broke")
+
+    monkeypatch.setattr(retention_job, "preview_retention", broken_retention)
+    _make_due(app, schedule["id"])
+    started = client.post("/v1/schedules/run-due", headers=auth("backups:run")).get_json()
+    done = wait_for_backup(client, started["started"][0], auth("backups:read"))
+    assert (done["status"], done["verification_status"]) == ("succeeded", "passed")
+    assert Path(done["file_path"]).exists()
+
+
+def test_an_artifact_retention_cannot_delete_keeps_its_backup_unpruned(
+    app: Flask, auth: Callable[..., dict[str, str]], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client = app.test_client()
+    schedule = _schedule(client, auth, keep_daily=1, keep_weekly=0, keep_monthly=0)
+    with app.extensions["session_factory"]() as session:
+        rows = [_history_row(schedule["id"], d, file_path=f"/nowhere/{d}") for d in range(3)]
+        session.add_all(rows)
+        session.commit()
+        stuck, gone = rows[1].id, rows[2].id
+
+    def delete_some(_storage: LocalStorage, location: str) -> None:
+        if location == "/nowhere/1":
+            raise StorageError("the disk said no")
+
+    monkeypatch.setattr(LocalStorage, "delete", delete_some)
+    applied = client.post(f"/v1/schedules/{schedule['id']}/retention", headers=auth("backups:run"))
+    assert applied.get_json()["deleted"] == [gone]
+    with app.extensions["session_factory"]() as session:
+        assert session.get(BackupLog, stuck).pruned_at is None
+        assert session.get(BackupLog, gone).pruned_at is not None
 
 
 def _history_row(schedule_id: str, days_ago: int, **fields: Any) -> BackupLog:
