@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import base64
+import contextlib
+import fcntl
 import json
 import logging
 import os
 import secrets
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
@@ -167,13 +170,39 @@ def _stamp_of(path: Path) -> FileStamp | None:
         return None  # missing for now (e.g. mid-swap of a mounted secret): keep the keys held
 
 
-def save_key_file(keyring: LocalKeyring, path: Path) -> None:
-    """Write the key file atomically with owner-only permissions."""
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        json.dump(keyring.to_document(), handle)
-    os.replace(tmp, path)
+def save_key_file(keyring: LocalKeyring, path: Path) -> FileStamp:
+    """Write the key file atomically with owner-only permissions; the stamp of what was written.
+
+    A temporary file of its own (two writers never share one), synced before the rename, so
+    the name always points at a whole file; the rename keeps the inode, so the stamp taken
+    from the temporary file is the stamp of the file under its final name.
+    """
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as handle:
+            json.dump(keyring.to_document(), handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+            stamp = _stamp(os.fstat(handle.fileno()))
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    return stamp
+
+
+@contextlib.contextmanager
+def _key_file_edit(path: Path) -> Iterator[None]:
+    """Hold the key file's edit lock: `keys add` in two processes at once must not both
+    write local-3, each with its own bytes, one of them lost with what it wrapped."""
+    lock_path = path.with_name(f".{path.name}.lock")
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
 
 
 class FileKeyring:
@@ -210,7 +239,10 @@ class FileKeyring:
         return self._current().kek_ids()
 
     def generate_data_key(self, context: Mapping[str, str]) -> DataKey:
-        return self._current().generate_data_key(context)
+        # Always looked at (one stat): a key wrapped with a version retired a moment ago in
+        # another process would be lost; writes are rare next to reveals.
+        self._reload_if_changed()
+        return self._keyring.generate_data_key(context)
 
     def unwrap(self, wrapped: bytes, context: Mapping[str, str]) -> bytearray:
         return self._holding(wrapped_kek_id(wrapped)).unwrap(wrapped, context)
@@ -220,19 +252,20 @@ class FileKeyring:
 
     def add_key(self) -> str:
         """Write a new active KEK version into the file; returns its id."""
-        with self._lock:
-            # From the file, not from memory: a version another process added must survive.
-            self._save(load_key_file(self.path).with_new_key())
-            return self._keyring.active_kek_id
+        return self._edit(LocalKeyring.with_new_key).active_kek_id
 
     def retire_key(self, kek_id: str) -> None:
         """Remove one (non-active) KEK version from the file."""
-        with self._lock:
-            self._save(load_key_file(self.path).without_key(kek_id))
+        self._edit(lambda keyring: keyring.without_key(kek_id))
 
-    def _save(self, keyring: LocalKeyring) -> None:
-        save_key_file(keyring, self.path)
-        self._keyring, self._seen = keyring, _stamp_of(self.path)
+    def _edit(self, change: Callable[[LocalKeyring], LocalKeyring]) -> LocalKeyring:
+        """Change the file under its edit lock, starting from the file, not from memory: a
+        version another process added must survive."""
+        with self._lock, _key_file_edit(self.path):
+            keyring = change(load_key_file(self.path))
+            self._seen = save_key_file(keyring, self.path)
+            self._keyring = keyring
+            return keyring
 
     def _current(self) -> LocalKeyring:
         if self._clock() - self._checked_at >= self._interval:

@@ -6,6 +6,8 @@ import base64
 import json
 import logging
 import os
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from shared.crypto import DecryptionFailed, FileKeyring, LocalKeyring, save_key_
 
 CONTEXT = {"credential_id": "cred-a", "credential_version": "1"}
 INTERVAL = 1.0
+REPO = Path(__file__).resolve().parents[3]
 
 
 class Clock:
@@ -43,19 +46,38 @@ def _add_key_elsewhere(path: Path) -> FileKeyring:
     return writer
 
 
-def test_new_data_keys_use_a_version_added_by_another_writer_after_the_interval(
+def test_new_data_keys_use_a_version_added_by_another_writer_at_once(key_file: Path) -> None:
+    clock = Clock()  # never moves: a write looks at the file every time, whatever the interval
+    held = _held(key_file, clock)
+    assert held.generate_data_key(CONTEXT).kek_id == "local-1"
+    _add_key_elsewhere(key_file)
+    data_key = held.generate_data_key(CONTEXT)
+    assert data_key.kek_id == "local-2"
+    assert FileKeyring(key_file).unwrap(data_key.wrapped, CONTEXT) == data_key.plaintext
+
+
+def test_the_active_version_a_held_keyring_reports_follows_the_file_after_the_interval(
     key_file: Path,
 ) -> None:
     clock = Clock()
     held = _held(key_file, clock)
     _add_key_elsewhere(key_file)
-    # Within the interval the file is not even looked at (the hot path stays syscall-free).
-    assert held.generate_data_key(CONTEXT).kek_id == "local-1"
+    # Within the interval the file is not even looked at for this (no syscall on reads).
+    assert held.active_kek_id == "local-1"
     clock.now += INTERVAL
     assert held.active_kek_id == "local-2"
-    data_key = held.generate_data_key(CONTEXT)
-    assert data_key.kek_id == "local-2"
-    assert FileKeyring(key_file).unwrap(data_key.wrapped, CONTEXT) == data_key.plaintext
+
+
+def test_keys_added_by_several_processes_at_once_are_all_kept(key_file: Path) -> None:
+    script = (
+        "import sys; from pathlib import Path; from shared.crypto import FileKeyring;"
+        "[FileKeyring(Path(sys.argv[1])).add_key() for _ in range(10)]"
+    )
+    writers = [
+        subprocess.Popen([sys.executable, "-c", script, str(key_file)], cwd=REPO) for _ in range(3)
+    ]
+    assert [w.wait(timeout=60) for w in writers] == [0, 0, 0]
+    assert len(FileKeyring(key_file).kek_ids()) == 1 + 3 * 10
 
 
 def test_a_data_key_wrapped_by_a_newer_version_unwraps_at_once_in_a_held_keyring(
