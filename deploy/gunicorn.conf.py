@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import glob
 import json
 import logging
 import os
@@ -42,13 +43,17 @@ def _metrics_dir() -> str:
     prometheus_client decides when first imported whether metrics live in per-process files
     (summed by every /metrics scrape) or in the answering worker's memory. With preload_app
     the app is imported in the master before any server hook runs, so the variable is set
-    here, while this file is read; the workers inherit it. on_starting creates the directory.
+    here, while this file is read; the workers inherit it. The directory exists before the app
+    is imported, and an operator's is emptied: files of an earlier run would be summed in.
     """
     chosen = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not chosen:
         name = _OWN_METRICS_DIR_PREFIX + secrets.token_hex(8)
         chosen = os.path.join(_heartbeat_dir() or tempfile.gettempdir(), name)
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = chosen
+    os.makedirs(chosen, mode=0o700, exist_ok=True)
+    for stale in glob.glob(os.path.join(chosen, "*.db")):
+        os.remove(stale)
     return chosen
 
 
@@ -140,11 +145,6 @@ worker_tmp_dir = _heartbeat_dir()
 # Import the app once in the master and fork workers from it: the workers share the imported
 # code copy-on-write (memory per worker) and start without importing again (cold start).
 preload_app = os.environ.get("GUNICORN_PRELOAD", "true").strip().lower() not in {"0", "false", "no"}
-
-
-def on_starting(server: Any) -> None:
-    """Create the metrics directory before the first worker is forked."""
-    os.makedirs(METRICS_DIR, mode=0o700, exist_ok=True)
 
 
 def post_fork(server: Any, worker: Any) -> None:

@@ -93,14 +93,13 @@ def _exec_config(monkeypatch: pytest.MonkeyPatch, metrics_dir: str = "") -> dict
     return runpy.run_path(str(CONFIG))
 
 
-def test_a_fresh_metrics_directory_lives_from_starting_to_exit(
+def test_a_fresh_metrics_directory_lives_from_reading_the_config_to_exit(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     config = _exec_config(monkeypatch)
     metrics_dir = Path(config["METRICS_DIR"])
-    # Named while the config is read, before a preloaded app imports prometheus_client.
+    # Named and made while the config is read, before a preloaded app imports prometheus_client.
     assert os.environ[METRICS_ENV] == str(metrics_dir)
-    config["on_starting"](None)
     assert metrics_dir.is_dir() and not any(metrics_dir.iterdir())
     (metrics_dir / "gauge_livesum_4242.db").write_bytes(b"")
     config["child_exit"](None, SimpleNamespace(pid=4242))
@@ -109,12 +108,14 @@ def test_a_fresh_metrics_directory_lives_from_starting_to_exit(
     assert not metrics_dir.exists()
 
 
-def test_an_operators_metrics_directory_is_used_and_left_in_place(
+def test_an_operators_metrics_directory_is_emptied_of_old_counts_and_left_in_place(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
+    (tmp_path / "counter_4242.db").write_bytes(b"an earlier run's counts")
+    (tmp_path / "README").write_text("the operator's own file")
     config = _exec_config(monkeypatch, metrics_dir=str(tmp_path))
     assert config["METRICS_DIR"] == str(tmp_path) == os.environ[METRICS_ENV]
-    config["on_starting"](None)
+    assert [p.name for p in tmp_path.iterdir()] == ["README"]
     config["on_exit"](None)
     assert tmp_path.is_dir()
 
