@@ -102,8 +102,8 @@ def host_facts(session: Session, client_id: str, host_id: str) -> HostFacts:
         host_of_client(session, client_id, host_id)  # raises the NotFound naming what is unknown
         raise NotFound("host", host_id)
 
-    def load_tag_names() -> list[str]:
-        return list(connection.execute(_TAG_NAMES, {"host_id": host_id}).scalars())
+    def load_tag_names() -> list[str]:  # through the session: it may be read after a commit
+        return list(session.execute(_TAG_NAMES, {"host_id": host_id}).scalars())
 
     return HostFacts(**row._mapping, load_tag_names=load_tag_names)
 
@@ -118,6 +118,8 @@ def insert_row(session: Session, row: Any) -> None:
     for column in table.columns:  # the Python-side defaults a flush would have applied
         default = column.default
         if getattr(row, column.key) is None and default is not None:
+            # Only values and Python callables here; a SQL-expression default would need a flush.
+            assert default.is_scalar or default.is_callable, f"{column.key}: unsupported default"
             setattr(row, column.key, default.arg(None) if default.is_callable else default.arg)
     values = {column.key: getattr(row, column.key) for column in table.columns}
     session.connection().execute(table.insert(), values)

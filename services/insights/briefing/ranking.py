@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from services.insights.briefing.memo import Memo
 from services.insights.knowledge.dedup import words
 from services.insights.knowledge.facts import InsightFacts
 from services.insights.knowledge.scope import SPECIFICITY, scope_of
@@ -92,17 +93,12 @@ def _relevance(insight: InsightFacts, task_words: set[str]) -> float:
     return 1.0 + 2.0 * overlap
 
 
-_WORDS_CACHE: dict[tuple[str, datetime], set[str]] = {}
-_WORDS_CACHE_SIZE = 100_000
+_WORDS: Memo[tuple[str, datetime], set[str]] = Memo(100_000)
 
 
 def _words_of(insight: InsightFacts) -> set[str]:
-    """The insight's content words, cached per (id, updated_at): texts rarely change."""
-    key = (insight.id, insight.updated_at)
-    found = _WORDS_CACHE.get(key)
-    if found is None:
-        if len(_WORDS_CACHE) >= _WORDS_CACHE_SIZE:
-            _WORDS_CACHE.clear()
-        text = " ".join([insight.title, insight.description, insight.command_key or ""])
-        found = _WORDS_CACHE[key] = words(text)
-    return found
+    """The insight's content words, remembered per (id, updated_at): texts rarely change."""
+    return _WORDS.get(
+        (insight.id, insight.updated_at),
+        lambda: words(" ".join([insight.title, insight.description, insight.command_key or ""])),
+    )

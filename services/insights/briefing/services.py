@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from services.insights.briefing.memo import Memo
 from services.insights.briefing.ranking import RankedInsight, rank
 from services.insights.briefing.render import (
     estimate_tokens,
@@ -184,8 +185,7 @@ def _item(entry: RankedInsight, explain: bool, found: dict[str, str]) -> dict[st
 
 # Rendered items by insight version: packing renders every candidate until the budget is full
 # (a later, smaller one may still fit), and the same insights come back briefing after briefing.
-_RENDERED: dict[tuple[Any, ...], tuple[str, int]] = {}
-_RENDERED_SIZE = 20_000
+_RENDERED: Memo[tuple[Any, ...], tuple[str, int]] = Memo(20_000)
 
 
 def _rendered(item: dict[str, Any], updated_at: datetime) -> tuple[str, int]:
@@ -201,13 +201,12 @@ def _rendered(item: dict[str, Any], updated_at: datetime) -> tuple[str, int]:
         examples["do"],
         examples["dont"],
     )
-    found = _RENDERED.get(key)
-    if found is None:
-        if len(_RENDERED) >= _RENDERED_SIZE:
-            _RENDERED.clear()
-        markdown = render_item(item)
-        found = _RENDERED[key] = (markdown, estimate_tokens(markdown) + 1)
-    return found
+    return _RENDERED.get(key, lambda: _render(item))
+
+
+def _render(item: dict[str, Any]) -> tuple[str, int]:
+    markdown = render_item(item)
+    return markdown, estimate_tokens(markdown) + 1
 
 
 def _record_served(
