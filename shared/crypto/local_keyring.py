@@ -211,8 +211,9 @@ class FileKeyring:
     Why: `keys add` and retire run in another process (the CLI, another worker). Every
     gunicorn worker must then wrap new data keys with the new active version and unwrap keys
     wrapped by it, without a restart. Cheap on the reveal path: a known key version costs no
-    system call; new writes stat the file at most once per `check_interval`; an unknown key
-    version stats it at once. A file that changed but does not load (half written, hand-edited
+    system call; every new data key stats the file first (a write must never use a version
+    retired elsewhere); an unknown key version stats it at once; `active_kek_id` looks at most
+    once per `check_interval`. A file that changed but does not load (half written, hand-edited
     wrongly, gone) never replaces the keys held: they stay, with one warning per bad version.
     """
 
