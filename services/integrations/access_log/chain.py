@@ -84,7 +84,6 @@ def row_hash(*, key: bytes, prev_hash: str, row: CredentialAccessLog | SimpleNam
 _NOOP_WRITE = text("UPDATE credential_audit_head SET seq = seq WHERE id = :chain")
 _LOCK_TIP = text("SELECT seq, last_hash FROM credential_audit_head WHERE id = :chain FOR UPDATE")
 _READ_TIP = text("SELECT seq, last_hash FROM credential_audit_head WHERE id = :chain")
-_NEW_TIP = text("INSERT INTO credential_audit_head (id, seq, last_hash) VALUES (:chain, 0, :zero)")
 _MOVE_TIP = text("UPDATE credential_audit_head SET seq = :seq, last_hash = :hash WHERE id = :chain")
 _INSERT_ROW = text(
     "INSERT INTO credential_access_log (id, chain, seq, credential_id, credential_version,"
@@ -105,9 +104,14 @@ def _take_tip(connection: Connection, chain: int) -> tuple[int, str]:
         # A locking read waits for the previous append to commit and then sees its tip.
         tip = connection.execute(_LOCK_TIP, {"chain": chain}).first()
     if tip is None:
-        connection.execute(_NEW_TIP, {"chain": chain, "zero": GENESIS_HASH})
-        return 1, GENESIS_HASH
+        # The migration creates every chain's head at the genesis hash. A missing one was
+        # deleted: restarting the chain would hide that, so no audit row, and no plaintext.
+        raise AuditChainBroken(f"audit chain {chain} has no head row")
     return int(tip.seq) + 1, str(tip.last_hash)
+
+
+class AuditChainBroken(RuntimeError):
+    """The chain cannot take another row; the use case that needed it must not go on."""
 
 
 def append_access(

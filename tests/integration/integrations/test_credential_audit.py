@@ -201,6 +201,34 @@ def test_the_chain_verifies_over_http_and_from_the_cli(
     assert "chains ok" in result.output
 
 
+def test_a_wiped_chain_is_not_silently_restarted_and_gives_no_plaintext(
+    vault_client: FlaskClient,
+    make_credential: Maker,
+    auth: Auth,
+    engine: Engine,
+    restore_log: None,
+) -> None:
+    made = make_credential("api_key", api_key="wiped-chain-secret-0451")
+    head = {"id": chain.chain_of(made["id"])}
+    with engine.begin() as conn:
+        saved = conn.execute(
+            text("SELECT seq, last_hash FROM credential_audit_head WHERE id = :id"), head
+        ).one()
+        conn.execute(text("DELETE FROM credential_access_log WHERE chain = :id"), head)
+        conn.execute(text("DELETE FROM credential_audit_head WHERE id = :id"), head)
+    try:
+        answer = _reveal(vault_client, auth, made["id"])
+        assert answer.status_code == 500
+        assert "wiped-chain-secret-0451" not in answer.get_data(as_text=True)
+        assert _log(engine, made["id"]) == []
+    finally:  # restore_log puts the rows back and needs the head to be there
+        with engine.begin() as conn:
+            conn.execute(
+                text("INSERT INTO credential_audit_head (id, seq, last_hash) VALUES (:id, :s, :h)"),
+                {**head, "s": saved.seq, "h": saved.last_hash},
+            )
+
+
 @pytest.fixture
 def restore_log(engine: Engine) -> Iterator[None]:
     """Tampering tests change the shared log; put it back as it was afterwards."""
