@@ -13,8 +13,9 @@ computed by GREATEST, examples of the ranking's head, the surfacing UPDATE only 
 not surfaced in the last 10 minutes, the metrics upsert; check: host, constraints, patterns
 with their on-host count, the surfacing UPDATE, good examples, the check INSERT; ingest: host,
 pattern FOR UPDATE, one history statement for a known pattern, occurrence INSERT, counters,
-linked insights), so the ratio is the cost of everything else: validation, authentication,
-redaction, fingerprinting, ranking, rendering, serialisation.
+linked insights, and their support or evidence-date UPDATE), so the ratio is the cost of
+everything else: validation, authentication, redaction, fingerprinting, ranking, rendering,
+serialisation.
 
 Usage:
   .venv/bin/python bench/insights_bench.py                  # scale 0.1 (20 clients, 2,000 hosts...)
@@ -86,7 +87,8 @@ from shared.db import make_engine
 
 app = Flask(__name__)
 engine = make_engine(os.environ["DATABASE_URL"])
-app.extensions["db_engine"] = engine
+# gunicorn's post_fork runs these in each worker: fresh connections, as the services get
+app.extensions["after_fork_resets"] = [lambda: engine.dispose(close=False)]
 
 CANDIDATES = text(
     "SELECT id, updated_at, client_id, infrastructure_id, host_selector, insight_category,"
@@ -205,6 +207,8 @@ LINKED = text("SELECT id, confidence_level, support_count FROM environmental_ins
 SUPPORTED = text("UPDATE environmental_insights SET support_count = support_count + 1,"
                  " last_evidence_at = UTC_TIMESTAMP(6), updated_at = UTC_TIMESTAMP(6)"
                  " WHERE id IN :ids")
+EVIDENCED = text("UPDATE environmental_insights SET last_evidence_at = UTC_TIMESTAMP(6),"
+                 " updated_at = UTC_TIMESTAMP(6) WHERE id = :id")
 
 
 @app.post("/failures")
@@ -234,6 +238,8 @@ def failures():
             linked = rows(db.execute(LINKED, {"p": pattern_id, "h": h}))
         if linked and on_host == 0:  # a new host is independent evidence for its insights
             db.execute(SUPPORTED, {"ids": tuple(i["id"] for i in linked)})
+        elif linked:  # a repeat there still dates the insight's evidence, as the service does
+            db.execute(EVIDENCED, {"id": linked[0]["id"]})
     return jsonify(occurrence_id=occurrence_id, pattern_id=pattern_id, insights=linked), 201
 '''
 

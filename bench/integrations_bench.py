@@ -59,7 +59,8 @@ from shared.db import make_engine
 
 app = Flask(__name__)
 engine = make_engine(os.environ["DATABASE_URL"])
-app.extensions["db_engine"] = engine  # gunicorn's post_fork gives each worker fresh connections
+# gunicorn's post_fork runs these in each worker: fresh connections, as the services get
+app.extensions["after_fork_resets"] = [lambda: engine.dispose(close=False)]
 keyring = LocalKeyring(*parse_key_list(os.environ["VAULT_KEYS"]))
 SELECT = text("SELECT api_key_encrypted, wrapped_data_key, version FROM integration_credentials"
               " WHERE id = :id")

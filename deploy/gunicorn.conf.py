@@ -147,13 +147,19 @@ worker_tmp_dir = _heartbeat_dir()
 preload_app = os.environ.get("GUNICORN_PRELOAD", "true").strip().lower() not in {"0", "false", "no"}
 
 
-def post_fork(server: Any, worker: Any) -> None:
-    """Give each worker its own database, HTTP and KMS connections: none may cross a fork."""
-    app = getattr(worker.app, "callable", None)  # set in the master when the app was preloaded
-    if app is not None:
-        from shared.web import reset_after_fork  # loaded with the app: see JsonLogger.access
+# Where an app keeps what a forked worker must redo (shared.web.forking.on_worker_fork adds).
+AFTER_FORK_RESETS = "after_fork_resets"
 
-        reset_after_fork(app)
+
+def post_fork(server: Any, worker: Any) -> None:
+    """Give each worker its own database, HTTP and KMS connections: none may cross a fork.
+
+    Read off the app, not imported: importing shared.web here would load the whole stack into
+    every worker of any app this config serves (the bare baselines of bench/ included).
+    """
+    app = getattr(worker.app, "callable", None)  # set in the master when the app was preloaded
+    for reset in getattr(app, "extensions", {}).get(AFTER_FORK_RESETS, ()):
+        reset()
 
 
 def child_exit(server: Any, worker: Any) -> None:

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
-_RESETS = "after_fork_resets"
+_RESETS = "after_fork_resets"  # deploy/gunicorn.conf.py post_fork runs what is listed here
 
 
 def on_worker_fork(app: Flask, reset: Callable[[], None]) -> None:
@@ -19,7 +19,8 @@ def reset_after_fork(app: Flask) -> None:
 
     gunicorn preloads the app in its master and forks the workers from it: sockets, TLS state
     and client locks are copied, so without this every worker would talk through its
-    parent's (and its siblings') connections. deploy/gunicorn.conf.py calls it in post_fork.
+    parent's (and its siblings') connections. deploy/gunicorn.conf.py's post_fork does the
+    same, reading the list off the app so that it imports nothing into a bare app's workers.
     """
     for reset in app.extensions.get(_RESETS, []):
         reset()

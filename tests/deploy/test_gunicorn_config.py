@@ -158,3 +158,19 @@ def test_a_bad_setting_stops_with_one_line_naming_the_variable(
     assert result.stderr.strip().splitlines() == [
         f"configuration error: {name} must be a whole number >= {minimum}"
     ]
+
+
+def test_post_fork_loads_nothing_into_a_bare_apps_workers(tmp_path: Path) -> None:
+    # The bare Flask baselines of bench/ run under this config: their workers must stay bare.
+    script = (
+        "import runpy, sys, types; from flask import Flask;"
+        f"config = runpy.run_path({str(CONFIG)!r});"
+        "config['post_fork'](None, types.SimpleNamespace("
+        "app=types.SimpleNamespace(callable=Flask('bare'))));"
+        "print(sorted(m for m in sys.modules if m.startswith(('shared', 'sqlalchemy'))))"
+    )
+    env = {**os.environ, METRICS_ENV: str(tmp_path)}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
+    )
+    assert done.stdout.strip() == "[]"
