@@ -61,6 +61,19 @@ def fail(client: FlaskClient, hdr: dict, estate: dict, command: str, host: int =
     ).json
 
 
+def constraint(client: FlaskClient, hdr: dict, estate: dict, **fields: Any) -> Any:
+    """A command-constraint insight of the estate's client."""
+    body = {
+        "client_id": estate["client"]["id"],
+        "insight_category": "command_constraints",
+        "description": "x",
+        **fields,
+    }
+    response = client.post("/v1/insights", headers=hdr, json=body)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
 def test_an_unknown_command_is_ok(client: FlaskClient, hdr: dict, estate: dict) -> None:
     result = check(client, hdr, estate, "Get-CimInstance Win32_BIOS")
     assert (result["verdict"], result["reasons"], result["alternatives"]) == ("ok", [], [])
@@ -89,22 +102,19 @@ def test_a_blocking_failure_repeated_on_the_host_is_blocked(
 def test_a_confirmed_constraint_blocks_and_offers_the_known_good_alternative(
     client: FlaskClient, hdr: dict, estate: dict
 ) -> None:
-    created = client.post(
-        "/v1/insights",
-        headers=hdr,
-        json={
-            "client_id": estate["client"]["id"],
-            "insight_category": "command_constraints",
-            "title": unique("No WinRM"),
-            "description": "WinRM is blocked by GPO",
-            "confidence_level": "confirmed",
-            "priority": 8,
-            "examples": [
-                {"kind": "dont", "command": "Enter-PSSession -ComputerName fs01"},
-                {"kind": "do", "command": "psexec \\\\fs01 powershell"},
-            ],
-        },
-    ).json
+    created = constraint(
+        client,
+        hdr,
+        estate,
+        title=unique("No WinRM"),
+        description="WinRM is blocked by GPO",
+        confidence_level="confirmed",
+        priority=8,
+        examples=[
+            {"kind": "dont", "command": "Enter-PSSession -ComputerName fs01"},
+            {"kind": "do", "command": "psexec \\\\fs01 powershell"},
+        ],
+    )
     assert created["command_key"] == "enter-pssession -computername"
     result = check(client, hdr, estate, "Enter-PSSession -ComputerName dc02")
     assert result["verdict"] == "block"
@@ -117,20 +127,13 @@ def test_the_check_body_is_what_the_documented_schema_says(
 ) -> None:
     command = "wmic qfe list brief"
     fail(client, hdr, estate, command)
-    client.post(
-        "/v1/insights",
-        headers=hdr,
-        json={
-            "client_id": estate["client"]["id"],
-            "insight_category": "command_constraints",
-            "title": unique("No wmic"),
-            "description": "wmic is gone on these hosts",
-            "confidence_level": "likely",
-            "examples": [
-                {"kind": "dont", "command": command},
-                {"kind": "do", "command": "Get-HotFix"},
-            ],
-        },
+    constraint(
+        client,
+        hdr,
+        estate,
+        title=unique("No wmic"),
+        confidence_level="likely",
+        examples=[{"kind": "dont", "command": command}, {"kind": "do", "command": "Get-HotFix"}],
     )
     body = check(client, hdr, estate, command)
     with app.app_context():
@@ -149,16 +152,8 @@ def test_the_check_body_is_what_the_documented_schema_says(
 
 
 def test_a_suspected_constraint_only_warns(client: FlaskClient, hdr: dict, estate: dict) -> None:
-    client.post(
-        "/v1/insights",
-        headers=hdr,
-        json={
-            "client_id": estate["client"]["id"],
-            "insight_category": "command_constraints",
-            "title": unique("maybe"),
-            "description": "x",
-            "constrains_command": "choco upgrade all -y",
-        },
+    constraint(
+        client, hdr, estate, title=unique("maybe"), constrains_command="choco upgrade all -y"
     )
     assert check(client, hdr, estate, "choco upgrade all -y")["verdict"] == "warn"
 
@@ -176,18 +171,14 @@ def test_secrets_in_a_checked_command_are_not_stored(
 def test_a_flagged_command_that_succeeds_counts_against_the_insight(
     client: FlaskClient, hdr: dict, estate: dict
 ) -> None:
-    created = client.post(
-        "/v1/insights",
-        headers=hdr,
-        json={
-            "client_id": estate["client"]["id"],
-            "insight_category": "command_constraints",
-            "title": unique("rsync breaks"),
-            "description": "x",
-            "confidence_level": "confirmed",
-            "constrains_command": "rsync -az /a b:/c",
-        },
-    ).json
+    created = constraint(
+        client,
+        hdr,
+        estate,
+        title=unique("rsync breaks"),
+        confidence_level="confirmed",
+        constrains_command="rsync -az /a b:/c",
+    )
     result = check(client, hdr, estate, "rsync -az /srv x:/y")
     assert result["verdict"] == "block"
     client.post(f"/v1/checks/{result['id']}/outcome", json={"outcome": "succeeded"}, headers=hdr)

@@ -86,17 +86,27 @@ def _rewrap(client: FlaskClient, auth: Auth, **body: Any) -> dict[str, Any]:
     return dict(answer.get_json())
 
 
+def _one_key_file(tmp_path: Path) -> Path:
+    key_file = tmp_path / "keys.json"
+    key_file.write_text(json.dumps({"active": "local-1", "keys": {"local-1": b64key()}}))
+    return key_file
+
+
+def _cli_uses(monkeypatch: pytest.MonkeyPatch, database: str, key_file: Path) -> None:
+    """The CLI's environment, as an operator's shell would set it: this database, this file."""
+    monkeypatch.setenv("DATABASE_URL", database)
+    monkeypatch.setenv("VAULT_KEYS_FILE", str(key_file))
+    monkeypatch.delenv("VAULT_KEYS", raising=False)
+
+
 def test_a_key_file_rotation_from_add_to_retire(
     rotation_db: str, tmp_path: Path, auth: Auth, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    key_file = tmp_path / "keys.json"
-    key_file.write_text(json.dumps({"active": "local-1", "keys": {"local-1": b64key()}}))
+    key_file = _one_key_file(tmp_path)
     first = make_vault_app(rotation_db, tmp_path, VAULT_KEYS_FILE=str(key_file)).test_client()
     made = _create(first, auth, 3)
 
-    monkeypatch.setenv("DATABASE_URL", rotation_db)
-    monkeypatch.setenv("VAULT_KEYS_FILE", str(key_file))
-    monkeypatch.delenv("VAULT_KEYS", raising=False)
+    _cli_uses(monkeypatch, rotation_db, key_file)
     added = CliRunner().invoke(integrations, ["keys", "add"])
     assert added.exit_code == 0 and "local-2" in added.output
 
@@ -131,14 +141,11 @@ def test_a_running_service_follows_keys_add_and_rewrap_run_from_the_cli(
     rotation_db: str, tmp_path: Path, auth: Auth, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """No restart: the app started before `keys add` reveals what `rewrap` moved, writes anew."""
-    key_file = tmp_path / "keys.json"
-    key_file.write_text(json.dumps({"active": "local-1", "keys": {"local-1": b64key()}}))
+    key_file = _one_key_file(tmp_path)
     running = make_vault_app(rotation_db, tmp_path, VAULT_KEYS_FILE=str(key_file)).test_client()
     made = _create(running, auth, 2)
 
-    monkeypatch.setenv("DATABASE_URL", rotation_db)
-    monkeypatch.setenv("VAULT_KEYS_FILE", str(key_file))
-    monkeypatch.delenv("VAULT_KEYS", raising=False)
+    _cli_uses(monkeypatch, rotation_db, key_file)
     for command in (["keys", "add"], ["rewrap"]):
         result = CliRunner().invoke(integrations, command)
         assert result.exit_code == 0, result.output
