@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from shared.migrate import upgrade_to_head
 from tests.deploy.conftest import DEPLOY, PORTS, REPO, SERVICES
 from tests.deploy.processes import start, wait_for_status
 from tests.mariadb import MariaDBServer, free_port
+from tests.moto_server import moto_server
 
 COMPOSE = yaml.safe_load((REPO / "docker-compose.yml").read_text(encoding="utf-8"))
 BOOTSTRAP = DEPLOY / "compose" / "bootstrap.py"
@@ -105,17 +107,10 @@ def test_bootstrap_runs_the_mounted_script_after_migration() -> None:
 
 
 @pytest.fixture(scope="module")
-def s3_endpoint() -> Any:
+def s3_endpoint() -> Iterator[str]:
     """moto's server mode on a free loopback port (what the compose `s3` service runs)."""
-    port = free_port()
-    process = subprocess.Popen(
-        [str(Path(sys.executable).with_name("moto_server")), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    yield f"http://127.0.0.1:{port}"
-    process.terminate()
-    process.wait(timeout=10)
+    with moto_server() as url:
+        yield url
 
 
 def run_bootstrap(database_url: str, secrets: Path, s3_endpoint: str) -> str:

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
-from moto.server import ThreadedMotoServer
+
+from tests.moto_server import FAKE_CREDENTIALS, moto_server
 
 
 @dataclass(frozen=True)
@@ -29,17 +30,10 @@ class S3Endpoint:
 
 @contextlib.contextmanager
 def moto_s3() -> Iterator[S3Endpoint]:
-    """Start moto in server mode; boto3 talks to it over HTTP by endpoint URL."""
-    os.environ.setdefault("AWS_ACCESS_KEY_ID", "testing")
-    os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "testing")
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
-    try:
+    """moto in server mode; boto3 (the tests' and the service's) talks to it by endpoint URL."""
+    for name, value in {**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": "us-east-1"}.items():
+        os.environ.setdefault(name, value)
+    with moto_server() as url:
         yield S3Endpoint(
             url=url, client=boto3.client("s3", endpoint_url=url, region_name="us-east-1")
         )
-    finally:
-        server.stop()
