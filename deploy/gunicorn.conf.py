@@ -6,7 +6,6 @@ import glob
 import json
 import logging
 import os
-import secrets
 import shutil
 import tempfile
 from datetime import timedelta
@@ -48,13 +47,36 @@ def _metrics_dir() -> str:
     """
     chosen = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if not chosen:
-        name = _OWN_METRICS_DIR_PREFIX + secrets.token_hex(8)
-        chosen = os.path.join(_heartbeat_dir() or tempfile.gettempdir(), name)
+        parent = _heartbeat_dir() or tempfile.gettempdir()
+        _sweep_dead_masters_dirs(parent)
+        chosen = os.path.join(parent, f"{_OWN_METRICS_DIR_PREFIX}{os.getpid()}")
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = chosen
     os.makedirs(chosen, mode=0o700, exist_ok=True)
     for stale in glob.glob(os.path.join(chosen, "*.db")):
         os.remove(stale)
     return chosen
+
+
+def _sweep_dead_masters_dirs(parent: str) -> None:
+    """Remove the metrics directories of masters that are gone.
+
+    on_exit removes a master's own directory, but a master that failed to start or was killed
+    never gets there, and on a long-lived host /dev/shm would collect them.
+    """
+    for path in glob.glob(os.path.join(parent, _OWN_METRICS_DIR_PREFIX + "*")):
+        pid = path.rsplit("-", 1)[-1]
+        if pid.isdigit() and not _alive(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # somebody else's live process
+    return True
 
 
 SERVICE = os.environ.get("K_SERVICE") or os.environ.get("SERVICE_NAME") or "msp"

@@ -174,3 +174,20 @@ def test_post_fork_loads_nothing_into_a_bare_apps_workers(tmp_path: Path) -> Non
         [sys.executable, "-c", script], capture_output=True, text=True, env=env, check=True
     )
     assert done.stdout.strip() == "[]"
+
+
+def test_metrics_directories_of_masters_that_are_gone_are_swept(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    sweep = _exec_config(monkeypatch, metrics_dir=str(tmp_path / "operator"))[
+        "_sweep_dead_masters_dirs"
+    ]
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])  # a master that has exited
+    gone.wait()
+    for pid in (gone.pid, os.getpid()):
+        (tmp_path / f"gunicorn-metrics-{pid}").mkdir()
+    sweep(str(tmp_path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        f"gunicorn-metrics-{os.getpid()}",
+        "operator",
+    ]
