@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import click
 import pytest
 
 from services.backups import config
+from services.backups.adapters.compression import CODECS
 from services.backups.cli import cli
 from shared.models.backups import BACKUP_TYPES, COMPRESSIONS, STORAGES, VERIFY_MODES
 
@@ -47,3 +52,15 @@ def test_an_unknown_compression_setting_stops_and_names_the_choices(
     with pytest.raises(SystemExit):
         config.load({**ENVIRON, "BACKUP_COMPRESSION": "lz4"})
     assert "expected zstd, gzip or none" in capsys.readouterr().err
+
+
+def test_the_pipeline_knows_exactly_the_compressions_the_tables_allow() -> None:
+    assert CODECS == COMPRESSIONS
+
+
+def test_the_dump_pipeline_runs_without_loading_the_orm() -> None:
+    # A backup's peak memory is a target (bench/backups_bench.py): the pipeline stays light.
+    script = "import sys, services.backups.pipeline; print('sqlalchemy' in sys.modules)"
+    repo = Path(__file__).resolve().parents[3]
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=repo)
+    assert done.stdout.strip() == "False", done.stderr
