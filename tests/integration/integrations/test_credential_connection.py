@@ -116,22 +116,34 @@ def _expired_oauth(make_credential: Maker, httpserver: HTTPServer) -> dict[str, 
     )
 
 
-def test_an_expired_oauth_token_is_refreshed_before_the_connection_test(
-    vault_client: FlaskClient, make_credential: Maker, auth: Auth, httpserver: HTTPServer
-) -> None:
-    made = _expired_oauth(make_credential, httpserver)
-    fresh = new_secret("fresh-access")
+def _refresh_then_settings(httpserver: HTTPServer, name: str, *, expires_in: int) -> str:
+    """Syncro's token endpoint grants one fresh access token, then its settings call answers;
+    returns the token."""
+    fresh = new_secret(name)
     httpserver.expect_oneshot_request("/token", method="POST").respond_with_json(
-        {"access_token": fresh, "token_type": "Bearer", "expires_in": 3600}
+        {"access_token": fresh, "token_type": "Bearer", "expires_in": expires_in}
     )
     httpserver.expect_oneshot_request("/api/v1/tickets/settings").respond_with_json(
         {"ticket_status_list": ["New"]}
     )
+    return fresh
+
+
+def _settings_bearer(httpserver: HTTPServer) -> str:
+    """The Authorization header of the one settings call the PSA received."""
+    (psa_call,) = [r for r, _ in httpserver.log if r.path == "/api/v1/tickets/settings"]
+    return str(psa_call.headers["Authorization"])
+
+
+def test_an_expired_oauth_token_is_refreshed_before_the_connection_test(
+    vault_client: FlaskClient, make_credential: Maker, auth: Auth, httpserver: HTTPServer
+) -> None:
+    made = _expired_oauth(make_credential, httpserver)
+    fresh = _refresh_then_settings(httpserver, "fresh-access", expires_in=3600)
     answer = _test(vault_client, auth, made["id"])
     assert answer.status_code == 200
     assert answer.get_json()["last_test_status"] == "success"
-    (psa_call,) = [r for r, _ in httpserver.log if r.path == "/api/v1/tickets/settings"]
-    assert psa_call.headers["Authorization"] == f"Bearer {fresh}"
+    assert _settings_bearer(httpserver) == f"Bearer {fresh}"
 
 
 def test_a_rejected_refresh_token_is_a_failed_connection_test_not_an_error(
@@ -203,14 +215,7 @@ def test_the_connection_test_refreshes_as_early_as_the_service_is_configured_to(
         },
         headers=auth("credentials:write"),
     ).get_json()
-    fresh = new_secret("early-access")
-    httpserver.expect_oneshot_request("/token", method="POST").respond_with_json(
-        {"access_token": fresh, "token_type": "Bearer", "expires_in": 86400}
-    )
-    httpserver.expect_oneshot_request("/api/v1/tickets/settings").respond_with_json(
-        {"ticket_status_list": ["New"]}
-    )
+    fresh = _refresh_then_settings(httpserver, "early-access", expires_in=86400)
     answer = _test(client, auth, made["id"])
     assert answer.get_json()["last_test_status"] == "success"
-    (psa_call,) = [r for r, _ in httpserver.log if r.path == "/api/v1/tickets/settings"]
-    assert psa_call.headers["Authorization"] == f"Bearer {fresh}"
+    assert _settings_bearer(httpserver) == f"Bearer {fresh}"
