@@ -140,8 +140,6 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
-# VAULT_KEYS is left out on purpose: integrations reads VAULT_KEYS_FILE itself (a JSON key file).
-
 # Knative, Cloud Run and Kubernetes all hand the port in as $PORT; listen on every interface.
 bind = [f"0.0.0.0:{_env_int('PORT', 8000, minimum=1)}"]
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any, TypeVar
 
@@ -30,21 +29,12 @@ def get_or_404(
 def apply_changes(row: object, data: dict[str, Any]) -> dict[str, Any]:
     """Set the given fields; return the previous values of those that changed."""
     before: dict[str, Any] = {}
-    for field, value in data.items():
-        old = getattr(row, field)
+    for name, value in data.items():
+        old = getattr(row, name)
         if old != value:
-            before[field] = old
-            setattr(row, field, value)
+            before[name] = old
+            setattr(row, name, value)
     return before
-
-
-def host_of_client(session: Session, client_id: str, host_id: str) -> Infrastructure:
-    """The host if it belongs to that client; an unknown client or host is NotFound."""
-    host = session.get(Infrastructure, host_id)
-    if host is not None and host.client_id == client_id:
-        return host  # the foreign key vouches for the client: one query on the hot path
-    get_or_404(session, Client, client_id, "client")
-    raise NotFound("host", host_id)
 
 
 @dataclass
@@ -68,7 +58,7 @@ class HostFacts:
     has_gui: bool
     limitations: list[str] | None
     client_name: str
-    load_tag_names: Callable[[], list[str]] = dataclasses.field(repr=False, compare=False)
+    load_tag_names: Callable[[], list[str]] = field(repr=False, compare=False)
 
     @cached_property
     def tag_names(self) -> frozenset[str]:
@@ -99,7 +89,7 @@ def host_facts(session: Session, client_id: str, host_id: str) -> HostFacts:
     connection = session.connection()  # plain rows: no identity map, no change tracking
     row = connection.execute(_HOST_FACTS, {"host_id": host_id}).first()
     if row is None or row.client_id != client_id:
-        host_of_client(session, client_id, host_id)  # raises the NotFound naming what is unknown
+        get_or_404(session, Client, client_id, "client")  # say which of the two is unknown
         raise NotFound("host", host_id)
 
     def load_tag_names() -> list[str]:  # through the session: it may be read after a commit

@@ -22,13 +22,13 @@ from shared.models import (
     EnvironmentalInsight,
     FailureOccurrence,
     FailurePattern,
-    new_id,
     utcnow,
 )
+from shared.models.insights import CONFIDENCE_LEVELS
 from shared.redaction import redact_text
 
 BLOCK_REPEATS_ON_HOST = 2
-CONFIDENCE_ORDER = {"confirmed": 0, "likely": 1, "suspected": 2}
+CONFIDENCE_ORDER = {level: rank for rank, level in enumerate(CONFIDENCE_LEVELS)}
 
 # Built once and run with parameters, as plain rows: a check runs before every command an
 # assistant types, and building statements and ORM objects cost more than the queries.
@@ -122,8 +122,7 @@ def check_command(*, session: Session, data: dict[str, Any]) -> CheckResult:
     patterns = _patterns(session, host, keys)
     # Row locks in one order: the insights' UPDATE before the check row's FK check on them.
     mark_surfaced(session, insights)
-    check = CommandCheck(
-        id=new_id(),
+    check = CommandCheck(  # id, outcome and created_at: the model's defaults, via insert_row
         client_id=host.client_id,
         infrastructure_id=host.id,
         command=command,
@@ -131,8 +130,6 @@ def check_command(*, session: Session, data: dict[str, Any]) -> CheckResult:
         verdict=_verdict(insights, patterns),
         matched_insight_id=insights[0].id if insights else None,
         matched_pattern_id=patterns[0].id if patterns else None,
-        outcome="unknown",
-        created_at=utcnow(),
     )
     alternatives = _alternatives(session, insights, patterns)
     insert_row(session, check)

@@ -59,7 +59,8 @@ def ingest_failure(*, session: Session, data: dict[str, Any]) -> IngestResult:
     occurrence, evidence = _record_occurrence(
         session, pattern, host, data, command, error_output, observed_at, is_new
     )
-    outcome = apply_promotion_rules(session, evidence)
+    # A pattern's first failure: nothing stands for it yet, and no rule can fire.
+    outcome = None if is_new else apply_promotion_rules(session, evidence)
     session.commit()
     return IngestResult(occurrence, pattern, is_new, occurrence.is_repeat, outcome, truncated)
 

@@ -56,9 +56,7 @@ class Evidence:
 
 
 def apply_promotion_rules(session: Session, evidence: Evidence) -> PromotionOutcome | None:
-    """Create, strengthen or reopen the insights that stand for this pattern."""
-    if evidence.pattern.occurrence_count == 1:
-        return None  # a pattern's first failure: nothing stands for it and no rule fires yet
+    """Create, strengthen or reopen the insights that stand for this (known) pattern."""
     linked = _linked_insights(session, evidence)
     client_level = next((i for i in linked if i.infrastructure_id is None), None)
     host_level = next((i for i in linked if i.infrastructure_id == evidence.host.id), None)
