@@ -174,6 +174,19 @@ def reveal_credential(
     row = session.connection().execute(_SEALED, {"credential_id": credential_id}).one_or_none()
     if row is None:
         raise NotFound("credential", credential_id)
+    return row, reveal_row(session=session, vault=vault, row=row, fields=fields, context=context)
+
+
+def reveal_row(
+    *,
+    session: Session,
+    vault: VaultKeys,
+    row: SealedCredential,
+    fields: list[str] | None,
+    context: AccessContext,
+) -> dict[str, str]:
+    """Plaintext of a row the caller already read, returned only once its audit row is
+    committed (a sign-in has the credential loaded: reading it again was a second query)."""
     if fields:
         _check_revealable(row, fields)
     try:
@@ -184,7 +197,7 @@ def reveal_credential(
         raise
     audit_credential(session, vault, row, "revealed", sorted(plaintext), context)
     session.commit()  # no audit row committed -> this raises and no plaintext leaves
-    return row, plaintext
+    return plaintext
 
 
 def _check_revealable(row: SealedCredential, fields: list[str]) -> None:

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from services.integrations.access_log.chain import AccessContext
 from services.integrations.adapters import PsaCredentials
-from services.integrations.credentials.services import reveal_credential
+from services.integrations.credentials.services import reveal_row
 from services.integrations.oauth.services import Broker, valid_access_token
 from services.integrations.vault.keys_config import VaultKeys
 from shared.models import IntegrationCredential
@@ -29,9 +29,7 @@ def sign_in_credentials(
         return PsaCredentials(
             api_url=row.api_url, client_id=row.client_id, api_key=token.access_token
         )
-    _, plain = reveal_credential(
-        session=session, vault=vault, credential_id=row.id, fields=None, context=context
-    )
+    plain = reveal_row(session=session, vault=vault, row=row, fields=None, context=context)
     return PsaCredentials(
         api_url=row.api_url,
         username=row.username,
