@@ -175,11 +175,10 @@ def _finish(
     with runtime.session_factory.begin() as session:
         _update(session, plan.backup_id, **_success_values(outcome, result, warnings))
         _set_schedule_status(session, plan, "succeeded")
-        notice = _notice(session, plan.backup_id)
     if plan.schedule_id and result is not None:  # only a verified success allows a prune
         _prune_after_success(runtime, plan.schedule_id)
     if warnings and runtime.notifier is not None:  # a peer call never holds a transaction open
-        runtime.notifier.backup_warning(backup=notice, warning="; ".join(warnings))
+        runtime.notifier.backup_warning(backup=_notice(plan), warning="; ".join(warnings))
 
 
 def _prune_after_success(runtime: BackupRuntime, schedule_id: str) -> None:
@@ -238,13 +237,14 @@ def _set_schedule_status(session: Session, plan: BackupPlan, status: str) -> Non
         )
 
 
-def _notice(session: Session, backup_id: str) -> dict[str, Any]:
-    """What a failure or warning event says about the backup, read before the commit."""
-    row = session.get(BackupLog, backup_id)
-    assert row is not None
+def _notice(plan: BackupPlan, error_message: str | None = None) -> dict[str, Any]:
+    """What a failure or warning event says about the backup: the job knows all of it."""
     return {
-        c: getattr(row, c)
-        for c in ("id", "backup_type", "database_name", "storage", "error_message")
+        "id": plan.backup_id,
+        "backup_type": plan.backup_type,
+        "database_name": plan.database,
+        "storage": plan.storage,
+        "error_message": error_message,
     }
 
 
@@ -260,6 +260,7 @@ def _fail(
             storage.delete(outcome.location)  # an unproven artifact must not look usable
         except StorageError:
             _log.warning("could not remove the artifact of failed backup %s", plan.backup_id)
+    error_message = _redact(runtime, message)[-4000:]
     with runtime.session_factory.begin() as session:
         _update(
             session,
@@ -267,14 +268,13 @@ def _fail(
             status="failed",
             phase="failed",
             backup_completed_at=utcnow(),
-            error_message=_redact(runtime, message)[-4000:],
+            error_message=error_message,
             eta_seconds=None,
             verification_status="failed" if outcome is not None else "not_verified",
         )
         _set_schedule_status(session, plan, "failed")
-        notice = _notice(session, plan.backup_id)
     if runtime.notifier is not None:
-        outcome_of_notice = runtime.notifier.backup_failed(backup=notice)
+        outcome_of_notice = runtime.notifier.backup_failed(backup=_notice(plan, error_message))
         _log.info("backup %s failure reported: %s", plan.backup_id, outcome_of_notice)
 
 

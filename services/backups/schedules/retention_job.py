@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select, update
@@ -12,7 +11,7 @@ from sqlalchemy.orm import Session
 from services.backups.adapters.storage import StorageError
 from services.backups.schedules.retention import BackupRecord, RetentionPolicy, plan_prune
 from shared.errors import NotFound
-from shared.models import BackupLog, BackupSchedule
+from shared.models import BackupLog, BackupSchedule, utcnow
 
 if TYPE_CHECKING:
     from services.backups.runtime import BackupRuntime
@@ -68,7 +67,7 @@ def apply_schedule_retention(*, runtime: BackupRuntime, schedule_id: str) -> lis
             select(BackupSchedule.id).where(BackupSchedule.id == schedule_id).with_for_update()
         )
         doomed = preview_retention(session=session, schedule_id=schedule_id)
-        now = datetime.now(UTC)
+        now = utcnow()
         for row in doomed:
             row.pruned_at = now
         artifacts = [(row.id, row.storage, row.file_path) for row in doomed]
