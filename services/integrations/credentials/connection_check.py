@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from sqlalchemy.orm import Session
 
 from services.integrations.access_log.chain import AccessContext
 from services.integrations.adapters import ADAPTERS, PsaError, build_adapter
 from services.integrations.adapters.shapes import OutboundCall
-from services.integrations.adapters.transport import TransportSettings
 from services.integrations.credentials.services import audit_credential, get_credential
 from services.integrations.credentials.sign_in import sign_in_credentials
 from services.integrations.events.services import record_outbound_call
@@ -25,7 +27,7 @@ def check_connection(
     broker: Broker,
     credential_id: str,
     context: AccessContext,
-    adapter_settings: TransportSettings,
+    adapter_options: Mapping[str, Any],
 ) -> IntegrationCredential:
     """Call the PSA's cheapest authenticated endpoint; record status, time and a safe error."""
     row = get_credential(session=session, credential_id=credential_id)
@@ -42,7 +44,7 @@ def check_connection(
             session=session, vault=vault, broker=broker, row=row, context=context
         )
         adapter = build_adapter(
-            row.integration_type, credentials, audit=calls.append, settings=adapter_settings
+            row.integration_type, credentials, audit=calls.append, **adapter_options
         )
         adapter.test_connection()
     except PsaError as exc:

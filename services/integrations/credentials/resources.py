@@ -29,7 +29,7 @@ from services.integrations.request_context import (
     current_vault,
     request_access_context,
 )
-from services.integrations.tickets.settings import transport_settings
+from services.integrations.tickets.settings import adapter_options
 from shared.models import IntegrationCredential
 from shared.pagination import Page
 from shared.web import Blueprint, db_session
@@ -148,7 +148,7 @@ class TestCredential(MethodView):
             broker=current_broker(),
             credential_id=credential_id,
             context=request_access_context(purpose="connection test"),
-            adapter_settings=transport_settings(current_app.config),
+            adapter_options=adapter_options(current_app),
         )
 
 

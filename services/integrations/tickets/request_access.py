@@ -8,7 +8,7 @@ from services.integrations.access_log.chain import AccessContext
 from services.integrations.request_context import request_access_context
 from services.integrations.tickets.psa_access import PsaAccess, VaultCredentials
 from services.integrations.tickets.session_directory import InsightsSessions
-from services.integrations.tickets.settings import transport_settings
+from services.integrations.tickets.settings import adapter_options
 from shared.client import ServiceClient
 
 
@@ -18,10 +18,7 @@ def psa_access_for_app(app: Flask, context: AccessContext) -> PsaAccess:
         credentials=VaultCredentials(app.extensions["vault"], app.extensions["oauth_broker"]),
         session_factory=app.extensions["session_factory"],
         context=context,
-        adapter_options={
-            "settings": transport_settings(app.config),
-            **app.extensions.get("psa_adapter_options", {}),
-        },
+        adapter_options=adapter_options(app),
     )
 
 

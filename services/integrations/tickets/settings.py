@@ -58,3 +58,12 @@ def transport_settings(config: Mapping[str, Any]) -> TransportSettings:
         max_attempts=config.get("PSA_MAX_ATTEMPTS", 3),
         max_retry_wait=config.get("PSA_MAX_RETRY_WAIT", 10.0),
     )
+
+
+def adapter_options(app: Any) -> dict[str, Any]:
+    """What every PSA adapter of this app is built with: the transport settings, plus any
+    options the app was given (tests hand in a sleep that does not wait)."""
+    return {
+        "settings": transport_settings(app.config),
+        **app.extensions.get("psa_adapter_options", {}),
+    }
