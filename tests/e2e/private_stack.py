@@ -8,13 +8,7 @@ from pathlib import Path
 
 from shared.db import make_engine
 from tests.e2e.stack import Stack, running_stack
-from tests.mariadb import MariaDBServer
 from tests.tokens import TokenMaker as Tokens
-
-
-def migrated_database(server: MariaDBServer, prefix: str) -> str:
-    """A new database on the harness server at the Alembic head (dropped with the run's others)."""
-    return server.migrated_database(prefix)
 
 
 @contextmanager

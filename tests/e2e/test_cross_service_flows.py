@@ -11,7 +11,7 @@ import pytest
 import requests
 from pytest_httpserver import HTTPServer
 
-from tests.e2e.private_stack import Tokens, migrated_database, private_stack
+from tests.e2e.private_stack import Tokens, private_stack
 from tests.e2e.stack import Stack
 from tests.mariadb import MariaDBServer
 from tests.polling import eventually
@@ -35,7 +35,7 @@ def psa() -> Iterator[HTTPServer]:
 def system(
     mariadb_server: MariaDBServer, tmp_path_factory: pytest.TempPathFactory, psa: HTTPServer
 ) -> Iterator[tuple[Stack, Tokens]]:
-    database_url = migrated_database(mariadb_server, "e2e_flows")
+    database_url = mariadb_server.migrated_database("e2e_flows")
     workdir = tmp_path_factory.mktemp("flows")
     with private_stack(database_url, workdir, BACKUP_TICKET_INTEGRATION="syncro") as running:
         stack, tokens = running

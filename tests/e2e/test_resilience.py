@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 from werkzeug import Request, Response
 
 from tests.deploy.processes import get
-from tests.e2e.private_stack import Tokens, migrated_database, private_stack
+from tests.e2e.private_stack import Tokens, private_stack
 from tests.e2e.stack import Stack
 from tests.mariadb import MariaDBServer, NoMariaDB, ThrowawayMariaDB
 from tests.polling import eventually
@@ -43,7 +43,7 @@ def new_client(stack: Stack, tokens: Tokens, name: str, timeout: float = CALLER_
 def stack_and_db(
     mariadb_server: MariaDBServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[tuple[Stack, Tokens, MariaDBServer, str]]:
-    url = migrated_database(mariadb_server, "e2e_resilience")
+    url = mariadb_server.migrated_database("e2e_resilience")
     workdir = tmp_path_factory.mktemp("resilience")
     env = {"HTTP_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT), "HTTP_READ_TIMEOUT": str(READ_TIMEOUT)}
     with private_stack(url, workdir, **env) as (stack, tokens):

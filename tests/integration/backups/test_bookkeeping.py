@@ -10,14 +10,14 @@ from typing import Any
 
 import pymysql
 import pytest
-from sqlalchemy import delete, event
+from sqlalchemy import Engine, delete, event
+from sqlalchemy.orm import Session
 
 from services.backups.adapters.mariadb_client import MariaDBTarget
 from services.backups.adapters.storage import LocalStorage
 from services.backups.backups import jobs, services
 from services.backups.pipeline import run_mariadb_backup
 from services.backups.runtime import BackupRuntime
-from shared.db import make_engine, make_session_factory
 from shared.models import BackupLog, BackupSchedule
 from tests.integration.backups.backup_fixtures import AppFactory
 from tests.mariadb import MariaDBServer
@@ -55,19 +55,16 @@ def test_the_preflight_reads_the_source_over_one_connection(
 
 
 @pytest.fixture
-def schedule_id(database_url: str) -> Iterator[str]:
+def schedule_id(engine: Engine) -> Iterator[str]:
     """A schedule row the job reports to (schedules are shared rows: removed afterwards)."""
-    engine = make_engine(database_url)
-    factory = make_session_factory(engine)
-    with factory() as session:
+    with Session(engine, expire_on_commit=False) as session:
         schedule = BackupSchedule(name=f"t-{uuid.uuid4().hex[:8]}", cron_expression="0 3 * * *")
         session.add(schedule)
         session.commit()
     yield schedule.id
-    with factory() as session:
+    with Session(engine) as session:
         session.execute(delete(BackupSchedule).where(BackupSchedule.id == schedule.id))
         session.commit()
-    engine.dispose()
 
 
 @pytest.mark.parametrize(("verify", "after_dump"), [("none", 1), ("checksum", 3), ("restore", 3)])

@@ -93,10 +93,12 @@ def test_a_data_key_wrapped_by_a_newer_version_unwraps_at_once_in_a_held_keyring
 
 
 def test_a_version_in_no_file_still_fails_after_the_reread(key_file: Path) -> None:
-    held = _held(key_file, Clock())
+    held = _held(key_file, Clock())  # the clock never moves: only the unknown version rereads
+    _add_key_elsewhere(key_file)
     stranger = LocalKeyring({"local-9": os.urandom(32)}, "local-9")
     with pytest.raises(DecryptionFailed):
         held.unwrap(stranger.generate_data_key(CONTEXT).wrapped, CONTEXT)
+    assert held.active_kek_id == "local-2"  # the file was read again before it failed
 
 
 def test_a_key_added_twice_from_stale_objects_keeps_every_version(key_file: Path) -> None:
