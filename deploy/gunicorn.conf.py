@@ -8,7 +8,7 @@ import logging
 import os
 import shutil
 import tempfile
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gunicorn import glogging
@@ -126,6 +126,12 @@ class JsonLogger(glogging.Logger):  # type: ignore[misc]  # gunicorn ships no ty
 class _JsonFormatter(logging.Formatter):
     """The apps' JSON line shape (time, level, name, message, service) for gunicorn's records."""
 
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        # RFC 3339 in UTC, as shared.observability.rfc3339_time writes the apps' lines (a test
+        # holds the two equal). Not imported: this file is read before the app's path is set up.
+        moment = datetime.fromtimestamp(record.created, UTC)
+        return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
     def format(self, record: logging.LogRecord) -> str:
         line: dict[str, Any] = {
             "time": self.formatTime(record),
@@ -140,8 +146,16 @@ class _JsonFormatter(logging.Formatter):
         return json.dumps(line, default=str)
 
 
-# Knative, Cloud Run and Kubernetes all hand the port in as $PORT; listen on every interface.
-bind = [f"0.0.0.0:{_env_int('PORT', 8000, minimum=1)}"]
+def _bind_host() -> str:
+    """BIND_HOST, else every interface; an IPv6 address gets the brackets gunicorn's bind needs."""
+    host = os.environ.get("BIND_HOST", "").strip() or "0.0.0.0"  # noqa: S104 - see bind below
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+# Knative, Cloud Run and Kubernetes all hand the port in as $PORT, and a container listens on
+# every interface (its network is the platform's). BIND_HOST narrows that on a machine whose
+# other interfaces are not: ./dev run sets 127.0.0.1, so a laptop keeps its dev API to itself.
+bind = [f"{_bind_host()}:{_env_int('PORT', 8000, minimum=1)}"]
 
 # cpu_count() sees the host, not the cgroup quota, so the platform sets these explicitly.
 # workers x threads must equal Knative containerConcurrency (checked in tests/deploy).

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import sys
 import traceback
 import uuid
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Any, ParamSpec, TypeVar
 
 from pythonjsonlogger.json import JsonFormatter
 
 # Set per request by the web layer, read by logs and by outgoing peer calls.
 request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 
 def new_request_id() -> str:
@@ -20,6 +28,51 @@ def new_request_id() -> str:
 
 def current_request_id() -> str | None:
     return request_id_var.get()
+
+
+def carrying_request_id(work: Callable[P, T]) -> Callable[P, T]:
+    """`work`, made to run under the request id current now, wherever and whenever it runs.
+
+    A thread does not inherit the caller's context variables, and work run after the answer
+    runs once the request's own id has been reset. Only the id is carried, not a copy of the
+    whole context: that would also carry Flask's request context into a thread that outlives
+    the request, where `request` would quietly point at a finished one.
+    """
+    request_id = request_id_var.get()
+
+    @functools.wraps(work)
+    def under_request_id(*args: P.args, **kwargs: P.kwargs) -> T:
+        token = request_id_var.set(request_id)
+        try:
+            return work(*args, **kwargs)
+        finally:
+            request_id_var.reset(token)
+
+    return under_request_id
+
+
+class RequestIdExecutor(ThreadPoolExecutor):
+    """A thread pool whose jobs keep the request id of the code that submitted them."""
+
+    def submit(self, fn: Callable[..., T], /, *args: Any, **kwargs: Any) -> Future[T]:
+        return super().submit(carrying_request_id(fn), *args, **kwargs)
+
+
+def rfc3339_time(created: float) -> str:
+    """A record's time as RFC 3339 in UTC with microseconds: 2026-12-04T15:01:02.123456Z."""
+    moment = datetime.fromtimestamp(created, UTC)
+    return moment.isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class _Rfc3339JsonFormatter(JsonFormatter):
+    """python-json-logger's formatter with an unambiguous, zoned `time`.
+
+    logging's default asctime ("2026-12-04 15:01:02,123") names no time zone, so lines from
+    hosts in different zones could not be ordered or matched with the access log.
+    """
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        return rfc3339_time(record.created)
 
 
 class RequestIdFilter(logging.Filter):
@@ -35,7 +88,7 @@ def configure_logging(service: str, level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stdout)
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(
-        JsonFormatter(
+        _Rfc3339JsonFormatter(
             "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s",
             rename_fields={"levelname": "level", "asctime": "time"},
             static_fields={"service": service},

@@ -48,6 +48,17 @@ def test_binds_every_interface_on_the_platform_port(tmp_path: Path) -> None:
     assert resolved_settings(tmp_path, PORT="8123")["bind"] == "['0.0.0.0:8123']"
 
 
+@pytest.mark.parametrize(
+    ("bind_host", "bound"), [("127.0.0.1", "127.0.0.1:8123"), ("::1", "[::1]:8123")]
+)
+def test_bind_host_narrows_the_interfaces_listened_on(
+    tmp_path: Path, bind_host: str, bound: str
+) -> None:
+    # ./dev run sets it, so a laptop does not serve the API to its whole network.
+    settings = resolved_settings(tmp_path, PORT="8123", BIND_HOST=bind_host)
+    assert settings["bind"] == f"['{bound}']"
+
+
 def test_workers_and_threads_come_from_the_environment(tmp_path: Path) -> None:
     settings = resolved_settings(tmp_path, GUNICORN_WORKERS="3", GUNICORN_THREADS="6")
     assert (settings["workers"], settings["threads"]) == ("3", "6")
