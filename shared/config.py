@@ -89,6 +89,12 @@ def parse_optional_text(raw: str) -> str | None:
     return raw or None
 
 
+def parse_cursor_secret(raw: str) -> str:
+    if len(raw) < 32:
+        raise ValueError("expected at least 32 characters")
+    return raw
+
+
 COMMON_SETTINGS: tuple[Setting, ...] = (
     Setting(
         "DATABASE_URL",
@@ -123,6 +129,13 @@ COMMON_SETTINGS: tuple[Setting, ...] = (
         "INTEGRATIONS_URL", parse_http_url, "http://127.0.0.1:8002", "base URL of integrations"
     ),
     Setting("BACKUPS_URL", parse_http_url, "http://127.0.0.1:8003", "base URL of backups"),
+    Setting(
+        "CURSOR_SECRET",
+        parse_cursor_secret,
+        None,
+        "key sealing list cursors, the same on every replica (unset: derived from DATABASE_URL)",
+        secret=True,
+    ),
 )
 
 

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
+import hmac
 import json
+import secrets
 from collections.abc import Mapping, Sequence
+from contextvars import ContextVar, Token
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from typing import Any, Generic, TypeVar
 
 from sqlalchemy import Select, and_, or_
@@ -47,22 +51,89 @@ def filtered(
     return query
 
 
+@dataclass(frozen=True)
+class CursorBinding:
+    """What a cursor is sealed to: a key every replica shares and the list it was issued for.
+
+    A cursor carries the position of the last row served and an HMAC over that position and
+    `scope` (the endpoint and its filters), so a cursor tampered with, taken from another
+    list or replayed with other filters is refused instead of paging a different query.
+    """
+
+    key: bytes
+    scope: bytes
+
+    @classmethod
+    def of(cls, key: bytes, resource: str, filters: Mapping[str, Any]) -> CursorBinding:
+        """The binding of `resource` (e.g. the endpoint) listed with these filter values."""
+        canonical = json.dumps(
+            [resource, dict(filters)], sort_keys=True, default=_canonical, ensure_ascii=True
+        )
+        return cls(key, canonical.encode())
+
+    def seal(self, payload: str) -> str:
+        # surrogatepass: a hostile cursor with a lone surrogate is refused, not a 500.
+        message = self.scope + b"\n" + payload.encode("utf-8", "surrogatepass")
+        mac = hmac.new(self.key, message, hashlib.sha256)
+        return _b64(mac.digest()[:16])
+
+
+# Outside a request (CLI loops, service-level tests) cursors never leave the process, so a
+# per-process key is enough there; a request binds its own through bind_cursors.
+_UNBOUND = CursorBinding(secrets.token_bytes(32), b"")
+_binding: ContextVar[CursorBinding] = ContextVar("cursor_binding", default=_UNBOUND)
+
+
+def bind_cursors(binding: CursorBinding) -> Token[CursorBinding]:
+    """Seal and check this context's cursors with `binding` (undo with unbind_cursors)."""
+    return _binding.set(binding)
+
+
+def unbind_cursors(token: Token[CursorBinding]) -> None:
+    """Back to the binding in force before bind_cursors returned `token`."""
+    _binding.reset(token)
+
+
 def encode_cursor(values: Sequence[Any]) -> str:
-    """An opaque cursor holding the sort key of the last row served."""
+    """An opaque cursor holding the sort key of the last row served, sealed to this list."""
     plain = [value.isoformat() if isinstance(value, datetime) else value for value in values]
-    return base64.urlsafe_b64encode(json.dumps(plain).encode()).decode().rstrip("=")
+    payload = _b64(json.dumps(plain).encode())
+    return f"{payload}.{_binding.get().seal(payload)}"
 
 
 def decode_cursor(cursor: str, width: int) -> list[Any]:
     """The sort key inside a cursor; a cursor that was not ours is a 422 on `cursor`."""
+    payload, _, mac = cursor.rpartition(".")
+    given = mac.encode("utf-8", "surrogatepass")
+    if not hmac.compare_digest(given, _binding.get().seal(payload).encode()):
+        raise ValidationFailed(
+            {"cursor": ["is not a cursor this endpoint gave out for these filters"]}
+        )
     try:
-        padded = cursor + "=" * (-len(cursor) % 4)
-        values = json.loads(base64.urlsafe_b64decode(padded.encode()))
+        values = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
     except (binascii.Error, ValueError, UnicodeDecodeError):
         values = None
     if not isinstance(values, list) or len(values) != width:
         raise ValidationFailed({"cursor": ["is not a cursor this endpoint gave out"]})
     return values
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _canonical(value: Any) -> Any:
+    # The same filter written two ways (+02:00 or Z) must bind the same cursors.
+    if isinstance(value, datetime) and value.tzinfo is not None:
+        try:
+            return value.astimezone(UTC).isoformat()
+        except OverflowError:  # year 1 at +14:00: still one spelling per value
+            return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value, key=str)
+    return str(value)
 
 
 def keyset_page(

@@ -11,6 +11,7 @@ from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
 
 from shared.web.auth import require_scope
+from shared.web.cursors import bind_request_cursors
 from shared.web.problems import ProblemSchema
 
 BEARER_SCHEME = "bearerAuth"
@@ -99,8 +100,17 @@ class PageArgsSchema(Schema):
         metadata={"description": "page size (1-200)"},
     )
     cursor = ma.fields.String(
-        load_default=None, metadata={"description": "next_cursor of the previous page"}
+        load_default=None,
+        metadata={
+            "description": "next_cursor of the previous page, with the same filters and sort"
+        },
     )
+
+    @ma.post_load
+    def _bind_cursors(self, data: dict[str, Any], **_: Any) -> dict[str, Any]:
+        # Here, where every list's arguments are parsed, so each new list inherits the binding.
+        bind_request_cursors(data)
+        return data
 
 
 def sort_field(sortable: Iterable[str], default: str) -> ma.fields.String:

@@ -16,6 +16,7 @@ from shared.db import make_engine, make_session_factory
 from shared.errors import DomainError
 from shared.observability import configure_logging, new_request_id, request_id_var
 from shared.web.api import BEARER_SCHEME, Api
+from shared.web.cursors import init_cursor_binding
 from shared.web.db import init_db
 from shared.web.forking import on_worker_fork
 from shared.web.health import health_blueprint
@@ -51,6 +52,7 @@ def create_service_app(
     on_worker_fork(app, partial(engine.dispose, close=False))
     on_worker_fork(app, drop_inherited_connections)
     register_problem_handlers(app)
+    init_cursor_binding(app)
     _init_request_ids(app)
     _require_json_bodies(app, raw_body_prefixes)
     init_metrics(app, name)
