@@ -23,8 +23,8 @@ from services.backups.backups.verify_step import BackupPlan, VerificationFailed,
 from services.backups.outcome import DumpOutcome
 from services.backups.pipeline import PipelineError, run_mariadb_backup
 from services.backups.progress import Progress
+from services.backups.retention_job import apply_schedule_retention
 from services.backups.runtime import BackupRuntime
-from services.backups.schedules.retention_job import apply_schedule_retention
 from services.backups.verification import VerificationResult
 from shared.models import BackupLog, BackupSchedule, utcnow
 from shared.observability import log_current_exception

@@ -6,10 +6,11 @@ from typing import Any
 
 from flask.views import MethodView
 
+from services.backups import retention_job
 from services.backups.backups.jobs import run_backup_job
 from services.backups.backups.resources import runtime, submit
 from services.backups.backups.services import fail_abandoned
-from services.backups.schedules import retention_job, services
+from services.backups.schedules import services
 from services.backups.schedules.schemas import (
     RetentionAppliedSchema,
     RetentionPreviewSchema,

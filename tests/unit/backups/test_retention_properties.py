@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.backups.schedules.retention import (
+from services.backups.retention import (
     BackupRecord,
     RetentionPolicy,
     backups_to_keep,
