@@ -1,4 +1,4 @@
-"""The vault objects of the running app and the audit context of the current request."""
+"""The OAuth broker of the running app and the audit context of the current request."""
 
 from __future__ import annotations
 
@@ -8,13 +8,7 @@ from flask import current_app, g, request
 
 from services.integrations.access_log.chain import AccessContext
 from services.integrations.oauth.services import Broker
-from services.integrations.vault.keys_config import VaultKeys
 from shared.web import current_principal
-
-
-def current_vault() -> VaultKeys:
-    """The keyring and audit key this process was started with."""
-    return cast(VaultKeys, current_app.extensions["vault"])
 
 
 def current_broker() -> Broker:

@@ -13,7 +13,7 @@ from services.integrations.access_log.schemas import (
     AccessLogQuerySchema,
     ChainReportSchema,
 )
-from services.integrations.request_context import current_vault
+from services.integrations.vault.current import current_vault
 from shared.models import CredentialAccessLog
 from shared.pagination import Page
 from shared.web import Blueprint, db_session

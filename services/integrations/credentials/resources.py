@@ -24,12 +24,9 @@ from services.integrations.credentials.schemas import (
     TokenSchema,
 )
 from services.integrations.oauth.services import AccessToken, valid_access_token
-from services.integrations.request_context import (
-    current_broker,
-    current_vault,
-    request_access_context,
-)
+from services.integrations.request_context import current_broker, request_access_context
 from services.integrations.tickets.settings import adapter_options
+from services.integrations.vault.current import current_vault
 from shared.models import IntegrationCredential
 from shared.pagination import Page
 from shared.web import Blueprint, db_session

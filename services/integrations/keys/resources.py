@@ -12,7 +12,8 @@ from services.integrations.keys.schemas import (
     RewrapArgsSchema,
     RewrapResultSchema,
 )
-from services.integrations.request_context import current_vault, request_access_context
+from services.integrations.request_context import request_access_context
+from services.integrations.vault.current import current_vault
 from shared.web import Blueprint, db_session
 
 blp = Blueprint(

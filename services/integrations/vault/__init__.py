@@ -1,1 +1,1 @@
-"""The credential vault's key material and field sealing (no HTTP here)."""
+"""The credential vault: key material, field sealing, the running app's keys (no HTTP here)."""
