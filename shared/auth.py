@@ -17,6 +17,7 @@ from shared.models import USER_ROLES, ApiToken, ApiUser, utcnow
 
 SCOPES = (
     "insights:read",
+    "insights:check",
     "insights:write",
     "credentials:read",
     "credentials:write",
@@ -27,6 +28,20 @@ SCOPES = (
     "backups:run",
     "admin",
 )
+# What a user of each role may hold: the MSP's trust levels, written once. A read-only user
+# (an auditor, a reporting tool) reads and never writes, not even a check row; a technician
+# works every domain but neither administers nor sees a PSA secret in clear (the services use
+# those for him); a service account (an automation, an assistant's back end) may reveal
+# secrets it signs in with, but never administers; only an admin holds `admin`.
+ROLE_SCOPES: dict[str, frozenset[str]] = {
+    "admin": frozenset(SCOPES),
+    "technician": frozenset(SCOPES) - {"admin", "credentials:reveal"},
+    "service": frozenset(SCOPES) - {"admin"},
+    "readonly": frozenset(scope for scope in SCOPES if scope.endswith(":read")),
+}
+# Scopes that hold others besides admin (which holds all): whoever may change the knowledge may
+# also record a pre-command check, the smallest write there is.
+IMPLIED_SCOPES: dict[str, frozenset[str]] = {"insights:write": frozenset({"insights:check"})}
 TOKEN_PREFIX = "msp_"  # noqa: S105 - a visible marker, not a secret
 # 32 random bytes = 256 bits, as the brief requires; urlsafe text is ~43 characters.
 TOKEN_BYTES = 32
@@ -77,7 +92,11 @@ def issue_token(
     wanted = sorted(set(scopes))
     unknown = [scope for scope in wanted if scope not in SCOPES]
     if unknown or not wanted:
-        raise ValidationFailed({"scopes": [f"choose from {', '.join(SCOPES)}"]})
+        raise ValidationFailed(
+            {"scopes": [f"choose from {', '.join(SCOPES)}"]},
+            detail=f"unknown scope {', '.join(unknown)}" if unknown else "name at least one scope",
+        )
+    _refuse_scopes_beyond_role(user, wanted)
     plaintext = TOKEN_PREFIX + secrets.token_urlsafe(TOKEN_BYTES)
     token = ApiToken(
         user_id=user.id,
@@ -90,6 +109,22 @@ def issue_token(
     session.add(token)
     session.flush()
     return token, plaintext
+
+
+def _refuse_scopes_beyond_role(user: ApiUser, wanted: list[str]) -> None:
+    allowed = ROLE_SCOPES[user.role]
+    refused = [scope for scope in wanted if scope not in allowed]
+    if refused:
+        detail = (
+            f"a {user.role} user cannot hold {', '.join(refused)}"
+            f" (a {user.role} may hold {', '.join(sorted(allowed))})"
+        )
+        raise ValidationFailed({"scopes": [detail]}, detail=detail)
+
+
+def scopes_in_force(role: str, granted: Iterable[str]) -> frozenset[str]:
+    """The granted scopes the user's role still allows: a demoted user's tokens shrink at once."""
+    return frozenset(granted) & ROLE_SCOPES.get(role, frozenset())
 
 
 @dataclass(frozen=True)
@@ -144,7 +179,7 @@ def authenticate(*, session: Session, plaintext: str | None) -> TokenHolder:
         raise Unauthorized("the token is expired or revoked")
     if not active:
         raise Unauthorized("the token's user is disabled")
-    return TokenHolder(token_id, user_id, username, role, frozenset(scopes), last_used)
+    return TokenHolder(token_id, user_id, username, role, scopes_in_force(role, scopes), last_used)
 
 
 def record_token_use(*, connection: Connection, holder: TokenHolder) -> None:
@@ -164,6 +199,8 @@ def require_scopes(token_scopes: Iterable[str], *needed: str) -> None:
     held = set(token_scopes)
     if "admin" in held:
         return
+    for scope in list(held):
+        held |= IMPLIED_SCOPES.get(scope, frozenset())
     missing = [scope for scope in needed if scope not in held]
     if missing:
         raise Forbidden(f"this token lacks the scope {', '.join(missing)}", missing_scopes=missing)

@@ -7,7 +7,15 @@ import os
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from shared.auth import create_user, issue_token
+from shared.auth import ROLE_SCOPES, create_user, issue_token
+
+# Least trusted first: a test's user gets the smallest role its scopes allow, as an operator would.
+ROLES_BY_TRUST = ("readonly", "technician", "service", "admin")
+
+
+def least_role_for(scopes: tuple[str, ...]) -> str:
+    """The least trusted role allowed to hold every one of these scopes."""
+    return next(role for role in ROLES_BY_TRUST if ROLE_SCOPES[role].issuperset(scopes))
 
 
 class TokenMaker:
@@ -34,7 +42,9 @@ class TokenMaker:
     def _issue(self, scopes: tuple[str, ...]) -> str:
         with Session(bind=self.engine, expire_on_commit=False) as session:
             user = create_user(
-                session=session, username=f"{self.label}-{os.urandom(6).hex()}", role="technician"
+                session=session,
+                username=f"{self.label}-{os.urandom(6).hex()}",
+                role=least_role_for(scopes),
             )
             _, plaintext = issue_token(session=session, user=user, name=self.label, scopes=scopes)
             session.commit()

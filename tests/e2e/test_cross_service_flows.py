@@ -163,6 +163,7 @@ def test_a_failure_on_a_host_becomes_an_insight_in_its_briefing_and_its_checks(
             "insights",
             "/v1/check",
             "insights:read",
+            "insights:check",
             json={
                 "client_id": client_id,
                 "infrastructure_id": host,
@@ -180,6 +181,7 @@ def test_a_failure_on_a_host_becomes_an_insight_in_its_briefing_and_its_checks(
             "insights",
             "/v1/check",
             "insights:read",
+            "insights:check",
             json={
                 "client_id": client_id,
                 "infrastructure_id": other_host,

@@ -20,9 +20,12 @@ from shared.web import Blueprint, current_principal, db_session
 blp = Blueprint("checks", __name__, url_prefix="/v1", description="Pre-command checks")
 
 
+# A check writes a command_checks row (and its outcome may step an insight down), so reading is
+# not enough: insights:check lets an assistant's hook record checks without being able to edit
+# the knowledge itself (insights:write holds it too). Its answer quotes insights: read as well.
 @blp.route("/check")
 class Check(MethodView):
-    @blp.requires("insights:read")
+    @blp.requires("insights:read", "insights:check")
     @blp.arguments(CheckInSchema)
     @blp.response(200, CheckResultSchema)
     def post(self, data: dict[str, Any]) -> Response:
@@ -33,7 +36,7 @@ class Check(MethodView):
 
 @blp.route("/checks/<string:check_id>/outcome")
 class CheckOutcome(MethodView):
-    @blp.requires("insights:write")
+    @blp.requires("insights:check")
     @blp.arguments(OutcomeInSchema)
     @blp.response(200, CheckSchema)
     def post(self, data: dict[str, Any], check_id: str) -> CommandCheck:

@@ -45,19 +45,19 @@ def test_a_refused_supersession_leaves_the_old_insight_current(
         ("post", "/v1/insights/x/confirm", "insights:write"),
         ("post", "/v1/insights/x/merge", "insights:write"),
         ("post", "/v1/metrics/rollup", "insights:write"),
-        ("post", "/v1/checks/x/outcome", "insights:write"),
+        ("post", "/v1/checks/x/outcome", "insights:check"),
         ("get", "/v1/insights", "insights:read"),
         ("get", "/v1/insights/x/history", "insights:read"),
         ("get", "/v1/failure-patterns", "insights:read"),
         ("get", "/v1/metrics", "insights:read"),
         ("get", "/v1/clients/x/hosts/y/briefing", "insights:read"),
-        ("post", "/v1/check", "insights:read"),
+        ("post", "/v1/check", "insights:check"),
     ],
 )
 def test_each_endpoint_refuses_a_token_without_its_scope(
     client: FlaskClient, auth: Auth, method: str, path: str, scope_needed: str
 ) -> None:
-    other = "insights:read" if scope_needed == "insights:write" else "backups:read"
+    other = "insights:read" if scope_needed != "insights:read" else "backups:read"
     response = getattr(client, method)(path, json={}, headers=auth(other))
     assert response.status_code == 403
     assert getattr(client, method)(path, json={}).status_code == 401

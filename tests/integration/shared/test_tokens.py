@@ -12,12 +12,14 @@ from shared.auth import create_user, hash_token, issue_token, revoke_token
 from shared.models import ApiToken, utcnow
 
 
-def _issue(engine: Engine, *scopes: str, expires_in: timedelta | None = None) -> tuple[str, str]:
+def _issue(
+    engine: Engine, *scopes: str, expires_in: timedelta | None = None, role: str = "technician"
+) -> tuple[str, str]:
     with Session(bind=engine, expire_on_commit=False) as session:
         user = create_user(
             session=session,
             username=f"u-{utcnow().timestamp()}-{len(scopes)}-{id(scopes)}",
-            role="technician",
+            role=role,
         )
         expires_at = utcnow() + expires_in if expires_in is not None else None
         token, plaintext = issue_token(
@@ -80,7 +82,7 @@ def test_a_token_without_the_scope_is_403_naming_the_scope(
 
 
 def test_admin_holds_every_scope(client: FlaskClient, engine: Engine) -> None:
-    _, plaintext = _issue(engine, "admin")
+    _, plaintext = _issue(engine, "admin", role="admin")
     response = client.post(
         "/v1/clients",
         json={"name": f"admin-made-{utcnow().timestamp()}"},
