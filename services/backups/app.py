@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 
 from flask import Flask
 
@@ -13,6 +12,7 @@ from services.backups.backups.resources import blp as backups_blp
 from services.backups.backups.restores import RestoreRegistry
 from services.backups.runtime import runtime_from_settings
 from services.backups.schedules.resources import blp as schedules_blp
+from shared.observability import RequestIdExecutor
 from shared.web import create_service_app
 
 # Backups are CPU- and IO-heavy: two at a time per process is what 2 vCPUs sustain.
@@ -32,7 +32,8 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     app.extensions["backups_runtime"] = runtime_from_settings(
         settings, app.extensions["session_factory"]
     )
-    app.extensions["backups_executor"] = ThreadPoolExecutor(
+    # Jobs keep the id of the request that started them: in their logs and their peer calls.
+    app.extensions["backups_executor"] = RequestIdExecutor(
         max_workers=BACKUP_WORKERS, thread_name_prefix="backup-job"
     )
     app.extensions["backups_restores"] = RestoreRegistry()

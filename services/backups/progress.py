@@ -9,6 +9,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from shared.observability import carrying_request_id
+
 DATA_MARKER = b"-- Dumping data for table `"
 STRUCTURE_MARKER = b"-- Table structure for table `"
 # A marker line is short; keeping this much of the previous chunk finds markers split across reads.
@@ -96,7 +98,9 @@ class ProgressTracker:
     def start(self) -> ProgressTracker:
         """Begin periodic reporting."""
         if self._callback is not None:
-            self._thread = threading.Thread(target=self._tick, name="backup-progress", daemon=True)
+            # Its warnings belong to the backup's request, like the job's own lines.
+            ticker = carrying_request_id(self._tick)
+            self._thread = threading.Thread(target=ticker, name="backup-progress", daemon=True)
             self._thread.start()
         return self
 

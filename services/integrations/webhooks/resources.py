@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, Response, after_this_request, current_app, request
+from flask import Flask, current_app, request
 from flask.views import MethodView
 
 from services.integrations.access_log.chain import AccessContext
@@ -23,9 +23,10 @@ from services.integrations.webhooks.schemas import (
 from shared.errors import NotFound
 from shared.models import WebhookDelivery
 from shared.models.tickets import WEBHOOK_SOURCES
-from shared.observability import log_current_exception
+from shared.observability import current_request_id, log_current_exception
 from shared.pagination import Page
 from shared.web import Blueprint, db_session
+from shared.web.background import after_response
 from shared.web.problems import ProblemSchema
 
 log = logging.getLogger(__name__)
@@ -43,17 +44,16 @@ def _process_later(app: Flask, row_id: str, source: str) -> None:
 
     def work() -> None:
         with app.app_context():
-            access = psa_access_for_app(app, AccessContext(purpose=f"webhook:{source}"))
+            # The audit rows of the credentials this reveals name the delivery's request.
+            context = AccessContext(purpose=f"webhook:{source}", request_id=current_request_id())
+            access = psa_access_for_app(app, context)
             try:
                 with app.extensions["session_factory"]() as session:
                     services.process_delivery(session=session, access=access, row_id=row_id)
             except Exception:  # the answer is sent; log, and the row stays unprocessed
                 log_current_exception(log, "webhook delivery %s could not be processed", row_id)
 
-    @after_this_request
-    def _schedule(response: Response) -> Response:
-        response.call_on_close(work)
-        return response
+    after_response(work)
 
 
 @blp.route("/webhooks/<string:source>")
