@@ -2,19 +2,51 @@
 
 from __future__ import annotations
 
+import http
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 import marshmallow as ma
+from apispec import BasePlugin
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
 
 from shared.web.auth import require_scope
 from shared.web.cursors import bind_request_cursors
-from shared.web.problems import ProblemSchema
+from shared.web.problems import PROBLEM_MEDIA_TYPE, ProblemSchema
 
 BEARER_SCHEME = "bearerAuth"
+PROBLEM_SCHEMA_NAME = "Problem"
+_PROBLEM_CONTENT = {
+    PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{PROBLEM_SCHEMA_NAME}"}}
+}
+
+
+class ProblemResponsesPlugin(BasePlugin):
+    """Documents every error answer of every operation as what it is: a problem+json body.
+
+    A view may declare a 409 with no schema, or flask-smorest may give it application/json;
+    whatever the view wrote, the error handlers send problem+json, so the document says so.
+    """
+
+    def operation_helper(
+        self, path: str | None = None, operations: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        for operation in (operations or {}).values():
+            responses = operation.get("responses", {}) if isinstance(operation, dict) else {}
+            for status, response in responses.items():
+                # A string or a $ref names a shared response, documented in _register_responses.
+                if (
+                    _is_error_status(status)
+                    and isinstance(response, dict)
+                    and "$ref" not in response
+                ):
+                    response["content"] = dict(_PROBLEM_CONTENT)
+
+
+def _is_error_status(status: Any) -> bool:
+    return str(status) == "default" or (str(status).isdigit() and int(status) >= 400)
 
 
 class Api(SmorestApi):  # type: ignore[misc]
@@ -28,14 +60,32 @@ class Api(SmorestApi):  # type: ignore[misc]
     ERROR_SCHEMA = ProblemSchema
     DEFAULT_ERROR_RESPONSE_NAME = "DEFAULT_ERROR"
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, spec_kwargs: Mapping[str, Any] | None = None, **kwargs: Any
+    ) -> None:
         self._undocumented: list[tuple[SmorestBlueprint, str, Any]] = []
         self._documenting = threading.Lock()
-        super().__init__(*args, **kwargs)
+        spec_kwargs = dict(spec_kwargs or {})
+        spec_kwargs["extra_plugins"] = [
+            *spec_kwargs.get("extra_plugins", ()),
+            ProblemResponsesPlugin(),
+        ]
+        super().__init__(*args, spec_kwargs=spec_kwargs, **kwargs)
+        self.spec.components.schema(PROBLEM_SCHEMA_NAME, schema=ProblemSchema)
 
     def _register_error_handlers(self) -> None:
         # shared.web.problems registers the handlers; flask-smorest's JSON shape is not used.
         return None
+
+    def _register_responses(self) -> None:
+        """The shared responses (422, default...) as problem+json, the type the handlers send."""
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if status >= 400:
+                response["content"] = dict(_PROBLEM_CONTENT)
+            self.spec.components.response(status.name, response, lazy=True)
+        default = {"description": "Any other error", "content": dict(_PROBLEM_CONTENT)}
+        self.spec.components.response(self.DEFAULT_ERROR_RESPONSE_NAME, default, lazy=True)
 
     def register_blueprint(
         self, blp: SmorestBlueprint, *, parameters: Any = None, **options: Any
@@ -72,20 +122,60 @@ class Blueprint(SmorestBlueprint):  # type: ignore[misc]
     """A flask-smorest Blueprint whose `requires` guards a view and documents it."""
 
     def requires(self, *scopes: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        """Guard a view with the bearer token check and document 401/403 and the scopes."""
+        """Guard a view with the bearer token check and document 401/403 and the scopes.
+
+        OAS 3.0 lets only oauth2 and openIdConnect requirements list scopes (an http bearer's
+        list must be empty), so the scopes go in `x-scopes` and in the description.
+        """
         guard = require_scope(*scopes)
         documented = self.doc(
-            security=[{BEARER_SCHEME: list(scopes)}],
-            description=f"Requires scope: {', '.join(scopes)}." if scopes else None,
+            security=[{BEARER_SCHEME: []}],
+            description=_scopes_sentence(scopes),
+            **{"x-scopes": list(scopes)},
         )
         unauthorized = self.alt_response(401, schema=ProblemSchema, description="Unauthorized")
-        forbidden = self.alt_response(403, schema=ProblemSchema, description="Forbidden")
+        forbidden = self.alt_response(
+            403, schema=ProblemSchema, description="Forbidden: the token lacks a scope"
+        )
 
         def decorator(view: Callable[..., Any]) -> Callable[..., Any]:
             wrapped: Callable[..., Any] = forbidden(unauthorized(documented(guard(view))))
             return wrapped
 
         return decorator
+
+
+def _scopes_sentence(scopes: tuple[str, ...]) -> str | None:
+    if not scopes:
+        return None
+    noun = "scope" if len(scopes) == 1 else "scopes"
+    return f"Requires {noun} {' and '.join(scopes)} (a token holding `admin` holds every scope)."
+
+
+def one_of(name: str, values: Iterable[str]) -> str:
+    """A URL segment matching only these values, documented as an enum; anything else is 404."""
+    return f"<any({', '.join(values)}):{name}>"
+
+
+class UpdateSchema(Schema):
+    """A PATCH body: only the fields sent change, and a body that changes nothing is refused.
+
+    `{}` used to answer 200 and change nothing, which hides a client's bug (a misspelt field
+    in a form that drops unknown keys, an empty diff). Fields named in `not_changes` (a
+    precondition such as expected_version, a reason) do not count as a change.
+    """
+
+    not_changes: tuple[str, ...] = ()
+
+    @ma.validates_schema(pass_original=True)
+    def _changes_something(self, data: dict[str, Any], original: Any, **_: Any) -> None:
+        # The body as sent, not the loaded data: a field's load_default is not a change.
+        if not set(original) - set(self.not_changes):
+            changeable = sorted(set(self.load_fields) - set(self.not_changes))
+            raise ma.ValidationError(
+                f"the body changes nothing: send at least one of {', '.join(changeable)}",
+                field_name="_body",
+            )
 
 
 class PageArgsSchema(Schema):

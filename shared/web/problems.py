@@ -7,7 +7,7 @@ import re
 from typing import Any
 
 import marshmallow as ma
-from flask import Flask, Response, json, request
+from flask import Flask, Response, current_app, json, request
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
@@ -39,6 +39,10 @@ _DUPLICATE_KEY = re.compile(r"for key '(?:[^'.]*\.)?([A-Za-z0-9_]+)'")
 
 class ProblemSchema(ma.Schema):
     """RFC 9457 problem details (documentation of every error answer)."""
+
+    class Meta:
+        # RFC 9457 extension members (missing_scopes, existing_id, constraint...) ride along.
+        unknown = ma.INCLUDE
 
     type = ma.fields.String()
     title = ma.fields.String()
@@ -99,7 +103,31 @@ def render_http_exception(error: HTTPException) -> Response:
     detail = data.get("message") or _plain_description(error)
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
     headers.update(data.get("headers") or {})
+    if status == 405:
+        headers["Allow"] = ", ".join(_methods_of_route(getattr(error, "valid_methods", None)))
     return problem_response(status, error.name, detail, headers=headers)
+
+
+def _methods_of_route(valid_methods: list[str] | None) -> list[str]:
+    """The methods of the route this path names, not of every rule its text also matches.
+
+    werkzeug's 405 lists the union: PUT /v1/ticket-links/refresh would name POST (its own
+    route) and GET, PATCH, DELETE (of /v1/ticket-links/{id}, which the segment also fits).
+    The route meant is the one with the fewest variable segments.
+    """
+    adapter = current_app.create_url_adapter(request)
+    rules = []
+    for method in valid_methods or ():
+        try:
+            rules.append(adapter.match(method=method, return_rule=True)[0])  # type: ignore[union-attr]
+        except HTTPException:
+            continue
+    if not rules:
+        return sorted(valid_methods or ())
+    fewest = min(len(rule.arguments) for rule in rules)
+    return sorted(
+        {m for rule in rules if len(rule.arguments) == fewest for m in rule.methods or ()}
+    )
 
 
 def _plain_description(error: HTTPException) -> str:

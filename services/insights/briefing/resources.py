@@ -21,11 +21,14 @@ class HostBriefing(MethodView):
     @blp.requires("insights:read")
     @blp.arguments(BriefingArgsSchema, location="query")
     @blp.response(200, BriefingSchema)
-    @blp.alt_response(
-        200,
-        description="format=markdown: text/markdown",
-        content_type="text/markdown",
-        success=True,
+    # One 200, two representations: `format` picks which one the body is.
+    @blp.doc(
+        responses={
+            200: {
+                "description": "The briefing: JSON by default, text/markdown with format=markdown",
+                "content": {"text/markdown": {"schema": {"type": "string"}}},
+            }
+        }
     )
     def get(self, args: dict[str, Any], client_id: str, host_id: str) -> Any:
         """Briefing for a host: what applies to it, ranked and packed into a token budget"""

@@ -30,6 +30,7 @@ from shared.models import TicketLink
 from shared.models.tickets import TICKET_SYSTEMS
 from shared.pagination import Page
 from shared.web import Blueprint, db_session
+from shared.web.api import one_of
 from shared.web.problems import ProblemSchema
 
 blp = Blueprint(
@@ -148,7 +149,11 @@ class Tickets(MethodView):
         return body, 201, {}
 
 
-@blp.route("/tickets/<string:integration_type>")
+# The PSA is a closed list: the route matches only its names, and the document says which.
+PSA_SEGMENT = one_of("integration_type", TICKET_SYSTEMS)
+
+
+@blp.route(f"/tickets/{PSA_SEGMENT}")
 class TicketSearch(MethodView):
     @blp.requires("integrations:read")
     @blp.arguments(TicketSearchSchema, location="query")
@@ -162,7 +167,7 @@ class TicketSearch(MethodView):
         return {"items": [_ticket_out(kind, ticket) for ticket in found]}
 
 
-@blp.route("/tickets/<string:integration_type>/<string:ticket_id>")
+@blp.route(f"/tickets/{PSA_SEGMENT}/<string:ticket_id>")
 class TicketById(MethodView):
     @blp.requires("integrations:read")
     @blp.response(200, PsaTicketSchema)
@@ -178,7 +183,7 @@ class TicketById(MethodView):
         return _ticket_out(kind, ticket)
 
 
-@blp.route("/tickets/<string:integration_type>/<string:ticket_id>/notes")
+@blp.route(f"/tickets/{PSA_SEGMENT}/<string:ticket_id>/notes")
 class TicketNotes(MethodView):
     @blp.requires("integrations:write")
     @blp.arguments(NoteCreateSchema)

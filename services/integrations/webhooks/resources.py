@@ -26,6 +26,7 @@ from shared.models.tickets import WEBHOOK_SOURCES
 from shared.observability import current_request_id, log_current_exception
 from shared.pagination import Page
 from shared.web import Blueprint, db_session
+from shared.web.api import one_of
 from shared.web.background import after_response
 from shared.web.problems import ProblemSchema
 
@@ -56,7 +57,7 @@ def _process_later(app: Flask, row_id: str, source: str) -> None:
     after_response(work)
 
 
-@blp.route("/webhooks/<string:source>")
+@blp.route(f"/webhooks/{one_of('source', WEBHOOK_SOURCES)}")
 class Webhooks(MethodView):
     @blp.response(200, WebhookReceiptSchema)
     @blp.alt_response(
