@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import click
 from sqlalchemy.orm import Session
@@ -12,6 +13,7 @@ from sqlalchemy.orm import Session
 from shared.auth import SCOPES, create_user, find_user, issue_token, list_tokens, revoke_token
 from shared.config import database_url_from_environment
 from shared.db import make_engine, make_session_factory
+from shared.dev_token import DEV_TOKEN_LIFETIME, dev_token
 from shared.errors import DomainError
 from shared.models import USER_ROLES
 
@@ -91,6 +93,24 @@ def revoke_token_command(token_id: str) -> None:
     with unit_of_work() as session:
         token = revoke_token(session=session, token_id=token_id)
         click.echo(f"revoked {token.id}")
+
+
+@auth.command("dev-token")
+@click.option("--file", "path", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--expires-in-days",
+    type=click.IntRange(min=1, max=365),
+    default=DEV_TOKEN_LIFETIME.days,
+    show_default=True,
+)
+def dev_token_command(path: Path, expires_in_days: int) -> None:
+    """Print the development admin token: the one kept in FILE while valid, else a new one."""
+    with unit_of_work() as session:
+        token = dev_token(session=session, path=path, lifetime=timedelta(days=expires_in_days))
+    how = "minted a new" if token.minted else "reusing the"
+    until = token.expires_at.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+    click.echo(f"{how} development admin token, kept in {path}, valid until {until}", err=True)
+    click.echo(token.plaintext)
 
 
 if __name__ == "__main__":
