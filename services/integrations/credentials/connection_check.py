@@ -8,13 +8,14 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from services.integrations.access_log.chain import AccessContext
+from services.integrations.access_log.credential_audit import audit_credential
 from services.integrations.adapters import ADAPTERS, PsaError, build_adapter
 from services.integrations.adapters.shapes import OutboundCall
-from services.integrations.credentials.services import audit_credential, get_credential
 from services.integrations.credentials.sign_in import sign_in_credentials
 from services.integrations.events.services import record_outbound_call
 from services.integrations.oauth.services import Broker
 from services.integrations.vault.keys_config import VaultKeys
+from services.integrations.vault.stored import get_credential
 from shared.errors import Conflict, ServiceUnavailable, ValidationFailed
 from shared.models import IntegrationCredential, utcnow
 from shared.redaction import redact_text

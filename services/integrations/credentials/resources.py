@@ -27,6 +27,7 @@ from services.integrations.oauth.services import AccessToken, valid_access_token
 from services.integrations.request_context import current_broker, request_access_context
 from services.integrations.tickets.settings import adapter_options
 from services.integrations.vault.current import current_vault
+from services.integrations.vault.stored import get_credential
 from shared.models import IntegrationCredential
 from shared.pagination import Page
 from shared.web import Blueprint, db_session
@@ -80,7 +81,7 @@ class Credential(MethodView):
     @blp.response(200, CredentialSchema)
     def get(self, credential_id: str) -> IntegrationCredential:
         """One credential's metadata (secrets masked)"""
-        return services.get_credential(session=db_session(), credential_id=credential_id)
+        return get_credential(session=db_session(), credential_id=credential_id)
 
     @blp.requires("credentials:write")
     @blp.arguments(CredentialUpdateSchema)

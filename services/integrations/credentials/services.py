@@ -10,7 +10,8 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.integrations.access_log.chain import AccessContext, append_access
+from services.integrations.access_log.chain import AccessContext
+from services.integrations.access_log.credential_audit import audit_credential
 from services.integrations.vault.keys_config import VaultKeys
 from services.integrations.vault.kinds import (
     KIND_SECRETS,
@@ -26,6 +27,7 @@ from services.integrations.vault.sealing import (
     seal_row,
     stored_secret_names,
 )
+from services.integrations.vault.stored import get_credential
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.models import IntegrationCredential, new_id, utcnow
 from shared.pagination import Page, filtered, keyset_page
@@ -40,19 +42,6 @@ _SEALED = select(
     IntegrationCredential.wrapped_data_key,
     *(getattr(IntegrationCredential, f"{name}_encrypted") for name in SECRET_FIELDS),
 ).where(IntegrationCredential.id == bindparam("credential_id"))
-
-
-def get_credential(
-    *, session: Session, credential_id: str, lock: bool = False
-) -> IntegrationCredential:
-    """One credential (metadata only until opened); 404 when unknown."""
-    # Always re-read from the database (populate_existing): callers decide on fresh values.
-    row = session.get(
-        IntegrationCredential, credential_id, populate_existing=True, with_for_update=lock or None
-    )
-    if row is None:
-        raise NotFound("credential", credential_id)
-    return row
 
 
 def create_credential(
@@ -237,25 +226,3 @@ def _locked_at_version(
             expected_version=expected_version,
         )
     return row
-
-
-def audit_credential(
-    session: Session,
-    vault: VaultKeys,
-    row: SealedCredential,
-    action: str,
-    fields: list[str] | None,
-    context: AccessContext,
-    outcome: str = "success",
-) -> None:
-    """Append one row for this credential to its hash chain (committed by the caller)."""
-    append_access(
-        session=session,
-        key=vault.audit_key,
-        credential_id=row.id,
-        credential_version=row.version,
-        action=action,
-        fields=fields,
-        context=context,
-        outcome=outcome,
-    )

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from services.integrations.access_log.chain import AccessContext, chain_of
-from services.integrations.credentials.services import audit_credential
+from services.integrations.access_log.credential_audit import audit_credential
 from services.integrations.vault.keys_config import VaultKeys
 from services.integrations.vault.sealing import CredentialUnreadable, data_key_context
 from shared.crypto import DecryptionFailed, FileKeyring

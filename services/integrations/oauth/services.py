@@ -11,8 +11,8 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from services.integrations.access_log.chain import AccessContext
+from services.integrations.access_log.credential_audit import audit_credential
 from services.integrations.adapters.shapes import OutboundCall
-from services.integrations.credentials.services import audit_credential, get_credential
 from services.integrations.events.services import record_outbound_call
 from services.integrations.oauth.single_flight import refresh_lock
 from services.integrations.oauth.token_endpoint import (
@@ -24,6 +24,7 @@ from services.integrations.oauth.token_endpoint import (
 )
 from services.integrations.vault.keys_config import VaultKeys
 from services.integrations.vault.sealing import open_row, seal_row
+from services.integrations.vault.stored import get_credential
 from shared.errors import Conflict, ServiceUnavailable, ValidationFailed
 from shared.models import IntegrationCredential, utcnow
 

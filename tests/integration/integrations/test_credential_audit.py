@@ -87,7 +87,7 @@ def test_no_audit_row_means_no_plaintext(
         raise RuntimeError("audit store unavailable")
 
     monkeypatch.setattr(
-        "services.integrations.credentials.services.append_access", audit_store_down
+        "services.integrations.access_log.credential_audit.append_access", audit_store_down
     )
     answer = _reveal(vault_client, auth, made["id"])
     assert answer.status_code == 500
@@ -115,7 +115,9 @@ def test_a_failed_commit_of_the_audit_row_returns_no_plaintext(
             raise RuntimeError("lost the database at commit")
         real_commit(self)
 
-    monkeypatch.setattr("services.integrations.credentials.services.append_access", noting_append)
+    monkeypatch.setattr(
+        "services.integrations.access_log.credential_audit.append_access", noting_append
+    )
     monkeypatch.setattr(Session, "commit", failing_commit)
     answer = _reveal(vault_client, auth, made["id"])
     monkeypatch.undo()
