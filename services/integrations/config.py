@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from services.integrations.adapters.endpoints import ENDPOINT_SETTINGS
 from services.integrations.tickets.settings import PSA_SETTINGS
 from services.integrations.webhooks.settings import WEBHOOK_SETTINGS
 from shared.config import (
@@ -86,7 +87,9 @@ VAULT_SETTINGS: tuple[Setting, ...] = (
         "integration events older than this are removed by prune-events",
     ),
 )
-SETTINGS: tuple[Setting, ...] = COMMON_SETTINGS + VAULT_SETTINGS + PSA_SETTINGS + WEBHOOK_SETTINGS
+SETTINGS: tuple[Setting, ...] = (
+    COMMON_SETTINGS + VAULT_SETTINGS + ENDPOINT_SETTINGS + PSA_SETTINGS + WEBHOOK_SETTINGS
+)
 
 
 def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:

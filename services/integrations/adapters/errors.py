@@ -56,3 +56,7 @@ class PsaOutcomeUnknown(PsaError):
 
 class PsaConfigurationError(PsaError):
     """The credential cannot be used as configured (missing fields, failed zone/codebase lookup)."""
+
+
+class PsaEndpointRefused(PsaConfigurationError):
+    """The credential's endpoint is not one its vendor's credentials may be sent to."""

@@ -11,20 +11,22 @@ from typing import Any
 import requests
 from urllib3.exceptions import NewConnectionError
 
+from services.integrations.adapters.endpoints import EndpointPolicy, EndpointRefused
 from services.integrations.adapters.errors import (
     PsaAuthFailed,
+    PsaEndpointRefused,
     PsaOutcomeUnknown,
     PsaRateLimited,
     PsaRejected,
     PsaUnavailable,
 )
+from services.integrations.adapters.pinned_http import pinned_session
 from services.integrations.adapters.shapes import AuditHook, JsonValue, OutboundCall
-from shared.client import IDEMPOTENT_METHODS, cookieless_session
+from shared.client import IDEMPOTENT_METHODS
 from shared.redaction import REDACTED, is_secret_key, redact_url
 
-# One connection pool for every PSA call of this process (TLS set-up is reused), keeping no
-# cookies: one credential's session cookie must never ride on another's call.
-_POOLED_HTTP = cookieless_session()
+# Strict by default: https, the vendor's own hosts, public addresses only.
+STRICT_ENDPOINTS = EndpointPolicy()
 
 
 @dataclass(frozen=True)
@@ -36,6 +38,7 @@ class TransportSettings:
     max_attempts: int = 3
     max_retry_wait: float = 10.0
     backoff_base: float = 0.5
+    endpoints: EndpointPolicy = STRICT_ENDPOINTS
 
 
 @dataclass(frozen=True)
@@ -116,7 +119,10 @@ class PsaTransport:
         self.audit = audit
         self.settings = settings or TransportSettings()
         self.sleep = sleep
-        self.http = http or _POOLED_HTTP
+        # One connection pool for every PSA call of this process (TLS set-up is reused),
+        # keeping no cookies (one credential's session cookie must never ride on another's)
+        # and connecting only to addresses the endpoint rules allow.
+        self.http = http or pinned_session(allow_local=self.settings.endpoints.allow_local)
 
     def send(
         self,
@@ -131,6 +137,27 @@ class PsaTransport:
         attempts: int | None = None,
     ) -> PsaResponse:
         """Send with safe retries; return a 2xx or 404 answer, raise a PsaError otherwise."""
+        try:
+            # Every URL, whoever built it, is checked against the vendor's hosts and sent in
+            # the one form that was checked.
+            checked = self.settings.endpoints.check(url, self.integration_type).url
+            return self._send_checked(
+                method, checked, action, params, json, idempotent, external_id, attempts
+            )
+        except EndpointRefused as exc:
+            raise PsaEndpointRefused(self.integration_type, str(exc)) from None
+
+    def _send_checked(
+        self,
+        method: str,
+        url: str,
+        action: str,
+        params: Mapping[str, Any] | None,
+        json: JsonValue,
+        idempotent: bool | None,
+        external_id: str | None,
+        attempts: int | None,
+    ) -> PsaResponse:
         safe = method.upper() in IDEMPOTENT_METHODS if idempotent is None else idempotent
         limit = attempts or self.settings.max_attempts
         for attempt in range(1, limit + 1):

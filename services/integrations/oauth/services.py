@@ -12,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from services.integrations.access_log.chain import AccessContext
 from services.integrations.access_log.credential_audit import audit_credential
+from services.integrations.adapters.endpoints import EndpointPolicy, endpoint_policy
 from services.integrations.adapters.shapes import OutboundCall
+from services.integrations.adapters.transport import STRICT_ENDPOINTS
 from services.integrations.events.services import record_outbound_call
 from services.integrations.oauth.single_flight import refresh_lock
 from services.integrations.oauth.token_endpoint import (
@@ -47,12 +49,14 @@ class Broker:
 
     refresh_ahead: timedelta = timedelta(minutes=5)
     timeout: float = 10.0
+    endpoints: EndpointPolicy = STRICT_ENDPOINTS
 
     @classmethod
     def from_settings(cls, settings: Mapping[str, Any]) -> Broker:
         return cls(
             refresh_ahead=timedelta(seconds=settings["OAUTH_REFRESH_AHEAD_SECONDS"]),
             timeout=settings["OAUTH_TIMEOUT_SECONDS"],
+            endpoints=endpoint_policy(settings),
         )
 
 
@@ -127,7 +131,9 @@ def _refresh(
     session.rollback()
     calls: list[OutboundCall] = []
     try:
-        grant = refresh_grant(request, timeout=broker.timeout, audit=calls.append)
+        grant = refresh_grant(
+            request, timeout=broker.timeout, audit=calls.append, endpoints=broker.endpoints
+        )
     except InvalidGrant:
         return _after_invalid_grant(
             session, vault, credential_id, used_version, context, calls, broker

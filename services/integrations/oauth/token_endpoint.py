@@ -8,6 +8,8 @@ from typing import Any
 
 import requests
 
+from services.integrations.adapters.endpoints import EndpointPolicy, EndpointRefused
+from services.integrations.adapters.pinned_http import pinned_session
 from services.integrations.adapters.shapes import AuditHook, OutboundCall
 from shared.redaction import redact_json
 
@@ -48,8 +50,21 @@ class RefreshRequest:
         return f"RefreshRequest(token_url={self.token_url!r}, client_id={self.client_id!r})"
 
 
-def refresh_grant(request: RefreshRequest, *, timeout: float, audit: AuditHook) -> TokenGrant:
+def refresh_grant(
+    request: RefreshRequest,
+    *,
+    timeout: float,
+    audit: AuditHook,
+    endpoints: EndpointPolicy | None = None,
+) -> TokenGrant:
     """POST grant_type=refresh_token; every attempt is reported (redacted) to `audit`."""
+    policy = endpoints or EndpointPolicy()
+    try:
+        # The refresh token and client secret go only to a host of the credential's vendor,
+        # at the address that was checked, in the one form of the URL that was checked.
+        token_url = policy.check(request.token_url, request.integration_type).url
+    except EndpointRefused as exc:
+        raise TokenEndpointFailed(f"token_url refused: {exc}") from None
     form = {
         "grant_type": "refresh_token",
         "refresh_token": request.refresh_token,
@@ -59,9 +74,15 @@ def refresh_grant(request: RefreshRequest, *, timeout: float, audit: AuditHook) 
         form["client_secret"] = request.client_secret
     started = time.monotonic()
     try:
-        answer = requests.post(
-            request.token_url, data=form, timeout=timeout, headers={"Accept": "application/json"}
+        answer = pinned_session(allow_local=policy.allow_local).post(
+            token_url,
+            data=form,
+            timeout=timeout,
+            headers={"Accept": "application/json"},
+            allow_redirects=False,
         )
+    except EndpointRefused as exc:
+        raise TokenEndpointFailed(f"token_url refused: {exc}") from None
     except requests.RequestException as exc:
         _report(audit, request, None, {"error": type(exc).__name__}, started)
         raise TokenEndpointFailed(f"token endpoint unreachable ({type(exc).__name__})") from None

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from services.integrations.adapters import TransportSettings
+from services.integrations.adapters.endpoints import endpoint_policy
 from shared.config import Setting, parse_positive_float, parse_positive_int
 from shared.models.tickets import TICKET_SYSTEMS
 
@@ -57,6 +58,7 @@ def transport_settings(config: Mapping[str, Any]) -> TransportSettings:
         read_timeout=config.get("PSA_READ_TIMEOUT", 20.0),
         max_attempts=config.get("PSA_MAX_ATTEMPTS", 3),
         max_retry_wait=config.get("PSA_MAX_RETRY_WAIT", 10.0),
+        endpoints=endpoint_policy(config),
     )
 
 

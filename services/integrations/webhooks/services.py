@@ -36,6 +36,7 @@ class WebhookSecrets:
     zapier_token: str | None
     autotask_secret: str | None
     connectwise_key_origins: str
+    allow_local: bool = False  # OUTBOUND_ALLOW_LOCAL: key_url may be http / a local address
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> WebhookSecrets:
@@ -44,6 +45,7 @@ class WebhookSecrets:
             config.get("WEBHOOK_ZAPIER_TOKEN"),
             config.get("WEBHOOK_AUTOTASK_SECRET"),
             config.get("WEBHOOK_CONNECTWISE_KEY_ORIGINS") or "",
+            bool(config.get("OUTBOUND_ALLOW_LOCAL", False)),
         )
 
     def __repr__(self) -> str:
@@ -95,7 +97,9 @@ def _auth_failure(
     if not key_url_allowed(key_url, secrets.connectwise_key_origins):
         return "Metadata.key_url is not an allowed ConnectWise origin"
     ok = connectwise_signature_valid(
-        raw, headers.get("x-content-signature"), lambda: fetch_signing_key(key_url, audit=key_audit)
+        raw,
+        headers.get("x-content-signature"),
+        lambda: fetch_signing_key(key_url, audit=key_audit, allow_local=secrets.allow_local),
     )
     return None if ok else "x-content-signature does not match"
 

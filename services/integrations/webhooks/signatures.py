@@ -8,7 +8,8 @@ import hmac
 import json
 from collections.abc import Callable
 from fnmatch import fnmatchcase
-from urllib.parse import urlsplit
+
+from services.integrations.adapters.endpoints import EndpointRefused, parse_outbound_url
 
 # Characters .NET's JSON writer escapes as \uXXXX; Autotask seems to sign that form.
 _DOTNET_ESCAPED = "&<>'\"`+"
@@ -49,11 +50,14 @@ def autotask_signature_valid(secret: str | None, raw: bytes, header: str | None)
 
 
 def key_url_allowed(key_url: str, allowed_origins: str) -> bool:
-    """Whether a ConnectWise `Metadata.key_url` points at an allow-listed origin (SSRF guard)."""
-    parts = urlsplit(key_url)
-    if parts.scheme not in ("https", "http") or not parts.hostname or parts.username:
+    """Whether a ConnectWise `Metadata.key_url` points at an allow-listed origin (SSRF guard).
+
+    Judged on the same parse the key fetch connects with, so a backslash or `user@` spelling
+    cannot show this check one host and the HTTP library another."""
+    try:
+        origin = parse_outbound_url(key_url, allow_plain_http=True).origin
+    except EndpointRefused:
         return False
-    origin = f"{parts.scheme}://{parts.netloc.lower()}"
     patterns = [p.strip().lower().rstrip("/") for p in allowed_origins.split(",") if p.strip()]
     return any(fnmatchcase(origin, pattern) for pattern in patterns)
 

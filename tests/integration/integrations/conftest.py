@@ -9,11 +9,12 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from services.integrations.app import create_app
+from tests.integration.integrations.vault_secrets import LOCAL_PSA_SERVERS
 
 
 @pytest.fixture(scope="session")
 def app(database_url: str) -> Flask:
-    return create_app({"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"})
+    return create_app({"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", **LOCAL_PSA_SERVERS})
 
 
 @pytest.fixture

@@ -136,3 +136,11 @@ DEFAULT_FIELDS: dict[str, Callable[[], dict[str, Any]]] = {
         "token_url": "https://idp.example/token",
     },
 }
+
+
+# The fake PSA servers listen on plain http on this machine: the development setting, and
+# their host names added to every vendor's allow-list.
+LOCAL_PSA_SERVERS = {
+    "OUTBOUND_ALLOW_LOCAL": "true",
+    "OUTBOUND_ALLOWED_HOSTS": "*=127.0.0.1,*=localhost",
+}

@@ -14,6 +14,7 @@ from flask.testing import FlaskClient
 from services.integrations.app import create_app
 from tests.integration.integrations.vault_secrets import (
     DEFAULT_FIELDS,
+    LOCAL_PSA_SERVERS,
     b64key,
     watch_logs,
     watch_responses,
@@ -26,6 +27,7 @@ def make_vault_app(database_url: str, tmp: Path, **overrides: str) -> Flask:
         "LOG_LEVEL": "DEBUG",
         "VAULT_DEV_DIR": str(tmp),
         "VAULT_AUDIT_KEY": AUDIT_KEY,
+        **LOCAL_PSA_SERVERS,
         **overrides,
     }
     if not any(k in overrides for k in ("VAULT_KEYS", "VAULT_KEYS_FILE", "VAULT_KMS_KEYS")):
@@ -38,6 +40,7 @@ def make_vault_app(database_url: str, tmp: Path, **overrides: str) -> Flask:
 
 
 AUDIT_KEY = b64key()
+
 KEYS = f"local-1={b64key()}"
 
 

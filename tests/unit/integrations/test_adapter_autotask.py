@@ -23,6 +23,7 @@ from services.integrations.adapters import (
 from services.integrations.adapters.autotask import AutotaskAdapter
 from services.integrations.adapters.throttle import AutotaskBudget
 from shared.redaction import REDACTED
+from tests.unit.integrations.local_endpoints import LOCAL_TRANSPORT
 
 SECRET = "autotask-secret-s3cr3t"
 CODE = "TRACKING-CODE-1"
@@ -94,6 +95,7 @@ def make_adapter(server: HTTPServer, calls, sleeps, budget: AutotaskBudget | Non
         budget=budget or AutotaskBudget(),
         zone_lookup_url=server.url_for("/atservicesrest/v1.0/zoneInformation"),
         sleep=sleeps.append,
+        settings=LOCAL_TRANSPORT,
     )
 
 

@@ -23,6 +23,7 @@ from services.integrations.adapters import (
     connectwise,
 )
 from services.integrations.adapters.connectwise import ConnectWiseAdapter
+from tests.unit.integrations.local_endpoints import LOCAL_TRANSPORT
 
 PRIVATE = "cw-private-s3cr3t"
 LOGIN = "acme+PUBKEY"
@@ -62,6 +63,7 @@ def make_adapter(server: HTTPServer, calls, sleeps) -> ConnectWiseAdapter:
         ),
         audit=calls.append,
         sleep=sleeps.append,
+        settings=LOCAL_TRANSPORT,
     )
 
 

@@ -23,6 +23,7 @@ from services.integrations.adapters import (
 )
 from services.integrations.adapters.syncro import SyncroAdapter
 from services.integrations.adapters.throttle import RollingWindowLimiter
+from tests.unit.integrations.local_endpoints import LOCAL_ENDPOINTS, LOCAL_TRANSPORT
 
 TOKEN = "syncro-token-s3cr3t"
 TICKET = {
@@ -53,7 +54,7 @@ def make_adapter(server: HTTPServer, rec: Recorder, **settings: float) -> Syncro
     return SyncroAdapter(
         credentials=PsaCredentials(api_url=server.url_for("/"), api_key=TOKEN),
         audit=rec.calls.append,
-        settings=TransportSettings(**settings),  # type: ignore[arg-type]
+        settings=TransportSettings(endpoints=LOCAL_ENDPOINTS, **settings),  # type: ignore[arg-type]
         limiter=limiter,
         sleep=rec.sleeps.append,
     )
@@ -311,6 +312,7 @@ def test_the_client_side_budget_refuses_calls_beyond_180_a_minute(httpserver, re
         credentials=PsaCredentials(api_url=httpserver.url_for("/"), api_key=TOKEN),
         audit=rec.calls.append,
         limiter=limiter,
+        settings=LOCAL_TRANSPORT,
     )
     httpserver.expect_request("/api/v1/tickets/9001").respond_with_json({"ticket": TICKET})
     adapter.get_ticket("9001")

@@ -12,6 +12,7 @@ from services.integrations.adapters.transport import (
 )
 from shared.redaction import REDACTED, redact_url
 from tests.mariadb import free_port
+from tests.unit.integrations.local_endpoints import LOCAL_ENDPOINTS, LOCAL_TRANSPORT
 
 
 def test_retry_after_accepts_seconds_and_http_dates():
@@ -41,7 +42,7 @@ def test_a_post_that_never_reached_the_server_is_retried_and_each_attempt_audite
         integration_type="syncro",
         headers={},
         audit=calls.append,
-        settings=TransportSettings(max_attempts=2),
+        settings=TransportSettings(max_attempts=2, endpoints=LOCAL_ENDPOINTS),
         sleep=sleeps.append,
     )
 
@@ -59,7 +60,9 @@ def test_transports_share_a_connection_pool_but_never_a_psa_cookie(httpserver):
     )
     httpserver.expect_request("/tickets").respond_with_json({"tickets": []})
     first, second = (
-        PsaTransport(integration_type="syncro", headers={}, audit=lambda call: None)
+        PsaTransport(
+            integration_type="syncro", headers={}, audit=lambda call: None, settings=LOCAL_TRANSPORT
+        )
         for _ in range(2)
     )
 
