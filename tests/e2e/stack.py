@@ -79,6 +79,9 @@ def stack_environments(
         "HTTP_CONNECT_TIMEOUT": "1",
         "HTTP_READ_TIMEOUT": "5",
         "BACKUP_FOLDER": str(workdir / "backups"),
+        # The fake PSA servers are plain http on this machine (the development setting).
+        "OUTBOUND_ALLOW_LOCAL": "true",
+        "OUTBOUND_ALLOWED_HOSTS": "*=127.0.0.1,*=localhost",
         **{f"{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in ports.items()},
         **vault_env(workdir),
         **extra,
