@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from shared.errors import Conflict, NotFound
 from shared.models import Client, Infrastructure, Tag, infrastructure_tags
+from shared.tenancy import Owned, require_same_client
 
 T = TypeVar("T")
 
@@ -84,18 +85,47 @@ _TAG_NAMES = (
 )
 
 
-def host_facts(session: Session, client_id: str, host_id: str) -> HostFacts:
-    """The host's facts if it belongs to that client; an unknown client or host is NotFound."""
+def host_facts(
+    session: Session, client_id: str, host_id: str, *, referring: Owned | None = None
+) -> HostFacts:
+    """The host's facts if it belongs to that client; an unknown client or host is NotFound.
+
+    With `referring` (a new row about to name the host), another client's host is the 422 of
+    a cross-client reference instead of a 404.
+    """
     connection = session.connection()  # plain rows: no identity map, no change tracking
     row = connection.execute(_HOST_FACTS, {"host_id": host_id}).first()
     if row is None or row.client_id != client_id:
         get_or_404(session, Client, client_id, "client")  # say which of the two is unknown
+        if row is not None and referring is not None:
+            require_same_client(
+                "infrastructure_id", referring, Owned("host", host_id, row.client_id)
+            )
         raise NotFound("host", host_id)
 
     def load_tag_names() -> list[str]:  # through the session: it may be read after a commit
         return list(session.execute(_TAG_NAMES, {"host_id": host_id}).scalars())
 
     return HostFacts(**row._mapping, load_tag_names=load_tag_names)
+
+
+def require_reference(
+    session: Session,
+    field: str,
+    referring: Owned,
+    target: tuple[type[Any], str | None, str],
+    *,
+    accept_unassigned: bool = False,
+) -> Owned:
+    """The referenced row (model, id, resource name) as an Owned, if it exists (else NotFound)
+    and belongs to the referring object's client (else the 422 of require_same_client)."""
+    model, row_id, resource = target
+    client_id = session.execute(select(model.client_id).where(model.id == row_id)).first()
+    if client_id is None:
+        raise NotFound(resource, row_id)
+    referenced = Owned(resource, row_id, client_id[0])
+    require_same_client(field, referring, referenced, accept_unassigned=accept_unassigned)
+    return referenced
 
 
 def insert_row(session: Session, row: Any) -> None:

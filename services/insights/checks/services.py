@@ -26,6 +26,7 @@ from shared.models import (
 )
 from shared.models.insights import CONFIDENCE_LEVELS
 from shared.redaction import redact_text
+from shared.tenancy import Owned
 
 BLOCK_REPEATS_ON_HOST = 2
 CONFIDENCE_ORDER = {level: rank for rank, level in enumerate(CONFIDENCE_LEVELS)}
@@ -112,7 +113,8 @@ def check_command(*, session: Session, data: dict[str, Any]) -> CheckResult:
     """Match the command's shape against the host's patterns and applicable constraints."""
     if len(data["command"]) > MAX_COMMAND_CHARS:
         raise PayloadTooLarge(f"command is longer than {MAX_COMMAND_CHARS} characters")
-    host = host_facts(session, data["client_id"], data["infrastructure_id"])
+    new_check = Owned("check", None, data["client_id"])
+    host = host_facts(session, data["client_id"], data["infrastructure_id"], referring=new_check)
     command = redact_text(data["command"])
     shape = shape_command(command)
     key = storable_key(shape.key)

@@ -14,7 +14,7 @@ from services.insights.failures.classify import classify, severity_of
 from services.insights.failures.command_shape import storable_key
 from services.insights.failures.fingerprint import FailureSignature, all_signatures
 from services.insights.knowledge.promotion import Evidence, PromotionOutcome, apply_promotion_rules
-from services.insights.records import HostFacts, get_or_404, host_facts, insert_row
+from services.insights.records import HostFacts, host_facts, insert_row, require_reference
 from shared.errors import PayloadTooLarge
 from shared.models import (
     CommandCheck,
@@ -24,6 +24,7 @@ from shared.models import (
     WorkSession,
 )
 from shared.redaction import redact_text
+from shared.tenancy import Owned
 
 MAX_COMMAND_CHARS = 8_192  # longer commands are refused with 413
 MAX_ERROR_CHARS = 16_384  # longer error output is stored truncated, with a marker
@@ -46,9 +47,12 @@ def ingest_failure(*, session: Session, data: dict[str, Any]) -> IngestResult:
     """Store one failed command (redacted) under its pattern and apply the promotion rules."""
     if len(data["command"]) > MAX_COMMAND_CHARS:
         raise PayloadTooLarge(f"command is longer than {MAX_COMMAND_CHARS} characters")
-    host = host_facts(session, data["client_id"], data["infrastructure_id"])
+    failure = Owned("failure", None, data["client_id"])
+    host = host_facts(session, data["client_id"], data["infrastructure_id"], referring=failure)
     if data.get("session_id"):
-        get_or_404(session, WorkSession, data["session_id"], "session")
+        # A session may still be unassigned: its client is set later (see update_session).
+        target = (WorkSession, data["session_id"], "session")
+        require_reference(session, "session_id", failure, target, accept_unassigned=True)
     command = redact_text(data["command"])
     error_output, truncated = truncate_error(redact_text(data.get("error_output") or ""))
     observed_at = data.get("observed_at") or datetime.now(UTC)

@@ -12,6 +12,7 @@ from services.insights.tags.services import attach_tag, detach_tag
 from shared.errors import ValidationFailed
 from shared.models import Client, Infrastructure, Tag
 from shared.pagination import Page, filtered, sorted_page
+from shared.tenancy import Owned, require_same_client
 
 SORTABLE = {
     "hostname": Infrastructure.hostname,
@@ -118,5 +119,7 @@ def _check_parent(
     if not parent_id:
         return
     parent = session.get(Infrastructure, parent_id)
-    if parent is None or parent.client_id != client_id or parent_id == host_id:
+    if parent is None or parent_id == host_id:
         raise ValidationFailed({"parent_host_id": ["must be another host of the same client"]})
+    child = Owned("host", host_id, client_id)
+    require_same_client("parent_host_id", child, Owned("host", parent_id, parent.client_id))

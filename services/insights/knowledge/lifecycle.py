@@ -16,6 +16,7 @@ from services.insights.knowledge.events import record_event
 from services.insights.knowledge.services import add_insight, current_insight
 from shared.errors import Conflict, ValidationFailed
 from shared.models import EnvironmentalExample, EnvironmentalInsight
+from shared.tenancy import Owned, require_same_client
 
 SCOPE_FIELDS = (
     "client_id",
@@ -101,6 +102,13 @@ def merge_insight(
         raise ValidationFailed({"into_id": ["an insight cannot be merged into itself"]})
     loser = current_insight(session, insight_id)
     winner = current_insight(session, into_id)
+    # Merging copies the loser's examples and evidence into what the winner's client is briefed
+    # with: only within one client (or among global insights), never across.
+    require_same_client(
+        "into_id",
+        Owned("insight", loser.id, loser.client_id),
+        Owned("insight", winner.id, winner.client_id),
+    )
     _fold_evidence(loser, winner)
     loser.status, loser.merged_into_id = "merged", winner.id
     record_event(

@@ -12,7 +12,7 @@ from services.insights.failures.command_shape import shape_command, storable_key
 from services.insights.knowledge.dedup import content_hash, exact_duplicate, near_duplicates
 from services.insights.knowledge.events import record_event
 from services.insights.knowledge.scope import selector_errors
-from services.insights.records import apply_changes, get_or_404
+from services.insights.records import apply_changes, get_or_404, require_reference
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.models import (
     Client,
@@ -23,6 +23,7 @@ from shared.models import (
 )
 from shared.pagination import Page, filtered, sorted_page
 from shared.redaction import redact_text
+from shared.tenancy import Owned, require_same_client
 
 SORTABLE = {
     "priority": EnvironmentalInsight.priority,
@@ -88,6 +89,9 @@ def add_insight(*, session: Session, data: dict[str, Any], actor: str) -> Enviro
     reason = data.pop("reason", None)
     constrains = data.pop("constrains_command", None)
     _resolve_scope(session, data)
+    owner = Owned("insight", None, data.get("client_id"))
+    for number, example in enumerate(examples):
+        _check_example_host(session, owner, example, f"examples.{number}.infrastructure_id")
     insight = EnvironmentalInsight(**data)
     insight.content_hash = _hash_of(insight)
     _refuse_exact_duplicate(session, insight.content_hash, None)
@@ -139,6 +143,8 @@ def add_example(
 ) -> EnvironmentalInsight:
     """Attach a do / don't command example (redacted) to a current insight."""
     insight = current_insight(session, insight_id)
+    owner = Owned("insight", insight.id, insight.client_id)
+    _check_example_host(session, owner, data, "infrastructure_id")
     example = _example(data)
     insight.examples.append(example)
     if example.kind == "dont" and not insight.command_key:
@@ -181,18 +187,30 @@ def current_insight(session: Session, insight_id: str) -> EnvironmentalInsight:
 
 
 def _resolve_scope(session: Session, data: dict[str, Any]) -> None:
-    """Host-level insights take the host's client; a selector needs no host."""
+    """Host-level insights take the host's client; a selector needs no host; the host and the
+    source pattern must belong to the insight's client (a global insight names neither)."""
     host_id = data.get("infrastructure_id")
+    if data.get("client_id"):
+        get_or_404(session, Client, data["client_id"], "client")
     if host_id:
         host = get_or_404(session, Infrastructure, host_id, "host")
-        if data.get("client_id") not in (None, host.client_id):
-            raise ValidationFailed({"infrastructure_id": ["belongs to another client"]})
-        data["client_id"] = host.client_id
-    elif data.get("client_id"):
-        get_or_404(session, Client, data["client_id"], "client")
+        data["client_id"] = data.get("client_id") or host.client_id
+        owner = Owned("insight", None, data["client_id"])
+        require_same_client("infrastructure_id", owner, Owned("host", host_id, host.client_id))
     _check_selector(data.get("host_selector"), host_id)
     if data.get("source_pattern_id"):
-        get_or_404(session, FailurePattern, data["source_pattern_id"], "failure pattern")
+        owner = Owned("insight", None, data.get("client_id"))
+        pattern = (FailurePattern, data["source_pattern_id"], "failure pattern")
+        require_reference(session, "source_pattern_id", owner, pattern)
+
+
+def _check_example_host(
+    session: Session, owner: Owned, example: dict[str, Any], field: str
+) -> None:
+    # An example's host is shown in the briefings of the insight's client, and only there.
+    if example.get("infrastructure_id"):
+        host = (Infrastructure, example["infrastructure_id"], "host")
+        require_reference(session, field, owner, host)
 
 
 def _check_selector(selector: Any, host_id: str | None) -> None:

@@ -10,8 +10,9 @@ from sqlalchemy.orm import Session, selectinload
 from services.insights.records import apply_changes, get_or_404
 from services.insights.tags.services import attach_tag, detach_tag
 from shared.errors import ValidationFailed
-from shared.models import Client, Tag, WorkItem, WorkSession
+from shared.models import Client, FailureOccurrence, Infrastructure, Tag, WorkItem, WorkSession
 from shared.pagination import Page, filtered, sorted_page
+from shared.tenancy import Owned, require_same_client
 
 SESSION_SORTS = {
     "started_at": WorkSession.started_at,
@@ -79,6 +80,7 @@ def update_session(*, session: Session, session_id: str, data: dict[str, Any]) -
     work = get_session(session=session, session_id=session_id)
     if data.get("client_id"):
         get_or_404(session, Client, data["client_id"], "client")
+        _keep_failures_with_their_client(session, work.id, data["client_id"])
     apply_changes(work, data)
     _check_times(work.started_at, work.ended_at)
     session.commit()
@@ -156,6 +158,19 @@ def tag_work_item(*, session: Session, item_id: str, tag_id: str) -> WorkItem:
 def untag_work_item(*, session: Session, item_id: str, tag_id: str) -> None:
     """Detach a tag from a work item (idempotent)."""
     detach_tag(session, get_work_item(session=session, item_id=item_id), tag_id)
+
+
+def _keep_failures_with_their_client(session: Session, session_id: str, client_id: str) -> None:
+    """A session holding failures on one client's hosts cannot be handed to another client."""
+    foreign = session.execute(
+        select(Infrastructure.id, Infrastructure.client_id)
+        .join(FailureOccurrence, FailureOccurrence.infrastructure_id == Infrastructure.id)
+        .where(FailureOccurrence.session_id == session_id, Infrastructure.client_id != client_id)
+        .limit(1)
+    ).first()
+    if foreign is not None:
+        work, host = Owned("session", session_id, client_id), Owned("host", *foreign)
+        require_same_client("client_id", work, host)
 
 
 def _check_times(started: Any, ended: Any) -> None:

@@ -22,6 +22,7 @@ from services.integrations.tickets.session_directory import SessionDirectory
 from shared.errors import Conflict, DomainError, NotFound
 from shared.models import TicketLink, utcnow
 from shared.pagination import Page, filtered, keyset_page
+from shared.tenancy import Owned, require_same_client
 
 GONE_STATUS = "Deleted"
 
@@ -79,6 +80,7 @@ def create_link(
         session=session, integration_type=kind, purpose="ticket-link", session_id=session_id
     )
     ticket = _fetch(adapter, data)
+    _one_client_per_ticket(session, Owned("session", session_id, client_id), kind, ticket)
     link = TicketLink(
         session_id=session_id,
         client_id=client_id,
@@ -95,6 +97,26 @@ def create_link(
         session.rollback()
         raise _duplicate(session_id, kind, ticket.external_id) from None
     return link
+
+
+def _one_client_per_ticket(
+    session: Session, work: Owned, integration_type: str, ticket: PsaTicket
+) -> None:
+    """A PSA ticket is one customer's: its links may not tie it to sessions of two clients."""
+    if work.client_id is None:  # an unassigned session takes no side
+        return
+    other_client = session.scalar(
+        select(TicketLink.client_id).where(
+            TicketLink.integration_type == integration_type,
+            TicketLink.ticket_id == ticket.external_id,
+            TicketLink.client_id.is_not(None),
+            TicketLink.client_id != work.client_id,
+        )
+        .limit(1)
+    )
+    if other_client is not None:
+        linked = Owned(f"{integration_type} ticket", ticket.external_id, other_client)
+        require_same_client("session_id", work, linked)
 
 
 def _add_linked_event(session: Session, link: TicketLink, access: PsaAccess) -> None:

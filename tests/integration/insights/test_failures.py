@@ -193,7 +193,9 @@ def test_bad_failures_are_refused_and_nothing_is_written(
     assert count == 0
 
 
-def test_a_host_of_another_client_is_404(client: FlaskClient, hdr: dict, estate: dict) -> None:
+def test_a_host_of_another_client_is_422_naming_it(
+    client: FlaskClient, hdr: dict, estate: dict
+) -> None:
     other = make_client(client, hdr)
     foreign = make_host(client, hdr, other["id"])
     response = client.post(
@@ -206,7 +208,8 @@ def test_a_host_of_another_client_is_404(client: FlaskClient, hdr: dict, estate:
         },
         headers=hdr,
     )
-    assert response.status_code == 404
+    assert response.status_code == 422
+    assert foreign["id"] in response.json["errors"]["infrastructure_id"][0]
 
 
 def test_oversized_error_output_is_stored_truncated_with_a_marker(
