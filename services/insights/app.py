@@ -11,8 +11,10 @@ from services.insights import config
 from services.insights.briefing.resources import blp as briefing_blp
 from services.insights.checks.resources import blp as checks_blp
 from services.insights.clients.resources import blp as clients_blp
+from services.insights.failures.promotion_hook import PROMOTION_RULES, PromotionRules
 from services.insights.failures.resources import blp as failures_blp
 from services.insights.hosts.resources import blp as hosts_blp
+from services.insights.knowledge.promotion import apply_promotion_rules
 from services.insights.knowledge.resources import blp as insights_blp
 from services.insights.metrics.resources import blp as metrics_blp
 from services.insights.tags.resources import blp as tags_blp
@@ -35,10 +37,15 @@ BLUEPRINTS = (
 def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     """Build the app from the environment, with `overrides` on top (tests pass their own)."""
     settings = config.load({**os.environ, **(overrides or {})})
-    return create_service_app(
+    app = create_service_app(
         name="insights",
         title="Insights",
         description="Clients, hosts, failures, environmental insights and briefings.",
         settings=settings,
         blueprints=BLUEPRINTS,
     )
+    # Failure ingest applies knowledge's promotion rules without importing knowledge,
+    # which reads failures (the one-way rule is an import-linter contract).
+    rules: PromotionRules = apply_promotion_rules
+    app.extensions[PROMOTION_RULES] = rules
+    return app

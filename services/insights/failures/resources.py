@@ -7,6 +7,7 @@ from typing import Any
 from flask.views import MethodView
 
 from services.insights.failures import patterns
+from services.insights.failures.promotion_hook import current_promotion_rules
 from services.insights.failures.schemas import (
     FailureInSchema,
     IngestResultSchema,
@@ -31,7 +32,7 @@ class Failures(MethodView):
     @blp.response(201, IngestResultSchema)
     def post(self, data: dict[str, Any]) -> IngestResult:
         """Ingest one failed command (redacted, fingerprinted, grouped, promoted)"""
-        return ingest_failure(session=db_session(), data=data)
+        return ingest_failure(session=db_session(), data=data, promote=current_promotion_rules())
 
 
 @blp.route("/failure-patterns")

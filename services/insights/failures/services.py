@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from services.insights.failures.classify import classify, severity_of
 from services.insights.failures.command_shape import storable_key
 from services.insights.failures.fingerprint import FailureSignature, all_signatures
-from services.insights.knowledge.promotion import Evidence, PromotionOutcome, apply_promotion_rules
+from services.insights.failures.promotion_hook import Evidence, PromotionOutcome, PromotionRules
 from services.insights.records import HostFacts, host_facts, insert_row, require_reference
 from shared.errors import PayloadTooLarge
 from shared.models import (
@@ -43,7 +43,9 @@ class IngestResult:
     truncated: bool
 
 
-def ingest_failure(*, session: Session, data: dict[str, Any]) -> IngestResult:
+def ingest_failure(
+    *, session: Session, data: dict[str, Any], promote: PromotionRules
+) -> IngestResult:
     """Store one failed command (redacted) under its pattern and apply the promotion rules."""
     if len(data["command"]) > MAX_COMMAND_CHARS:
         raise PayloadTooLarge(f"command is longer than {MAX_COMMAND_CHARS} characters")
@@ -64,7 +66,7 @@ def ingest_failure(*, session: Session, data: dict[str, Any]) -> IngestResult:
         session, pattern, host, data, command, error_output, observed_at, is_new
     )
     # A pattern's first failure: nothing stands for it yet, and no rule can fire.
-    outcome = None if is_new else apply_promotion_rules(session, evidence)
+    outcome = None if is_new else promote(session, evidence)
     session.commit()
     return IngestResult(occurrence, pattern, is_new, occurrence.is_repeat, outcome, truncated)
 

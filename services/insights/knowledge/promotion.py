@@ -3,22 +3,14 @@ strengthens it. Rules, not an LLM: zero tokens, one transaction."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
-
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from services.insights.failures.promotion_hook import Evidence, PromotionOutcome
 from services.insights.knowledge.dedup import content_hash
 from services.insights.knowledge.events import SYSTEM_ACTOR, record_event
 from services.insights.knowledge.evidence import add_support
-from services.insights.records import HostFacts
-from shared.models import (
-    EnvironmentalExample,
-    EnvironmentalInsight,
-    FailureOccurrence,
-    FailurePattern,
-)
+from shared.models import EnvironmentalExample, EnvironmentalInsight
 
 HOST_REPEATS = 2  # occurrences on one host -> host-level suspected insight
 CLIENT_HOSTS = 3  # distinct hosts of a client -> client-level insight
@@ -32,27 +24,6 @@ CATEGORY_OF = {
     "other": "command_constraints",
 }
 PRIORITY_OF = {"blocking": 8, "major": 6, "minor": 4, "info": 2}
-
-
-@dataclass(frozen=True)
-class PromotionOutcome:
-    """What the rules did to the insight behind a pattern."""
-
-    insight_id: str
-    action: str  # created, strengthened, promoted, confirmed, regressed, unchanged
-    confidence_level: str
-
-
-@dataclass(frozen=True)
-class Evidence:
-    """One ingested occurrence and what is new about it for its pattern."""
-
-    pattern: FailurePattern
-    occurrence: FailureOccurrence
-    host: HostFacts
-    repeats_on_host: int
-    independent: bool  # a new host or a new session for this pattern
-    at: datetime
 
 
 def apply_promotion_rules(session: Session, evidence: Evidence) -> PromotionOutcome | None:
