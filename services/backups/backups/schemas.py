@@ -12,7 +12,10 @@ from shared.models.backups import (
     VERIFICATION_STATUSES,
     VERIFY_MODES,
 )
-from shared.web import PageArgsSchema, Schema, page_schema
+from shared.web import Id, PageArgsSchema, Schema, Text, page_schema
+
+# A MariaDB database name: 1-64 characters, nothing a shell or mariadb-dump reads as an option.
+DATABASE_NAME = ma.validate.Regexp(r"^[A-Za-z0-9_$-]{1,64}$")
 
 
 class BackupLogSchema(Schema):
@@ -57,7 +60,7 @@ class BackupLogQuerySchema(PageArgsSchema):
     backup_type = ma.fields.String(validate=ma.validate.OneOf(BACKUP_TYPES))
     status = ma.fields.String(validate=ma.validate.OneOf(BACKUP_STATUSES))
     verification_status = ma.fields.String(validate=ma.validate.OneOf(VERIFICATION_STATUSES))
-    schedule_id = ma.fields.String()
+    schedule_id = Id()
 
 
 BackupLogPageSchema = page_schema(BackupLogSchema, "BackupLogPage")
@@ -65,9 +68,7 @@ BackupLogPageSchema = page_schema(BackupLogSchema, "BackupLogPage")
 
 class BackupCreateSchema(Schema):
     backup_type = ma.fields.String(load_default="manual", validate=ma.validate.OneOf(BACKUP_TYPES))
-    database = ma.fields.String(
-        load_default=None, validate=ma.validate.Regexp(r"^[A-Za-z0-9_$-]{1,64}$")
-    )
+    database = Text(load_default=None, max=64, validate=DATABASE_NAME)
     storage = ma.fields.String(load_default=None, validate=ma.validate.OneOf(STORAGES))
     compression = ma.fields.String(load_default=None, validate=ma.validate.OneOf(COMPRESSIONS))
     verify = ma.fields.String(load_default=None, validate=ma.validate.OneOf(VERIFY_MODES))
@@ -80,7 +81,7 @@ class BackupAcceptedSchema(Schema):
 
 
 class RestoreRequestSchema(Schema):
-    target_database = ma.fields.String(required=True)
+    target_database = Text(required=True, max=64)
     replace = ma.fields.Boolean(load_default=False)
 
 

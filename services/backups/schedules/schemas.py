@@ -4,27 +4,26 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from services.backups.backups.schemas import BackupLogSchema
+from services.backups.backups.schemas import DATABASE_NAME, BackupLogSchema
 from shared.models.backups import BACKUP_TYPES, COMPRESSIONS, STORAGES, VERIFY_MODES
-from shared.web import PageArgsSchema, Schema, page_schema
+from shared.web import Int32, Name, PageArgsSchema, Schema, Text, page_schema
+from shared.web.api import UpdateSchema
 
 
-def _keep(default: int | None = None) -> ma.fields.Integer:
+def _keep(default: int | None = None) -> Int32:
     """A GFS count (0-1000); PATCH fields have no default."""
     if default is None:
-        return ma.fields.Integer(validate=ma.validate.Range(min=0, max=1000))
-    return ma.fields.Integer(load_default=default, validate=ma.validate.Range(min=0, max=1000))
+        return Int32(minimum=0, maximum=1000)
+    return Int32(load_default=default, minimum=0, maximum=1000)
 
 
 class ScheduleSchema(Schema):
     id = ma.fields.String(dump_only=True)
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    name = Name(required=True, max=100)
     backup_type = ma.fields.String(load_default="daily", validate=ma.validate.OneOf(BACKUP_TYPES))
-    cron_expression = ma.fields.String(required=True, metadata={"example": "15 2 * * *"})
-    timezone = ma.fields.String(load_default="UTC", metadata={"example": "Europe/Berlin"})
-    database_name = ma.fields.String(
-        load_default=None, allow_none=True, validate=ma.validate.Regexp(r"^[A-Za-z0-9_$-]{1,64}$")
-    )
+    cron_expression = Text(required=True, max=100, metadata={"example": "15 2 * * *"})
+    timezone = Text(load_default="UTC", max=64, blank=False, metadata={"example": "Europe/Berlin"})
+    database_name = Text(load_default=None, allow_none=True, max=64, validate=DATABASE_NAME)
     storage = ma.fields.String(load_default="local", validate=ma.validate.OneOf(STORAGES))
     compression = ma.fields.String(load_default="zstd", validate=ma.validate.OneOf(COMPRESSIONS))
     verify_mode = ma.fields.String(
@@ -41,16 +40,14 @@ class ScheduleSchema(Schema):
     updated_at = ma.fields.DateTime(dump_only=True)
 
 
-class ScheduleUpdateSchema(Schema):
+class ScheduleUpdateSchema(UpdateSchema):
     """PATCH: only the fields sent change."""
 
-    name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+    name = Name(max=100)
     backup_type = ma.fields.String(validate=ma.validate.OneOf(BACKUP_TYPES))
-    cron_expression = ma.fields.String()
-    timezone = ma.fields.String()
-    database_name = ma.fields.String(
-        allow_none=True, validate=ma.validate.Regexp(r"^[A-Za-z0-9_$-]{1,64}$")
-    )
+    cron_expression = Text(max=100, blank=False)
+    timezone = Text(max=64, blank=False)
+    database_name = Text(allow_none=True, max=64, validate=DATABASE_NAME)
     storage = ma.fields.String(validate=ma.validate.OneOf(STORAGES))
     compression = ma.fields.String(validate=ma.validate.OneOf(COMPRESSIONS))
     verify_mode = ma.fields.String(validate=ma.validate.OneOf(VERIFY_MODES))
@@ -64,7 +61,7 @@ SchedulePageSchema = page_schema(ScheduleSchema, "SchedulePage")
 
 
 class RunDueArgsSchema(Schema):
-    limit = ma.fields.Integer(load_default=10, validate=ma.validate.Range(min=1, max=100))
+    limit = Int32(load_default=10, minimum=1, maximum=100, strict=False)
 
 
 class RunDueSchema(Schema):

@@ -4,24 +4,22 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from shared.web import Schema
+from shared.web import Int32, Schema, Text, UtcDateTime
 
 
 class BriefingArgsSchema(Schema):
     class Meta(Schema.Meta):
         unknown = ma.EXCLUDE
 
-    task = ma.fields.String(
+    task = Text(
         load_default=None,
-        validate=ma.validate.Length(max=2000),
+        max=2000,
         metadata={"description": "what the assistant is about to do"},
     )
-    budget_tokens = ma.fields.Integer(
-        load_default=800, validate=ma.validate.Range(min=100, max=20000)
-    )
+    budget_tokens = Int32(load_default=800, minimum=100, maximum=20000, strict=False)
     format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(["json", "markdown"]))
     explain = ma.fields.Boolean(load_default=False)
-    as_of = ma.fields.AwareDateTime(
+    as_of = UtcDateTime(
         load_default=None,
         metadata={"description": "point-in-time briefing (not counted as served)"},
     )

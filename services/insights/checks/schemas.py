@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from shared.web import Schema
-
-_ID = ma.validate.Length(equal=36)
+from shared.web import Id, Schema, Text
 
 
 class CheckInSchema(Schema):
-    client_id = ma.fields.String(required=True, validate=_ID)
-    infrastructure_id = ma.fields.String(required=True, validate=_ID)
-    command = ma.fields.String(required=True, validate=ma.validate.Length(min=1))
+    client_id = Id(required=True)
+    infrastructure_id = Id(required=True)
+    command = Text(required=True, min=1)
 
 
 class ReasonItemSchema(Schema):

@@ -6,37 +6,41 @@ import marshmallow as ma
 
 from services.insights.failures.patterns import SORTABLE as PATTERN_SORTS
 from shared.models.insights import PATTERN_TYPES, SEVERITIES
-from shared.web import PageArgsSchema, Schema, page_schema, sort_field
+from shared.web import Id, Int64, PageArgsSchema, Schema, Text, UtcDateTime, page_schema, sort_field
+from shared.web.api import UpdateSchema
 
-_ID = ma.validate.Length(equal=36)
+# Longer error output is refused; up to this much is redacted, then stored truncated.
+MAX_ERROR_INPUT_CHARS = 262_144
 
 
 class FailureInSchema(Schema):
-    client_id = ma.fields.String(required=True, validate=_ID)
-    infrastructure_id = ma.fields.String(required=True, validate=_ID)
-    session_id = ma.fields.String(allow_none=True, validate=_ID)
-    command = ma.fields.String(
+    client_id = Id(required=True)
+    infrastructure_id = Id(required=True)
+    session_id = Id(allow_none=True)
+    command = Text(
         required=True,
-        validate=ma.validate.Length(min=1),
+        min=1,
         metadata={
             "description": "the failed command line; secrets are redacted before storage; "
             "more than 8,192 characters is refused with 413"
         },
     )
-    error_output = ma.fields.String(
+    error_output = Text(
         load_default="",
+        max=MAX_ERROR_INPUT_CHARS,
         metadata={
             "description": "stderr/stdout of the failure; redacted; beyond 16,384 characters it is "
             "stored truncated with a '…[truncated N characters]…' marker"
         },
     )
-    exit_code = ma.fields.Integer(
+    exit_code = Int64(
         allow_none=True,
         load_default=None,
-        validate=ma.validate.Range(min=-(2**31), max=2**32 - 1),
+        minimum=-(2**31),
+        maximum=2**32 - 1,
         metadata={"description": "signed or unsigned 32-bit (Windows: 0xFFFFFFFF = 4294967295)"},
     )
-    observed_at = ma.fields.AwareDateTime(allow_none=True)
+    observed_at = UtcDateTime(allow_none=True)
 
 
 class PatternSchema(Schema):
@@ -62,11 +66,11 @@ class PatternSchema(Schema):
     is_active = ma.fields.Boolean()
 
 
-class PatternUpdateSchema(Schema):
+class PatternUpdateSchema(UpdateSchema):
     pattern_type = ma.fields.String(validate=ma.validate.OneOf(PATTERN_TYPES))
     severity = ma.fields.String(validate=ma.validate.OneOf(SEVERITIES))
-    root_cause = ma.fields.String(allow_none=True)
-    recommended_solution = ma.fields.String(allow_none=True)
+    root_cause = Text(allow_none=True)
+    recommended_solution = Text(allow_none=True)
     is_active = ma.fields.Boolean()
 
 
@@ -106,8 +110,8 @@ class OccurrenceSchema(Schema):
 
 
 class PatternQuerySchema(PageArgsSchema):
-    client_id = ma.fields.String()
-    infrastructure_id = ma.fields.String(metadata={"description": "patterns seen on this host"})
+    client_id = Id()
+    infrastructure_id = Id(metadata={"description": "patterns seen on this host"})
     pattern_type = ma.fields.String(validate=ma.validate.OneOf(PATTERN_TYPES))
     sort = sort_field(PATTERN_SORTS, "-last_seen_at")
 

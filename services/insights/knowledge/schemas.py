@@ -13,19 +13,37 @@ from services.insights.knowledge.scope import scope_of
 from services.insights.knowledge.services import SORTABLE as INSIGHT_SORTS
 from services.insights.knowledge.staleness import is_stale, stale_since
 from shared.models.insights import CONFIDENCE_LEVELS, EXAMPLE_KINDS, INSIGHT_CATEGORIES
-from shared.web import PageArgsSchema, Schema, page_schema, sort_field
+from shared.web import (
+    Id,
+    Int32,
+    ListOf,
+    Name,
+    PageArgsSchema,
+    Schema,
+    Text,
+    page_schema,
+    sort_field,
+)
+from shared.web.api import UpdateSchema
 
-_ID = ma.validate.Length(equal=36)
-_PRIORITY = ma.validate.Range(min=1, max=10)
+# A command example or constraint: as long as the failures service accepts a command.
+COMMAND_CHARS = 8192
+# Examples one insight carries; a briefing shows a few of them.
+MAX_EXAMPLES = 20
+
+
+def _priority(**kwargs: Any) -> Int32:
+    """1 (lowest) to 10."""
+    return Int32(minimum=1, maximum=10, **kwargs)
 
 
 class ExampleSchema(Schema):
     id = ma.fields.String(dump_only=True)
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf(EXAMPLE_KINDS))
-    command = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=8192))
-    explanation = ma.fields.String(allow_none=True)
-    shell = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=50))
-    infrastructure_id = ma.fields.String(allow_none=True, validate=_ID)
+    command = Text(required=True, min=1, max=COMMAND_CHARS)
+    explanation = Text(allow_none=True)
+    shell = Text(allow_none=True, max=50)
+    infrastructure_id = Id(allow_none=True)
 
 
 class DuplicateSchema(Schema):
@@ -36,8 +54,8 @@ class DuplicateSchema(Schema):
 
 class InsightSchema(Schema):
     id = ma.fields.String(dump_only=True)
-    client_id = ma.fields.String(allow_none=True, validate=_ID)
-    infrastructure_id = ma.fields.String(allow_none=True, validate=_ID)
+    client_id = Id(allow_none=True)
+    infrastructure_id = Id(allow_none=True)
     host_selector = ma.fields.Dict(
         allow_none=True,
         metadata={
@@ -49,22 +67,22 @@ class InsightSchema(Schema):
     insight_category = ma.fields.String(
         required=True, validate=ma.validate.OneOf(INSIGHT_CATEGORIES)
     )
-    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
-    description = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=20000))
-    priority = ma.fields.Integer(load_default=5, validate=_PRIORITY)
+    title = Name(required=True, max=500)
+    description = Text(required=True, min=1)
+    priority = _priority(load_default=5)
     confidence_level = ma.fields.String(
         load_default="suspected", validate=ma.validate.OneOf(CONFIDENCE_LEVELS)
     )
-    source_pattern_id = ma.fields.String(allow_none=True, validate=_ID)
-    constrains_command = ma.fields.String(
+    source_pattern_id = Id(allow_none=True)
+    constrains_command = Text(
         load_only=True,
-        validate=ma.validate.Length(max=8192),
+        max=COMMAND_CHARS,
         metadata={
             "description": "a command whose shape this insight constrains (used by /v1/checks)"
         },
     )
-    examples = ma.fields.List(ma.fields.Nested(ExampleSchema), load_default=list)
-    reason = ma.fields.String(load_only=True, allow_none=True)
+    examples = ListOf(ma.fields.Nested(ExampleSchema), max=MAX_EXAMPLES, load_default=list)
+    reason = Text(load_only=True, allow_none=True)
     status = ma.fields.String(dump_only=True)
     scope = ma.fields.Function(scope_of, dump_only=True)
     command_key = ma.fields.String(dump_only=True, allow_none=True)
@@ -86,31 +104,33 @@ class InsightSchema(Schema):
     updated_at = ma.fields.DateTime(dump_only=True)
 
 
-class InsightUpdateSchema(Schema):
+class InsightUpdateSchema(UpdateSchema):
+    not_changes = ("reason",)  # why it changed, not a change
+
     insight_category = ma.fields.String(validate=ma.validate.OneOf(INSIGHT_CATEGORIES))
-    title = ma.fields.String(validate=ma.validate.Length(min=1, max=500))
-    description = ma.fields.String(validate=ma.validate.Length(min=1, max=20000))
-    priority = ma.fields.Integer(validate=_PRIORITY)
+    title = Name(max=500)
+    description = Text(min=1, blank=False)
+    priority = _priority()
     host_selector = ma.fields.Dict(allow_none=True)
-    reason = ma.fields.String(allow_none=True)
+    reason = Text(allow_none=True)
 
 
 class ReplacementSchema(InsightUpdateSchema):
     """The new insight of a supersession; unset fields are taken from the old one."""
 
-    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=500))
-    description = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=20000))
+    title = Name(required=True, max=500)
+    description = Text(required=True, min=1)
     confidence_level = ma.fields.String(validate=ma.validate.OneOf(CONFIDENCE_LEVELS))
-    examples = ma.fields.List(ma.fields.Nested(ExampleSchema))
-    constrains_command = ma.fields.String(validate=ma.validate.Length(max=8192))
+    examples = ListOf(ma.fields.Nested(ExampleSchema), max=MAX_EXAMPLES)
+    constrains_command = Text(max=COMMAND_CHARS)
 
 
 class ReasonSchema(Schema):
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+    reason = Text(required=True, min=1, max=2000)
 
 
 class OptionalReasonSchema(Schema):
-    reason = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=2000))
+    reason = Text(allow_none=True, max=2000)
 
 
 class SupersedeSchema(ReasonSchema):
@@ -118,16 +138,16 @@ class SupersedeSchema(ReasonSchema):
 
 
 class MergeSchema(ReasonSchema):
-    into_id = ma.fields.String(required=True, validate=_ID)
+    into_id = Id(required=True)
 
 
 class InsightQuerySchema(PageArgsSchema):
-    client_id = ma.fields.String()
-    infrastructure_id = ma.fields.String()
+    client_id = Id()
+    infrastructure_id = Id()
     insight_category = ma.fields.String(validate=ma.validate.OneOf(INSIGHT_CATEGORIES))
     confidence_level = ma.fields.String(validate=ma.validate.OneOf(CONFIDENCE_LEVELS))
     status = ma.fields.String(validate=ma.validate.OneOf(["active", "resolved", "merged"]))
-    source_pattern_id = ma.fields.String()
+    source_pattern_id = Id()
     include_history = ma.fields.Boolean(
         load_default=False, metadata={"description": "also list merged and superseded insights"}
     )

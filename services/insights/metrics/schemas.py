@@ -4,20 +4,20 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from shared.web import Schema
+from shared.web import Id, Schema, UtcDate
 
 
 class MetricsArgsSchema(Schema):
     class Meta(Schema.Meta):
         unknown = ma.EXCLUDE
 
-    client_id = ma.fields.String(load_default=None)
-    since = ma.fields.Date(load_default=None)
-    until = ma.fields.Date(load_default=None)
+    client_id = Id(load_default=None)
+    since = UtcDate(load_default=None)
+    until = UtcDate(load_default=None)
 
 
 class RollupArgsSchema(Schema):
-    day = ma.fields.Date(load_default=None, metadata={"description": "UTC day; default today"})
+    day = UtcDate(load_default=None, metadata={"description": "UTC day; default today"})
 
 
 class MetricDaySchema(Schema):

@@ -6,24 +6,25 @@ import marshmallow as ma
 
 from services.insights.tags.services import SORTABLE as TAG_SORTS
 from shared.models.insights import TAG_CATEGORIES
-from shared.web import PageArgsSchema, Schema, page_schema, sort_field
+from shared.web import Name, PageArgsSchema, Schema, Text, page_schema, sort_field
+from shared.web.api import UpdateSchema
 
 
 class TagSchema(Schema):
     id = ma.fields.String(dump_only=True)
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    name = Name(required=True, max=100)
     category = ma.fields.String(required=True, validate=ma.validate.OneOf(TAG_CATEGORIES))
-    description = ma.fields.String(allow_none=True)
+    description = Text(allow_none=True)
     created_at = ma.fields.DateTime(dump_only=True)
 
 
-class TagUpdateSchema(TagSchema):
-    name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+class TagUpdateSchema(UpdateSchema, TagSchema):
+    name = Name(max=100)
     category = ma.fields.String(validate=ma.validate.OneOf(TAG_CATEGORIES))
 
 
 class TagQuerySchema(PageArgsSchema):
-    name = ma.fields.String(metadata={"description": "names containing this text"})
+    name = Text(max=100, metadata={"description": "names containing this text"})
     category = ma.fields.String(validate=ma.validate.OneOf(TAG_CATEGORIES))
     sort = sort_field(TAG_SORTS, "name")
 

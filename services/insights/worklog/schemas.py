@@ -7,24 +7,34 @@ import marshmallow as ma
 from services.insights.hosts.schemas import TagRefSchema
 from services.insights.worklog.services import ITEM_SORTS, SESSION_SORTS
 from shared.models.insights import PRIORITIES, SESSION_STATUSES, WORK_CATEGORIES, WORK_STATUSES
-from shared.web import PageArgsSchema, Schema, page_schema, sort_field
-
-_ID = ma.validate.Length(equal=36)
+from shared.web import (
+    Id,
+    ListOf,
+    Minutes,
+    Name,
+    PageArgsSchema,
+    Schema,
+    Text,
+    UtcDateTime,
+    page_schema,
+    sort_field,
+)
+from shared.web.api import UpdateSchema
 
 
 class SessionSchema(Schema):
     id = ma.fields.String(dump_only=True)
-    client_id = ma.fields.String(allow_none=True, validate=_ID)
-    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
-    technician = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=100))
-    started_at = ma.fields.AwareDateTime(default_timezone=None)
-    ended_at = ma.fields.AwareDateTime(allow_none=True)
+    client_id = Id(allow_none=True)
+    title = Name(required=True, max=255)
+    technician = Text(allow_none=True, max=100)
+    started_at = UtcDateTime()
+    ended_at = UtcDateTime(allow_none=True)
     status = ma.fields.String(
         load_default="in_progress", validate=ma.validate.OneOf(SESSION_STATUSES)
     )
-    summary = ma.fields.String(allow_none=True)
+    summary = Text(allow_none=True)
     is_billable = ma.fields.Boolean(load_default=False)
-    billable_minutes = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=0))
+    billable_minutes = Minutes(allow_none=True)
     duration_minutes = ma.fields.Method("_duration", dump_only=True)
     created_at = ma.fields.DateTime(dump_only=True)
     updated_at = ma.fields.DateTime(dump_only=True)
@@ -36,54 +46,54 @@ class SessionSchema(Schema):
         return int((ended - started).total_seconds() // 60)
 
 
-class SessionUpdateSchema(SessionSchema):
-    title = ma.fields.String(validate=ma.validate.Length(min=1, max=255))
+class SessionUpdateSchema(UpdateSchema, SessionSchema):
+    title = Name(max=255)
     status = ma.fields.String(validate=ma.validate.OneOf(SESSION_STATUSES))
     is_billable = ma.fields.Boolean()
 
 
 class SessionQuerySchema(PageArgsSchema):
-    client_id = ma.fields.String()
+    client_id = Id()
     status = ma.fields.String(validate=ma.validate.OneOf(SESSION_STATUSES))
-    technician = ma.fields.String()
-    started_after = ma.fields.AwareDateTime()
-    started_before = ma.fields.AwareDateTime()
+    technician = Text(max=100)
+    started_after = UtcDateTime()
+    started_before = UtcDateTime()
     sort = sort_field(SESSION_SORTS, "-started_at")
 
 
 class WorkItemSchema(Schema):
     id = ma.fields.String(dump_only=True)
-    session_id = ma.fields.String(required=True, validate=_ID)
+    session_id = Id(required=True)
     category = ma.fields.String(required=True, validate=ma.validate.OneOf(WORK_CATEGORIES))
-    title = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=255))
-    description = ma.fields.String(allow_none=True)
+    title = Name(required=True, max=255)
+    description = Text(allow_none=True)
     status = ma.fields.String(load_default="pending", validate=ma.validate.OneOf(WORK_STATUSES))
     priority = ma.fields.String(load_default="medium", validate=ma.validate.OneOf(PRIORITIES))
-    affected_systems = ma.fields.List(ma.fields.String(), allow_none=True)
-    estimated_minutes = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=0))
-    actual_minutes = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=0))
-    completed_at = ma.fields.AwareDateTime(allow_none=True)
+    affected_systems = ListOf(Text(max=255), allow_none=True)
+    estimated_minutes = Minutes(allow_none=True)
+    actual_minutes = Minutes(allow_none=True)
+    completed_at = UtcDateTime(allow_none=True)
     tags = ma.fields.List(ma.fields.Nested(TagRefSchema), dump_only=True)
     created_at = ma.fields.DateTime(dump_only=True)
     updated_at = ma.fields.DateTime(dump_only=True)
 
 
-class WorkItemUpdateSchema(WorkItemSchema):
+class WorkItemUpdateSchema(UpdateSchema, WorkItemSchema):
     class Meta(Schema.Meta):
         exclude = ("session_id",)
 
     category = ma.fields.String(validate=ma.validate.OneOf(WORK_CATEGORIES))
-    title = ma.fields.String(validate=ma.validate.Length(min=1, max=255))
+    title = Name(max=255)
     status = ma.fields.String(validate=ma.validate.OneOf(WORK_STATUSES))
     priority = ma.fields.String(validate=ma.validate.OneOf(PRIORITIES))
 
 
 class WorkItemQuerySchema(PageArgsSchema):
-    session_id = ma.fields.String()
+    session_id = Id()
     category = ma.fields.String(validate=ma.validate.OneOf(WORK_CATEGORIES))
     status = ma.fields.String(validate=ma.validate.OneOf(WORK_STATUSES))
     priority = ma.fields.String(validate=ma.validate.OneOf(PRIORITIES))
-    tag = ma.fields.String(metadata={"description": "tag name"})
+    tag = Text(max=100, metadata={"description": "tag name"})
     sort = sort_field(ITEM_SORTS, "-created_at")
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from shared.models.integrations import ACCESS_ACTIONS
-from shared.web import PageArgsSchema, Schema, page_schema
+from shared.web import Id, PageArgsSchema, Schema, Text, UtcDateTime, page_schema
 
 
 class AccessLogSchema(Schema):
@@ -30,12 +30,12 @@ class AccessLogSchema(Schema):
 
 
 class AccessLogQuerySchema(PageArgsSchema):
-    credential_id = ma.fields.String()
+    credential_id = Id()
     action = ma.fields.String(validate=ma.validate.OneOf(ACCESS_ACTIONS))
-    actor_token_id = ma.fields.String()
-    on_behalf_of = ma.fields.String()
-    since = ma.fields.AwareDateTime(metadata={"description": "at or after"})
-    until = ma.fields.AwareDateTime(metadata={"description": "before"})
+    actor_token_id = Id()
+    on_behalf_of = Text(max=255)
+    since = UtcDateTime(metadata={"description": "at or after"})
+    until = UtcDateTime(metadata={"description": "before"})
 
 
 class ChainReportSchema(Schema):

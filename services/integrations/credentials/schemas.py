@@ -8,17 +8,31 @@ import marshmallow as ma
 
 from services.integrations.vault.kinds import KIND_SECRETS, SECRET_FIELDS
 from shared.models.integrations import CREDENTIAL_TYPES, INTEGRATION_TYPES
-from shared.web import PageArgsSchema, Schema, page_schema
+from shared.web import (
+    Int32,
+    ListOf,
+    Name,
+    PageArgsSchema,
+    Schema,
+    Text,
+    Url,
+    UtcDateTime,
+    page_schema,
+)
+from shared.web.api import UpdateSchema
 
 MASK = "********"
-_text = ma.validate.Length(min=1, max=4000)
+# OAuth scopes one credential asks for (a JSON column).
+MAX_SCOPES = 50
 
 
-def _secret() -> ma.fields.String:
-    return ma.fields.String(
+def _secret() -> Text:
+    # Sealed into a BLOB: 4,000 characters stay far below 65,535 bytes after encryption.
+    return Text(
         load_only=True,
         allow_none=True,
-        validate=_text,
+        min=1,
+        max=4000,
         metadata={"description": "secret; write-only, never returned by GET"},
     )
 
@@ -26,14 +40,12 @@ def _secret() -> ma.fields.String:
 class _CredentialFieldsSchema(Schema):
     integration_type = ma.fields.String(validate=ma.validate.OneOf(INTEGRATION_TYPES))
     is_active = ma.fields.Boolean()
-    api_url = ma.fields.Url(allow_none=True, schemes={"http", "https"})
-    token_url = ma.fields.Url(allow_none=True, schemes={"http", "https"})
-    client_id = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
-    username = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
-    scopes = ma.fields.List(
-        ma.fields.String(validate=ma.validate.Length(min=1, max=200)), allow_none=True
-    )
-    token_expires_at = ma.fields.AwareDateTime(allow_none=True)
+    api_url = Url(allow_none=True, max=500)
+    token_url = Url(allow_none=True, max=500)
+    client_id = Text(allow_none=True, max=255)
+    username = Text(allow_none=True, max=255)
+    scopes = ListOf(Name(max=200), max=MAX_SCOPES, allow_none=True)
+    token_expires_at = UtcDateTime(allow_none=True)
     client_secret = _secret()
     access_token = _secret()
     refresh_token = _secret()
@@ -42,20 +54,22 @@ class _CredentialFieldsSchema(Schema):
 
 
 class CredentialCreateSchema(_CredentialFieldsSchema):
-    integration_name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    integration_name = Name(required=True, max=100)
     integration_type = ma.fields.String(
         required=True, validate=ma.validate.OneOf(INTEGRATION_TYPES)
     )
     credential_type = ma.fields.String(required=True, validate=ma.validate.OneOf(CREDENTIAL_TYPES))
 
 
-class CredentialUpdateSchema(_CredentialFieldsSchema):
-    expected_version = ma.fields.Integer(
+class CredentialUpdateSchema(UpdateSchema, _CredentialFieldsSchema):
+    not_changes = ("expected_version",)  # the version read is a precondition, not a change
+
+    expected_version = Int32(
         required=True,
-        validate=ma.validate.Range(min=1),
+        minimum=1,
         metadata={"description": "the version you read; a stale one is 409"},
     )
-    integration_name = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+    integration_name = Name(max=100)
 
 
 class CredentialSchema(Schema):
@@ -91,34 +105,39 @@ class CredentialSchema(Schema):
 
 class CredentialQuerySchema(PageArgsSchema):
     integration_type = ma.fields.String(validate=ma.validate.OneOf(INTEGRATION_TYPES))
-    integration_name = ma.fields.String()
+    integration_name = Text(max=100)
 
 
 class ExpectedVersionSchema(Schema):
-    expected_version = ma.fields.Integer(
+    """The query of a DELETE (text, hence not strict)."""
+
+    expected_version = Int32(
         required=True,
-        validate=ma.validate.Range(min=1),
+        minimum=1,
+        strict=False,
         metadata={"description": "the version you read; a stale one is 409"},
     )
 
 
 class ExpiringQuerySchema(Schema):
-    within_days = ma.fields.Integer(load_default=14, validate=ma.validate.Range(min=0, max=3650))
+    within_days = Int32(load_default=14, minimum=0, maximum=3650, strict=False)
 
 
 class RevealSchema(Schema):
-    requested = ma.fields.List(
+    requested = ListOf(
         ma.fields.String(validate=ma.validate.OneOf(SECRET_FIELDS)),
         data_key="fields",
-        validate=ma.validate.Length(min=1),
+        min=1,
+        max=len(SECRET_FIELDS),
         metadata={"description": "secret fields to reveal (default: all stored)"},
     )
-    purpose = ma.fields.String(
+    purpose = Text(
         required=True,
-        validate=ma.validate.Length(min=3, max=500),
+        min=3,
+        max=500,
         metadata={"description": "why (ticket, task); kept in the audit"},
     )
-    on_behalf_of = ma.fields.String(validate=ma.validate.Length(min=1, max=255))
+    on_behalf_of = Name(max=255)
 
 
 class RevealedSchema(Schema):

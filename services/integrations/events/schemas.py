@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from shared.models.integrations import DIRECTIONS, INTEGRATION_ACTIONS, INTEGRATION_TYPES
-from shared.web import PageArgsSchema, Schema, page_schema
+from shared.web import Count, Id, PageArgsSchema, Schema, Text, UtcDateTime, page_schema
 
 
 class IntegrationEventSchema(Schema):
@@ -26,32 +26,32 @@ class IntegrationEventSchema(Schema):
 
 
 class IntegrationEventQuerySchema(PageArgsSchema):
-    session_id = ma.fields.String()
+    session_id = Id()
     integration_type = ma.fields.String(validate=ma.validate.OneOf(INTEGRATION_TYPES))
-    external_id = ma.fields.String()
+    external_id = Text(max=255)
     direction = ma.fields.String(validate=ma.validate.OneOf(DIRECTIONS))
-    since = ma.fields.AwareDateTime(metadata={"description": "created at or after"})
-    until = ma.fields.AwareDateTime(metadata={"description": "created before"})
+    since = UtcDateTime(metadata={"description": "created at or after"})
+    until = UtcDateTime(metadata={"description": "created before"})
 
 
 class IntegrationEventCreateSchema(Schema):
-    session_id = ma.fields.String(allow_none=True, validate=ma.validate.Length(equal=36))
-    work_item_id = ma.fields.String(allow_none=True, validate=ma.validate.Length(equal=36))
+    session_id = Id(allow_none=True)
+    work_item_id = Id(allow_none=True)
     integration_type = ma.fields.String(
         required=True, validate=ma.validate.OneOf(INTEGRATION_TYPES)
     )
     direction = ma.fields.String(required=True, validate=ma.validate.OneOf(DIRECTIONS))
     action = ma.fields.String(required=True, validate=ma.validate.OneOf(INTEGRATION_ACTIONS))
-    external_id = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=255))
-    external_url = ma.fields.String(allow_none=True, validate=ma.validate.Length(max=1000))
-    http_status = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=100, max=599))
+    external_id = Text(allow_none=True, max=255)
+    external_url = Text(allow_none=True, max=1000)
+    http_status = Count(allow_none=True, minimum=100, maximum=599)
     request_data = ma.fields.Dict(
         allow_none=True, metadata={"description": "stored with secrets redacted"}
     )
     response_data = ma.fields.Dict(
         allow_none=True, metadata={"description": "stored with secrets redacted"}
     )
-    duration_ms = ma.fields.Integer(allow_none=True, validate=ma.validate.Range(min=0))
+    duration_ms = Count(allow_none=True)
 
 
 class IdempotencyHeaderSchema(Schema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from shared.web import Schema
+from shared.web import Int32, Name, Schema
 
 
 class KeyVersionSchema(Schema):
@@ -15,7 +15,14 @@ class KeyVersionSchema(Schema):
 
 
 class RewrapArgsSchema(Schema):
-    batch_size = ma.fields.Integer(load_default=100, validate=ma.validate.Range(min=1, max=1000))
+    """A rewrap names the key it moves data keys onto: an empty POST must not start real work."""
+
+    target_kek_id = Name(
+        required=True,
+        max=100,
+        metadata={"description": "the active key version (GET /v1/vault/keys); another is 409"},
+    )
+    batch_size = Int32(load_default=100, minimum=1, maximum=1000)
     dry_run = ma.fields.Boolean(load_default=False)
 
 

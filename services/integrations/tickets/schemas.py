@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 
 from shared.models.tickets import LINK_TYPES, TICKET_SYSTEMS
-from shared.web import PageArgsSchema, Schema, page_schema
+from shared.web import Id, Int32, ListOf, Name, PageArgsSchema, Schema, Text, page_schema
 
 UUID_SHAPE = ma.validate.Regexp(r"^[0-9a-fA-F-]{36}$", error="must be a UUID")
 PSA = ma.validate.OneOf(TICKET_SYSTEMS)
@@ -35,10 +35,10 @@ TicketLinkPageSchema = page_schema(TicketLinkSchema, "TicketLinkPage")
 
 
 class TicketLinkCreateSchema(Schema):
-    session_id = ma.fields.String(required=True, validate=UUID_SHAPE)
+    session_id = Id(required=True, validate=UUID_SHAPE)
     integration_type = ma.fields.String(required=True, validate=PSA)
-    ticket_id = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
-    ticket_number = ma.fields.String(validate=ma.validate.Length(min=1, max=100))
+    ticket_id = Name(max=100)
+    ticket_number = Name(max=100)
     link_type = ma.fields.String(load_default="related", validate=ma.validate.OneOf(LINK_TYPES))
 
     @ma.validates_schema
@@ -48,18 +48,14 @@ class TicketLinkCreateSchema(Schema):
 
 
 class TicketLinkQuerySchema(PageArgsSchema):
-    session_id = ma.fields.String(validate=UUID_SHAPE)
-    client_id = ma.fields.String(validate=UUID_SHAPE)
+    session_id = Id(validate=UUID_SHAPE)
+    client_id = Id(validate=UUID_SHAPE)
     integration_type = ma.fields.String(validate=PSA)
-    ticket_id = ma.fields.String()
+    ticket_id = Text(max=100)
 
 
 class TicketLinkRefreshSchema(Schema):
-    ids = ma.fields.List(
-        ma.fields.String(validate=UUID_SHAPE),
-        required=True,
-        validate=ma.validate.Length(min=1, max=100),
-    )
+    ids = ListOf(Id(validate=UUID_SHAPE), required=True, min=1, max=100)
 
 
 class RefreshOutcomeSchema(Schema):
@@ -75,18 +71,17 @@ class RefreshReportSchema(Schema):
 
 class TicketCreateSchema(Schema):
     integration_type = ma.fields.String(required=True, validate=PSA)
-    title = ma.fields.String(validate=ma.validate.Length(min=1, max=255))
-    subject = ma.fields.String(
-        validate=ma.validate.Length(min=1, max=255), metadata={"description": "alias of title"}
-    )
-    description = ma.fields.String(load_default="", validate=ma.validate.Length(max=20_000))
+    title = Name(max=255)
+    subject = Name(max=255, metadata={"description": "alias of title"})
+    description = Text(load_default="", max=20_000)
     priority = ma.fields.String(
         load_default=None,
         validate=ma.validate.OneOf(PRIORITIES),
         metadata={"description": "written into the description; a PSA priority goes in fields"},
     )
-    company_id = ma.fields.String(
+    company_id = Text(
         load_default=None,
+        max=100,
         metadata={"description": "the PSA's customer/company id (default: PSA_DEFAULT_COMPANIES)"},
     )
     vendor_fields = ma.fields.Dict(
@@ -94,7 +89,7 @@ class TicketCreateSchema(Schema):
         load_default=dict,
         metadata={"description": "vendor fields, e.g. Autotask queueID/priority/status, CW board"},
     )
-    session_id = ma.fields.String(load_default=None, validate=UUID_SHAPE)
+    session_id = Id(load_default=None, validate=UUID_SHAPE)
 
     @ma.validates_schema
     def _a_title(self, data: dict[str, Any], **_: Any) -> None:
@@ -124,8 +119,8 @@ class PsaTicketSchema(Schema):
 
 
 class TicketSearchSchema(Schema):
-    text = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
-    limit = ma.fields.Integer(load_default=25, validate=ma.validate.Range(min=1, max=100))
+    text = Text(required=True, min=1, max=200)
+    limit = Int32(load_default=25, minimum=1, maximum=100, strict=False)
 
 
 class PsaTicketListSchema(Schema):
@@ -133,8 +128,8 @@ class PsaTicketListSchema(Schema):
 
 
 class NoteCreateSchema(Schema):
-    body = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=20_000))
-    title = ma.fields.String(load_default=None, validate=ma.validate.Length(max=250))
+    body = Text(required=True, min=1, max=20_000)
+    title = Text(load_default=None, max=250)
     internal = ma.fields.Boolean(load_default=True)
 
 

@@ -6,7 +6,7 @@ import marshmallow as ma
 
 from services.integrations.webhooks.deliveries import STATES, state_of
 from shared.models.tickets import WEBHOOK_SOURCES
-from shared.web import PageArgsSchema, Schema, page_schema
+from shared.web import Int32, PageArgsSchema, Schema, page_schema
 
 
 class WebhookReceiptSchema(Schema):
@@ -39,7 +39,7 @@ class WebhookDeliveryQuerySchema(PageArgsSchema):
 
 
 class ReprocessSchema(Schema):
-    limit = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))
+    limit = Int32(load_default=50, minimum=1, maximum=500)
 
 
 class ReprocessResultSchema(Schema):

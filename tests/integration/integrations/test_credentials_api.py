@@ -338,7 +338,7 @@ def test_expiring_lists_tokens_that_expire_within_the_window(
     vault_client: FlaskClient, make_credential: Maker, auth: Auth
 ) -> None:
     soon = make_credential("oauth", token_expires_at="2000-01-01T00:00:00+00:00")
-    later = make_credential("oauth", token_expires_at="2999-01-01T00:00:00+00:00")
+    later = make_credential("oauth", token_expires_at="2199-01-01T00:00:00+00:00")
     answer = vault_client.get(
         "/v1/credentials/expiring?within_days=30", headers=auth("credentials:read")
     )
