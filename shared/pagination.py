@@ -21,6 +21,9 @@ from shared.errors import ValidationFailed
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 200
+# A position is a sort value (at most a 500-character title, 4 bytes a character), an id and a
+# 16-byte seal; base64 of that stays well below this.
+MAX_CURSOR_CHARS = 4096
 
 
 @dataclass(frozen=True)
@@ -97,12 +100,14 @@ def unbind_cursors(token: Token[CursorBinding]) -> None:
 def encode_cursor(values: Sequence[Any]) -> str:
     """An opaque cursor holding the sort key of the last row served, sealed to this list."""
     plain = [value.isoformat() if isinstance(value, datetime) else value for value in values]
-    payload = _b64(json.dumps(plain).encode())
+    payload = _b64(json.dumps(plain, ensure_ascii=False, separators=(",", ":")).encode())
     return f"{payload}.{_binding.get().seal(payload)}"
 
 
 def decode_cursor(cursor: str, width: int) -> list[Any]:
     """The sort key inside a cursor; a cursor that was not ours is a 422 on `cursor`."""
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise ValidationFailed({"cursor": [f"is longer than {MAX_CURSOR_CHARS} characters"]})
     payload, _, mac = cursor.rpartition(".")
     given = mac.encode("utf-8", "surrogatepass")
     if not hmac.compare_digest(given, _binding.get().seal(payload).encode()):

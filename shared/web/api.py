@@ -12,6 +12,7 @@ from apispec import BasePlugin
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
 
+from shared.pagination import MAX_CURSOR_CHARS
 from shared.web.auth import require_scope
 from shared.web.cursors import bind_request_cursors
 from shared.web.problems import PROBLEM_MEDIA_TYPE, ProblemSchema
@@ -191,6 +192,7 @@ class PageArgsSchema(Schema):
     )
     cursor = ma.fields.String(
         load_default=None,
+        validate=ma.validate.Length(max=MAX_CURSOR_CHARS),
         metadata={
             "description": "next_cursor of the previous page, with the same filters and sort"
         },

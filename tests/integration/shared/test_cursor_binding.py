@@ -49,7 +49,7 @@ def _refused(answer: Any) -> bool:
     return (
         answer.status_code == 422
         and answer.mimetype == "application/problem+json"
-        and "cursor" in answer.json["errors"]
+        and {"cursor", "query.cursor"} & set(answer.json["errors"])
     )
 
 
@@ -172,3 +172,15 @@ def test_a_cursor_of_one_patterns_occurrences_is_refused_on_another_pattern(
     cursor = _first_cursor(client, headers, first)
     assert _page(client, headers, first, cursor=cursor).status_code == 200
     assert _refused(_page(client, headers, second, cursor=cursor))
+
+
+def test_a_cursor_after_the_longest_name_fits_and_an_oversized_one_is_422(
+    client: FlaskClient, bearer: Headers
+) -> None:
+    headers, stem = bearer(*WRITE), "\U0001f5a5" * 190  # 4 bytes a character in UTF-8
+    for suffix in "ab":
+        assert client.post("/v1/clients", json={"name": stem + suffix}, headers=headers).is_json
+    query = {"name": stem, "sort": "-name"}
+    cursor = _first_cursor(client, headers, "/v1/clients", **query)
+    assert _page(client, headers, "/v1/clients", cursor=cursor, **query).status_code == 200
+    assert _refused(_page(client, headers, "/v1/clients", cursor="A" * 5000, **query))
