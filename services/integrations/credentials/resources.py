@@ -8,6 +8,7 @@ from typing import Any
 from flask import current_app
 from flask.views import MethodView
 
+from services.integrations.adapters.options import adapter_options
 from services.integrations.credentials import services
 from services.integrations.credentials.connection_check import check_connection
 from services.integrations.credentials.schemas import (
@@ -25,7 +26,6 @@ from services.integrations.credentials.schemas import (
 )
 from services.integrations.oauth.services import AccessToken, valid_access_token
 from services.integrations.request_context import current_broker, request_access_context
-from services.integrations.tickets.settings import adapter_options
 from services.integrations.vault.current import current_vault
 from services.integrations.vault.stored import get_credential
 from shared.models import IntegrationCredential

@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import Flask, current_app
 
 from services.integrations.access_log.chain import AccessContext
+from services.integrations.adapters.options import adapter_options
 from services.integrations.request_context import request_access_context
 from services.integrations.tickets.psa_access import PsaAccess, VaultCredentials
 from services.integrations.tickets.session_directory import InsightsSessions
-from services.integrations.tickets.settings import adapter_options
 from shared.client import ServiceClient
 
 

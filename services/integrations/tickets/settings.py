@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from services.integrations.adapters import TransportSettings
-from services.integrations.adapters.endpoints import endpoint_policy
 from shared.config import Setting, parse_positive_float, parse_positive_int
 from shared.models.tickets import TICKET_SYSTEMS
 
@@ -49,23 +44,3 @@ PSA_SETTINGS: tuple[Setting, ...] = (
         "company for tickets created without one, per PSA: syncro=123,connectwise=250",
     ),
 )
-
-
-def transport_settings(config: Mapping[str, Any]) -> TransportSettings:
-    """The adapters' transport settings from the app config."""
-    return TransportSettings(
-        connect_timeout=config.get("PSA_CONNECT_TIMEOUT", 3.05),
-        read_timeout=config.get("PSA_READ_TIMEOUT", 20.0),
-        max_attempts=config.get("PSA_MAX_ATTEMPTS", 3),
-        max_retry_wait=config.get("PSA_MAX_RETRY_WAIT", 10.0),
-        endpoints=endpoint_policy(config),
-    )
-
-
-def adapter_options(app: Any) -> dict[str, Any]:
-    """What every PSA adapter of this app is built with: the transport settings, plus any
-    options the app was given (tests hand in a sleep that does not wait)."""
-    return {
-        "settings": transport_settings(app.config),
-        **app.extensions.get("psa_adapter_options", {}),
-    }

@@ -196,8 +196,8 @@ def test_a_company_id_that_is_not_a_number_is_422_without_calling_the_psa(
 
 
 def test_psa_timeouts_and_retry_bounds_come_from_the_environment(vault_app):
+    from services.integrations.adapters.options import transport_settings
     from services.integrations.config import load
-    from services.integrations.tickets.settings import transport_settings
 
     assert vault_app.config["PSA_READ_TIMEOUT"] == 20.0
     settings = load(
