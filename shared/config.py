@@ -110,6 +110,28 @@ COMMON_SETTINGS: tuple[Setting, ...] = (
         1_048_576,
         "largest request body accepted, in bytes (413 above)",
     ),
+    Setting("JSON_MAX_DEPTH", parse_positive_int, 32, "deepest nesting of a JSON body (422 above)"),
+    Setting(
+        "JSON_MAX_MEMBERS",
+        parse_positive_int,
+        1000,
+        "most keys of a JSON object or items of an array in a body (422 above)",
+    ),
+    Setting("QUERY_MAX_PARAMS", parse_positive_int, 50, "most query parameters (422 above)"),
+    Setting(
+        "QUERY_MAX_VALUE_LENGTH",
+        parse_positive_int,
+        # As long as the longest keyset cursor (shared.pagination.MAX_CURSOR_CHARS).
+        4096,
+        "longest query parameter value, in characters (422 above)",
+    ),
+    Setting(
+        "METRICS_TOKEN",
+        parse_optional_text,
+        None,
+        "bearer token /metrics asks for; unset, /metrics answers loopback callers only",
+        secret=True,
+    ),
     Setting(
         "SERVICE_TOKEN",
         parse_optional_text,

@@ -15,6 +15,7 @@ from flask_smorest import Blueprint as SmorestBlueprint
 from shared.pagination import MAX_CURSOR_CHARS
 from shared.web.auth import require_scope
 from shared.web.cursors import bind_request_cursors
+from shared.web.guard import GuardedParser
 from shared.web.problems import PROBLEM_MEDIA_TYPE, ProblemSchema
 
 BEARER_SCHEME = "bearerAuth"
@@ -122,6 +123,9 @@ class Schema(ma.Schema):
 class Blueprint(SmorestBlueprint):  # type: ignore[misc]
     """A flask-smorest Blueprint whose `requires` guards a view and documents it."""
 
+    # Bodies are read through the guarded, cached request.get_json (shared.web.guard).
+    ARGUMENTS_PARSER = GuardedParser()
+
     def requires(self, *scopes: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Guard a view with the bearer token check and document 401/403 and the scopes.
 
@@ -180,10 +184,11 @@ class UpdateSchema(Schema):
 
 
 class PageArgsSchema(Schema):
-    """Query arguments of a keyset-paginated list."""
+    """Query arguments of a keyset-paginated list; an unknown one is 422, never ignored.
 
-    class Meta:
-        unknown = ma.EXCLUDE
+    A list that ignored `?asset_type=bogus` answered every row as if filtered: a list that
+    takes extra parameters declares them in its own subclass.
+    """
 
     limit = ma.fields.Integer(
         load_default=50,
