@@ -80,7 +80,12 @@ def _census(client: FlaskClient, auth: Auth) -> dict[str, tuple[int, bool]]:
     return {k["kek_id"]: (k["credentials"], k["active"]) for k in answer.get_json()}
 
 
+def _active(client: FlaskClient, auth: Auth) -> str:
+    return next(kek for kek, (_, active) in _census(client, auth).items() if active)
+
+
 def _rewrap(client: FlaskClient, auth: Auth, **body: Any) -> dict[str, Any]:
+    body.setdefault("target_kek_id", _active(client, auth))
     answer = client.post("/v1/vault/rewrap", json=body, headers=auth("admin"))
     assert answer.status_code == 200
     return dict(answer.get_json())
@@ -278,3 +283,34 @@ def test_a_kms_keyring_caches_data_keys_for_reveals(
     for _ in range(3):
         assert _reveal_all(client, auth, made) == made
     assert decrypts == ["Decrypt"]  # the first reveal unwraps; the next two use the cache
+
+
+@pytest.mark.parametrize(
+    "request_body",
+    [{}, {"json": {}}, {"json": {"batch_size": 10}}, {"json": {"target_kek_id": "local-1"}}],
+    ids=["no body", "empty object", "no target", "a retired target"],
+)
+def test_a_rewrap_that_does_not_name_the_active_key_moves_nothing(
+    rotation_db: str,
+    tmp_path: Path,
+    auth: Auth,
+    monkeypatch: pytest.MonkeyPatch,
+    request_body: dict[str, Any],
+) -> None:
+    key_file = _one_key_file(tmp_path)
+    client = make_vault_app(rotation_db, tmp_path, VAULT_KEYS_FILE=str(key_file)).test_client()
+    made = _create(client, auth, 2)
+    _cli_uses(monkeypatch, rotation_db, key_file)
+    assert CliRunner().invoke(integrations, ["keys", "add"]).exit_code == 0
+    client = make_vault_app(rotation_db, tmp_path, VAULT_KEYS_FILE=str(key_file)).test_client()
+    before = _census(client, auth)
+
+    refused = client.post("/v1/vault/rewrap", headers=auth("admin"), **request_body)
+    assert refused.status_code in (409, 422), refused.get_json()
+    assert refused.mimetype == "application/problem+json"
+    if refused.status_code == 422:
+        assert "target_kek_id" in refused.get_json()["errors"]
+    else:
+        assert refused.get_json()["active_kek_id"] == "local-2"
+    assert _census(client, auth) == before  # nothing was moved
+    assert _rewrap(client, auth, batch_size=10)["rewrapped"] == len(made)
