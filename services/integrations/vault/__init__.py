@@ -1,1 +1,1 @@
-"""The credential vault: key material, field sealing, the running app's keys (no HTTP here)."""
+"""The credential vault: stored rows, key material, sealing, the running app's keys (no HTTP)."""
