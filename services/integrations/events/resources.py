@@ -14,6 +14,11 @@ from services.integrations.events.schemas import (
     IntegrationEventQuerySchema,
     IntegrationEventSchema,
 )
+from services.integrations.insights_peer import (
+    InsightsWorkItems,
+    insights_client,
+    with_work_items_session,
+)
 from shared.models import ExternalIntegration
 from shared.pagination import Page
 from shared.web import Blueprint, current_principal, db_session
@@ -46,7 +51,7 @@ class IntegrationEvents(MethodView):
         """Record one event (request/response JSON redacted); Idempotency-Key makes it once"""
         result = services.record_event(
             session=db_session(),
-            data=data,
+            data=with_work_items_session(InsightsWorkItems(insights_client()), data),
             idempotency_key=headers.get("idempotency_key"),
             created_by=current_principal().username,
         )

@@ -6,10 +6,10 @@ from flask import Flask, current_app
 
 from services.integrations.access_log.chain import AccessContext
 from services.integrations.adapters.options import adapter_options
+from services.integrations.insights_peer import insights_client
 from services.integrations.request_context import request_access_context
 from services.integrations.tickets.psa_access import PsaAccess, VaultCredentials
 from services.integrations.tickets.session_directory import InsightsSessions
-from shared.client import ServiceClient
 
 
 def psa_access_for_app(app: Flask, context: AccessContext) -> PsaAccess:
@@ -29,13 +29,4 @@ def psa_access_for_request() -> PsaAccess:
 
 def insights_sessions() -> InsightsSessions:
     """The insights service, called with this service's token."""
-    config = current_app.config
-    return InsightsSessions(
-        ServiceClient(
-            config["INSIGHTS_URL"],
-            config.get("SERVICE_TOKEN"),
-            name="insights",
-            connect_timeout=config.get("HTTP_CONNECT_TIMEOUT", 2.0),
-            read_timeout=config.get("HTTP_READ_TIMEOUT", 10.0),
-        )
-    )
+    return InsightsSessions(insights_client())

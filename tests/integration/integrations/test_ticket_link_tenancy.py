@@ -1,4 +1,5 @@
-"""A PSA ticket is one client's: its links never tie it to sessions of two clients."""
+"""Integrations ties nothing across clients: a PSA ticket's links stay with one client, and an
+event names a work item only with the work item's own session."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.models import Client, TicketLink, WorkSession
+from shared.models import Client, ExternalIntegration, TicketLink, WorkItem, WorkSession
 
 pytest_plugins = [
     "tests.integration.integrations.vault_support",
@@ -67,3 +68,44 @@ def test_a_ticket_linked_to_one_clients_session_is_refused_for_another_clients(
     psa_db.expire_all()
     links = psa_db.scalars(select(TicketLink).where(TicketLink.ticket_id == str(ticket))).all()
     assert {link.client_id for link in links} - {None} == {first_client}
+
+
+def work_item_in(psa_db: Session, psa: HTTPServer, session_id: str) -> str:
+    """A work item of that session, which the fake insights answers for."""
+    row = WorkItem(session_id=session_id, title="swap toner", category="maintenance")
+    psa_db.add(row)
+    psa_db.commit()
+    psa.expect_request(f"/v1/work-items/{row.id}").respond_with_json(
+        {"id": row.id, "session_id": session_id, "title": "swap toner"}
+    )
+    return row.id
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
+@given(named=st.sampled_from(["its own", "another clients", "none"]))
+def test_an_event_names_a_work_item_only_with_the_work_items_own_session(
+    psa, psa_client, auth, psa_db, named: str
+) -> None:
+    home = session_of(psa_db, psa, new_client(psa_db))
+    item = work_item_in(psa_db, psa, home)
+    session_id = {
+        "its own": home,
+        "another clients": session_of(psa_db, psa, new_client(psa_db)),
+        "none": None,
+    }[named]
+    body = {"integration_type": "syncro", "direction": "outbound", "action": "updated"}
+    answer = psa_client.post(
+        "/v1/integration-events",
+        json=body | {"work_item_id": item, "session_id": session_id},
+        headers=auth(WRITE),
+    )
+    if named == "another clients":
+        assert answer.status_code == 422
+        problem = answer.get_json()
+        assert item in problem["detail"] and session_id in problem["detail"]
+        assert not psa_db.scalars(
+            select(ExternalIntegration).where(ExternalIntegration.work_item_id == item)
+        ).all()
+    else:
+        assert answer.status_code == 201, answer.get_json()
+        assert answer.get_json()["session_id"] == home
