@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gunicorn import glogging
+from gunicorn import util as gunicorn_util
+from gunicorn.workers.gthread import ThreadWorker
 
 
 def _env_int(name: str, default: int, minimum: int = 0) -> int:
@@ -161,7 +163,54 @@ bind = [f"{_bind_host()}:{_env_int('PORT', 8000, minimum=1)}"]
 # workers x threads must equal Knative containerConcurrency (checked in tests/deploy).
 workers = _env_int("GUNICORN_WORKERS", 2, minimum=1)
 threads = _env_int("GUNICORN_THREADS", 4, minimum=1)
-worker_class = "gthread"
+
+
+# gunicorn answers a request it cannot parse itself, before any app code runs: a request line
+# over limit_request_line (414), too many or too large headers (431), malformed HTTP (400). It
+# writes that page through gunicorn.util.write_error as text/html and has no hook for the body,
+# so the worker below swaps that one function, in its own process only, for one writing the
+# problem+json every other error has. The type URIs are shared.errors.PROBLEM_BASE's (a test
+# holds them equal; shared is not imported: bare apps run under this config too). The detail
+# never echoes the request: a header or query it quotes could hold a secret.
+PROBLEM_BASE = "https://msp-backend.dev/problems/"
+_GUNICORN_PROBLEMS = {
+    400: ("bad-request", "the request is not valid HTTP"),
+    403: ("forbidden", "the request was refused by the server"),
+    414: ("uri-too-long", "the request line (method, path and query) is too long"),
+    417: ("expectation-failed", "the Expect header cannot be met"),
+    431: ("header-fields-too-large", "the request headers are too many or too large"),
+    500: ("internal-error", "the server failed; the error was logged"),
+    501: ("not-implemented", "the transfer coding is not supported"),
+}
+
+
+def write_problem(sock: Any, status: int, reason: str, _message: str) -> None:
+    """gunicorn's own error answer as RFC 9457 problem+json (replaces util.write_error)."""
+    slug, detail = _GUNICORN_PROBLEMS.get(status, ("bad-request", reason))
+    problem = {"type": PROBLEM_BASE + slug, "title": reason, "status": status, "detail": detail}
+    body = json.dumps(problem).encode()
+    head = (
+        f"HTTP/1.1 {status} {reason}\r\nConnection: close\r\n"
+        f"Content-Type: application/problem+json\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
+
+
+class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships no type hints
+    """gunicorn's gthread worker whose own error pages (400, 414, 431...) are problem+json."""
+
+    def init_process(self) -> None:
+        gunicorn_util.write_error = write_problem
+        super().init_process()
+
+
+worker_class = ProblemThreadWorker
+# gunicorn's parsing limits, stated rather than implied: a request line of 4094 bytes holds any
+# path with its filters and a keyset cursor; headers stay at 100 fields of at most 8190 bytes.
+# Bodies are the app's (MAX_CONTENT_LENGTH, 413).
+limit_request_line = 4094
+limit_request_fields = 100
+limit_request_field_size = 8190
 
 # timeout only kills a worker whose main loop stops heart-beating; request time limits belong
 # to the platform (Knative timeoutSeconds, Cloud Run request timeout).

@@ -62,7 +62,7 @@ def test_bind_host_narrows_the_interfaces_listened_on(
 def test_workers_and_threads_come_from_the_environment(tmp_path: Path) -> None:
     settings = resolved_settings(tmp_path, GUNICORN_WORKERS="3", GUNICORN_THREADS="6")
     assert (settings["workers"], settings["threads"]) == ("3", "6")
-    assert settings["worker_class"] == "gthread"
+    assert settings["worker_class"] == "<ProblemThreadWorker()>"  # gthread, problem+json errors
 
 
 def test_defaults_drain_within_the_shortest_platform_grace_period(tmp_path: Path) -> None:
