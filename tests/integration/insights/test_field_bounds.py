@@ -4,18 +4,26 @@ nothing written; the far edge of the date window stays readable everywhere it is
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from flask.testing import FlaskClient
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from services.insights.knowledge.staleness import mark_stale_insights
-from shared.web.fields import EARLIEST, LATEST, TEXT_CHARS
+from shared.web.fields import EARLIEST, TEXT_CHARS
+from tests.field_bounds import (
+    HOSTILE,
+    PROBLEM,
+    assert_refused,
+    days_outside_the_window,
+    instants_outside_the_window,
+    not_an_int32_count,
+)
 from tests.integration.insights.factories import (
     WRITE,
     make_client,
@@ -25,62 +33,7 @@ from tests.integration.insights.factories import (
 )
 
 Auth = Callable[..., dict[str, str]]
-PROBLEM = "application/problem+json"
-HOSTILE = settings(
-    max_examples=25,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
-
-# The ends of time, and the instants just outside the window at the largest offsets.
-ENDS_OF_TIME = (
-    "0001-01-01T00:00:00+14:00",
-    "0001-01-01T00:00:00-12:00",
-    "9999-12-31T23:59:59.999999-14:00",
-    "9999-12-31T23:59:59Z",
-    "1969-12-31T23:59:59.999999Z",
-    "1970-01-01T13:59:59+14:00",
-    "2200-01-01T00:00:00Z",
-    "2199-12-31T23:00:00-01:00",
-)
 LAST_INSTANT = "2199-12-31T23:59:59.999999Z"
-
-
-def _iso(moment: datetime, offset_minutes: int) -> str:
-    return moment.replace(tzinfo=timezone(timedelta(minutes=offset_minutes))).isoformat()
-
-
-def _outside_window(text_value: str) -> bool:
-    instant = datetime.fromisoformat(text_value)
-    return not EARLIEST <= instant < LATEST
-
-
-def instants_outside_the_window() -> st.SearchStrategy[str]:
-    """Any aware instant from year 1 to 9999 at any offset that falls outside the window."""
-    drawn = st.builds(
-        _iso,
-        st.datetimes(min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30)),
-        st.integers(min_value=-14 * 60, max_value=14 * 60),
-    ).filter(_outside_window)
-    return st.sampled_from(ENDS_OF_TIME) | drawn
-
-
-def days_outside_the_window() -> st.SearchStrategy[str]:
-    early = st.dates(max_value=EARLIEST.date() - timedelta(days=1))
-    late = st.dates(min_value=LATEST.date())
-    return (early | late).map(lambda day: day.isoformat())
-
-
-def not_an_int32_count() -> st.SearchStrategy[Any]:
-    """What a documented non-negative INT must refuse: floats, text, booleans, out of range."""
-    return st.one_of(
-        st.integers(min_value=2**31, max_value=2**62),
-        st.integers(max_value=-1, min_value=-(2**62)),
-        st.floats(allow_nan=False, allow_infinity=False).filter(lambda f: f != int(f)),
-        st.just(3.0),
-        st.integers(min_value=0, max_value=100).map(str),
-        st.booleans(),
-    )
 
 
 @pytest.fixture
@@ -98,14 +51,6 @@ def estate(client: FlaskClient, hdr: dict[str, str]) -> dict[str, Any]:
 def _count(engine: Engine, sql: str, **params: Any) -> int:
     with engine.connect() as connection:
         return int(connection.execute(text(sql), params).scalar_one())
-
-
-def assert_refused(response: Any, field: str) -> None:
-    """A 422 problem+json whose errors name `field` (query fields as query.<name>)."""
-    assert response.status_code == 422, (response.status_code, response.get_json())
-    assert response.mimetype == PROBLEM
-    errors = response.get_json()["errors"]
-    assert any(name.removeprefix("query.") == field for name in errors), errors
 
 
 def _failure(estate: dict[str, Any], **extra: Any) -> dict[str, Any]:
