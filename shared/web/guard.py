@@ -11,7 +11,7 @@ from flask import Request as FlaskRequest
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 
-from shared.errors import DomainError, ValidationFailed
+from shared.errors import DomainError, PayloadTooLarge, ValidationFailed
 from shared.web.auth import authorize
 from shared.web.json_input import InputLimits, parse_json_body, printable
 
@@ -88,7 +88,10 @@ def install_request_guard(app: Flask, raw_body_prefixes: tuple[str, ...] = ()) -
         if scopes is not None:
             authorize(*scopes)
         check_query_string(request.query_string, input_limits())
-        if _carries_body() and not request.path.startswith(raw_body_prefixes):
+        if not _carries_body():
+            return
+        refuse_oversized_chunked_body()
+        if not request.path.startswith(raw_body_prefixes):
             _require_json()
             request.get_json()
 
@@ -114,6 +117,23 @@ def _carries_body() -> bool:
         bool(request.content_length)
         or "chunked" in request.headers.get("Transfer-Encoding", "").lower()
     )
+
+
+def refuse_oversized_chunked_body() -> None:
+    """413 for a chunked body longer than MAX_CONTENT_LENGTH, instead of its first bytes.
+
+    A chunked body has no Content-Length to refuse up front, and werkzeug's limited stream
+    stops silently at the limit: the view would parse a truncated body (a 400 "not valid
+    JSON", or a webhook whose signature fails). One byte more from the server tells a body
+    that ends exactly at the limit from one that goes on.
+    """
+    limit = request.max_content_length
+    if request.content_length is not None or limit is None:
+        return
+    if len(request.get_data(cache=True)) >= limit and request.environ["wsgi.input"].read(1):
+        raise PayloadTooLarge(
+            f"the request body is larger than this service accepts ({limit} bytes)"
+        )
 
 
 def _require_json() -> None:
