@@ -22,7 +22,8 @@ BODY = "_body"
 
 
 class MalformedJson(DomainError):
-    status, slug, title = 400, "malformed-json", "Malformed JSON"
+    # The type malformed bodies always had (webargs reported them as a plain 400).
+    status, slug, title = 400, "bad-request", "Malformed JSON"
 
 
 @dataclass(frozen=True)
