@@ -63,6 +63,7 @@ class UtcDateTime(ma.fields.AwareDateTime):
     def __init__(self, *, validate: ValidatorArg = None, **kwargs: Any) -> None:
         # The Range never fails (_deserialize checks first); it puts the window in OpenAPI.
         window = ma.validate.Range(min=EARLIEST, max=LATEST, max_inclusive=False)
+        kwargs["metadata"] = {"x-exclusiveMaximum": True, **kwargs.get("metadata", {})}
         super().__init__(validate=_validators([window], validate), **kwargs)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> datetime:
