@@ -62,8 +62,8 @@ engine = make_engine(os.environ["DATABASE_URL"])
 # gunicorn's post_fork runs these in each worker: fresh connections, as the services get
 app.extensions["after_fork_resets"] = [lambda: engine.dispose(close=False)]
 keyring = LocalKeyring(*parse_key_list(os.environ["VAULT_KEYS"]))
-SELECT = text("SELECT api_key_encrypted, wrapped_data_key, version FROM integration_credentials"
-              " WHERE id = :id")
+SELECT = text("SELECT api_key_encrypted, wrapped_data_key, version, api_url, token_url"
+              " FROM integration_credentials WHERE id = :id")
 INSERT = text("INSERT INTO external_integrations (id, integration_type, direction, action,"
               " external_id, http_status, request_data, response_data, duration_ms, created_at)"
               " VALUES (:id, :t, :d, :a, :e, :s, :rq, :rs, :ms, :at)")
@@ -82,7 +82,9 @@ def reveal(cid):
                "credential_version": str(row.version)}
     dek = keyring.unwrap(row.wrapped_data_key, context)
     value = open_sealed(dek=dek, blob=row.api_key_encrypted,
-                        context=FieldContext(cid, "api_key", row.version))
+                        context=FieldContext(cid, "api_key", row.version,
+                                             (("api_url", row.api_url),
+                                              ("token_url", row.token_url))))
     return jsonify(id=cid, fields={"api_key": value})
 
 

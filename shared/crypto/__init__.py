@@ -1,7 +1,14 @@
 """Envelope encryption for stored secrets: AES-256-GCM fields, data keys wrapped by a keyring."""
 
 from shared.crypto.cache import CachingKeyring
-from shared.crypto.envelope import DecryptionFailed, FieldContext, open_sealed, seal
+from shared.crypto.envelope import (
+    LEGACY_FORMAT_VERSION,
+    DecryptionFailed,
+    FieldContext,
+    envelope_format,
+    open_sealed,
+    seal,
+)
 from shared.crypto.keyring import DataKey, Keyring, KeyringError, wrapped_kek_id
 from shared.crypto.kms_keyring import KmsKeyring, parse_kms_keys
 from shared.crypto.local_keyring import (
@@ -14,6 +21,7 @@ from shared.crypto.local_keyring import (
 )
 
 __all__ = [
+    "LEGACY_FORMAT_VERSION",
     "CachingKeyring",
     "DataKey",
     "DecryptionFailed",
@@ -23,6 +31,7 @@ __all__ = [
     "KeyringError",
     "KmsKeyring",
     "LocalKeyring",
+    "envelope_format",
     "generated_default_keyring",
     "load_key_file",
     "open_sealed",

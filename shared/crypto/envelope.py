@@ -1,4 +1,4 @@
-"""AES-256-GCM field envelopes: fresh nonce, AAD bound to row, field, version."""
+"""AES-256-GCM field envelopes: fresh nonce, AAD bound to row, field, version and endpoints."""
 
 from __future__ import annotations
 
@@ -10,13 +10,16 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 MAGIC = b"MSPV"
-FORMAT_VERSION = 1
+# Format 2 binds the credential's endpoint URLs into the AAD as well. Format 1 envelopes
+# (sealed before) still open, without that binding, until their row is sealed again.
+FORMAT_VERSION = 2
+LEGACY_FORMAT_VERSION = 1
 ALG_AES_256_GCM = 1
 NONCE_BYTES = 12
 TAG_BYTES = 16
 DEK_BYTES = 32
 _HEADER = struct.Struct(">4sBBI")  # magic, format version, algorithm id, data-key version
-_AAD_LABEL = b"msp-vault/field/v1"
+_AAD_LABELS = {LEGACY_FORMAT_VERSION: b"msp-vault/field/v1", FORMAT_VERSION: b"msp-vault/field/v2"}
 
 
 class DecryptionFailed(Exception):
@@ -28,11 +31,13 @@ class DecryptionFailed(Exception):
 
 @dataclass(frozen=True)
 class FieldContext:
-    """What a field ciphertext is bound to: the row, the field and the credential version."""
+    """What a field ciphertext is bound to: the row, the field, the credential version, and
+    where the secret may be sent (`(name, url)` pairs: a changed URL no longer decrypts)."""
 
     credential_id: str
     field: str
     version: int
+    endpoints: tuple[tuple[str, str | None], ...] = ()
 
 
 def length_prefixed(*parts: str | bytes) -> bytes:
@@ -44,18 +49,28 @@ def length_prefixed(*parts: str | bytes) -> bytes:
     return bytes(out)
 
 
-def _aad(header: bytes, context: FieldContext) -> bytes:
-    # The header is inside the AAD, so a changed algorithm id or key version fails the tag.
-    return header + length_prefixed(
-        _AAD_LABEL, context.credential_id, context.field, str(context.version)
-    )
+def _aad(header: bytes, context: FieldContext, fmt: int) -> bytes:
+    # The header is inside the AAD, so a changed format, algorithm id or key version fails
+    # the tag (a format 2 envelope cannot be passed off as format 1 to drop the endpoints).
+    parts: list[str | bytes] = [
+        _AAD_LABELS[fmt],
+        context.credential_id,
+        context.field,
+        str(context.version),
+    ]
+    if fmt >= 2:
+        for name, url in context.endpoints:
+            # "-" for no URL and "=url" for a URL: an unset URL never equals an empty one.
+            parts += [name, "-" if url is None else f"={url}"]
+    return header + length_prefixed(*parts)
 
 
 def seal(*, dek: bytes | bytearray, plaintext: str, context: FieldContext) -> bytes:
     """Encrypt one field value under a data key; returns header | nonce | ciphertext | tag."""
     header = _HEADER.pack(MAGIC, FORMAT_VERSION, ALG_AES_256_GCM, context.version)
     nonce = os.urandom(NONCE_BYTES)
-    body = AESGCM(bytes(dek)).encrypt(nonce, plaintext.encode("utf-8"), _aad(header, context))
+    aad = _aad(header, context, FORMAT_VERSION)
+    body = AESGCM(bytes(dek)).encrypt(nonce, plaintext.encode("utf-8"), aad)
     return header + nonce + body
 
 
@@ -64,15 +79,23 @@ def open_sealed(*, dek: bytes | bytearray, blob: bytes, context: FieldContext) -
     try:
         header = blob[: _HEADER.size]
         magic, fmt, alg, key_version = _HEADER.unpack(header)
-        if (magic, fmt, alg) != (MAGIC, FORMAT_VERSION, ALG_AES_256_GCM):
+        if magic != MAGIC or fmt not in _AAD_LABELS or alg != ALG_AES_256_GCM:
             raise DecryptionFailed()
         if key_version != context.version or len(blob) < _HEADER.size + NONCE_BYTES + TAG_BYTES:
             raise DecryptionFailed()
         nonce = blob[_HEADER.size : _HEADER.size + NONCE_BYTES]
         body = blob[_HEADER.size + NONCE_BYTES :]
-        plain = AESGCM(bytes(dek)).decrypt(nonce, body, _aad(header, context))
+        plain = AESGCM(bytes(dek)).decrypt(nonce, body, _aad(header, context, fmt))
         return plain.decode("utf-8")
     except (InvalidTag, struct.error, ValueError, UnicodeDecodeError):
+        raise DecryptionFailed() from None
+
+
+def envelope_format(blob: bytes) -> int:
+    """The format recorded in an envelope header (1: sealed before endpoints were bound)."""
+    try:
+        return int(_HEADER.unpack(blob[: _HEADER.size])[1])
+    except struct.error:
         raise DecryptionFailed() from None
 
 

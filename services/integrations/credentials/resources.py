@@ -30,7 +30,7 @@ from services.integrations.vault.current import current_vault
 from services.integrations.vault.stored import get_credential
 from shared.models import IntegrationCredential
 from shared.pagination import Page
-from shared.web import Blueprint, db_session
+from shared.web import Blueprint, current_principal, db_session
 
 blp = Blueprint(
     "credentials",
@@ -96,6 +96,7 @@ class Credential(MethodView):
             expected_version=expected,
             changes=data,
             context=request_access_context(purpose="update"),
+            may_reveal=_holds_reveal_scope(),
         )
 
     @blp.requires("credentials:write")
@@ -110,6 +111,11 @@ class Credential(MethodView):
             expected_version=args["expected_version"],
             context=request_access_context(purpose="delete"),
         )
+
+
+def _holds_reveal_scope() -> bool:
+    scopes = current_principal().scopes
+    return "credentials:reveal" in scopes or "admin" in scopes
 
 
 @blp.route("/<string:credential_id>/reveal")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from services.integrations.vault.kinds import (
     check_required_present,
 )
 from services.integrations.vault.sealing import (
+    ENDPOINT_FIELDS,
     CredentialUnreadable,
     SealedCredential,
     open_row,
@@ -28,18 +30,20 @@ from services.integrations.vault.sealing import (
     stored_secret_names,
 )
 from services.integrations.vault.stored import get_credential
-from shared.errors import Conflict, NotFound, ValidationFailed
+from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from shared.models import IntegrationCredential, new_id, utcnow
 from shared.pagination import Page, filtered, keyset_page
 
 DESCRIPTIVE_FIELDS = ("integration_name", "integration_type", "is_active")
-# What opening a credential reads, as a plain row (9 of 24 columns, no ORM object): every
+# What opening a credential reads, as a plain row (11 of 24 columns, no ORM object): every
 # secret use runs it, and the whole entity cost more to load than the rest of the reveal.
 _SEALED = select(
     IntegrationCredential.id,
     IntegrationCredential.credential_type,
     IntegrationCredential.version,
     IntegrationCredential.wrapped_data_key,
+    IntegrationCredential.api_url,  # bound into every field's AAD
+    IntegrationCredential.token_url,
     *(getattr(IntegrationCredential, f"{name}_encrypted") for name in SECRET_FIELDS),
 ).where(IntegrationCredential.id == bindparam("credential_id"))
 
@@ -71,10 +75,15 @@ def update_credential(
     expected_version: int,
     changes: Mapping[str, Any],
     context: AccessContext,
+    may_reveal: bool = False,
 ) -> IntegrationCredential:
-    """Check-and-set update: a stale expected_version is 409; secrets are resealed at v+1."""
+    """Check-and-set update: a stale expected_version is 409; secrets are resealed at v+1.
+    Moving an endpoint URL needs `may_reveal` or every stored secret re-entered."""
     row = _locked_at_version(session, credential_id, expected_version)
     check_fields_fit_kind(row.credential_type, changes)
+    if _moved_endpoints(row, changes):
+        _check_endpoint_move(session, vault, row, changes, context, may_reveal=may_reveal)
+        context = replace(context, purpose="endpoint change")
     secrets = open_row(keyring=vault.keyring, row=row)
     secrets.update({k: v for k, v in changes.items() if k in SECRET_FIELDS})
     plain = {k: getattr(row, k) for k in PLAIN_FIELDS} | dict(changes)
@@ -89,6 +98,44 @@ def update_credential(
     audit_credential(session, vault, row, "updated", changed, context)
     session.commit()
     return row
+
+
+def _moved_endpoints(row: IntegrationCredential, changes: Mapping[str, Any]) -> list[str]:
+    return [f for f in ENDPOINT_FIELDS if f in changes and changes[f] != getattr(row, f)]
+
+
+def _check_endpoint_move(
+    session: Session,
+    vault: VaultKeys,
+    row: IntegrationCredential,
+    changes: Mapping[str, Any],
+    context: AccessContext,
+    *,
+    may_reveal: bool,
+) -> None:
+    """A new URL is where the stored secrets will be sent: moving it is a reveal, so it takes
+    the reveal scope, unless every stored secret is replaced in the same request (then only
+    what the caller just typed goes there). A refusal is an access-log row too."""
+    kept = sorted(set(stored_secret_names(row)) - {k for k in changes if k in SECRET_FIELDS})
+    if may_reveal or not kept:
+        return
+    moved = _moved_endpoints(row, changes)
+    audit_credential(
+        session,
+        vault,
+        row,
+        "updated",
+        moved,
+        replace(context, purpose="endpoint change"),
+        outcome="denied",
+    )
+    session.commit()
+    raise Forbidden(
+        f"changing {', '.join(moved)} sends the stored secrets there: it needs the scope "
+        f"credentials:reveal, or the secrets {', '.join(kept)} entered again in this request",
+        missing_scopes=["credentials:reveal"],
+        re_enter=kept,
+    )
 
 
 def delete_credential(

@@ -4,14 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.integrations.access_log.chain import AccessContext, chain_of
 from services.integrations.access_log.credential_audit import audit_credential
 from services.integrations.vault.keys_config import VaultKeys
-from services.integrations.vault.sealing import CredentialUnreadable, data_key_context
-from shared.crypto import DecryptionFailed, FileKeyring
+from services.integrations.vault.kinds import SECRET_FIELDS
+from services.integrations.vault.sealing import (
+    CredentialUnreadable,
+    data_key_context,
+    needs_resealing,
+    open_row,
+    seal_row,
+)
+from shared.crypto import LEGACY_FORMAT_VERSION, DecryptionFailed, FileKeyring
 from shared.errors import Conflict, NotFound
 from shared.models import IntegrationCredential
 
@@ -55,12 +62,25 @@ def key_census(*, session: Session, vault: VaultKeys) -> list[KeyVersion]:
     ]
 
 
+def _legacy_sealed() -> ColumnElement[bool]:
+    """Rows with a field sealed before endpoints were bound (format byte 1 of the header)."""
+    marker = bytes([LEGACY_FORMAT_VERSION])
+    return or_(
+        *(
+            func.substr(getattr(IntegrationCredential, f"{name}_encrypted"), 5, 1) == marker
+            for name in SECRET_FIELDS
+        )
+    )
+
+
+def _needs_rewrap(active: str) -> ColumnElement[bool]:
+    return or_(IntegrationCredential.kek_id != active, _legacy_sealed())
+
+
 def _outdated(session: Session, active: str) -> int:
     return int(
         session.scalar(
-            select(func.count())
-            .select_from(IntegrationCredential)
-            .where(IntegrationCredential.kek_id != active)
+            select(func.count()).select_from(IntegrationCredential).where(_needs_rewrap(active))
         )
         or 0
     )
@@ -74,17 +94,18 @@ def rewrap_batch(
     context: AccessContext,
     dry_run: bool = False,
 ) -> RewrapResult:
-    """Re-wrap up to batch_size data keys onto the active KEK (ciphertexts unchanged).
+    """Re-wrap up to batch_size data keys onto the active KEK (ciphertexts unchanged); a row
+    sealed before endpoints were bound is sealed again instead (new data key, same version).
 
-    Idempotent and resumable: it only picks rows not yet on the active key, and each batch
-    commits on its own, so a crash loses at most one batch's work.
+    Idempotent and resumable: it only picks rows not yet on the active key or still sealed
+    the old way, and each batch commits on its own, so a crash loses at most one batch's work.
     """
     active = vault.keyring.active_kek_id
     if dry_run:
         return RewrapResult(0, _outdated(session, active), active, True)
     rows = session.scalars(
         select(IntegrationCredential)
-        .where(IntegrationCredential.kek_id != active)
+        .where(_needs_rewrap(active))
         .order_by(IntegrationCredential.id)
         .limit(batch_size)
         .with_for_update(skip_locked=session.bind.dialect.name != "sqlite")  # type: ignore[union-attr]
@@ -101,6 +122,15 @@ def rewrap_batch(
 def _rewrap_row(session: Session, vault: VaultKeys, row: IntegrationCredential) -> str:
     """Re-wrap one row's data key onto the active KEK; returns the KEK it came from."""
     old = row.kek_id
+    if needs_resealing(row):
+        # Its URLs as they are now become bound: the upgrade trusts them once, here.
+        try:
+            secrets = open_row(keyring=vault.keyring, row=row)
+        except CredentialUnreadable:
+            session.rollback()
+            raise
+        seal_row(keyring=vault.keyring, row=row, secrets=secrets)
+        return old
     try:
         row.wrapped_data_key, row.kek_id = vault.keyring.rewrap(
             row.wrapped_data_key, data_key_context(row.id, row.version)

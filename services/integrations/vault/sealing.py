@@ -7,7 +7,15 @@ from collections.abc import Iterable, Mapping
 from typing import Protocol
 
 from services.integrations.vault.kinds import SECRET_FIELDS
-from shared.crypto import DecryptionFailed, FieldContext, Keyring, open_sealed, seal
+from shared.crypto import (
+    LEGACY_FORMAT_VERSION,
+    DecryptionFailed,
+    FieldContext,
+    Keyring,
+    envelope_format,
+    open_sealed,
+    seal,
+)
 from shared.errors import DomainError
 from shared.models import IntegrationCredential
 
@@ -25,6 +33,10 @@ class SealedCredential(Protocol):
     def credential_type(self) -> str: ...
     @property
     def wrapped_data_key(self) -> bytes: ...
+    @property
+    def api_url(self) -> str | None: ...
+    @property
+    def token_url(self) -> str | None: ...
 
 
 class CredentialUnreadable(DomainError):
@@ -45,6 +57,27 @@ def data_key_context(credential_id: str, version: int) -> dict[str, str]:
     }
 
 
+# Every URL a credential's secrets are sent to, or an adapter derives its URLs from. They are
+# part of each sealed field's AAD: a URL changed behind the service's back (SQL, a restore)
+# makes the credential unreadable instead of sending its secrets somewhere else.
+ENDPOINT_FIELDS = ("api_url", "token_url")
+
+
+def field_context(row: SealedCredential, name: str) -> FieldContext:
+    """What the field `name` of this row is sealed to: row, field, version and endpoints."""
+    endpoints = tuple((url_field, getattr(row, url_field)) for url_field in ENDPOINT_FIELDS)
+    return FieldContext(row.id, name, row.version, endpoints)
+
+
+def needs_resealing(row: SealedCredential) -> bool:
+    """True when a field was sealed before endpoints were bound (format 1): such a row still
+    opens, and its next write, or `rewrap`, seals it again with the endpoints bound."""
+    return any(
+        envelope_format(getattr(row, f"{name}_encrypted")) == LEGACY_FORMAT_VERSION
+        for name in stored_secret_names(row)
+    )
+
+
 def seal_row(
     *, keyring: Keyring, row: IntegrationCredential, secrets: Mapping[str, str | None]
 ) -> None:
@@ -53,7 +86,7 @@ def seal_row(
     try:
         for name in SECRET_FIELDS:
             value = secrets.get(name)
-            context = FieldContext(row.id, name, row.version)
+            context = field_context(row, name)
             blob = (
                 None
                 if value is None
@@ -96,7 +129,7 @@ def _open_field(dek: bytearray, row: SealedCredential, name: str) -> str:
         return open_sealed(
             dek=dek,
             blob=getattr(row, f"{name}_encrypted"),
-            context=FieldContext(row.id, name, row.version),
+            context=field_context(row, name),
         )
     except DecryptionFailed:
         log.warning("credential field failed to decrypt", extra={"credential_id": row.id})

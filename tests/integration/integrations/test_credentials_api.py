@@ -174,12 +174,12 @@ def test_a_stale_expected_version_is_409_and_changes_nothing(
     first = vault_client.patch(
         url,
         json={"expected_version": 1, "api_url": "https://a.example"},
-        headers=auth("credentials:write"),
+        headers=auth("credentials:write", "credentials:reveal"),  # a moved URL needs reveal
     )
     stale = vault_client.patch(
         url,
         json={"expected_version": 1, "api_url": "https://b.example"},
-        headers=auth("credentials:write"),
+        headers=auth("credentials:write", "credentials:reveal"),
     )
     assert first.status_code == 200
     assert stale.status_code == 409
