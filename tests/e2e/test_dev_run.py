@@ -8,6 +8,7 @@ import re
 import signal
 import stat
 import subprocess
+import sys
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -71,11 +72,26 @@ class DevRun:
             raise
 
 
+def _python_behind_a_shim(tmp_path: Path) -> str:
+    """A directory whose python3.13 is a pyenv-style shim: a script that execs the real one.
+
+    ./dev takes the first of python3.13, 3.12, 3.11, 3 it finds, so this shim is the one it
+    finds; uv used to rebuild the venv on every call when handed a shim's path.
+    """
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    real = os.path.realpath(sys.executable)  # the interpreter behind this test's venv
+    shim = shims / "python3.13"
+    shim.write_text(f'#!/bin/sh\nexec "{real}" "$@"\n')
+    shim.chmod(0o755)
+    return str(shims)
+
+
 @pytest.fixture
 def dev_env(mariadb_server: MariaDBServer, tmp_path: Path) -> dict[str, str]:
     """A fresh MariaDB database, private files and free ports: nothing shared with a real run."""
     return {
-        "PATH": os.environ["PATH"],  # as the developer has it, shims (pyenv, asdf) included
+        "PATH": f"{_python_behind_a_shim(tmp_path)}:{os.environ['PATH']}",
         "HOME": os.environ.get("HOME", str(tmp_path)),
         "DATABASE_URL": mariadb_server.url(mariadb_server.create_database("dev_run")),
         "BACKUP_FOLDER": str(tmp_path / "backups"),
