@@ -195,7 +195,7 @@ def record_token_use(*, connection: Connection, holder: TokenHolder) -> None:
 
 
 def require_scopes(token_scopes: Iterable[str], *needed: str) -> None:
-    """Forbidden unless the token holds every needed scope (admin holds all)."""
+    """Forbidden unless the token holds every needed scope (admin all, others IMPLIED_SCOPES)."""
     held = set(token_scopes)
     if "admin" in held:
         return
