@@ -59,6 +59,19 @@ def test_bind_host_narrows_the_interfaces_listened_on(
     assert settings["bind"] == f"['{bound}']"
 
 
+def test_no_container_target_narrows_the_bind_to_loopback(repo: Path) -> None:
+    # Inside a container loopback is the container's own: probes and peers would find nothing.
+    targets = [repo / "docker-compose.yml", *(p for p in DEPLOY.rglob("*") if p.is_file())]
+    setting_it = [
+        str(path.relative_to(repo))
+        for path in targets
+        if path.suffix != ".pyc"
+        and path != CONFIG
+        and "BIND_HOST" in path.read_text(errors="ignore")
+    ]
+    assert setting_it == []
+
+
 def test_workers_and_threads_come_from_the_environment(tmp_path: Path) -> None:
     settings = resolved_settings(tmp_path, GUNICORN_WORKERS="3", GUNICORN_THREADS="6")
     assert (settings["workers"], settings["threads"]) == ("3", "6")
