@@ -1,4 +1,4 @@
-"""Command line of the insights service: daily metric roll-up and the staleness sweep.
+"""Command line of the insights service: metric roll-up, staleness sweep, cross-client report.
 
 Run as `python -m services.insights.cli rollup-metrics --day 2026-11-24` (cron or a K8s CronJob).
 """
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from services.insights import config
 from services.insights.knowledge.staleness import mark_stale_insights
 from services.insights.metrics.rollup import rollup_day
+from services.insights.tenancy_audit import cross_client_references
 from shared.db import make_engine, make_session_factory
 
 
@@ -49,6 +50,18 @@ def mark_stale() -> None:
     with _session() as session:
         marked = mark_stale_insights(session=session, now=datetime.now(UTC))
     click.echo(f"{len(marked)} insights marked stale")
+
+
+@cli.command("cross-client-report")
+def cross_client_report() -> None:
+    """List stored references across clients (made before the tenant rule); exit 1 if any."""
+    with _session() as session:
+        found = [str(crossing) for crossing in cross_client_references(session)]
+    for line in found:
+        click.echo(line)
+    click.echo(f"{len(found)} cross-client references")
+    if found:
+        raise SystemExit(1)
 
 
 if __name__ == "__main__":
