@@ -126,6 +126,22 @@ class Blueprint(SmorestBlueprint):  # type: ignore[misc]
     # Bodies are read through the guarded, cached request.get_json (shared.web.guard).
     ARGUMENTS_PARSER = GuardedParser()
 
+    def arguments(
+        self, schema: Any, *, location: str = "json", required: bool | None = None, **kwargs: Any
+    ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        """flask-smorest's arguments, with a body documented as required only when it is.
+
+        webargs reads a missing body as `{}`, so a body whose every field is optional (a backup
+        with defaults, a confirm without a reason) may be left out and the document says so; an
+        UpdateSchema refuses `{}`, so a PATCH body stays required.
+        """
+        if required is None:
+            required = location != "json" or not _body_may_be_left_out(schema)
+        decorate: Callable[[Callable[..., Any]], Callable[..., Any]] = super().arguments(
+            schema, location=location, required=required, **kwargs
+        )
+        return decorate
+
     def requires(self, *scopes: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         """Guard a view with the bearer token check and document 401/403 and the scopes.
 
@@ -148,6 +164,13 @@ class Blueprint(SmorestBlueprint):  # type: ignore[misc]
             return wrapped
 
         return decorator
+
+
+def _body_may_be_left_out(schema: Any) -> bool:
+    loaded = schema() if isinstance(schema, type) else schema
+    if isinstance(loaded, UpdateSchema):
+        return False
+    return not any(field.required for field in loaded.load_fields.values())
 
 
 def _scopes_sentence(scopes: tuple[str, ...]) -> str | None:

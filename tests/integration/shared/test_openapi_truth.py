@@ -58,6 +58,10 @@ ERROR_CALLS = [
         ("insights:write",), body={}, expect=422,
     ),
     Call("insights", "post", "/v1/check", "/v1/check", ("insights:read",), {}, expect=403),
+    Call(  # a body documented as optional may be left out: the answer is about the id
+        "insights", "post", "/v1/insights/{insight_id}/confirm", f"/v1/insights/{UNKNOWN}/confirm",
+        ("insights:write",), expect=404,
+    ),
     Call("integrations", "get", "/v1/credentials", "/v1/credentials", expect=401),
     Call(
         "integrations", "post", "/v1/vault/rewrap", "/v1/vault/rewrap", ("admin",), {},

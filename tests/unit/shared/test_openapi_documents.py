@@ -85,6 +85,19 @@ def test_the_problem_schema_allows_the_extension_members_errors_carry(spec: Any)
     assert {"type", "title", "status", "detail"} <= set(problem["properties"])
 
 
+def test_a_body_is_documented_as_required_exactly_when_it_cannot_be_left_out(spec: Any) -> None:
+    # A missing body reads as {}: it may be left out when no field is required, except in a
+    # PATCH, where {} changes nothing and is refused.
+    for path, method, operation in operations(spec):
+        body = operation.get("requestBody")
+        if body is None:
+            continue
+        ref = body["content"]["application/json"]["schema"]["$ref"]
+        schema = spec["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+        needed = method == "patch" or bool(schema.get("required"))
+        assert body["required"] is needed, f"{method.upper()} {path}"
+
+
 def test_path_parameters_from_a_closed_list_are_enums(spec: Any) -> None:
     seen = 0
     for path, item in spec["paths"].items():
