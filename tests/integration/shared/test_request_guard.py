@@ -320,3 +320,15 @@ def test_a_misspelt_filter_no_longer_returns_everything(bearer: Headers, tight_a
         "/v1/clients?asset_type=bogus", headers=bearer("insights:read")
     )
     assert "query.asset_type" in _problem(response, 422)["errors"]
+
+
+@pytest.mark.parametrize(
+    "segment", ["%ED%A0%80", "x%ED%BF%BFy", "%FF%FE", "%00", "a" * 5000, "%F0%9F%98%80"]
+)
+def test_a_hostile_path_parameter_is_a_problem_never_a_server_error(
+    services: dict[str, Endpoints], bearer: Headers, segment: str
+) -> None:
+    everything = bearer("insights:read", "credentials:read", "integrations:read", "backups:read")
+    for service in services.values():
+        response = service.app.test_client().get(f"{service.listing}/{segment}", headers=everything)
+        _problem(response, 404, 422)
