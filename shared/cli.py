@@ -56,7 +56,14 @@ def create_user_command(username: str, role: str, full_name: str | None, email: 
 @auth.command("issue-token")
 @click.argument("username")
 @click.option("--name", required=True, help="what the token is for")
-@click.option("--scope", "scopes", multiple=True, required=True, type=click.Choice(SCOPES))
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    type=click.Choice(SCOPES),
+    help="repeat for each scope; the user's role limits which (README, API basics)",
+)
 @click.option("--expires-in-days", type=click.IntRange(min=1), default=None)
 def issue_token_command(
     username: str, name: str, scopes: tuple[str, ...], expires_in_days: int | None
