@@ -29,7 +29,7 @@ class FailureInSchema(Schema):
         load_default="",
         max=MAX_ERROR_INPUT_CHARS,
         metadata={
-            "description": "stderr/stdout of the failure; redacted; beyond 16,384 characters it is "
+            "description": "stderr/stdout of the failure; redacted; beyond 16,383 characters it is "
             "stored truncated with a '…[truncated N characters]…' marker"
         },
     )

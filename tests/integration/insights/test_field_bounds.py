@@ -229,3 +229,17 @@ def test_a_failure_at_the_last_instant_leaves_every_reader_working(
     rollup = client.post("/v1/metrics/rollup", json={"day": "2199-12-31"}, headers=hdr)
     assert rollup.status_code == 200, rollup.get_json()
     mark_stale_insights(session=db_session, now=datetime.now(UTC))
+
+
+@pytest.mark.parametrize("length", [TEXT_CHARS, TEXT_CHARS + 1, 40_000])
+def test_an_error_output_of_four_byte_characters_is_stored_within_its_text_column(
+    client: FlaskClient, hdr: dict[str, str], estate: dict[str, Any], length: int
+) -> None:
+    """Truncation counts characters; the TEXT column counts bytes (4 per emoji)."""
+    body = _failure(estate, error_output="\U0001f600" * length)
+    made = client.post("/v1/failures", json=body, headers=hdr)
+    assert made.status_code == 201, made.get_json()
+    assert made.get_json()["truncated"] is (length > TEXT_CHARS)
+    pattern = made.get_json()["pattern"]["id"]
+    stored = client.get(f"/v1/failure-patterns/{pattern}/occurrences", headers=hdr).get_json()
+    assert len(stored["items"][0]["error_output"].encode()) <= 65_535
