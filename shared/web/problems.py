@@ -142,17 +142,9 @@ def _plain_description(error: HTTPException) -> str:
 
 def _render_validation(status: int, data: dict[str, Any]) -> Response:
     messages = data.get("errors") or data.get("messages") or {}
-    if _is_malformed_json(messages):
-        return problem_response(400, "Malformed JSON", "the request body is not valid JSON")
     errors = flatten_field_errors(messages)
     detail = "invalid fields: " + ", ".join(sorted(errors)) if errors else "invalid request"
     return problem_response(422, "Validation failed", detail, errors=errors)
-
-
-def _is_malformed_json(messages: Any) -> bool:
-    # webargs reports an unparseable body as {"json": ["Invalid JSON body."]}.
-    body = messages.get("json") if isinstance(messages, dict) else None
-    return isinstance(body, list) and any("Invalid JSON" in str(message) for message in body)
 
 
 def flatten_field_errors(messages: dict[str, Any]) -> dict[str, list[str]]:
