@@ -1,4 +1,4 @@
-"""JSON logs on stdout that carry the request id, and the context variable holding it."""
+"""JSON logs on stdout, timed in RFC 3339 UTC, carrying the request id even into background work."""
 
 from __future__ import annotations
 
