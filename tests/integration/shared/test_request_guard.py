@@ -7,6 +7,7 @@ import math
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 from flask import Flask
@@ -243,6 +244,26 @@ def test_a_query_value_that_is_not_utf8_is_422_naming_the_parameter(
         f"{service.listing}?limit=5&probe={encoded}", headers=bearer(service.read_scope)
     )
     assert "query.probe" in _problem(response, 422)["errors"]
+
+
+ENCODED_SURROGATES = st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF).map(
+    lambda char: quote(char.encode("utf-8", "surrogatepass"))
+)
+
+
+@HYPOTHESIS
+@given(
+    name=NAMES,
+    before=st.text(alphabet="abc xyz", max_size=5),
+    surrogate=ENCODED_SURROGATES,
+)
+def test_any_encoded_surrogate_in_any_query_value_is_422_naming_it(
+    service: Endpoints, bearer: Headers, name: str, before: str, surrogate: str
+) -> None:
+    response = service.app.test_client().get(
+        f"{service.listing}?{name}={quote(before)}{surrogate}", headers=bearer(service.read_scope)
+    )
+    assert f"query.{name}" in _problem(response, 422)["errors"]
 
 
 def test_a_parameter_named_with_a_surrogate_is_named_escaped(
