@@ -75,8 +75,9 @@ class GuardedParser(FlaskParser):
 def install_request_guard(app: Flask, raw_body_prefixes: tuple[str, ...] = ()) -> None:
     """Before every view: authenticate a guarded route, then check the query and the body.
 
-    Paths under raw_body_prefixes (signed webhooks) take any media type; their views read the
-    raw bytes, and any JSON they parse still goes through the guarded get_json.
+    Paths under raw_body_prefixes (signed webhooks) take any media type and their bodies are
+    not parsed here: the view checks the signature over the raw bytes first. Their size limit
+    and query rules still apply; a JSON body their views load through webargs is guarded too.
     """
     app.request_class = GuardedRequest
     app.extensions[_LIMITS_KEY] = InputLimits.from_settings(app.config)
