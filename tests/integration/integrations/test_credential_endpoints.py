@@ -435,3 +435,27 @@ def test_a_row_sealed_before_endpoints_were_bound_opens_and_rewrap_binds_them(
     _move_by_sql(legacy_db, credential_id, api_url="https://evil.example")
     with pytest.raises(CredentialUnreadable):
         _reveal(legacy_db, vault, credential_id)
+
+
+@pytest.mark.parametrize(
+    "spelling", ["http://idp.syncromsp.com@{server}/token", "http://idp.syncromsp.com:x@{server}/t"]
+)
+def test_a_userinfo_token_url_gets_no_refresh_token(
+    vault_client: FlaskClient,
+    make_credential: Maker,
+    auth: Auth,
+    attacker: HTTPServer,
+    spelling: str,
+) -> None:
+    made = make_credential(
+        "oauth",
+        integration_type="syncro",
+        token_url=spelling.format(server=f"127.0.0.1:{attacker.port}"),
+        token_expires_at="2001-01-01T00:00:00+00:00",
+    )
+    answer = vault_client.post(
+        f"/v1/credentials/{made['id']}/access-token", headers=auth("credentials:reveal")
+    )
+    assert answer.status_code == 503 and answer.mimetype == PROBLEM
+    assert "token_url refused" in answer.get_json()["detail"]
+    assert attacker.log == []

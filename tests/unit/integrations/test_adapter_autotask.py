@@ -18,9 +18,12 @@ from services.integrations.adapters import (
     PsaTicketNotFound,
     TicketDraft,
     TicketNote,
+    TransportSettings,
     autotask,
 )
 from services.integrations.adapters.autotask import AutotaskAdapter
+from services.integrations.adapters.endpoints import EndpointPolicy
+from services.integrations.adapters.errors import PsaEndpointRefused
 from services.integrations.adapters.throttle import AutotaskBudget
 from shared.redaction import REDACTED
 from tests.unit.integrations.local_endpoints import LOCAL_TRANSPORT
@@ -339,3 +342,26 @@ def test_a_failed_threshold_reading_does_not_stop_the_call(httpserver, calls, sl
     assert adapter.get_ticket("42").status == "In Progress"
     adapter.get_ticket("42")
     assert sum(r.path.endswith("ThresholdInformation") for r, _ in httpserver.log) == 3
+
+
+def test_a_zone_answer_naming_a_foreign_host_gets_no_secret(httpserver, calls, sleeps):
+    """The zone URL is derived from an answer, not the credential: it obeys the same hosts."""
+    httpserver.expect_request("/atservicesrest/v1.0/zoneInformation").respond_with_json(
+        {"url": f"http://127.0.0.1:{httpserver.port}/ATServicesRest/"}
+    )
+    adapter = AutotaskAdapter(
+        credentials=PsaCredentials(username="api@tenant.example", password=SECRET, client_id=CODE),
+        audit=calls.append,
+        budget=AutotaskBudget(),
+        zone_lookup_url=httpserver.url_for("/atservicesrest/v1.0/zoneInformation"),
+        sleep=sleeps.append,
+        settings=TransportSettings(
+            endpoints=EndpointPolicy(extra_hosts={"autotask": ("localhost",)}, allow_local=True)
+        ),
+    )
+    with pytest.raises(PsaEndpointRefused):
+        adapter.get_ticket("42")
+    assert [request.path for request, _ in httpserver.log] == [
+        "/atservicesrest/v1.0/zoneInformation"
+    ]
+    assert all("Secret" not in request.headers for request, _ in httpserver.log)

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
+import ssl
+from collections.abc import Iterator
 
 import pytest
 import requests
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
@@ -237,3 +244,67 @@ def test_parse_refuses_non_strings_and_empty_hosts() -> None:
     for raw in ("https:///path", "https://", "https://:443/"):
         with pytest.raises(EndpointRefused):
             parse_outbound_url(raw)
+
+
+@pytest.fixture(scope="module")
+def tls_psa(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[HTTPServer, str]]:
+    """An https server on 127.0.0.1 whose certificate names acme.syncromsp.com only."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "acme.syncromsp.com")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName("acme.syncromsp.com")]), False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), True)
+        .sign(key, hashes.SHA256())
+    )
+    folder = tmp_path_factory.mktemp("tls")
+    (folder / "cert.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "key.pem").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(folder / "cert.pem", folder / "key.pem")
+    server = HTTPServer(host="127.0.0.1", port=0, ssl_context=context)
+    server.expect_request("/api/v1/me").respond_with_json({"ok": True})
+    server.start()
+    yield server, str(folder / "cert.pem")
+    server.stop()
+
+
+def _pinned_to_localhost() -> requests.Session:
+    session = cookieless_session()
+    session.mount(
+        "https://", PinnedAddressAdapter(allow_local=True, resolve=lambda host, port: ["127.0.0.1"])
+    )
+    return session
+
+
+def test_tls_to_the_pinned_address_still_verifies_the_certificate_for_the_name(
+    tls_psa: tuple[HTTPServer, str],
+) -> None:
+    server, ca = tls_psa
+    answer = _pinned_to_localhost().get(
+        f"https://acme.syncromsp.com:{server.port}/api/v1/me", verify=ca, timeout=5
+    )
+    assert answer.json() == {"ok": True}
+
+
+def test_tls_to_the_pinned_address_refuses_a_certificate_for_another_name(
+    tls_psa: tuple[HTTPServer, str],
+) -> None:
+    server, ca = tls_psa
+    with pytest.raises(requests.exceptions.SSLError):
+        _pinned_to_localhost().get(
+            f"https://other.syncromsp.com:{server.port}/api/v1/me", verify=ca, timeout=5
+        )
