@@ -15,6 +15,7 @@ from services.insights.knowledge.staleness import mark_stale_insights
 from services.insights.metrics.rollup import rollup_day
 from services.insights.tenancy_audit import cross_client_references
 from shared.db import make_engine, make_session_factory
+from shared.models.base import EARLIEST, LATEST
 
 
 def _session() -> Session:
@@ -27,11 +28,19 @@ def cli() -> None:
     """Insights maintenance commands."""
 
 
+def _in_window(day: datetime | None) -> datetime | None:
+    # The API's window: the day after 9999-12-31 does not exist, and rolling it up crashed.
+    if day is not None and not EARLIEST.date() <= day.date() < LATEST.date():
+        raise click.BadParameter(f"must be from {EARLIEST.date()} to before {LATEST.date()}")
+    return day
+
+
 @cli.command("rollup-metrics")
 @click.option(
     "--day",
     type=click.DateTime(["%Y-%m-%d"]),
     default=None,
+    callback=lambda _ctx, _param, day: _in_window(day),
     help="UTC day to recompute (default: yesterday and today)",
 )
 def rollup_metrics(day: datetime | None) -> None:

@@ -32,6 +32,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+# The instants callers may give, [EARLIEST, LATEST): far enough inside Python's datetime range
+# that converting an offset or adding the domain's durations (staleness, retention) never
+# overflows, so no stored row becomes unreadable. shared.web.fields holds every input to it.
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 1, 1, tzinfo=UTC)
+
+
 class UTCDateTime(TypeDecorator[datetime]):
     """A DATETIME(6) stored as naive UTC and always read back timezone-aware.
 

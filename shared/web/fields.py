@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import marshmallow as ma
 
-# Every instant a client may send lies in [EARLIEST, LATEST). The window is far inside
-# Python's datetime range, so converting any offset to UTC (year 1 at +14:00, year 9999 at
-# -14:00 overflow) and adding the durations the domain adds (staleness, retention, cron)
-# can never leave the range and turn a stored row into a 500 on every read.
-EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-LATEST = datetime(2200, 1, 1, tzinfo=UTC)
-FIRST_DAY = date(1970, 1, 1)
-LAST_DAY = date(2199, 12, 31)
+from shared.models.base import EARLIEST, LATEST
+
+# Every instant a client may send lies in [EARLIEST, LATEST) (shared.models.base). Converting
+# year 1 at +14:00 or year 9999 at -14:00 to UTC overflows, so the window is checked first;
+# inside it, the durations the domain adds (staleness, retention) cannot overflow either.
+FIRST_DAY = EARLIEST.date()
+LAST_DAY = (LATEST - timedelta(days=1)).date()
 
 INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1

@@ -8,12 +8,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask.testing import FlaskClient
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
+from services.insights.cli import cli
 from services.insights.knowledge.staleness import mark_stale_insights
 from shared.web.fields import EARLIEST, TEXT_CHARS
 from tests.field_bounds import (
@@ -243,3 +245,12 @@ def test_an_error_output_of_four_byte_characters_is_stored_within_its_text_colum
     pattern = made.get_json()["pattern"]["id"]
     stored = client.get(f"/v1/failure-patterns/{pattern}/occurrences", headers=hdr).get_json()
     assert len(stored["items"][0]["error_output"].encode()) <= 65_535
+
+
+@pytest.mark.parametrize("day", ["9999-12-31", "1969-12-31", "2200-01-01"])
+def test_the_rollup_cli_refuses_a_day_outside_the_window(database_url: str, day: str) -> None:
+    result = CliRunner().invoke(
+        cli, ["rollup-metrics", "--day", day], env={"DATABASE_URL": database_url}
+    )
+    assert result.exit_code == 2, result.output
+    assert "--day" in result.output and "1970-01-01" in result.output
