@@ -13,6 +13,9 @@ from services.integrations.adapters.pinned_http import pinned_session
 from services.integrations.adapters.shapes import AuditHook, OutboundCall
 from shared.redaction import redact_json
 
+# Ten years: the stored expiry stays far inside the API's date window.
+MAX_TOKEN_LIFETIME = 10 * 365 * 86_400
+
 
 @dataclass(frozen=True)
 class TokenGrant:
@@ -101,9 +104,18 @@ def _grant_from(status: int, body: dict[str, Any]) -> TokenGrant:
     rotated = body.get("refresh_token")
     return TokenGrant(
         token,
-        int(expires) if isinstance(expires, int | float | str) and str(expires).isdigit() else None,
+        _lifetime(expires),
         rotated if isinstance(rotated, str) and rotated else None,
     )
+
+
+def _lifetime(expires_in: Any) -> int | None:
+    """Seconds the token lives, at most MAX_TOKEN_LIFETIME (refreshing early is harmless)."""
+    if not (isinstance(expires_in, int | float | str) and str(expires_in).isdigit()):
+        return None
+    # An endpoint's 10**15 overflowed the expiry datetime after the refresh token had rotated,
+    # so the new refresh token was lost; a bounded lifetime keeps the expiry inside the window.
+    return min(int(expires_in), MAX_TOKEN_LIFETIME)
 
 
 def _json(answer: requests.Response) -> dict[str, Any]:

@@ -5,20 +5,24 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 from flask.testing import FlaskClient
 from hypothesis import given
 from hypothesis import strategies as st
+from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine, text
 
+from shared.web.fields import LATEST
 from tests.field_bounds import (
     HOSTILE,
     assert_refused,
     instants_outside_the_window,
     not_an_int32_count,
 )
-from tests.integration.integrations.vault_secrets import DEFAULT_FIELDS
+from tests.integration.integrations.vault_secrets import DEFAULT_FIELDS, new_secret
 
 pytest_plugins = ["tests.integration.integrations.vault_support"]
 
@@ -98,3 +102,34 @@ def test_an_expected_version_that_is_not_an_integer_is_422(
         f"/v1/credentials/{made['id']}", json=body, headers=auth("credentials:write")
     )
     assert_refused(answer, "expected_version")
+
+
+@pytest.mark.parametrize("expires_in", [10**11, 10**15, 10**30])
+def test_a_token_endpoint_granting_a_lifetime_past_the_window_keeps_the_rotated_token(
+    vault_client: FlaskClient,
+    make_credential: Callable[..., Any],
+    auth: Auth,
+    httpserver: HTTPServer,
+    expires_in: int,
+) -> None:
+    """The refresh token rotates at the endpoint; losing it to an overflow breaks the credential."""
+    soon = (datetime.now(UTC) + timedelta(seconds=30)).isoformat()
+    made = make_credential("oauth", token_url=httpserver.url_for("/token"), token_expires_at=soon)
+    access, refresh = new_secret("at-long"), new_secret("rt-long")
+    httpserver.expect_oneshot_request("/token", method="POST").respond_with_json(
+        {"access_token": access, "refresh_token": refresh, "expires_in": expires_in}
+    )
+    answer = vault_client.post(
+        f"/v1/credentials/{made['id']}/access-token", headers=auth("credentials:reveal")
+    )
+    assert answer.status_code == 200, answer.get_json()
+    assert answer.get_json()["access_token"] == access
+    shown = vault_client.get(f"/v1/credentials/{made['id']}", headers=auth("credentials:read"))
+    expiry = datetime.fromisoformat(shown.get_json()["token_expires_at"])
+    assert expiry < LATEST
+    revealed = vault_client.post(
+        f"/v1/credentials/{made['id']}/reveal",
+        json={"purpose": "check the rotated token", "fields": ["refresh_token"]},
+        headers=auth("credentials:reveal"),
+    )
+    assert revealed.get_json()["fields"] == {"refresh_token": refresh}
