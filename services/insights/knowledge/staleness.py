@@ -3,7 +3,7 @@ is flagged stale (never hidden)."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, exists, or_, select
@@ -26,14 +26,24 @@ WINDOW_DAYS = {
 VERIFICATION_WINDOWS = {category: timedelta(days=days) for category, days in WINDOW_DAYS.items()}
 
 
+# The API only takes instants before 2200, but rows written before it did may hold year 9999:
+# their window end saturates here instead of overflowing on every read of the insight.
+_LAST_INSTANT = datetime.max.replace(tzinfo=UTC)
+
+
+def _window_end(checked: datetime, category: str) -> datetime:
+    window = VERIFICATION_WINDOWS[category]
+    return checked + window if checked <= _LAST_INSTANT - window else _LAST_INSTANT
+
+
 def stale_after(checked: datetime, category: str, now: datetime) -> bool:
     """Past the category's window, counted from when the insight was last checked."""
-    return now >= checked + VERIFICATION_WINDOWS[category]
+    return now >= _window_end(checked, category)
 
 
 def stale_since(insight: InsightFacts) -> datetime:
     """When the insight becomes (or became) stale."""
-    return insight.last_checked_at + VERIFICATION_WINDOWS[insight.insight_category]
+    return _window_end(insight.last_checked_at, insight.insight_category)
 
 
 def is_stale(insight: InsightFacts, now: datetime) -> bool:

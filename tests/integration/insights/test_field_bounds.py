@@ -254,3 +254,44 @@ def test_the_rollup_cli_refuses_a_day_outside_the_window(database_url: str, day:
     )
     assert result.exit_code == 2, result.output
     assert "--day" in result.output and "1970-01-01" in result.output
+
+
+LEGACY_INSTANT = "9999-12-31 23:59:59.999999"
+
+
+def test_rows_written_before_the_window_at_year_9999_stay_readable(
+    client: FlaskClient, hdr: dict[str, str], estate: dict[str, Any], engine: Engine
+) -> None:
+    """An older release stored what the API now refuses; reading such rows must not overflow."""
+    owner, host = estate["client"]["id"], estate["host"]["id"]
+    made = [client.post("/v1/failures", json=_failure(estate), headers=hdr) for _ in range(3)]
+    pattern = made[-1].get_json()["pattern"]["id"]
+    insight = {
+        "client_id": owner,
+        "insight_category": "security",
+        "title": unique("legacy"),
+        "description": "written by an older release",
+        "priority": 9,
+    }
+    insight_id = client.post("/v1/insights", json=insight, headers=hdr).get_json()["id"]
+    with engine.begin() as connection:
+        for sql in (
+            "UPDATE failure_occurrences SET observed_at = :t WHERE failure_pattern_id = :p",
+            "UPDATE failure_patterns SET last_seen_at = :t WHERE id = :p",
+            "UPDATE environmental_insights SET last_evidence_at = :t, last_verified_at = :t"
+            " WHERE id = :i",
+        ):
+            connection.execute(text(sql), {"t": LEGACY_INSTANT, "p": pattern, "i": insight_id})
+    reads = [
+        f"/v1/failure-patterns/{pattern}/occurrences",
+        "/v1/failure-patterns?sort=-last_seen_at",
+        f"/v1/insights?client_id={owner}",
+        f"/v1/insights/{insight_id}",
+        f"/v1/insights/{insight_id}/history",
+        f"/v1/clients/{owner}/hosts/{host}/briefing",
+        f"/v1/clients/{owner}/hosts/{host}/briefing?format=markdown",
+    ]
+    for path in reads:
+        answer = client.get(path, headers=hdr)
+        assert answer.status_code == 200, (path, answer.get_json())
+    assert client.get(f"/v1/insights/{insight_id}", headers=hdr).get_json()["is_stale"] is False
