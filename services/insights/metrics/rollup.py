@@ -6,7 +6,7 @@ from collections import defaultdict
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, exists, func, select
+from sqlalchemy import Exists, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from shared.models import (
@@ -99,18 +99,11 @@ def _events(session: Session, start: datetime, end: datetime) -> list[tuple[Any,
 
 def _checks(session: Session, start: datetime, end: datetime) -> list[tuple[Any, dict[str, Any]]]:
     flagged = CommandCheck.verdict != "ok"
-    failed_after = exists().where(
-        FailureOccurrence.infrastructure_id == CommandCheck.infrastructure_id,
-        FailureOccurrence.observed_at >= CommandCheck.created_at,
-        FailureOccurrence.failure_pattern_id.in_(
-            select(FailurePattern.id).where(FailurePattern.command_key == CommandCheck.command_key)
-        ),
-    )
     prevented = and_(
         flagged,
         CommandCheck.outcome != "failed",
         CommandCheck.outcome != "succeeded",
-        ~failed_after,
+        ~_failed_after(),
     )
     query = (
         select(
@@ -127,6 +120,34 @@ def _checks(session: Session, start: datetime, end: datetime) -> list[tuple[Any,
         (c, {"checks_served": n, "checks_flagged": f, "checks_wrong": w, "failures_prevented": p})
         for c, n, f, w, p in session.execute(query)
     ]
+
+
+def _failed_after() -> Exists:
+    """The command a check was about failed on its host after it: the check's own pattern, or
+    a pattern of its command shape in its client, recurred there.
+
+    Correlated with the counted check explicitly: left to auto-correlation, the inner pattern
+    lookup read every check's command key, so one check's failure counted against them all.
+    """
+    pattern = FailurePattern.id == FailureOccurrence.failure_pattern_id
+    same_command = or_(
+        FailureOccurrence.failure_pattern_id == CommandCheck.matched_pattern_id,
+        and_(
+            FailurePattern.client_id == CommandCheck.client_id,
+            FailurePattern.command_key == CommandCheck.command_key,
+        ),
+    )
+    return (
+        select(FailureOccurrence.id)
+        .join(FailurePattern, pattern)
+        .where(
+            FailureOccurrence.infrastructure_id == CommandCheck.infrastructure_id,
+            FailureOccurrence.observed_at >= CommandCheck.created_at,
+            same_command,
+        )
+        .correlate(CommandCheck)
+        .exists()
+    )
 
 
 def _row(session: Session, day: date, client_id: str | None) -> LearningMetric:
