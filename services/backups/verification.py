@@ -21,6 +21,7 @@ from services.backups.adapters.mariadb_client import (
 )
 from services.backups.adapters.sqlite_backup import SQLITE_MAGIC
 from services.backups.adapters.storage import Storage, StorageError
+from services.backups.database_names import check_database_name
 from services.backups.pipeline import TRAILER, PipelineError
 from services.backups.progress import ProgressCallback, ProgressTracker
 
@@ -175,7 +176,7 @@ def restore_to_database(
     expected_raw_bytes: int | None = None,
 ) -> float:
     """Restore into `target_database`; an existing one is refused unless `replace`."""
-    inventory.check_database_name(target_database)
+    check_database_name(target_database)
     if inventory.database_exists(server, target_database):
         if not replace:
             raise FileExistsError(target_database)

@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from services.backups.database_names import check_database_name
+
 DUMP_FLAGS = (
     "--single-transaction",
     "--quick",
@@ -88,20 +90,29 @@ def defaults_file(target: MariaDBTarget) -> Iterator[str]:
 
 
 def dump_argv(defaults_path: str, database: str, with_binlog: bool = False) -> list[str]:
-    """The mariadb-dump command line; --defaults-extra-file must come first."""
+    """The mariadb-dump command line; --defaults-extra-file must come first.
+
+    The name goes after `--`, where mariadb-dump reads only names (`--databases=x` is refused
+    by 10.11, and `--databases -- x` would add CREATE DATABASE/USE, pinning a restore to x).
+    """
     flags = [*DUMP_FLAGS, *(BINLOG_FLAGS if with_binlog else ())]
-    return ["mariadb-dump", f"--defaults-extra-file={defaults_path}", *flags, database]
+    name = check_database_name(database)  # again here: schemas are not the only callers
+    return ["mariadb-dump", f"--defaults-extra-file={defaults_path}", *flags, "--", name]
 
 
 def load_argv(defaults_path: str, database: str) -> list[str]:
-    """The mariadb client command line that loads a dump into `database`."""
+    """The mariadb client command line that loads a dump into `database`.
+
+    The name is the value of --database=, never a bare argument: a bare `-Dvictim` is the
+    option -D and loaded the dump into (and over) the database `victim`.
+    """
     return [
         "mariadb",
         f"--defaults-extra-file={defaults_path}",
         "--default-character-set=utf8mb4",
         "--max-allowed-packet=1G",
         "--batch",
-        database,
+        f"--database={check_database_name(database)}",
     ]
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,20 +10,12 @@ import pymysql
 import pymysql.cursors
 
 from services.backups.adapters.mariadb_client import MariaDBTarget
-
-_SAFE_NAME = re.compile(r"^[A-Za-z0-9_$-]{1,64}$")
+from services.backups.database_names import check_database_name
 
 
 def quote_ident(name: str) -> str:
     """Backtick-quote an identifier."""
     return "`" + name.replace("`", "``") + "`"
-
-
-def check_database_name(name: str) -> str:
-    """Only plain names are accepted as targets; anything else is refused before SQL sees it."""
-    if not _SAFE_NAME.match(name):
-        raise ValueError("database names may use letters, digits, _ $ - and at most 64 characters")
-    return name
 
 
 @contextlib.contextmanager

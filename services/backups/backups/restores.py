@@ -12,14 +12,13 @@ from typing import Any
 from services.backups.adapters import mariadb_inventory as inventory
 from services.backups.adapters.sqlite_backup import restore_sqlite
 from services.backups.adapters.storage import LocalStorage, StorageError
+from services.backups.database_names import DatabaseNameRefused, check_database_name
 from services.backups.pipeline import PipelineError
 from services.backups.progress import Progress
 from services.backups.runtime import BackupRuntime
 from services.backups.verification import restore_to_database
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.models import BackupLog
-
-SYSTEM_SCHEMAS = frozenset({"mysql", "information_schema", "performance_schema", "sys"})
 
 
 @dataclass
@@ -67,11 +66,9 @@ def prepare_restore(
 ) -> RestoreStatus:
     """Check the target before anything starts: a bad name is 422, an existing one 409."""
     try:
-        inventory.check_database_name(target_database)
-    except ValueError as exc:
+        check_database_name(target_database)  # the schema checked too; the CLI comes here alone
+    except DatabaseNameRefused as exc:
         raise ValidationFailed({"target_database": [str(exc)]}) from None
-    if target_database.lower() in SYSTEM_SCHEMAS:
-        raise ValidationFailed({"target_database": ["system schemas are never restore targets"]})
     if not runtime.is_sqlite and target_database == runtime.live_database():
         raise Conflict(
             "refusing to replace the database this service runs on; restore into a new "

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from services.backups.database_names import PATTERN, DatabaseNameRefused, check_database_name
 from shared.models.backups import (
     BACKUP_STATUSES,
     BACKUP_TYPES,
@@ -14,8 +15,25 @@ from shared.models.backups import (
 )
 from shared.web import Id, PageArgsSchema, Schema, Text, page_schema
 
-# A MariaDB database name: 1-64 characters, nothing a shell or mariadb-dump reads as an option.
-DATABASE_NAME = ma.validate.Regexp(r"^[A-Za-z0-9_$-]{1,64}$")
+
+class PlainDatabaseName(ma.validate.Regexp):
+    """The one database-name rule (services.backups.database_names) as a schema validator.
+
+    A Regexp only so that the OpenAPI document shows the pattern; the check is the rule's.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(f"^{PATTERN}$")
+
+    def __call__(self, value: str) -> str:  # type: ignore[override]
+        try:
+            return check_database_name(value)
+        except DatabaseNameRefused as exc:
+            raise ma.ValidationError(str(exc)) from None
+
+
+# Every field naming a database, source or target, validates with this one.
+DATABASE_NAME = PlainDatabaseName()
 
 
 class BackupLogSchema(Schema):
@@ -81,7 +99,7 @@ class BackupAcceptedSchema(Schema):
 
 
 class RestoreRequestSchema(Schema):
-    target_database = Text(required=True, max=64)
+    target_database = Text(required=True, max=64, validate=DATABASE_NAME)
     replace = ma.fields.Boolean(load_default=False)
 
 

@@ -13,6 +13,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from services.backups.backups.jobs import BackupPlan
+from services.backups.database_names import DatabaseNameRefused, check_database_name
 from services.backups.runtime import BackupRuntime
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.models import BackupLog
@@ -142,6 +143,7 @@ def create_backup(
     The row is committed unless the caller commits a larger unit itself (`commit=False`).
     """
     backup_type = data.get("backup_type", "manual")
+    _check_requested_database(data.get("database"))
     storage = data.get("storage") or runtime.default_storage
     runtime.storage(storage)  # fails fast (422) when s3 is asked for but not configured
     database = data.get("database") or runtime.default_database()
@@ -175,6 +177,16 @@ def create_backup(
         schedule_id=schedule_id,
     )
     return backup, plan
+
+
+def _check_requested_database(name: str | None) -> None:
+    # The schemas check too; the CLI and stored schedules reach this without them.
+    if name is None:
+        return
+    try:
+        check_database_name(name)
+    except DatabaseNameRefused as exc:
+        raise ValidationFailed({"database": [str(exc)]}) from None
 
 
 def release_pin(*, session: Session, backup_id: str) -> BackupLog:

@@ -18,6 +18,7 @@ from services.backups.backups.services import (
     database_start_locks,
     refuse_overlap,
 )
+from services.backups.database_names import DatabaseNameRefused, check_database_name
 from services.backups.runtime import BackupRuntime
 from services.backups.schedules.cron import check_cron, check_timezone, interval, next_run
 from shared.errors import Conflict, NotFound, ValidationFailed
@@ -144,7 +145,9 @@ def _runnable(runtime: BackupRuntime, schedule: BackupSchedule, now: datetime) -
     """False (and the schedule marked and moved on) when its settings cannot run here."""
     try:
         runtime.storage(schedule.storage or runtime.default_storage)
-    except ValidationFailed:
+        if schedule.database_name is not None:  # a row stored before names were checked
+            check_database_name(schedule.database_name)
+    except (ValidationFailed, DatabaseNameRefused):
         # One misconfigured schedule (say s3 with no bucket) must not block the others.
         _move_on(schedule, now, "misconfigured")
         return False
