@@ -5,13 +5,22 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from croniter import croniter
+from croniter import CroniterBadDateError, croniter
 
 
 def check_cron(expression: str) -> str:
-    """A five-field cron expression, or ValueError."""
+    """A five-field cron expression that fires, or ValueError.
+
+    Every field of `0 2 30 2 *` is valid, but February has no 30th: croniter finds no next
+    date, and next_run() on create, update or run-due would fail. Two fire times are asked
+    for because staleness measures the interval between two.
+    """
     if len(expression.split()) != 5 or not croniter.is_valid(expression):
         raise ValueError("not a valid five-field cron expression")
+    try:
+        interval(expression, "UTC", datetime.now(UTC))
+    except CroniterBadDateError:
+        raise ValueError("this cron expression never fires (no such date)") from None
     return expression
 
 
