@@ -177,8 +177,9 @@ def _finish(
         _set_schedule_status(session, plan, "succeeded")
     if plan.schedule_id and result is not None:  # only a verified success allows a prune
         _prune_after_success(runtime, plan.schedule_id)
-    if warnings and runtime.notifier is not None:  # a peer call never holds a transaction open
-        runtime.notifier.backup_warning(backup=_notice(plan), warning="; ".join(warnings))
+    news = _new_warnings(warnings, previous)
+    if news and runtime.notifier is not None:  # a peer call never holds a transaction open
+        runtime.notifier.backup_warning(backup=_notice(plan), warning="; ".join(news))
 
 
 def _prune_after_success(runtime: BackupRuntime, schedule_id: str) -> None:
@@ -210,6 +211,17 @@ def _success_values(
         "rate_bytes_per_s": outcome.rate_bytes_per_s,
         "progress_updated_at": now,
     }
+
+
+def _new_warnings(warnings: list[str], previous: BackupLog | None) -> list[str]:
+    """The warnings the previous good backup did not carry: only those are news.
+
+    A table that is not InnoDB is named on every backup's row, but a notice on every run
+    would be noise that buries the size drop the notice exists for; it is sent once.
+    """
+    details = (previous.verification_details or {}) if previous is not None else {}
+    known = set(details.get("warnings") or ()) if isinstance(details, dict) else set()
+    return [warning for warning in warnings if warning not in known]
 
 
 def _size_warning(previous: BackupLog | None, outcome: DumpOutcome) -> str | None:
