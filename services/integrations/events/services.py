@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -17,7 +17,7 @@ from services.integrations.adapters.shapes import OutboundCall
 from shared.errors import Conflict, ValidationFailed
 from shared.models import ExternalIntegration, new_id, utcnow
 from shared.pagination import Page, filtered, keyset_page
-from shared.redaction import redact_json, redact_text, redact_url
+from shared.redaction import KnownSecrets, redact_json, redact_text, redact_url
 
 
 def list_events(
@@ -71,7 +71,14 @@ def _redacted(data: Mapping[str, Any]) -> dict[str, Any]:
             clean[name] = redact_json(clean[name])
     if clean.get("external_url"):
         clean["external_url"] = redact_url(clean["external_url"])
+    if clean.get("external_id"):
+        clean["external_id"] = _redacted_id(clean["external_id"], KnownSecrets())
     return clean
+
+
+def _redacted_id(external_id: str | None, known: KnownSecrets) -> str | None:
+    # An id is free text from a caller or a PSA: a token pasted there is masked like any other.
+    return redact_text(known.mask(external_id)) if external_id else external_id
 
 
 def _fingerprint(clean: Mapping[str, Any]) -> str:
@@ -147,13 +154,18 @@ def record_outbound_call(
     created_by: str = "integrations",
     session_id: str | None = None,
     work_item_id: str | None = None,
+    known_secrets: Iterable[str] = (),
 ) -> ExternalIntegration:
-    """Add (not commit) an event for one PSA attempt an adapter reported to its audit hook."""
-    request = dict(redact_json(call.request) or {})
+    """Add (not commit) an event for one PSA attempt an adapter reported to its audit hook.
+
+    `known_secrets` are the plaintexts of the credential in use: masked wherever the PSA (or
+    the adapter) put them, whatever the key or shape around them."""
+    known = KnownSecrets.of(known_secrets)
+    request = dict(redact_json(call.request, known.values) or {})
     request.update({"method": call.method, "attempt": call.attempt})
-    response = redact_json(call.response)
+    response = redact_json(call.response, known.values)
     if call.error:
-        response = {"error": redact_text(call.error), "body": response}
+        response = {"error": redact_text(known.mask(call.error)), "body": response}
     row = ExternalIntegration(
         id=new_id(),
         session_id=session_id,
@@ -161,8 +173,8 @@ def record_outbound_call(
         integration_type=call.integration_type,
         direction="outbound",
         action=call.action,
-        external_id=call.external_id,
-        external_url=redact_url(call.url),
+        external_id=_redacted_id(call.external_id, known),
+        external_url=redact_url(call.url, known.values),
         http_status=call.status,
         request_data=request,
         response_data=response if isinstance(response, dict) else {"body": response},

@@ -116,6 +116,8 @@ class OutboundRecorder:
     session_id: str | None = None
     created_by: str | None = None
     recorded: list[str] = field(default_factory=list)
+    # The plaintexts the vault revealed for this adapter: never written, whatever the PSA echoes.
+    known_secrets: tuple[str, ...] = field(default=(), repr=False)
 
     def __call__(self, call: OutboundCall) -> None:
         with self.session_factory() as own:
@@ -124,6 +126,7 @@ class OutboundRecorder:
                 call=_bounded(call),
                 session_id=self.session_id,
                 created_by=self.created_by or "integrations",
+                known_secrets=self.known_secrets,
             )
             own.commit()
             self.recorded.append(row.id)
@@ -153,11 +156,21 @@ class PsaAccess:
             purpose=purpose,
             context=self.context,
         )
-        recorder = OutboundRecorder(self.session_factory, session_id, self.context.on_behalf_of)
+        recorder = OutboundRecorder(
+            self.session_factory,
+            session_id,
+            self.context.on_behalf_of,
+            known_secrets=revealed_secrets(creds),
+        )
         try:
             return build_adapter(integration_type, creds, audit=recorder, **self.adapter_options)
         except PsaError as exc:
             raise as_domain_error(exc) from None
+
+
+def revealed_secrets(creds: PsaCredentials) -> tuple[str, ...]:
+    """The secret plaintexts of a credential the vault handed over (not its URL or user name)."""
+    return tuple(value for value in (creds.password, creds.api_key) if value)
 
 
 def as_domain_error(exc: PsaError, *, ticket_field: str | None = None) -> DomainError:
