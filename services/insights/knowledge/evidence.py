@@ -32,7 +32,7 @@ def add_support(
     """One more independent piece of evidence; returns the new level if it moved."""
     insight.support_count += 1
     insight.last_evidence_at = max(filter(None, [insight.last_evidence_at, at]))
-    target = _level_for(insight)
+    target = level_for(insight)
     if LEVELS.index(target) <= LEVELS.index(insight.confidence_level):
         return None
     return _move(session, insight, target, actor=actor, reason=reason, occurrence_id=occurrence_id)
@@ -92,7 +92,8 @@ def confirm(
     )
 
 
-def _level_for(insight: EnvironmentalInsight) -> str:
+def level_for(insight: EnvironmentalInsight) -> str:
+    """The level the insight's net independent support earns."""
     net = insight.support_count - insight.counter_count
     if net >= CONFIRMED_AT:
         return "confirmed"

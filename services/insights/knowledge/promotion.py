@@ -9,20 +9,12 @@ from sqlalchemy.orm import Session
 from services.insights.failures.promotion_hook import Evidence, PromotionOutcome
 from services.insights.knowledge.dedup import content_hash
 from services.insights.knowledge.events import SYSTEM_ACTOR, record_event
-from services.insights.knowledge.evidence import add_support
+from services.insights.knowledge.evidence import add_support, level_for
+from services.insights.knowledge.failure_category import category_of_failure
 from shared.models import EnvironmentalExample, EnvironmentalInsight
 
 HOST_REPEATS = 2  # occurrences on one host -> host-level suspected insight
 CLIENT_HOSTS = 3  # distinct hosts of a client -> client-level insight
-CATEGORY_OF = {
-    "command_compatibility": "command_constraints",
-    "version_mismatch": "version_limitations",
-    "permission_denied": "permissions",
-    "service_unavailable": "service_configuration",
-    "configuration_error": "service_configuration",
-    "environmental_limitation": "command_constraints",
-    "other": "command_constraints",
-}
 PRIORITY_OF = {"blocking": 8, "major": 6, "minor": 4, "info": 2}
 
 
@@ -115,14 +107,16 @@ def _create_from_pattern(
     insight = EnvironmentalInsight(
         client_id=host.client_id,
         infrastructure_id=None if client_level else host.id,
-        insight_category=CATEGORY_OF[pattern.pattern_type],
+        insight_category=category_of_failure(pattern.error_signature, pattern.sample_error),
         title=title,
         description=description,
-        confidence_level="suspected",
         priority=PRIORITY_OF[pattern.severity],
         source_pattern_id=pattern.id,
         command_key=pattern.command_key,
-        support_count=1,
+        # Each host the pattern failed on is independent evidence, as it would be for an
+        # insight that already existed: a client-level insight starts with all of them.
+        support_count=pattern.host_count if client_level else 1,
+        counter_count=0,
         last_evidence_at=evidence.at,
         valid_from=pattern.first_seen_at,
     )
@@ -143,18 +137,44 @@ def _create_from_pattern(
             shell=host.shell_type,
         )
     )
+    insight.confidence_level = level_for(insight)
     session.add(insight)
     session.flush()
+    _record_creation(session, insight, evidence, client_level)
+    return insight
+
+
+def _record_creation(
+    session: Session, insight: EnvironmentalInsight, evidence: Evidence, client_level: bool
+) -> None:
+    """The created event; one born confirmed by its evidence also counts as a confirmation."""
+    after = {
+        "confidence_level": insight.confidence_level,
+        "support_count": insight.support_count,
+        "insight_category": insight.insight_category,
+        "scope": "client" if client_level else "host",
+    }
+    reason = _creation_reason(evidence, client_level)
+    occurrence_id = evidence.occurrence.id
     record_event(
         session,
         insight,
         "created",
         actor=SYSTEM_ACTOR,
-        reason=_creation_reason(evidence, client_level),
-        after={"confidence_level": "suspected", "scope": "client" if client_level else "host"},
-        occurrence_id=evidence.occurrence.id,
+        reason=reason,
+        after=after,
+        occurrence_id=occurrence_id,
     )
-    return insight
+    if insight.confidence_level == "confirmed":
+        record_event(
+            session,
+            insight,
+            "confirmed",
+            actor=SYSTEM_ACTOR,
+            reason=reason,
+            after=after,
+            occurrence_id=occurrence_id,
+        )
 
 
 def _creation_reason(evidence: Evidence, client_level: bool) -> str:

@@ -133,11 +133,13 @@ def test_a_pattern_on_three_hosts_becomes_a_client_level_insight_that_gains_conf
             session_id=make_session(client, hdr, estate["client"]["id"])["id"],
         )
     )
-    assert more[0]["insight"]["action"] == "promoted"
-    assert more[0]["insight"]["confidence_level"] == "likely"
+    # Born likely with the support of its three hosts; a fourth independent one confirms it.
+    assert created["confidence_level"] == "likely"
+    assert more[0]["insight"]["action"] == "confirmed"
+    assert more[0]["insight"]["confidence_level"] == "confirmed"
     history = client.get(f"/v1/insights/{created['id']}/history", headers=hdr).json
     kinds = [e["event_type"] for e in history["events"]]
-    assert kinds[:2] == ["created", "promoted"]
+    assert kinds[:2] == ["created", "confirmed"]
     assert all(e["reason"] for e in history["events"])
     assert len(history["occurrences"]) == 5
 
