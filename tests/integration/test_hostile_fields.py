@@ -269,7 +269,8 @@ def verdict(walker: Walker, operation: Operation, response: TestResponse) -> str
     """What a user would notice is wrong with this answer, or None."""
     status, body = response.status_code, response.get_json(silent=True)
     if status >= 500 and not is_peer_outage(status, dict(response.headers), body):
-        return f"{status}: {response.get_data(as_text=True)[:300]}"
+        said = body.get("detail") if isinstance(body, dict) else response.get_data(as_text=True)
+        return f"{status}: {str(said)[:200]}"
     if 400 <= status < 500 and response.mimetype != PROBLEM_JSON:
         return f"{status} as {response.mimetype!r}, not {PROBLEM_JSON}"
     if status < 300 and operation.method != "DELETE":
@@ -297,8 +298,9 @@ def _readers(walker: Walker, operation: Operation, stored: Any) -> Iterator[str]
 
 
 def sweep(walker: Walker, operation: Operation, target: Target, base: Any) -> list[str]:
-    """Every listed hostile value, then generated ones, into one target; what went wrong."""
-    found: list[str] = []
+    """Every listed hostile value, then generated ones, into one target; one line per kind of
+    failure, naming up to three of the values that caused it."""
+    found: dict[str, list[str]] = {}
     base_query = {
         name: valid_value(walker, name, operation.query[name]) for name in operation.required_query
     }
@@ -310,7 +312,7 @@ def sweep(walker: Walker, operation: Operation, target: Target, base: Any) -> li
             response = walker.send(operation, base_query, with_value(base, target.path, value))
         problem = verdict(walker, operation, response)
         if problem:
-            found.append(f"{operation.label} {target} = {describe(value)}: {problem}")
+            found.setdefault(problem[:120], []).append(describe(value))
 
     run = given(value=hostile_values())(probe)
     for value in HOSTILE_VALUES:
@@ -323,11 +325,15 @@ def sweep(walker: Walker, operation: Operation, target: Target, base: Any) -> li
         phases=[Phase.explicit, Phase.generate],
         suppress_health_check=list(HealthCheck),
     )(run)()
-    return found
+    return [
+        f"{operation.label} {target} = {', '.join(values[:3])}"
+        f"{f' (+{len(values) - 3} more)' if len(values) > 3 else ''}: {problem}"
+        for problem, values in found.items()
+    ]
 
 
 def hostile_sweep(walker: Walker) -> list[str]:
-    """Every operation, every target: the failures, and operations whose valid request failed."""
+    """Every operation, every target, after seeding one of everything: what went wrong."""
     operations = operations_of(walker)
     seed(walker, operations)
     failures: list[str] = []
