@@ -141,6 +141,7 @@ class ExternalIntegration(Base):
         Index(None, "integration_type"),
         Index(None, "external_id"),
         Index(None, "created_at"),
+        UniqueConstraint("idempotency_owner", "idempotency_key"),
     )
 
     id: Mapped[str] = uuid_pk()
@@ -159,7 +160,10 @@ class ExternalIntegration(Base):
     request_data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     response_data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     duration_ms: Mapped[int | None]
-    idempotency_key: Mapped[str | None] = mapped_column(String(255), unique=True)
+    # A key belongs to the token that sent it: the same Idempotency-Key from two tokens is two
+    # keys (unique together with idempotency_owner; '' for the service's own rows).
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
+    idempotency_owner: Mapped[str] = mapped_column(String(36), default="", server_default="")
     # SHA-256 of the redacted request, so a reused Idempotency-Key with another body is a 409.
     request_fingerprint: Mapped[str | None] = mapped_column(CHAR(64))
     created_by: Mapped[str | None] = mapped_column(String(100))

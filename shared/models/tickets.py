@@ -63,6 +63,8 @@ class WebhookDelivery(Base):
     __table_args__ = (
         UniqueConstraint("integration_type", "delivery_id"),
         CheckConstraint(enum_check("integration_type", WEBHOOK_SOURCES), name="integration_type"),
+        # The per-source rate limit counts a sender's recent unsigned deliveries through this.
+        Index(None, "integration_type", "source_ip", "received_at"),
     )
 
     id: Mapped[str] = uuid_pk()
@@ -77,3 +79,7 @@ class WebhookDelivery(Base):
     )
     processed_at: Mapped[datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
+    # The whole body's SHA-256 and length: raw_body of an unsigned delivery keeps a prefix only.
+    body_sha256: Mapped[str | None] = mapped_column(CHAR(64))
+    body_bytes: Mapped[int | None]
+    source_ip: Mapped[str | None] = mapped_column(String(45))

@@ -53,6 +53,7 @@ class IntegrationEvents(MethodView):
             session=db_session(),
             data=with_work_items_session(InsightsWorkItems(insights_client()), data),
             idempotency_key=headers.get("idempotency_key"),
+            idempotency_owner=current_principal().token_id,
             created_by=current_principal().username,
         )
         if result.created:

@@ -91,13 +91,17 @@ def add_event(
     session: Session,
     data: Mapping[str, Any],
     idempotency_key: str | None = None,
+    idempotency_owner: str = "",
     created_by: str | None = None,
 ) -> ExternalIntegration:
-    """Add (not commit) one event with its JSON redacted, in the caller's unit of work."""
+    """Add (not commit) one event with its JSON redacted, in the caller's unit of work.
+
+    `idempotency_owner` is the token a key came with: another token's same key is another key."""
     clean = _redacted(data)
     row = ExternalIntegration(
         created_by=created_by,
         idempotency_key=idempotency_key,
+        idempotency_owner=idempotency_owner if idempotency_key else "",
         # Only a replayed key is compared with the first request: no key, nothing to hash.
         request_fingerprint=_fingerprint(clean) if idempotency_key else None,
         **clean,
@@ -111,18 +115,24 @@ def record_event(
     session: Session,
     data: Mapping[str, Any],
     idempotency_key: str | None = None,
+    idempotency_owner: str = "",
     created_by: str | None = None,
 ) -> RecordedEvent:
-    """Store one event with its JSON redacted; a replayed Idempotency-Key returns the first row."""
+    """Store one event with its JSON redacted; a replayed Idempotency-Key returns the first row
+    (only to the same `idempotency_owner`, the token that sent the key)."""
     row = add_event(
-        session=session, data=data, idempotency_key=idempotency_key, created_by=created_by
+        session=session,
+        data=data,
+        idempotency_key=idempotency_key,
+        idempotency_owner=idempotency_owner,
+        created_by=created_by,
     )
     try:
         # Insert first and let the unique key catch a replay: the common case costs no lookup.
         session.commit()
     except IntegrityError:
         session.rollback()
-        earlier = _by_key(session, idempotency_key) if idempotency_key else None
+        earlier = _by_key(session, idempotency_owner, idempotency_key) if idempotency_key else None
         if earlier is None:
             raise _unknown_references(_redacted(data)) from None
         return _replay(earlier, row.request_fingerprint)
@@ -135,9 +145,12 @@ def _unknown_references(clean: Mapping[str, Any]) -> ValidationFailed:
     return ValidationFailed({name: ["does not exist"] for name in named or ["session_id"]})
 
 
-def _by_key(session: Session, key: str) -> ExternalIntegration | None:
+def _by_key(session: Session, owner: str, key: str) -> ExternalIntegration | None:
     return session.scalars(
-        select(ExternalIntegration).where(ExternalIntegration.idempotency_key == key)
+        select(ExternalIntegration).where(
+            ExternalIntegration.idempotency_owner == owner,
+            ExternalIntegration.idempotency_key == key,
+        )
     ).first()
 
 

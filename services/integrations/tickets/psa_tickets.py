@@ -87,7 +87,7 @@ def create_ticket(
             _settle_failure(session, reservation.event, exc)
         raise as_domain_error(exc) from None
     if reservation:
-        _settle_success(session, reservation.event, ticket)
+        settle_success(session, reservation.event, ticket)
     return CreatedTicket(ticket)
 
 
@@ -107,7 +107,8 @@ def _reserve(
     }
     return record_event(
         session=session,
-        idempotency_key=f"psa-ticket:{integration_type}:{key}"[:255],
+        idempotency_key=reservation_key(integration_type, key),
+        idempotency_owner=access.context.actor_token_id or "",
         created_by=access.context.on_behalf_of or "integrations",
         data={
             "integration_type": integration_type,
@@ -119,18 +120,25 @@ def _reserve(
     )
 
 
+def reservation_key(integration_type: str, key: str) -> str:
+    """How a ticket create's Idempotency-Key is stored on its reservation event."""
+    return f"psa-ticket:{integration_type}:{key}"[:255]
+
+
 def _replay(event: ExternalIntegration) -> PsaTicket:
     answer = event.response_data or {}
     if "external_id" not in answer:
         raise Conflict(
             "a ticket request with this Idempotency-Key is in flight or its outcome "
-            "is unknown; check the PSA before sending another"
+            "is unknown; check the PSA, then resolve it with "
+            "POST /v1/tickets/uncertain/{key}/resolve"
         )
     stored: dict[str, Any] = {name: answer.get(name) for name in TICKET_FIELDS}
     return PsaTicket(**stored)
 
 
-def _settle_success(session: Session, event: ExternalIntegration, ticket: PsaTicket) -> None:
+def settle_success(session: Session, event: ExternalIntegration, ticket: PsaTicket) -> None:
+    """Record the ticket a reservation produced: a replay of its key answers this ticket."""
     event.external_id, event.external_url = ticket.external_id, ticket.web_url[:1000]
     event.response_data = ticket.as_dict()
     session.commit()

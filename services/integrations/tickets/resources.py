@@ -8,7 +8,7 @@ from flask import current_app
 from flask.views import MethodView
 
 from services.integrations.adapters import PsaNote, PsaTicket, TicketDraft, TicketNote
-from services.integrations.tickets import psa_tickets, services
+from services.integrations.tickets import psa_tickets, services, uncertain_creates
 from services.integrations.tickets.request_access import insights_sessions, psa_access_for_request
 from services.integrations.tickets.schemas import (
     IdempotencyKeySchema,
@@ -24,12 +24,15 @@ from services.integrations.tickets.schemas import (
     TicketLinkRefreshSchema,
     TicketLinkSchema,
     TicketSearchSchema,
+    UncertainResolutionSchema,
+    UncertainResolveSchema,
 )
+from shared.auth import require_scopes
 from shared.errors import NotFound
 from shared.models import TicketLink
 from shared.models.tickets import TICKET_SYSTEMS
 from shared.pagination import Page
-from shared.web import Blueprint, db_session
+from shared.web import Blueprint, current_principal, db_session
 from shared.web.api import one_of
 from shared.web.problems import ProblemSchema
 
@@ -147,6 +150,32 @@ class Tickets(MethodView):
         if created.replayed:
             return body, 200, {"Idempotent-Replayed": "true"}
         return body, 201, {}
+
+
+@blp.route("/tickets/uncertain/<string:key>/resolve")
+class UncertainTicketResolve(MethodView):
+    @blp.requires("integrations:write")
+    @blp.arguments(UncertainResolveSchema)
+    @blp.response(200, UncertainResolutionSchema)
+    def post(self, data: dict[str, Any], key: str) -> uncertain_creates.Resolution:
+        """Settle a create that answered psa-outcome-unknown, after checking the PSA"""
+        return uncertain_creates.resolve_uncertain(
+            session=db_session(),
+            access=psa_access_for_request(),
+            owner=_key_owner(data["caller_token_id"]),
+            key=key,
+            external_id=None if data["not_created"] else data["external_id"],
+            integration_type=data["integration_type"],
+        )
+
+
+def _key_owner(caller_token_id: str | None) -> str:
+    """Whose Idempotency-Key: this token's own, or (admin only) the named token's."""
+    principal = current_principal()
+    if caller_token_id and caller_token_id != principal.token_id:
+        require_scopes(principal.scopes, "admin")
+        return caller_token_id
+    return principal.token_id
 
 
 # The PSA is a closed list: the route matches only its names, and the document says which.

@@ -108,6 +108,32 @@ class IdempotencyKeySchema(Schema):
     )
 
 
+class UncertainResolveSchema(Schema):
+    external_id = Name(
+        max=100, metadata={"description": "the ticket the PSA shows was created (it is read)"}
+    )
+    not_created = ma.fields.Boolean(
+        load_default=False, metadata={"description": "the PSA has no such ticket: free the key"}
+    )
+    integration_type = ma.fields.String(
+        load_default=None,
+        validate=PSA,
+        metadata={"description": "needed only when the key was used with several PSAs"},
+    )
+    caller_token_id = Id(
+        load_default=None,
+        validate=UUID_SHAPE,
+        metadata={"description": "whose key (default: this token's); another's needs admin"},
+    )
+
+    @ma.validates_schema
+    def _one_outcome(self, data: dict[str, Any], **_: Any) -> None:
+        if bool(data.get("external_id")) == bool(data.get("not_created")):
+            raise ma.ValidationError(
+                "give exactly one of external_id or not_created", "external_id"
+            )
+
+
 class PsaTicketSchema(Schema):
     integration_type = ma.fields.String()
     external_id = ma.fields.String()
@@ -141,3 +167,10 @@ class NoteSchema(Schema):
             "description": "an ambiguous POST was found already stored, so it was not repeated"
         }
     )
+
+
+class UncertainResolutionSchema(Schema):
+    idempotency_key = ma.fields.String()
+    integration_type = ma.fields.String()
+    outcome = ma.fields.String(metadata={"description": "created or not_created"})
+    ticket = ma.fields.Nested(PsaTicketSchema, allow_none=True)
