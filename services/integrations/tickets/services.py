@@ -106,7 +106,8 @@ def _one_client_per_ticket(
     if work.client_id is None:  # an unassigned session takes no side
         return
     other_client = session.scalar(
-        select(TicketLink.client_id).where(
+        select(TicketLink.client_id)
+        .where(
             TicketLink.integration_type == integration_type,
             TicketLink.ticket_id == ticket.external_id,
             TicketLink.client_id.is_not(None),
