@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from sqlalchemy.sql import ColumnElement, func
 
 from shared.models.base import Base, TimestampMixin, enum_check, greatest, utcnow, uuid_pk
+from shared.redaction import REDACTION_VERSION
 
 ASSET_TYPES = (
     "physical_server",
@@ -253,6 +254,8 @@ class FailurePattern(TimestampMixin, Base):
     session_count: Mapped[int] = mapped_column(default=0)
     sample_command: Mapped[str] = mapped_column(Text)
     sample_error: Mapped[str | None] = mapped_column(Text)
+    # The redaction rules (shared/redaction.py) the sample command and error went through.
+    redaction_version: Mapped[int] = mapped_column(default=REDACTION_VERSION, server_default="1")
     root_cause: Mapped[str | None] = mapped_column(Text)
     recommended_solution: Mapped[str | None] = mapped_column(Text)
     occurrence_count: Mapped[int] = mapped_column(default=0)
@@ -284,6 +287,9 @@ class FailureOccurrence(Base):
     observed_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     # The pattern already had an insight that had been shown or checked: a lesson not taken.
     is_repeat: Mapped[bool] = mapped_column(default=False)
+    # The redaction rules its command and error output went through: rows of older rules
+    # can be found and redacted again.
+    redaction_version: Mapped[int] = mapped_column(default=REDACTION_VERSION, server_default="1")
 
 
 class EnvironmentalInsight(TimestampMixin, Base):
@@ -376,6 +382,8 @@ class EnvironmentalExample(Base):
     kind: Mapped[str] = mapped_column(String(10))
     command: Mapped[str] = mapped_column(Text)
     explanation: Mapped[str | None] = mapped_column(Text)
+    # The redaction rules its command went through.
+    redaction_version: Mapped[int] = mapped_column(default=REDACTION_VERSION, server_default="1")
     shell: Mapped[str | None] = mapped_column(String(50))
     infrastructure_id: Mapped[str | None] = mapped_column(
         CHAR(36), _fk("infrastructure.id", "SET NULL")
@@ -427,6 +435,8 @@ class CommandCheck(Base):
     command: Mapped[str] = mapped_column(Text)
     command_key: Mapped[str | None] = mapped_column(String(500))
     verdict: Mapped[str] = mapped_column(String(10))
+    # The redaction rules its command went through.
+    redaction_version: Mapped[int] = mapped_column(default=REDACTION_VERSION, server_default="1")
     matched_pattern_id: Mapped[str | None] = mapped_column(
         CHAR(36), _fk("failure_patterns.id", "SET NULL")
     )

@@ -23,7 +23,7 @@ from shared.models import (
     FailurePattern,
     WorkSession,
 )
-from shared.redaction import redact_text
+from shared.redaction import REDACTION_VERSION, redact_text
 from shared.tenancy import Owned
 
 MAX_COMMAND_CHARS = 8_192  # longer commands are refused with 413
@@ -226,4 +226,5 @@ def _count(
     if at >= pattern.last_seen_at:
         pattern.last_seen_at = at
         pattern.sample_command, pattern.sample_error = command, error_output
+        pattern.redaction_version = REDACTION_VERSION
     pattern.first_seen_at = min(pattern.first_seen_at, at)
