@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.insights.briefing.memo import Memo
-from services.insights.knowledge.dedup import words
+from services.insights.briefing.word_forms import word_stems
 from services.insights.knowledge.facts import InsightFacts
 from services.insights.knowledge.scope import SPECIFICITY, scope_of
 from services.insights.knowledge.staleness import stale_after
@@ -37,7 +37,7 @@ def rank(
     The per-factor breakdown is kept only when `explain` asks for it: a briefing scores a
     hundred candidates or more and shows a dozen.
     """
-    task_words = words(task or "")
+    task_words = word_stems(task or "")
     ranked = [_score(insight, task_words, now, explain) for insight in insights]
     order = {"must_know": 0, "relevant": 1, "stale": 2}
     return sorted(
@@ -46,7 +46,7 @@ def rank(
 
 
 def _score(
-    insight: InsightFacts, task_words: set[str], now: datetime, explain: bool
+    insight: InsightFacts, task_words: frozenset[str], now: datetime, explain: bool
 ) -> RankedInsight:
     scope = scope_of(insight)
     checked = insight.last_checked_at
@@ -85,20 +85,23 @@ def _recency(checked: datetime, now: datetime) -> float:
     return 0.3 + 0.7 * float(0.5 ** (age_days / RECENCY_HALF_LIFE_DAYS))
 
 
-def _relevance(insight: InsightFacts, task_words: set[str]) -> float:
-    """1 .. 3: how many words of the task the insight (text, command shape) mentions."""
+def _relevance(insight: InsightFacts, task_words: frozenset[str]) -> float:
+    """1 .. 3: how many words of the task the insight (text, command shape) mentions, in any
+    of their forms ("reboot" meets "reboots" and "rebooting")."""
     if not task_words:
         return 1.0
     overlap = len(task_words & _words_of(insight)) / len(task_words)
     return 1.0 + 2.0 * overlap
 
 
-_WORDS: Memo[tuple[str, datetime], set[str]] = Memo(100_000)
+_WORDS: Memo[tuple[str, datetime], frozenset[str]] = Memo(100_000)
 
 
-def _words_of(insight: InsightFacts) -> set[str]:
-    """The insight's content words, remembered per (id, updated_at): texts rarely change."""
+def _words_of(insight: InsightFacts) -> frozenset[str]:
+    """The insight's word stems, remembered per (id, updated_at): texts rarely change."""
     return _WORDS.get(
         (insight.id, insight.updated_at),
-        lambda: words(" ".join([insight.title, insight.description, insight.command_key or ""])),
+        lambda: word_stems(
+            " ".join([insight.title, insight.description, insight.command_key or ""])
+        ),
     )

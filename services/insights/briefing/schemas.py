@@ -51,9 +51,19 @@ class SectionsSchema(Schema):
     stale = ma.fields.List(ma.fields.Nested(BriefingItemSchema))
 
 
+class OmittedItemSchema(Schema):
+    id = ma.fields.String()
+    title = ma.fields.String()
+    confidence = ma.fields.String()
+    priority = ma.fields.Integer()
+    section = ma.fields.String()
+
+
 class OmittedSchema(Schema):
     count = ma.fields.Integer()
+    must_know = ma.fields.Integer(metadata={"description": "how many must-know items did not fit"})
     ids = ma.fields.List(ma.fields.String())
+    items = ma.fields.List(ma.fields.Nested(OmittedItemSchema))
 
 
 class BriefingSchema(Schema):
@@ -61,7 +71,11 @@ class BriefingSchema(Schema):
     host = ma.fields.Dict()
     generated_at = ma.fields.DateTime()
     budget_tokens = ma.fields.Integer()
-    used_tokens = ma.fields.Integer()
+    used_tokens = ma.fields.Integer(
+        metadata={"description": "tokens of the whole markdown: its characters / 4, rounded up"}
+    )
     sections = ma.fields.Nested(SectionsSchema)
-    omitted = ma.fields.Function(lambda b: {"count": len(b.omitted), "ids": b.omitted})
+    omitted = ma.fields.Function(
+        lambda b: b.omitted_document(), metadata={"description": "what did not fit, rank order"}
+    )
     markdown = ma.fields.String()

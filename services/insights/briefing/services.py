@@ -10,12 +10,15 @@ from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from services.insights.briefing.memo import Memo
+from services.insights.briefing.packing import FOOTER_MIN, cost, omitted_entry, pack
 from services.insights.briefing.ranking import RankedInsight, rank
 from services.insights.briefing.render import (
+    CHARS_PER_TOKEN,
+    DATA_NOTICE,
     estimate_tokens,
-    render_header,
+    render_facts,
     render_item,
-    render_markdown,
+    render_title,
 )
 from services.insights.knowledge.scope import applicable, candidates_query
 from services.insights.metrics.counters import count_briefing, mark_surfaced
@@ -53,6 +56,7 @@ _EXAMPLES = (
     .order_by(EnvironmentalExample.created_at, EnvironmentalExample.id)
 )
 MIN_ITEM_TOKENS = 24
+MAX_FACTS = 300
 HOST_FACTS = (
     "hostname",
     "os",
@@ -75,8 +79,18 @@ class Briefing:
     budget_tokens: int
     used_tokens: int = 0
     sections: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
-    omitted: list[str] = field(default_factory=list)
+    omitted: list[RankedInsight] = field(default_factory=list)
     markdown: str = ""
+
+    def omitted_document(self) -> dict[str, Any]:
+        """What was left out, in rank order: each with id, title, confidence and priority."""
+        items = [omitted_entry(entry) for entry in self.omitted]
+        return {
+            "count": len(items),
+            "must_know": sum(item["section"] == "must_know" for item in items),
+            "ids": [item["id"] for item in items],
+            "items": items,
+        }
 
     def as_document(self) -> dict[str, Any]:
         """The JSON body, built directly: BriefingSchema documents it, and a test holds the two
@@ -91,7 +105,7 @@ class Briefing:
                 name: [{k: v for k, v in item.items() if k != "markdown"} for item in items]
                 for name, items in self.sections.items()
             },
-            "omitted": {"count": len(self.omitted), "ids": self.omitted},
+            "omitted": self.omitted_document(),
             "markdown": self.markdown,
         }
 
@@ -121,12 +135,14 @@ def build_briefing(
     )
     facts = {"id": host.id, **{name: getattr(host, name) for name in HOST_FACTS}}
     briefing = Briefing(client_id, facts, now, budget_tokens)
-    header = render_header(facts, host.client_name)
-    _pack(briefing, ranked, budget_tokens - estimate_tokens(header), explain, examples)
-    briefing.markdown = render_markdown(header, briefing.sections, briefing.omitted)
-    briefing.used_tokens = estimate_tokens(header) + sum(
-        item["tokens"] for items in briefing.sections.values() for item in items
+    budget_chars = budget_tokens * CHARS_PER_TOKEN
+    header = _header(facts, host.client_name, budget_chars)
+    packed = pack(
+        ranked, header, budget_chars, lambda e: _item(e, explain, examples.get(e.insight.id, {}))
     )
+    briefing.sections, briefing.omitted = packed.sections, packed.omitted
+    briefing.markdown = packed.markdown
+    briefing.used_tokens = estimate_tokens(packed.markdown)  # the JSON counts what markdown shows
     if as_of is None:  # a look into the past is not a briefing served
         _record_served(session, briefing, ranked, now)
     return briefing
@@ -142,24 +158,12 @@ def _examples(session: Session, insight_ids: list[str]) -> dict[str, dict[str, s
     return found
 
 
-def _pack(
-    briefing: Briefing,
-    ranked: list[RankedInsight],
-    room: int,
-    explain: bool,
-    examples: dict[str, dict[str, str]],
-) -> None:
-    """Greedy in rank order: an item that does not fit is omitted, smaller later ones may fit."""
-    for entry in ranked:
-        if room < MIN_ITEM_TOKENS:  # nothing more can fit: skip rendering the rest
-            briefing.omitted.append(entry.insight.id)
-            continue
-        item = _item(entry, explain, examples.get(entry.insight.id, {}))
-        if item["tokens"] <= room:
-            briefing.sections.setdefault(entry.section, []).append(item)
-            room -= item["tokens"]
-        else:
-            briefing.omitted.append(entry.insight.id)
+def _header(facts: dict[str, Any], client_name: str, budget_chars: int) -> list[str]:
+    """Title, inventory facts (shortened to leave room for the omitted list) and the notice."""
+    title = render_title(str(facts["hostname"]), client_name)
+    room = budget_chars - cost(title, DATA_NOTICE) - FOOTER_MIN - 1
+    line = render_facts(facts, min(MAX_FACTS, room))
+    return [title, line, DATA_NOTICE] if line else [title, DATA_NOTICE]
 
 
 def _item(entry: RankedInsight, explain: bool, found: dict[str, str]) -> dict[str, Any]:
@@ -206,7 +210,7 @@ def _rendered(item: dict[str, Any], updated_at: datetime) -> tuple[str, int]:
 
 def _render(item: dict[str, Any]) -> tuple[str, int]:
     markdown = render_item(item)
-    return markdown, estimate_tokens(markdown) + 1
+    return markdown, estimate_tokens(markdown + "\n")
 
 
 def _record_served(
