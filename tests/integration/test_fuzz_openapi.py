@@ -122,7 +122,8 @@ def _refusal_is_documented(case: Any, field: str) -> bool:
 
 def _outside_documented_years(value: Any) -> bool:
     year = value[:4] if isinstance(value, str) else ""
-    return year.isdigit() and int(year) not in DOCUMENTED_YEARS
+    # isdecimal() alone admits other scripts' digits, which int() may not read as a year.
+    return year.isascii() and year.isdecimal() and int(year) not in DOCUMENTED_YEARS
 
 
 def _json(response: Any) -> Any:
