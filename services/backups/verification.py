@@ -21,7 +21,6 @@ from services.backups.adapters.mariadb_client import (
 )
 from services.backups.adapters.sqlite_backup import SQLITE_MAGIC
 from services.backups.adapters.storage import Storage, StorageError
-from services.backups.database_names import check_database_name
 from services.backups.pipeline import TRAILER, PipelineError
 from services.backups.progress import ProgressCallback, ProgressTracker
 
@@ -74,6 +73,33 @@ def verify_checksum(
     return VerificationResult(not problems, "checksum", details)
 
 
+class TableSections:
+    """Counts `-- Table structure for table` lines in a dump stream, across chunk borders."""
+
+    MARKER = b"\n-- Table structure for table `"
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._tail = b""
+
+    def feed(self, chunk: bytes) -> None:
+        """Count the markers that end in this chunk (a split one is seen through the tail)."""
+        window = self._tail + chunk
+        self.count += window.count(self.MARKER)
+        # Keep less than one marker: a marker wholly in the tail was counted already.
+        self._tail = window[-(len(self.MARKER) - 1) :]
+
+
+@dataclass(frozen=True)
+class LoadResult:
+    """One load of an artifact: how long it took and what the bytes it read were."""
+
+    seconds: float
+    sha256: str
+    stored_bytes: int
+    tables: int  # `-- Table structure for table` sections the dump held
+
+
 def load_into(
     *,
     target: MariaDBTarget,
@@ -82,28 +108,37 @@ def load_into(
     codec: str,
     progress: ProgressCallback | None = None,
     expected_raw_bytes: int | None = None,
-) -> float:
-    """Stream the artifact into the (existing) database `target.database`; returns seconds taken."""
+) -> LoadResult:
+    """Stream the artifact into the (existing) database `target.database`."""
     started = time.monotonic()
     tracker = ProgressTracker(
         progress, phase="restoring", expected_bytes=expected_raw_bytes
     ).start()
+    # Hashed as it is read: a file changed after an earlier check cannot pass as checked.
+    sha, counter, sections = hashlib.sha256(), [0], TableSections()
     try:
         with defaults_file(target) as cnf:
             loader = ClientProcess(load_argv(cnf, target.database), stdin=-1, stdout=-3)
-            _feed(loader, storage.read(location), codec, tracker)
+            chunks = _counted(storage.read(location), sha, counter)
+            _feed(loader, chunks, codec, tracker, sections)
     finally:
         tracker.stop()
-    return round(time.monotonic() - started, 3)
+    seconds = round(time.monotonic() - started, 3)
+    return LoadResult(seconds, sha.hexdigest(), counter[0], sections.count)
 
 
 def _feed(
-    loader: ClientProcess, chunks: Iterable[bytes], codec: str, tracker: ProgressTracker
+    loader: ClientProcess,
+    chunks: Iterable[bytes],
+    codec: str,
+    tracker: ProgressTracker,
+    sections: TableSections,
 ) -> None:
     sink = loader.proc.stdin
     assert sink is not None
     try:
         for plain in decompress_stream(codec, chunks):
+            sections.feed(plain)
             sink.write(plain)
             tracker.add(raw=len(plain), stored=0, current_table=None, tables=0)
         sink.close()
@@ -146,7 +181,7 @@ def verify_by_restore(
             codec=codec,
             progress=progress,
             expected_raw_bytes=expected_raw_bytes,
-        )
+        ).seconds
         restored = inventory.take_inventory(scratch_target)
     except (PipelineError, pymysql.MySQLError, StorageError) as exc:
         return VerificationResult(False, "restore", {"error": str(exc)[-2000:]})
@@ -162,35 +197,3 @@ def verify_by_restore(
         "restored_fingerprint": restored["table_data"],
     }
     return VerificationResult(not problems, "restore", details, restore_seconds=seconds)
-
-
-def restore_to_database(
-    *,
-    server: MariaDBTarget,
-    storage: Storage,
-    location: str,
-    codec: str,
-    target_database: str,
-    replace: bool = False,
-    progress: ProgressCallback | None = None,
-    expected_raw_bytes: int | None = None,
-) -> float:
-    """Restore into `target_database`; an existing one is refused unless `replace`."""
-    check_database_name(target_database)
-    if inventory.database_exists(server, target_database):
-        if not replace:
-            raise FileExistsError(target_database)
-        inventory.drop_database(server, target_database)
-    inventory.create_database(server, target_database)
-    try:
-        return load_into(
-            target=server.with_database(target_database),
-            storage=storage,
-            location=location,
-            codec=codec,
-            progress=progress,
-            expected_raw_bytes=expected_raw_bytes,
-        )
-    except BaseException:
-        inventory.drop_database(server, target_database)
-        raise

@@ -116,6 +116,52 @@ def load_argv(defaults_path: str, database: str) -> list[str]:
     ]
 
 
+def programs_argv(defaults_path: str, database: str) -> list[str]:
+    """mariadb-dump of a database's triggers, routines and events, without tables or data."""
+    return [
+        "mariadb-dump",
+        f"--defaults-extra-file={defaults_path}",
+        "--default-character-set=utf8mb4",
+        "--skip-opt",  # no locks, no DROP/CREATE TABLE: the tables are moved, not rewritten
+        "--no-create-info",
+        "--no-data",
+        "--routines",
+        "--triggers",
+        "--events",
+        "--",
+        check_database_name(database),
+    ]
+
+
+def views_argv(defaults_path: str, database: str, views: list[str]) -> list[str]:
+    """mariadb-dump of the named views only (it orders them and writes them unqualified)."""
+    return [
+        "mariadb-dump",
+        f"--defaults-extra-file={defaults_path}",
+        "--default-character-set=utf8mb4",
+        "--skip-opt",
+        "--no-data",
+        "--skip-triggers",
+        "--",
+        check_database_name(database),
+        *views,  # after --: a view name is never an option either
+    ]
+
+
+class ClientFailed(Exception):
+    """A mariadb or mariadb-dump run that exited non-zero or reported errors; says which."""
+
+
+def run_client(argv: list[str], stdin: bytes | None = None) -> bytes:
+    """Run a short mariadb/mariadb-dump command to the end; its stdout, or ClientFailed."""
+    env = {k: v for k, v in os.environ.items() if k != "MYSQL_PWD"}
+    done = subprocess.run(argv, input=stdin, capture_output=True, env=env, check=False)
+    errors = done.stderr.decode("utf-8", "replace").strip()
+    if done.returncode != 0 or any(is_error_line(line) for line in errors.splitlines()):
+        raise ClientFailed(f"{argv[0]} exited with status {done.returncode}: {errors[-2000:]}")
+    return done.stdout
+
+
 class StderrCollector:
     """Drains a child's stderr in a thread, keeping the tail and noticing error lines."""
 

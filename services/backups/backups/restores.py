@@ -13,10 +13,10 @@ from services.backups.adapters import mariadb_inventory as inventory
 from services.backups.adapters.sqlite_backup import restore_sqlite
 from services.backups.adapters.storage import LocalStorage, StorageError
 from services.backups.database_names import DatabaseNameRefused, check_database_name
+from services.backups.mariadb_restore import Artifact, check_artifact, restore_to_database
 from services.backups.pipeline import PipelineError
-from services.backups.progress import Progress
+from services.backups.progress import Progress, ProgressCallback
 from services.backups.runtime import BackupRuntime
-from services.backups.verification import restore_to_database
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.models import BackupLog
 
@@ -97,28 +97,7 @@ def run_restore(
         status.eta_seconds = progress.eta_seconds
 
     try:
-        storage = runtime.storage(backup["storage"])
-        if runtime.is_sqlite:
-            assert isinstance(storage, LocalStorage)
-            target = Path(runtime.folder) / f"{status.target_database}.sqlite3"
-            seconds = restore_sqlite(
-                storage=storage,
-                location=backup["file_path"],
-                codec=backup["compression"],
-                target=target,
-                replace=replace,
-            )
-        else:
-            seconds = restore_to_database(
-                server=runtime.target(None),
-                storage=storage,
-                location=backup["file_path"],
-                codec=backup["compression"],
-                target_database=status.target_database,
-                replace=replace,
-                progress=report,
-                expected_raw_bytes=backup["raw_size_bytes"],
-            )
+        seconds = _restore(runtime, backup, status, replace, report)
         status.status, status.phase, status.restore_seconds = "succeeded", "done", seconds
     except (PipelineError, StorageError, OSError, ValueError) as exc:
         status.status, status.error_message = "failed", str(exc)[-2000:]
@@ -128,3 +107,38 @@ def run_restore(
         status.finished_at = datetime.now(UTC)
         if status.status == "failed":
             status.phase = "failed"
+
+
+def _restore(
+    runtime: BackupRuntime,
+    backup: dict[str, Any],
+    status: RestoreStatus,
+    replace: bool,
+    report: ProgressCallback,
+) -> float:
+    artifact = Artifact(
+        storage=runtime.storage(backup["storage"]),
+        location=backup["file_path"],
+        codec=backup["compression"],
+        sha256=backup["checksum_sha256"],
+        size_bytes=backup["file_size_bytes"],
+        raw_bytes=backup["raw_size_bytes"],
+    )
+    check_artifact(artifact)  # before anything is touched: a corrupt copy changes nothing
+    if not runtime.is_sqlite:
+        return restore_to_database(
+            server=runtime.target(None),
+            artifact=artifact,
+            target_database=status.target_database,
+            restore_id=status.id,
+            replace=replace,
+            progress=report,
+        )
+    assert isinstance(artifact.storage, LocalStorage)
+    return restore_sqlite(  # written to a temp name and renamed: replaced whole or not at all
+        storage=artifact.storage,
+        location=artifact.location,
+        codec=artifact.codec,
+        target=Path(runtime.folder) / f"{status.target_database}.sqlite3",
+        replace=replace,
+    )
