@@ -73,7 +73,10 @@ def restore_to_database(
     between is not swapped in. An existing target is refused unless `replace`.
     """
     check_database_name(target_database)
-    existed = inventory.database_exists(server, target_database)
+    try:
+        existed = inventory.database_exists(server, target_database)
+    except pymysql.MySQLError as exc:
+        raise PipelineError("restore", f"cannot reach the server: {exc.args[-1]}") from exc
     if existed and not replace:
         raise FileExistsError(target_database)
     scratch = scratch_name(restore_id)
