@@ -14,6 +14,7 @@ import pymysql
 
 from services.backups.adapters import mariadb_inventory as inventory
 from services.backups.adapters.compression import make_compressor
+from services.backups.adapters.dump_inventory import DumpInventoryScanner
 from services.backups.adapters.mariadb_client import (
     ClientProcess,
     MariaDBTarget,
@@ -22,7 +23,7 @@ from services.backups.adapters.mariadb_client import (
 )
 from services.backups.adapters.storage import ArtifactWriter, Storage, StorageError
 from services.backups.outcome import DumpOutcome
-from services.backups.progress import DumpMarkerScanner, ProgressCallback, ProgressTracker
+from services.backups.progress import ProgressCallback, ProgressTracker
 
 TRAILER = b"-- Dump completed"
 READ_SIZE = 1 << 20
@@ -84,15 +85,17 @@ def _preflight(target: MariaDBTarget, storage: Storage, fingerprint: bool) -> So
 
 def _read_source(cur: Any, schema: str, fingerprint: bool) -> SourceFacts:
     server = inventory.server_facts(cur)
+    objects: dict[str, Any] = dict(inventory.object_inventory(cur, schema))
+    if gaps := inventory.dump_privilege_gaps(cur, schema, objects):
+        raise PipelineError("privileges", "; ".join(gaps))
     # Fingerprints (row counts, CHECKSUM TABLE) scan every table: only a restore check needs them.
     if fingerprint:
-        objects = inventory.snapshot_inventory(cur, schema)
-    else:
-        objects = inventory.object_inventory(cur, schema)
+        objects = dict(inventory.snapshot_inventory(cur, schema))
+    objects["table_rows"] = inventory.row_estimates(cur, schema)
     return SourceFacts(
         server_version=server["server_version"],
         log_bin=server["log_bin"],
-        inventory=dict(objects),
+        inventory=objects,
         warnings=_consistency_warnings(inventory.non_transactional_tables(cur, schema)),
         estimated_bytes=_estimate(cur, schema),
     )
@@ -119,7 +122,7 @@ class _Stream:
         self.compressor = make_compressor(codec, level=level)
         self.sha = hashlib.sha256()
         self.writer = writer
-        self.scanner = DumpMarkerScanner()
+        self.scanner = DumpInventoryScanner()
         self.raw = 0
         self.stored = 0
         self.head = b""
@@ -139,6 +142,7 @@ class _Stream:
         )
 
     def finish(self, tracker: ProgressTracker) -> None:
+        self.scanner.finish()
         stored = self._store(self.compressor.flush())
         tracker.add(
             raw=0, stored=stored, current_table=None, tables=self.scanner.tables_with_structure
@@ -152,7 +156,7 @@ class _Stream:
         return len(data)
 
 
-def _check_dump(stream: _Stream, dump: ClientProcess, code: int) -> None:
+def _check_dump(stream: _Stream, dump: ClientProcess, code: int, source: dict[str, Any]) -> None:
     tail = dump.stderr.tail()
     if code != 0:
         raise PipelineError("dump", f"mariadb-dump exited with status {code}", tail)
@@ -160,8 +164,12 @@ def _check_dump(stream: _Stream, dump: ClientProcess, code: int) -> None:
         raise PipelineError("dump", "mariadb-dump reported errors on stderr", tail)
     if TRAILER not in stream.tail:
         raise PipelineError("dump", "dump is incomplete: no '-- Dump completed' trailer", tail)
-    if stream.scanner.tables_with_structure == 0:
+    contents = stream.scanner.finish()
+    if not contents.structures:
         raise PipelineError("dump", "dump is empty: it contains no tables", tail)
+    # mariadb-dump leaves out what its login may not see and still exits 0 with a clean stderr.
+    if missing := contents.missing_from(source):
+        raise PipelineError("completeness", "; ".join(missing), tail)
 
 
 def run_mariadb_backup(
@@ -237,7 +245,7 @@ def _run_stream(
             raise PipelineError("dump", f"cannot start mariadb-dump: {exc.strerror}") from exc
         try:
             _pump(dump, stream, tracker)
-            _check_dump(stream, dump, dump.wait())
+            _check_dump(stream, dump, dump.wait(), facts.inventory)
             stream.finish(tracker)
             stream.location = writer.commit().location
         except StorageError as exc:

@@ -11,10 +11,6 @@ from dataclasses import dataclass, replace
 
 from shared.observability import carrying_request_id
 
-DATA_MARKER = b"-- Dumping data for table `"
-STRUCTURE_MARKER = b"-- Table structure for table `"
-# A marker line is short; keeping this much of the previous chunk finds markers split across reads.
-_CARRY = 512
 _log = logging.getLogger(__name__)
 
 
@@ -33,41 +29,6 @@ class Progress:
 
 
 ProgressCallback = Callable[[Progress], None]
-
-
-class DumpMarkerScanner:
-    """Finds `-- Dumping data for table` and `-- Table structure` lines in a dump's byte stream."""
-
-    def __init__(self) -> None:
-        self._tail = b""
-        self.current_table: str | None = None
-        self.tables_with_structure = 0
-
-    def feed(self, chunk: bytes) -> None:
-        """Scan one chunk; markers split across chunks are found through the carried tail."""
-        window = self._tail + chunk[:_CARRY]
-        # Only markers completed by this chunk: those wholly in the tail were counted last time.
-        self._scan(window, limit=len(self._tail), min_end=len(self._tail))
-        self._scan(chunk, limit=len(chunk), min_end=0)
-        self._tail = chunk[-_CARRY:] if len(chunk) >= _CARRY else (self._tail + chunk)[-_CARRY:]
-
-    def _scan(self, buf: bytes, *, limit: int, min_end: int) -> None:
-        for marker in (STRUCTURE_MARKER, DATA_MARKER):
-            start = buf.find(marker)
-            while 0 <= start < limit:
-                name_start = start + len(marker)
-                name_end = buf.find(b"`", name_start)
-                if name_end < 0:
-                    break  # the rest of the name is in the next chunk's window
-                if name_end >= min_end:
-                    self._record(marker, buf[name_start:name_end].decode("utf-8", "replace"))
-                start = buf.find(marker, name_end)
-
-    def _record(self, marker: bytes, table: str) -> None:
-        if marker is DATA_MARKER:
-            self.current_table = table
-        else:
-            self.tables_with_structure += 1
 
 
 class ProgressTracker:

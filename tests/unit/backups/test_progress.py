@@ -4,33 +4,7 @@ from __future__ import annotations
 
 import threading
 
-import pytest
-
-from services.backups.progress import DumpMarkerScanner, Progress, ProgressTracker
-
-DUMP = (
-    b"-- MariaDB dump\n--\n-- Table structure for table `clients`\n--\nCREATE TABLE ...;\n"
-    b"--\n-- Dumping data for table `clients`\n--\nINSERT INTO `clients` VALUES (1);\n"
-    b"--\n-- Table structure for table `work_items`\n--\nCREATE TABLE ...;\n"
-    b"--\n-- Dumping data for table `work_items`\n--\nINSERT INTO `work_items` VALUES (2);\n"
-    b"-- Dump completed on 2026-01-01\n"
-)
-
-
-@pytest.mark.parametrize("split", range(1, len(DUMP)))
-def test_scanner_finds_every_table_whatever_the_chunk_boundary(split: int) -> None:
-    scanner = DumpMarkerScanner()
-    scanner.feed(DUMP[:split])
-    scanner.feed(DUMP[split:])
-    assert scanner.current_table == "work_items"
-    assert scanner.tables_with_structure == 2
-
-
-def test_scanner_handles_one_byte_chunks() -> None:
-    scanner = DumpMarkerScanner()
-    for i in range(len(DUMP)):
-        scanner.feed(DUMP[i : i + 1])
-    assert (scanner.current_table, scanner.tables_with_structure) == ("work_items", 2)
+from services.backups.progress import Progress, ProgressTracker
 
 
 def test_tracker_reports_while_the_source_is_silent() -> None:
