@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from flask import Flask
 
 from services.integrations import config
+from services.integrations.access_log.checkpoints import install_checkpoints
 from services.integrations.access_log.resources import blp as access_log_blp
 from services.integrations.credentials.resources import blp as credentials_blp
 from services.integrations.events.resources import blp as events_blp
@@ -49,6 +50,7 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     except KeyringError as exc:  # one clear line, like every other configuration error
         print(f"configuration error: vault keyring: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
+    install_checkpoints(app, settings)
     keyring = app.extensions["vault"].keyring
     if isinstance(keyring, RemoteKeyring):  # KMS: its boto3 client must not cross a fork
         on_worker_fork(app, keyring.reconnect)

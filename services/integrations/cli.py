@@ -1,4 +1,8 @@
-"""Operator commands: audit-chain check, who-revealed, key census/add/retire, rewrap, prune."""
+"""Operator commands: audit chain check and checkpoints, who-revealed, keys, rewrap, prune.
+
+Every listing writes stored text through one_line: a purpose or name holding a newline or a
+control character cannot forge or hide a line.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +17,20 @@ import click
 from sqlalchemy.orm import Session
 
 from services.integrations import config
-from services.integrations.access_log.chain import AccessContext, verify_chain
+from services.integrations.access_log.chain import AccessContext
+from services.integrations.access_log.checkpoints import (
+    Checkpoint,
+    CheckpointInvalid,
+    read_checkpoint_file,
+    write_checkpoint,
+)
 from services.integrations.access_log.services import list_access
+from services.integrations.access_log.verify import (
+    ChainReport,
+    seal_legacy_heads,
+    verify_chain,
+    verify_with_checkpoint_file,
+)
 from services.integrations.events.services import prune_events
 from services.integrations.keys.services import (
     add_key_version,
@@ -26,7 +42,8 @@ from services.integrations.vault.keys_config import VaultKeys, vault_keys_from_s
 from shared.config import ensure_sqlite_folder
 from shared.db import make_engine, make_session_factory
 from shared.errors import DomainError
-from shared.models import utcnow
+from shared.models import CredentialAccessLog, utcnow
+from shared.terminal_text import one_line
 
 
 @contextmanager
@@ -64,22 +81,83 @@ def integrations(ctx: click.Context) -> None:
 
 
 @integrations.command("verify-audit-chain")
+@click.option(
+    "--checkpoint",
+    "checkpoint_file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="compare with the newest signed checkpoint in this file (JSON lines or log lines); "
+    "default: AUDIT_CHECKPOINT_FILE when set",
+)
 @click.pass_context
-def verify_audit_chain(ctx: click.Context) -> None:
-    """Recompute the credential access-log hash chain; exit 1 at the first broken link."""
+def verify_audit_chain(ctx: click.Context, checkpoint_file: str | None) -> None:
+    """Check the access-log chains, their heads, credential versions and the newest checkpoint;
+    exit 1 naming each chain and the rows missing, or the credential put back."""
     settings, vault = _vault(ctx)
     with _session(settings) as session:
-        report = verify_chain(session=session, key=vault.audit_key)
-    if report.ok:
-        click.echo(f"chains ok: {report.rows_checked} rows in {report.chains_checked} chains")
-        return
-    click.echo(
-        f"chain {report.broken_chain} BROKEN at seq {report.broken_at_seq}: "
-        f"{'; '.join(report.problems)} "
-        f"({report.rows_checked} rows verified before it)",
-        err=True,
+        if checkpoint_file:
+            report = verify_chain(
+                session=session, key=vault.audit_key, checkpoint=_checkpoint(checkpoint_file, vault)
+            )
+        else:
+            path = settings["AUDIT_CHECKPOINT_FILE"]
+            report = verify_with_checkpoint_file(session=session, key=vault.audit_key, path=path)
+    _print_report(report)
+
+
+def _checkpoint(path: str, vault: VaultKeys) -> Checkpoint:
+    try:
+        checkpoint = read_checkpoint_file(path, vault.audit_key)
+    except CheckpointInvalid as exc:
+        raise click.ClickException(f"{one_line(path)}: {exc}") from None
+    if checkpoint is None:
+        raise click.ClickException(f"{one_line(path)} holds no credential-audit checkpoint")
+    return checkpoint
+
+
+def _print_report(report: ChainReport) -> None:
+    against = (
+        f", checkpoint of {report.checkpoint_taken_at.isoformat()}"
+        if report.checkpoint_taken_at
+        else ", no checkpoint"
     )
+    if report.ok:
+        click.echo(
+            f"chains ok: {report.rows_checked} rows in {report.chains_checked} chains{against}"
+        )
+        return
+    if report.broken_chain is not None:
+        click.echo(f"chain {report.broken_chain} BROKEN at seq {report.broken_at_seq}", err=True)
+    for finding in report.findings:
+        click.echo(f"{finding.kind}: {one_line(finding.detail)}", err=True)
+    click.echo(f"({report.rows_checked} rows verified{against})", err=True)
     sys.exit(1)
+
+
+@integrations.command("checkpoint")
+@click.pass_context
+def checkpoint(ctx: click.Context) -> None:
+    """Write a signed checkpoint of the chain heads now (to the log and AUDIT_CHECKPOINT_FILE)."""
+    settings, vault = _vault(ctx)
+    ensure_sqlite_folder(settings["DATABASE_URL"])
+    engine = make_engine(settings["DATABASE_URL"])
+    try:
+        taken = write_checkpoint(
+            engine=engine, key=vault.audit_key, sink=settings["AUDIT_CHECKPOINT_FILE"]
+        )
+    finally:
+        engine.dispose()
+    rows = sum(head.seq for head in taken.heads)
+    click.echo(f"checkpoint {taken.taken_at.isoformat()}: {len(taken.heads)} chains, {rows} rows")
+
+
+@integrations.command("seal-audit-heads")
+@click.pass_context
+def seal_audit_heads(ctx: click.Context) -> None:
+    """Once after upgrading to migration 0008: MAC each chain head (its chain verified first)."""
+    settings, vault = _vault(ctx)
+    with _session(settings) as session:
+        sealed = seal_legacy_heads(session=session, key=vault.audit_key)
+    click.echo(f"sealed the heads of {len(sealed)} chains: {sealed}")
 
 
 @integrations.command("who-revealed")
@@ -90,7 +168,7 @@ def verify_audit_chain(ctx: click.Context) -> None:
 def who_revealed(
     ctx: click.Context, credential_id: str, since: datetime | None, until: datetime | None
 ) -> None:
-    """Print every reveal of a credential in [since, until), newest first."""
+    """Print every reveal of a credential in [since, until), newest first, refusals included."""
     settings = ctx.obj["settings"]
     with _session(settings) as session:
         cursor: str | None = None
@@ -105,14 +183,21 @@ def who_revealed(
                 limit=200,
             )
             for row in page.items:
-                click.echo(
-                    f"{row.created_at.isoformat()}  token={row.actor_token_id}  "
-                    f"for={row.on_behalf_of}  fields={','.join(row.fields or [])}  "
-                    f"outcome={row.outcome}  purpose={row.purpose}"
-                )
+                click.echo(_reveal_line(row))
             if not page.next_cursor:
                 return
             cursor = page.next_cursor
+
+
+def _reveal_line(row: CredentialAccessLog) -> str:
+    """One line per row; every stored text escaped, so nothing in it can start another line."""
+    fields = ",".join(row.fields or [])
+    reason = f"  reason={one_line(row.reason)}" if row.reason else ""
+    return (
+        f"{row.created_at.isoformat()}  token={one_line(row.actor_token_id)}  "
+        f"for={one_line(row.on_behalf_of)}  fields={one_line(fields)}  "
+        f"outcome={one_line(row.outcome)}{reason}  purpose={one_line(row.purpose)}"
+    )
 
 
 def _utc(value: datetime | None) -> datetime | None:
@@ -134,7 +219,7 @@ def census(ctx: click.Context) -> None:
             flags = ("active " if version.active else "") + (
                 "" if version.in_keyring else "MISSING-FROM-KEYRING"
             )
-            click.echo(f"{version.kek_id}\t{version.credentials}\t{flags}".rstrip())
+            click.echo(f"{one_line(version.kek_id)}\t{version.credentials}\t{flags}".rstrip())
 
 
 @keys.command("add")
@@ -143,7 +228,7 @@ def add(ctx: click.Context) -> None:
     """Generate a new key version in the key file and make it active (then run rewrap)."""
     _, vault = _vault(ctx)
     try:
-        click.echo(f"active key is now {add_key_version(vault=vault)}")
+        click.echo(f"active key is now {one_line(add_key_version(vault=vault))}")
     except DomainError as exc:
         raise click.ClickException(exc.detail) from None
 
@@ -161,7 +246,7 @@ def retire(ctx: click.Context, kek_id: str) -> None:
         if version.in_keyring
         else "removed from the key file"
     )
-    click.echo(f"{kek_id} is unused; {where}")
+    click.echo(f"{one_line(kek_id)} is unused; {where}")
 
 
 @integrations.command("rewrap")
@@ -184,7 +269,7 @@ def rewrap(ctx: click.Context, batch_size: int, dry_run: bool) -> None:
             total += result.rewrapped
             click.echo(
                 f"rewrapped {result.rewrapped}, remaining {result.remaining} "
-                f"(active {result.active_kek_id})"
+                f"(active {one_line(result.active_kek_id)})"
             )
             if dry_run or result.remaining == 0 or result.rewrapped == 0:
                 break

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from services.integrations.access_log.checkpoints import CHECKPOINT_SETTINGS
 from services.integrations.adapters.endpoints import ENDPOINT_SETTINGS
 from services.integrations.tickets.settings import PSA_SETTINGS
 from services.integrations.webhooks.settings import WEBHOOK_SETTINGS
@@ -88,7 +89,12 @@ VAULT_SETTINGS: tuple[Setting, ...] = (
     ),
 )
 SETTINGS: tuple[Setting, ...] = (
-    COMMON_SETTINGS + VAULT_SETTINGS + ENDPOINT_SETTINGS + PSA_SETTINGS + WEBHOOK_SETTINGS
+    COMMON_SETTINGS
+    + VAULT_SETTINGS
+    + CHECKPOINT_SETTINGS
+    + ENDPOINT_SETTINGS
+    + PSA_SETTINGS
+    + WEBHOOK_SETTINGS
 )
 
 

@@ -1,8 +1,9 @@
-"""Append rows to the credential access log as HMAC chains, and verify the chains.
+"""Append rows to the credential access log as HMAC chains under MAC'd chain heads.
 
 The log is AUDIT_CHAINS parallel chains; a credential's rows always go to the same chain
 (crc32 of its id), so every credential's history is one ordered, linked sequence, and
-reveals of different credentials do not queue behind one tip lock.
+reveals of different credentials do not queue behind one tip lock. Each chain's head row
+carries a MAC, so a head set back with SQL stops the chain instead of being built upon.
 """
 
 from __future__ import annotations
@@ -11,15 +12,15 @@ import hashlib
 import hmac
 import json
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-from sqlalchemy import Connection, select, text
+from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
 from shared.models import CredentialAccessLog, new_id, utcnow
-from shared.models.integrations import AUDIT_CHAINS, CredentialAuditHead
+from shared.models.integrations import AUDIT_CHAINS
 
 GENESIS_HASH = "0" * 64
 
@@ -33,18 +34,6 @@ class AccessContext:
     purpose: str | None = None
     request_id: str | None = None
     source_ip: str | None = None
-
-
-@dataclass
-class ChainReport:
-    """The result of walking the chains: ok, or the first position that does not add up."""
-
-    rows_checked: int = 0
-    chains_checked: int = 0
-    ok: bool = True
-    broken_chain: int | None = None
-    broken_at_seq: int | None = None
-    problems: list[str] = field(default_factory=list)
 
 
 def chain_of(credential_id: str) -> int:
@@ -71,6 +60,8 @@ def row_hash(*, key: bytes, prev_hash: str, row: CredentialAccessLog | SimpleNam
             row.source_ip,
             row.outcome,
             created.isoformat(),
+            # Only rows that carry a reason hash one, so rows written before it still verify.
+            *([reason] if (reason := getattr(row, "reason", None)) is not None else []),
         ],
         separators=(",", ":"),
         ensure_ascii=False,
@@ -79,22 +70,54 @@ def row_hash(*, key: bytes, prev_hash: str, row: CredentialAccessLog | SimpleNam
     return hmac.new(key, message, hashlib.sha256).hexdigest()
 
 
+def head_mac(*, key: bytes, chain: int, seq: int, last_hash: str) -> str:
+    """HMAC-SHA256 of one chain head: which chain, how long, and the hash it ends on."""
+    message = f"credential-audit-head|{chain}|{seq}|{last_hash}".encode("ascii")
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
+
+
+def head_is_sealed(*, key: bytes, chain: int, seq: int, last_hash: str, mac: str | None) -> bool:
+    """True when the head's MAC verifies (a head at position 0 may have none: the migration
+    that creates the heads holds no key)."""
+    if mac is None:
+        return seq == 0 and last_hash == GENESIS_HASH
+    expected = head_mac(key=key, chain=chain, seq=seq, last_hash=last_hash)
+    return hmac.compare_digest(mac, expected)
+
+
+class AppendCounter:
+    """Appends this process made; checkpoints are due after a number of them (approximate
+    under threads, which is all a trigger needs)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def note(self) -> None:
+        self.count += 1
+
+
+APPENDS = AppendCounter()
+
 # Plain SQL on the hot path: these run on every reveal, and text() skips the per-statement
 # compile and type processing of Core/ORM statements (the values are converted by hand below).
 _NOOP_WRITE = text("UPDATE credential_audit_head SET seq = seq WHERE id = :chain")
-_LOCK_TIP = text("SELECT seq, last_hash FROM credential_audit_head WHERE id = :chain FOR UPDATE")
-_READ_TIP = text("SELECT seq, last_hash FROM credential_audit_head WHERE id = :chain")
-_MOVE_TIP = text("UPDATE credential_audit_head SET seq = :seq, last_hash = :hash WHERE id = :chain")
+_LOCK_TIP = text(
+    "SELECT seq, last_hash, mac FROM credential_audit_head WHERE id = :chain FOR UPDATE"
+)
+_READ_TIP = text("SELECT seq, last_hash, mac FROM credential_audit_head WHERE id = :chain")
+_MOVE_TIP = text(
+    "UPDATE credential_audit_head SET seq = :seq, last_hash = :hash, mac = :mac WHERE id = :chain"
+)
 _INSERT_ROW = text(
     "INSERT INTO credential_access_log (id, chain, seq, credential_id, credential_version,"
     " action, fields, actor_token_id, on_behalf_of, purpose, request_id, source_ip, outcome,"
-    " created_at, prev_hash, row_hash) VALUES (:id, :chain, :seq, :credential_id,"
+    " reason, created_at, prev_hash, row_hash) VALUES (:id, :chain, :seq, :credential_id,"
     " :credential_version, :action, :fields, :actor_token_id, :on_behalf_of, :purpose,"
-    " :request_id, :source_ip, :outcome, :created_at, :prev_hash, :row_hash)"
+    " :request_id, :source_ip, :outcome, :reason, :created_at, :prev_hash, :row_hash)"
 )
 
 
-def _take_tip(connection: Connection, chain: int) -> tuple[int, str]:
+def _take_tip(connection: Connection, chain: int, key: bytes) -> tuple[int, str]:
     """Lock one chain's tip and return (next position, previous hash)."""
     if connection.dialect.name == "sqlite":
         # SQLite has no FOR UPDATE: a no-op write takes the database write lock first.
@@ -107,7 +130,12 @@ def _take_tip(connection: Connection, chain: int) -> tuple[int, str]:
         # The migration creates every chain's head at the genesis hash. A missing one was
         # deleted: restarting the chain would hide that, so no audit row, and no plaintext.
         raise AuditChainBroken(f"audit chain {chain} has no head row")
-    return int(tip.seq) + 1, str(tip.last_hash)
+    seq, last_hash = int(tip.seq), str(tip.last_hash)
+    if not head_is_sealed(key=key, chain=chain, seq=seq, last_hash=last_hash, mac=tip.mac):
+        # A head set back (or forward) with SQL: building on it would give the rewound chain
+        # a fresh, valid MAC and hide the rows cut off. Stop, as for a missing head.
+        raise AuditChainBroken(f"audit chain {chain}'s head does not carry a valid MAC")
+    return seq + 1, last_hash
 
 
 class AuditChainBroken(RuntimeError):
@@ -124,6 +152,7 @@ def append_access(
     fields: list[str] | None,
     context: AccessContext,
     outcome: str = "success",
+    reason: str | None = None,
 ) -> None:
     """Add one chained audit row in the caller's transaction (it commits with the use case).
 
@@ -131,7 +160,7 @@ def append_access(
     """
     connection = session.connection()
     chain = chain_of(credential_id)
-    seq, prev = _take_tip(connection, chain)
+    seq, prev = _take_tip(connection, chain, key)
     # A plain namespace, not an ORM object: the row is written by the statement below, and
     # instrumenting sixteen attributes cost more than hashing them.
     entry = SimpleNamespace(
@@ -148,6 +177,7 @@ def append_access(
         request_id=context.request_id,
         source_ip=context.source_ip,
         outcome=outcome,
+        reason=reason,
         created_at=utcnow(),
         prev_hash=prev,
     )
@@ -158,65 +188,6 @@ def append_access(
         "created_at": entry.created_at.astimezone(UTC).replace(tzinfo=None),
     }
     connection.execute(_INSERT_ROW, values)
-    connection.execute(_MOVE_TIP, {"seq": seq, "hash": entry.row_hash, "chain": chain})
-
-
-def verify_chain(*, session: Session, key: bytes, batch_size: int = 1000) -> ChainReport:
-    """Recompute every link of every chain; report the first gap, relink or altered row."""
-    report = ChainReport()
-    heads = {h.id: h for h in session.scalars(select(CredentialAuditHead))}
-    used = set(session.scalars(select(CredentialAccessLog.chain).distinct()))
-    for chain in sorted(set(heads) | used):
-        _verify_one(session, key, chain, heads.get(chain), report, batch_size)
-        report.chains_checked += 1
-        if not report.ok:
-            break
-    return report
-
-
-def _verify_one(
-    session: Session,
-    key: bytes,
-    chain: int,
-    head: CredentialAuditHead | None,
-    report: ChainReport,
-    batch_size: int,
-) -> None:
-    expected_seq, prev = 1, GENESIS_HASH
-    # Rows appended after the heads were read (live reveals) are not part of this check.
-    last_seq = head.seq if head is not None else None
-    while True:
-        query = select(CredentialAccessLog).where(
-            CredentialAccessLog.chain == chain, CredentialAccessLog.seq >= expected_seq
-        )
-        if last_seq is not None:
-            query = query.where(CredentialAccessLog.seq <= last_seq)
-        rows = session.scalars(query.order_by(CredentialAccessLog.seq).limit(batch_size)).all()
-        for row in rows:
-            problem = _link_problem(row, expected_seq, prev, key)
-            if problem:
-                _broken(report, chain, row.seq, problem)
-                return
-            report.rows_checked += 1
-            expected_seq, prev = row.seq + 1, row.row_hash
-        if len(rows) < batch_size:
-            break
-    if head is None:
-        _broken(report, chain, expected_seq - 1, "the chain's tip record is missing")
-    elif head.seq != expected_seq - 1 or head.last_hash != prev:
-        _broken(report, chain, expected_seq, "rows at the end of the chain are missing")
-
-
-def _link_problem(row: CredentialAccessLog, seq: int, prev: str, key: bytes) -> str | None:
-    if row.seq != seq:
-        return f"rows {seq}..{row.seq - 1} are missing"
-    if row.prev_hash != prev:
-        return "prev_hash does not match the previous row"
-    if not hmac.compare_digest(row.row_hash, row_hash(key=key, prev_hash=prev, row=row)):
-        return "row content does not match its hash"
-    return None
-
-
-def _broken(report: ChainReport, chain: int, seq: int, problem: str) -> None:
-    report.ok, report.broken_chain, report.broken_at_seq = False, chain, seq
-    report.problems.append(problem)
+    mac = head_mac(key=key, chain=chain, seq=seq, last_hash=entry.row_hash)
+    connection.execute(_MOVE_TIP, {"seq": seq, "hash": entry.row_hash, "mac": mac, "chain": chain})
+    APPENDS.note()

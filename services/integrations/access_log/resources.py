@@ -4,15 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
+from flask import current_app
 from flask.views import MethodView
 
 from services.integrations.access_log import services
-from services.integrations.access_log.chain import ChainReport, verify_chain
 from services.integrations.access_log.schemas import (
     AccessLogPageSchema,
     AccessLogQuerySchema,
     ChainReportSchema,
 )
+from services.integrations.access_log.verify import ChainReport, verify_with_checkpoint_file
 from services.integrations.vault.current import current_vault
 from shared.models import CredentialAccessLog
 from shared.pagination import Page
@@ -41,5 +42,9 @@ class VerifyChain(MethodView):
     @blp.requires("admin")
     @blp.response(200, ChainReportSchema)
     def post(self) -> ChainReport:
-        """Recompute the hash chain; report the first row that does not add up"""
-        return verify_chain(session=db_session(), key=current_vault().audit_key)
+        """Recompute the hash chains and head MACs, compare versions and the newest checkpoint"""
+        return verify_with_checkpoint_file(
+            session=db_session(),
+            key=current_vault().audit_key,
+            path=current_app.extensions["audit_checkpoints"].sink,
+        )

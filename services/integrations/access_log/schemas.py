@@ -24,6 +24,7 @@ class AccessLogSchema(Schema):
     request_id = ma.fields.String(allow_none=True)
     source_ip = ma.fields.String(allow_none=True)
     outcome = ma.fields.String()
+    reason = ma.fields.String(allow_none=True)
     created_at = ma.fields.DateTime()
     prev_hash = ma.fields.String()
     row_hash = ma.fields.String()
@@ -38,6 +39,20 @@ class AccessLogQuerySchema(PageArgsSchema):
     until = UtcDateTime(metadata={"description": "before"})
 
 
+class FindingSchema(Schema):
+    kind = ma.fields.String(
+        metadata={
+            "description": "broken-link, head-missing, head-forged, head-rewound, rows-missing, "
+            "rewritten, rolled-back, history-missing or checkpoint-invalid"
+        }
+    )
+    detail = ma.fields.String()
+    chain = ma.fields.Integer(allow_none=True)
+    from_seq = ma.fields.Integer(allow_none=True)
+    to_seq = ma.fields.Integer(allow_none=True)
+    credential_id = ma.fields.String(allow_none=True)
+
+
 class ChainReportSchema(Schema):
     ok = ma.fields.Boolean()
     rows_checked = ma.fields.Integer()
@@ -45,6 +60,10 @@ class ChainReportSchema(Schema):
     broken_chain = ma.fields.Integer(allow_none=True)
     broken_at_seq = ma.fields.Integer(allow_none=True)
     problems = ma.fields.List(ma.fields.String())
+    checkpoint_taken_at = ma.fields.DateTime(
+        allow_none=True, metadata={"description": "the checkpoint compared with, if any"}
+    )
+    findings = ma.fields.List(ma.fields.Nested(FindingSchema))
 
 
 AccessLogPageSchema = page_schema(AccessLogSchema, "CredentialAccessLogPage")

@@ -241,8 +241,8 @@ def restore_log(engine: Engine) -> Iterator[None]:
         conn.execute(text("DELETE FROM credential_audit_head"))  # a test may have removed one
         conn.execute(
             text(
-                "INSERT INTO credential_audit_head (id, seq, last_hash)"
-                " VALUES (:id, :seq, :last_hash)"
+                "INSERT INTO credential_audit_head (id, seq, last_hash, mac)"
+                " VALUES (:id, :seq, :last_hash, :mac)"
             ),
             heads,
         )

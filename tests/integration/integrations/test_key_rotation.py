@@ -22,7 +22,7 @@ from shared.db import make_engine
 from shared.models import CredentialAccessLog
 from tests.integration.integrations.moto_kms import FAKE_CREDENTIALS, kms_client, moto_server
 from tests.integration.integrations.vault_secrets import b64key, new_secret
-from tests.integration.integrations.vault_support import make_vault_app
+from tests.integration.integrations.vault_support import AUDIT_KEY, make_vault_app
 from tests.mariadb import MariaDBServer
 
 Auth = Callable[..., dict[str, str]]
@@ -102,6 +102,8 @@ def _cli_uses(monkeypatch: pytest.MonkeyPatch, database: str, key_file: Path) ->
     monkeypatch.setenv("DATABASE_URL", database)
     monkeypatch.setenv("VAULT_KEYS_FILE", str(key_file))
     monkeypatch.delenv("VAULT_KEYS", raising=False)
+    # The app's audit key: rows chained under another key would break the chain (refused).
+    monkeypatch.setenv("VAULT_AUDIT_KEY", AUDIT_KEY)
 
 
 def test_a_key_file_rotation_from_add_to_retire(
@@ -193,6 +195,7 @@ def test_the_cli_rewrap_runs_batches_until_nothing_is_left(
     )
     monkeypatch.setenv("DATABASE_URL", rotation_db)
     monkeypatch.setenv("VAULT_KEYS", f"local-1={one},local-2={two}")
+    monkeypatch.setenv("VAULT_AUDIT_KEY", AUDIT_KEY)
     result = CliRunner().invoke(integrations, ["rewrap", "--batch-size", "2"])
     assert result.exit_code == 0, result.output
     assert "done: 3 data keys rewrapped" in result.output
