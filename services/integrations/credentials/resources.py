@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from datetime import timedelta
 from typing import Any
 
-from flask import current_app
+from flask import Response, current_app, g, request
 from flask.views import MethodView
+from sqlalchemy.exc import SQLAlchemyError
 
+from services.integrations.access_log.chain import AuditChainBroken
 from services.integrations.adapters.options import adapter_options
 from services.integrations.credentials import services
 from services.integrations.credentials.connection_check import check_connection
@@ -28,9 +32,13 @@ from services.integrations.oauth.services import AccessToken, valid_access_token
 from services.integrations.request_context import current_broker, request_access_context
 from services.integrations.vault.current import current_vault
 from services.integrations.vault.stored import get_credential
+from shared.errors import Forbidden
 from shared.models import IntegrationCredential
 from shared.pagination import Page
 from shared.web import Blueprint, current_principal, db_session
+from shared.web.problems import render_domain_error
+
+log = logging.getLogger(__name__)
 
 blp = Blueprint(
     "credentials",
@@ -170,3 +178,41 @@ class CredentialAccessToken(MethodView):
             broker=current_broker(),
         )
         return token, 200, NO_STORE
+
+
+# The endpoints that hand out a secret, and the access-log action each records.
+_SECRET_ENDPOINTS = {
+    f"{blp.name}.{RevealCredential.__name__}": "revealed",
+    f"{blp.name}.{CredentialAccessToken.__name__}": "used",
+}
+
+
+@blp.errorhandler(Forbidden)
+def _audit_refused_secret_request(error: Forbidden) -> Response:
+    """A token without the scope is refused before the view runs (the request guard): on a
+    secret's endpoint that refusal is still a decision about the secret, so it is audited."""
+    action = _SECRET_ENDPOINTS.get(request.endpoint or "")
+    if action is not None and "principal" in g:
+        _record_scope_refusal(action, error.detail)
+    return render_domain_error(error)
+
+
+def _record_scope_refusal(action: str, reason: str) -> None:
+    credential_id = (request.view_args or {}).get("credential_id", "")
+    try:
+        uuid.UUID(credential_id)  # only a well-formed id can name a credential
+    except ValueError:
+        return
+    session = db_session()
+    try:
+        services.record_scope_refusal(
+            session=session,
+            vault=current_vault(),
+            credential_id=credential_id,
+            action=action,
+            context=request_access_context(purpose="refused"),
+            reason=reason,
+        )
+    except (AuditChainBroken, SQLAlchemyError):
+        session.rollback()  # the 403 stands; the log says the refusal could not be recorded
+        log.exception("could not record a refused request in the access log")

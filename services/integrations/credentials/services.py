@@ -12,7 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.integrations.access_log.chain import AccessContext
-from services.integrations.access_log.credential_audit import audit_credential
+from services.integrations.access_log.credential_audit import (
+    audit_credential,
+    open_for_use,
+    record_refusal,
+    refuse_if_disabled,
+)
 from services.integrations.vault.keys_config import VaultKeys
 from services.integrations.vault.kinds import (
     KIND_SECRETS,
@@ -21,11 +26,10 @@ from services.integrations.vault.kinds import (
     check_fields_fit_kind,
     check_required_present,
 )
+from services.integrations.vault.rollback import newest_audited_version_of
 from services.integrations.vault.sealing import (
     ENDPOINT_FIELDS,
-    CredentialUnreadable,
     SealedCredential,
-    open_row,
     seal_row,
     stored_secret_names,
 )
@@ -35,12 +39,15 @@ from shared.models import IntegrationCredential, new_id, utcnow
 from shared.pagination import Page, filtered, keyset_page
 
 DESCRIPTIVE_FIELDS = ("integration_name", "integration_type", "is_active")
-# What opening a credential reads, as a plain row (11 of 24 columns, no ORM object): every
+# What opening a credential reads, as a plain row (12 of 24 columns, no ORM object): every
 # secret use runs it, and the whole entity cost more to load than the rest of the reveal.
+# The newest version the access log recorded rides along (one index lookup, no round trip).
 _SEALED = select(
     IntegrationCredential.id,
     IntegrationCredential.credential_type,
     IntegrationCredential.version,
+    IntegrationCredential.is_active,
+    newest_audited_version_of(IntegrationCredential.id),
     IntegrationCredential.wrapped_data_key,
     IntegrationCredential.api_url,  # bound into every field's AAD
     IntegrationCredential.token_url,
@@ -84,7 +91,7 @@ def update_credential(
     if _moved_endpoints(row, changes):
         _check_endpoint_move(session, vault, row, changes, context, may_reveal=may_reveal)
         context = replace(context, purpose="endpoint change")
-    secrets = open_row(keyring=vault.keyring, row=row)
+    secrets = open_for_use(session, vault, row, action="updated", context=context)
     secrets.update({k: v for k, v in changes.items() if k in SECRET_FIELDS})
     plain = {k: getattr(row, k) for k in PLAIN_FIELDS} | dict(changes)
     check_required_present(row.credential_type, {**plain, **secrets})
@@ -222,18 +229,32 @@ def reveal_row(
     context: AccessContext,
 ) -> dict[str, str]:
     """Plaintext of a row the caller already read, returned only once its audit row is
-    committed (a sign-in has the credential loaded: reading it again was a second query)."""
+    committed (a sign-in has the credential loaded: reading it again was a second query).
+    A disabled credential, an older version than the log recorded or a ciphertext that
+    fails is refused, and the refusal is a committed 'denied'/'failed' row."""
     if fields:
         _check_revealable(row, fields)
-    try:
-        plaintext = open_row(keyring=vault.keyring, row=row, names=fields)
-    except CredentialUnreadable:
-        audit_credential(session, vault, row, "revealed", fields, context, outcome="failed")
-        session.commit()
-        raise
+    refuse_if_disabled(session, vault, row, action="revealed", context=context)
+    plaintext = open_for_use(session, vault, row, action="revealed", context=context, names=fields)
     audit_credential(session, vault, row, "revealed", sorted(plaintext), context)
     session.commit()  # no audit row committed -> this raises and no plaintext leaves
     return plaintext
+
+
+def record_scope_refusal(
+    *,
+    session: Session,
+    vault: VaultKeys,
+    credential_id: str,
+    action: str,
+    context: AccessContext,
+    reason: str,
+) -> None:
+    """A request for this credential's secret refused before its view ran (a token without
+    the scope) is a committed 'denied' row; an id naming no credential leaves none."""
+    row = session.connection().execute(_SEALED, {"credential_id": credential_id}).one_or_none()
+    if row is not None:
+        record_refusal(session, vault, row, action, context, outcome="denied", reason=reason)
 
 
 def _check_revealable(row: SealedCredential, fields: list[str]) -> None:

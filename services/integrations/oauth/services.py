@@ -11,7 +11,11 @@ from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from services.integrations.access_log.chain import AccessContext
-from services.integrations.access_log.credential_audit import audit_credential
+from services.integrations.access_log.credential_audit import (
+    audit_credential,
+    open_for_use,
+    refuse_if_disabled,
+)
 from services.integrations.adapters.endpoints import EndpointPolicy, endpoint_policy
 from services.integrations.adapters.shapes import OutboundCall
 from services.integrations.adapters.transport import STRICT_ENDPOINTS
@@ -70,6 +74,7 @@ def valid_access_token(
 ) -> AccessToken:
     """A token valid beyond `refresh_ahead`; refreshes at most once at a time per credential."""
     row = _oauth_row(session, credential_id)
+    refuse_if_disabled(session, vault, row, action="used", context=context)
     if _is_fresh(row, broker.refresh_ahead):
         return _hand_out(session, vault, row, context)
     session.rollback()  # end this read; the refresh runs under its own lock
@@ -77,6 +82,7 @@ def valid_access_token(
     engine: Engine = bind.engine if isinstance(bind, Connection) else bind
     with refresh_lock(engine, credential_id):
         row = _oauth_row(session, credential_id)
+        refuse_if_disabled(session, vault, row, action="used", context=context)
         if _is_fresh(row, broker.refresh_ahead):  # another worker refreshed while we waited
             return _hand_out(session, vault, row, context)
         return _refresh(session, vault, row, context, broker)
@@ -86,8 +92,6 @@ def _oauth_row(session: Session, credential_id: str) -> IntegrationCredential:
     row = get_credential(session=session, credential_id=credential_id)
     if row.credential_type != "oauth":
         raise ValidationFailed({"credential_type": ["access tokens come from oauth credentials"]})
-    if not row.is_active:
-        raise Conflict("this credential is disabled (its refresh token was rejected?)")
     return row
 
 
@@ -100,7 +104,10 @@ def _is_fresh(row: IntegrationCredential, ahead: timedelta) -> bool:
 def _hand_out(
     session: Session, vault: VaultKeys, row: IntegrationCredential, context: AccessContext
 ) -> AccessToken:
-    token = open_row(keyring=vault.keyring, row=row, names=["access_token"])["access_token"]
+    opened = open_for_use(
+        session, vault, row, action="used", context=context, names=["access_token"]
+    )
+    token = opened["access_token"]
     audit_credential(session, vault, row, "used", ["access_token"], context)
     session.commit()
     return AccessToken(row.id, token, row.token_expires_at)
@@ -113,7 +120,7 @@ def _refresh(
     context: AccessContext,
     broker: Broker,
 ) -> AccessToken:
-    secrets = open_row(keyring=vault.keyring, row=row)
+    secrets = open_for_use(session, vault, row, action="rotated", context=context)
     if not row.token_url or not row.client_id or not secrets.get("refresh_token"):
         raise ValidationFailed(
             {"refresh_token": ["token_url, client_id and a refresh token are needed to refresh"]}
