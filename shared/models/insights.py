@@ -70,7 +70,7 @@ INSIGHT_CATEGORIES = (
     "other",
 )
 CONFIDENCE_LEVELS = ("confirmed", "likely", "suspected")
-INSIGHT_STATUSES = ("active", "resolved", "merged")
+INSIGHT_STATUSES = ("active", "resolved", "merged", "superseded")
 EXAMPLE_KINDS = ("do", "dont")
 INSIGHT_EVENT_TYPES = (
     "created",

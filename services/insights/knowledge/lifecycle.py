@@ -87,9 +87,10 @@ def supersede_insight(
         "superseded",
         actor=actor,
         reason=reason,
-        before={"valid_to": None},
-        after={"valid_to": now, "superseded_by_id": new.id},
+        before={"status": old.status, "valid_to": None},
+        after={"status": "superseded", "valid_to": now, "superseded_by_id": new.id},
     )
+    old.status = "superseded"
     session.commit()
     return new
 

@@ -12,7 +12,12 @@ from services.insights.knowledge.evidence import beta_score
 from services.insights.knowledge.scope import scope_of
 from services.insights.knowledge.services import SORTABLE as INSIGHT_SORTS
 from services.insights.knowledge.staleness import is_stale, stale_since
-from shared.models.insights import CONFIDENCE_LEVELS, EXAMPLE_KINDS, INSIGHT_CATEGORIES
+from shared.models.insights import (
+    CONFIDENCE_LEVELS,
+    EXAMPLE_KINDS,
+    INSIGHT_CATEGORIES,
+    INSIGHT_STATUSES,
+)
 from shared.web import (
     Id,
     Int32,
@@ -146,7 +151,7 @@ class InsightQuerySchema(PageArgsSchema):
     infrastructure_id = Id()
     insight_category = ma.fields.String(validate=ma.validate.OneOf(INSIGHT_CATEGORIES))
     confidence_level = ma.fields.String(validate=ma.validate.OneOf(CONFIDENCE_LEVELS))
-    status = ma.fields.String(validate=ma.validate.OneOf(["active", "resolved", "merged"]))
+    status = ma.fields.String(validate=ma.validate.OneOf(INSIGHT_STATUSES))
     source_pattern_id = Id()
     include_history = ma.fields.Boolean(
         load_default=False, metadata={"description": "also list merged and superseded insights"}

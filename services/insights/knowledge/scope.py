@@ -78,9 +78,10 @@ def scope_of(insight: InsightFacts) -> str:
 
 
 def current_filter(as_of: datetime | BindParameter[Any]) -> Any:
-    """Active and valid at `as_of` (superseded ones carry a valid_to)."""
+    """Active and valid at `as_of`: a superseded one was current until its valid_to, so a
+    briefing as of a moment before that still shows it."""
     return and_(
-        EnvironmentalInsight.status == "active",
+        EnvironmentalInsight.status.in_(("active", "superseded")),
         EnvironmentalInsight.valid_from <= as_of,
         or_(EnvironmentalInsight.valid_to.is_(None), EnvironmentalInsight.valid_to > as_of),
     )

@@ -39,6 +39,7 @@ INSIGHT_FILTERS = (
     "source_pattern_id",
 )
 EDITABLE = ("title", "description", "priority", "insight_category", "host_selector")
+RETIRED = ("merged", "superseded")  # statuses of insights kept only as history
 
 
 def get_insight(*, session: Session, insight_id: str) -> EnvironmentalInsight:
@@ -60,9 +61,10 @@ def list_insights(
         select(EnvironmentalInsight).options(selectinload(EnvironmentalInsight.examples)),
         {getattr(EnvironmentalInsight, name): filters.get(name) for name in INSIGHT_FILTERS},
     )
-    if not include_history and filters.get("status") != "merged":
+    # Asking for merged or superseded ones by status is asking for history.
+    if not include_history and filters.get("status") not in RETIRED:
         query = query.where(
-            EnvironmentalInsight.status != "merged", EnvironmentalInsight.valid_to.is_(None)
+            EnvironmentalInsight.status.not_in(RETIRED), EnvironmentalInsight.valid_to.is_(None)
         )
     return sorted_page(
         session=session,
