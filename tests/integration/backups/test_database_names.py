@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from sqlalchemy.engine import make_url
 
 from tests.integration.backups.backup_fixtures import (
+    SAMPLE_SCHEMA,
     AppFactory,
     run_sql,
     take_backup,
@@ -152,3 +153,22 @@ def _shared_backup(client: FlaskClient, auth: Callable[..., dict[str, str]]) -> 
         _SHARED["backup"] = take_backup(client, auth)["id"]
     backup_id: str = _SHARED["backup"]
     return backup_id
+
+
+def test_names_with_an_inner_dash_and_a_dollar_back_up_and_restore_with_the_real_binaries(
+    make_backup_app: AppFactory,
+    mariadb_server: MariaDBServer,
+    auth: Callable[..., dict[str, str]],
+) -> None:
+    source = mariadb_server.create_database("bk-dash$src")
+    run_sql(mariadb_server, source, SAMPLE_SCHEMA)
+    client = make_backup_app(source).test_client()
+    backup = take_backup(client, auth, verify="restore")
+    assert backup["status"] == "succeeded", backup["error_message"]
+    target = f"bk-dash$dst-{backup['id'][:8]}"
+    mariadb_server.created.append(target)
+    answer = _attempt_restore(client, backup["id"], auth("admin"), target)
+    assert answer.status_code == 202, answer.get_json()
+    assert _fingerprint(mariadb_server, target, "clients") == _fingerprint(
+        mariadb_server, source, "clients"
+    )
