@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 # `{` `}` end a simple command (script blocks); `(` `)` `,` are kept as markers inside one,
 # because PowerShell argument lists (`PSCredential('u', 'pw')`) are read through them. A comma
@@ -100,5 +101,11 @@ def _add_segment(word: Word, text: str, match: re.Match[str], kind: str | None) 
 
 def executable_of(word: Word) -> str:
     """`C:\\Windows\\System32\\net.exe` -> `net`; `/usr/bin/mysql` -> `mysql`."""
-    base = re.split(r"[\\/]", word.value)[-1].lower()
-    return re.sub(r"\.(exe|com|cmd|bat)$", "", base)
+    return _executable(word.value)
+
+
+@lru_cache(maxsize=4096)
+def _executable(value: str) -> str:
+    # Cached: every word of an error output is looked up as a possible tool name.
+    base = value.rsplit("/", 1)[-1].rsplit("\\", 1)[-1].lower()
+    return base[:-4] if base.endswith((".exe", ".com", ".cmd", ".bat")) else base

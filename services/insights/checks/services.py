@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
-from services.insights.failures.command_shape import shape_command, storable_key
+from services.insights.failures.command_shape import check_keys, shape_command, storable_key
 from services.insights.failures.services import MAX_COMMAND_CHARS
 from services.insights.knowledge.evidence import add_counter_evidence
 from services.insights.knowledge.scope import current_filter, host_matches
@@ -116,10 +116,10 @@ def check_command(*, session: Session, data: dict[str, Any]) -> CheckResult:
     new_check = Owned("check", None, data["client_id"])
     host = host_facts(session, data["client_id"], data["infrastructure_id"], referring=new_check)
     command = redact_text(data["command"])
-    shape = shape_command(command)
-    key = storable_key(shape.key)
-    # A pattern of a missing program is keyed on the executable alone (see fingerprint_v1).
-    keys = [key, storable_key(shape.executable_key)]
+    key = storable_key(shape_command(command).key)
+    # Read as the fingerprint reads it: every simple command inside pipelines, lists and
+    # wrappers, each program alone (a missing program's pattern is keyed on it), every reading.
+    keys = check_keys(command)
     insights = _constraints(session, host, keys)
     patterns = _patterns(session, host, keys)
     # Row locks in one order: the insights' UPDATE before the check row's FK check on them.

@@ -6,7 +6,13 @@ import re
 from dataclasses import dataclass, field
 
 from services.insights.failures.command_tokens import SEPARATORS, executable_name, tokenize, unquote
+from services.insights.failures.short_flags import split_bundle, takes_value
 from services.insights.failures.wrappers import unwrap
+
+# How a command line is read, versioned with the fingerprint that uses it: 1 = flags as
+# written; 2 = bundled short flags of getopt tools split into a set (`-fsS` == `-f -s -S`).
+READINGS = (1, 2)
+CURRENT_READING = 2
 
 # How many leading bare words of each executable are subcommands rather than values.
 SUBCOMMAND_DEPTH: dict[str, int] = {
@@ -196,12 +202,12 @@ def storable_key(key: str) -> str:
     return key[:COMMAND_KEY_COLUMN_LENGTH]
 
 
-def shape_command(command: str) -> CommandShape:
+def shape_command(command: str, reading: int = CURRENT_READING) -> CommandShape:
     """Normalise a whole command line (pipelines and lists included)."""
     shapes = [
         CommandShape(segment, segment, [], segment)
         if isinstance(segment, str)
-        else _shape_simple(segment)
+        else _shape_simple(segment, reading)
         for segment in _segments(tokenize(command.strip()))
     ]
     return CommandShape(
@@ -229,27 +235,64 @@ def _segments(tokens: list[str]) -> list[list[str] | str]:
     return out
 
 
-def _shape_simple(tokens: list[str]) -> CommandShape:
-    """Shape one simple command, unwrapping sudo/powershell -Command/ssh host ... wrappers."""
+def simple_shapes(command: str, reading: int = CURRENT_READING) -> list[CommandShape]:
+    """Every simple command inside a command line: each wrapper as written, and what it runs
+    (`sudo a | b` -> `sudo > a`, `a`, `b`), so a check can match any of them."""
+    found: list[CommandShape] = []
+    for segment in _segments(tokenize(command.strip())):
+        if isinstance(segment, str):
+            continue
+        found.append(_shape_simple(segment, reading))
+        tokens = _without_assignments(segment)
+        wrapped = unwrap(executable_name(tokens[0]), tokens[1:]) if tokens else None
+        if wrapped is not None and wrapped[2]:
+            found += simple_shapes(wrapped[2], reading)
+    return found
+
+
+def check_keys(command: str) -> list[str]:
+    """Every key a pattern or a constraint on this command may be stored under: the whole
+    line, each simple command inside it (wrapper levels and what they run) and its program,
+    under every reading the fingerprint ever used, plus each inner command under plain
+    `sudo` (a constraint learned from `sudo x` still holds when `sudo` is left out)."""
+    keys: list[str] = []
+    for reading in READINGS:
+        whole = shape_command(command, reading)
+        keys += [whole.key, whole.executable_key]
+        for simple in simple_shapes(command, reading):
+            keys += [simple.key, simple.executable_key]
+            if " > " not in simple.key:
+                keys.append(f"sudo > {simple.key}")
+    return list(dict.fromkeys(storable_key(k) for k in keys if k and k != "<empty>"))
+
+
+def _without_assignments(tokens: list[str]) -> list[str]:
+    """`LANG=C FOO=1 cmd` runs `cmd`."""
     while tokens and _ENV_ASSIGNMENT.match(tokens[0]):
         tokens = tokens[1:]
+    return tokens
+
+
+def _shape_simple(tokens: list[str], reading: int) -> CommandShape:
+    """Shape one simple command, unwrapping sudo/powershell -Command/ssh host ... wrappers."""
+    tokens = _without_assignments(tokens)
     if not tokens:
         return CommandShape("<empty>", "<empty>", [], "<empty>")
     exe = executable_name(tokens[0])
     wrapped = unwrap(exe, tokens[1:])
     if wrapped is not None:
         head, head_values, inner = wrapped
-        inner_shape = shape_command(inner) if inner else CommandShape("", "", [], "")
+        inner_shape = shape_command(inner, reading) if inner else CommandShape("", "", [], "")
         return CommandShape(
             f"{head} > {inner_shape.key}".strip(),
             f"{head} > {inner_shape.display}".strip(),
             head_values + inner_shape.values,
             f"{head} > {inner_shape.executable_key}".strip(),
         )
-    return _shape_plain(exe, tokens[1:])
+    return _shape_plain(exe, tokens[1:], reading)
 
 
-def _shape_plain(exe: str, args: list[str]) -> CommandShape:
+def _shape_plain(exe: str, args: list[str], reading: int) -> CommandShape:
     """exe + subcommands + sorted flag names; values become placeholders in the display."""
     depth = subcommand_depth(exe)
     subcommands: list[str] = []
@@ -258,6 +301,14 @@ def _shape_plain(exe: str, args: list[str]) -> CommandShape:
     values: list[str] = []
     expect_value = False
     for arg in args:
+        bundle = split_bundle(exe, arg) if reading >= 2 else None
+        if bundle is not None:
+            letters, attached = bundle
+            flags.update(letters)
+            display.extend(letters)
+            values.extend([attached] if attached else [])
+            expect_value = attached is None and takes_value(exe, letters[-1])
+            continue
         flag = flag_name(exe, arg)
         if flag is not None:
             flags.add(flag)

@@ -12,7 +12,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.insights.failures.command_shape import shape_command
+from services.insights.failures.command_shape import shape_command, simple_shapes
+from services.insights.failures.command_tokens import executable_name
 
 MAX_SIGNATURE = 160
 
@@ -119,15 +120,49 @@ def fingerprint_v1(
     command: str, error_output: str | None, exit_code: int | None
 ) -> FailureSignature:
     """Version 1: command shape (wrappers unwrapped) + exit code + first meaningful error line."""
-    shape = shape_command(command)
+    shape = shape_command(command, reading=1)
     signature = error_signature(error_output or "", shape.values)
     # When the program itself is missing, its arguments cannot matter.
     key = shape.executable_key if _COMMAND_MISSING.search(signature) else shape.key
     return FailureSignature(1, key, shape.display, exit_code, signature)
 
 
+def fingerprint_v2(
+    command: str, error_output: str | None, exit_code: int | None
+) -> FailureSignature:
+    """Version 2: bundled short flags read as a set (`curl -fsS` == `curl -f -s -S`), and a
+    missing program named by the error is the key on its own (`... | jq` -> `jq`)."""
+    shape = shape_command(command, reading=2)
+    signature = error_signature(error_output or "", shape.values)
+    key = shape.key
+    if _COMMAND_MISSING.search(signature):
+        key = _missing_program(command, error_output or "") or shape.executable_key
+    return FailureSignature(2, key, shape.display, exit_code, signature)
+
+
+_MISSING_NAMES = re.compile(
+    r"([\w.+-]+): (?:command )?not found|'([^'\s]+)' is not recognized|"
+    r"The term '([^'\s]+)' is not recognized",
+    re.I,
+)
+
+
+def _missing_program(command: str, error_output: str) -> str | None:
+    """The one program of the command line the error says is missing, if it names one."""
+    named = {
+        executable_name(name)
+        for match in _MISSING_NAMES.finditer(error_output)
+        for name in match.groups()
+        if name
+    }
+    programs = {shape.executable_key for shape in simple_shapes(command, reading=2)}
+    found = named & programs
+    return found.pop() if len(found) == 1 else None
+
+
 FINGERPRINTERS: dict[int, Callable[[str, str | None, int | None], FailureSignature]] = {
     1: fingerprint_v1,
+    2: fingerprint_v2,
 }
 
 

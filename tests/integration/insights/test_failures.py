@@ -9,6 +9,7 @@ import pytest
 from flask.testing import FlaskClient
 from sqlalchemy import Engine, text
 
+from services.insights.failures.fingerprint import current_version
 from tests.integration.insights.factories import WRITE, make_client, make_host, make_session
 
 Auth = Callable[..., dict[str, str]]
@@ -89,7 +90,7 @@ def test_the_same_failure_with_other_values_joins_one_pattern(
     assert first["pattern_is_new"] and not second["pattern_is_new"]
     assert second["pattern"]["id"] == first["pattern"]["id"]
     assert second["pattern"]["occurrence_count"] == 2
-    assert second["pattern"]["fingerprint_version"] == 1
+    assert second["pattern"]["fingerprint_version"] == current_version()
     assert second["pattern"]["command_key"] == "get-service -name"
 
 

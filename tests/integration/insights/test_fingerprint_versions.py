@@ -36,10 +36,14 @@ def test_a_failure_known_under_version_1_still_joins_its_pattern_after_version_2
         "command": "apt-get install -y nginx",
         "error_output": "E: Unable to locate package",
     }
+    # History made while version 1 was the newest algorithm.
+    monkeypatch.setattr(fingerprint, "FINGERPRINTERS", {1: fingerprint.fingerprint_v1})
     before = client.post("/v1/failures", json=body, headers=hdr).json
     assert before["pattern"]["fingerprint_version"] == 1
 
-    monkeypatch.setitem(fingerprint.FINGERPRINTERS, 2, version_2)
+    monkeypatch.setattr(
+        fingerprint, "FINGERPRINTERS", {1: fingerprint.fingerprint_v1, 2: version_2}
+    )
     again = client.post(
         "/v1/failures", json={**body, "command": "apt-get install -y nginx"}, headers=hdr
     ).json

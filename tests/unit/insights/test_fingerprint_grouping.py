@@ -41,14 +41,14 @@ def test_the_corpus_is_large_and_varied_enough() -> None:
     assert len({label for label, *_ in CORPUS}) >= 50
 
 
-def test_grouping_has_pairwise_precision_of_at_least_095() -> None:
+def test_grouping_has_pairwise_precision_of_1() -> None:
     precision, _, mistakes = _pairwise_scores()
-    assert precision >= 0.95, mistakes[:20]
+    assert precision == 1.0, mistakes[:20]
 
 
-def test_grouping_has_pairwise_recall_of_at_least_090() -> None:
+def test_grouping_has_pairwise_recall_of_at_least_099() -> None:
     _, recall, mistakes = _pairwise_scores()
-    assert recall >= 0.90, mistakes[:20]
+    assert recall >= 0.99, mistakes[:20]
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,116 @@
+"""A check reads a command as the fingerprint does: blocked stays blocked in every disguise."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, text
+
+from tests.integration.insights.factories import WRITE, make_client, make_host, unique
+from tests.unit.insights.disguised_commands import BLOCKED, UNRELATED
+
+Auth = Callable[..., dict[str, str]]
+DISGUISES = [(dont, disguise) for dont, disguises in BLOCKED for disguise in disguises]
+
+
+@pytest.fixture
+def hdr(auth: Auth) -> dict[str, str]:
+    return auth(*WRITE)
+
+
+@pytest.fixture(scope="module")
+def estate(app: Any, bearer: Auth) -> dict[str, Any]:
+    """One client with a host and a confirmed constraint for each blocked shape."""
+    client, hdr = app.test_client(), bearer(*WRITE)
+    owner = make_client(client, hdr)
+    host = make_host(client, hdr, owner["id"], os="Windows Server")
+    constraints = {dont: _constrain(client, hdr, owner["id"], dont) for dont, _ in BLOCKED}
+    return {"client": owner, "host": host, "constraints": constraints}
+
+
+def _constrain(client: FlaskClient, hdr: dict, client_id: str, dont: str) -> dict[str, Any]:
+    body = {
+        "client_id": client_id,
+        "insight_category": "command_constraints",
+        "title": unique(f"Never run {dont[:40]}"),
+        "description": "breaks this client's estate",
+        "confidence_level": "confirmed",
+        "priority": 8,
+        "examples": [{"kind": "dont", "command": dont}],
+    }
+    response = client.post("/v1/insights", headers=hdr, json=body)
+    assert response.status_code == 201, response.json
+    return response.json
+
+
+def check(client: FlaskClient, hdr: dict, estate: dict, command: str) -> dict[str, Any]:
+    body = {
+        "client_id": estate["client"]["id"],
+        "infrastructure_id": estate["host"]["id"],
+        "command": command,
+    }
+    response = client.post("/v1/check", headers=hdr, json=body)
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+def test_the_labelled_set_is_large_enough() -> None:
+    assert len(BLOCKED) >= 15
+    assert len(DISGUISES) >= 60
+    assert len(UNRELATED) >= 60
+
+
+@pytest.mark.parametrize(("dont", "disguise"), DISGUISES)
+def test_a_blocked_command_stays_blocked_in_every_disguise(
+    client: FlaskClient, hdr: dict, estate: dict, dont: str, disguise: str
+) -> None:
+    result = check(client, hdr, estate, disguise)
+    assert result["verdict"] == "block"
+    assert estate["constraints"][dont]["id"] in {r["id"] for r in result["reasons"]}
+
+
+@pytest.mark.parametrize("command", UNRELATED)
+def test_an_unrelated_command_is_not_blocked(
+    client: FlaskClient, hdr: dict, estate: dict, command: str
+) -> None:
+    assert check(client, hdr, estate, command)["verdict"] == "ok"
+
+
+def test_a_constraint_stored_under_the_first_reading_still_blocks(
+    client: FlaskClient, hdr: dict, estate: dict, engine: Engine
+) -> None:
+    """Reading 1 kept bundles whole and lower-cased them: `curl -fsS` was `curl -fss`."""
+    older = _constrain(client, hdr, estate["client"]["id"], "ls -lart /srv")
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE environmental_insights SET command_key = 'ls -lart' WHERE id = :id"),
+            {"id": older["id"]},
+        )
+    result = check(client, hdr, estate, "ls -lart /var")
+    assert result["verdict"] == "block"
+    assert older["id"] in {r["id"] for r in result["reasons"]}
+
+
+def test_a_program_missing_inside_a_pipeline_keys_its_pattern_and_warns_on_its_own_use(
+    client: FlaskClient, hdr: dict
+) -> None:
+    owner = make_client(client, hdr)
+    host = make_host(client, hdr, owner["id"], os="Debian")
+    ids = {"client_id": owner["id"], "infrastructure_id": host["id"]}
+    failure = {
+        **ids,
+        "command": "bash -c 'curl -s https://api.example.com/x | jq .items'",
+        "error_output": "bash: line 1: jq: command not found",
+        "exit_code": 127,
+    }
+    response = client.post("/v1/failures", headers=hdr, json=failure)
+    assert response.status_code == 201, response.json
+    assert response.json["pattern"]["command_key"] == "jq"
+    result = client.post("/v1/check", headers=hdr, json={**ids, "command": "jq -r .name a.json"})
+    assert result.json["verdict"] == "warn"
+    assert result.json["reasons"][0]["id"] == response.json["pattern"]["id"]
+    unrelated = client.post("/v1/check", headers=hdr, json={**ids, "command": "curl -s https://x"})
+    assert unrelated.json["verdict"] == "ok"

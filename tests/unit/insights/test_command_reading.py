@@ -1,0 +1,112 @@
+"""One command reader for fingerprint and check: bundled flags, wrappers, pipelines, versions."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.insights.failures.command_shape import check_keys, shape_command
+from services.insights.failures.fingerprint import fingerprint_failure
+from tests.unit.insights.failure_corpus import CORPUS
+
+# sha256 over the version-1 digests of the corpus, taken before reading 2 existed: version 1
+# must never change, or patterns made with it would stop collecting their failures.
+V1_CORPUS_DIGEST = "e174221f356d26ab716f078460c9766b567f94148c982312f3d31712dc6fd439"
+
+
+def test_version_1_fingerprints_are_unchanged() -> None:
+    digests = [fingerprint_failure(c, e, x, version=1).digest("a") for _, c, e, x in CORPUS]
+    assert hashlib.sha256("".join(digests).encode()).hexdigest() == V1_CORPUS_DIGEST
+
+
+@given(st.permutations("fsSLkv"), st.lists(st.integers(1, 6), min_size=6, max_size=6))
+def test_curl_short_flags_are_a_set_however_bundled(letters: list[str], cuts: list[int]) -> None:
+    words, rest = [], "".join(letters)
+    for cut in cuts:
+        if rest:
+            words.append("-" + rest[:cut])
+            rest = rest[cut:]
+    command = f"curl {' '.join(words)} https://example.com/x"
+    assert shape_command(command).key == "curl -L -S -f -k -s -v"
+
+
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [
+        ("curl -fsS https://a", "curl -f -s -S https://b"),
+        ("tar -xzf a.tgz -C /", "tar -x -z -f b.tgz -C /srv"),
+        ("tar -xzfa.tgz", "tar -zxf a.tgz"),
+        ("docker system prune -af", "docker system prune -f -a"),
+        ("ls -la /x", "ls -al /y"),
+    ],
+)
+def test_bundled_and_separate_short_flags_read_alike(first: str, second: str) -> None:
+    assert shape_command(first).key == shape_command(second).key
+
+
+@pytest.mark.parametrize(
+    ("command", "key"),
+    [
+        ("Get-ChildItem -Recurse -Filter *.log", "get-childitem -filter -recurse"),
+        ("Get-ADUser -Filter * -Properties *", "get-aduser -filter -properties"),
+        ("openssl x509 -in a.pem -noout", "openssl x509 -in -noout"),
+        ("curl -ocontent.html https://x", "curl -o"),
+    ],
+)
+def test_single_dash_long_names_and_attached_values_stay_whole(command: str, key: str) -> None:
+    assert shape_command(command).key == key
+
+
+@pytest.mark.parametrize(
+    ("command", "inner"),
+    [
+        ("sudo apt-get install -y x", "apt-get install -y"),
+        ('powershell -NoProfile -Command "Stop-Service -Name X"', "stop-service -name"),
+        ("pwsh -c 'Stop-Service -Name X'", "stop-service -name"),
+        ("cmd /c net stop x", "net stop"),
+        ("bash -c 'curl -fsS x | jq .a'", "jq"),
+        ("ssh web01 systemctl restart nginx", "systemctl restart"),
+        ("Invoke-Command -ScriptBlock { Restart-Computer -Force }", "restart-computer -force"),
+        ("docker exec -it web rm -rf /x", "rm -f -r"),
+        ("a && b || iptables -F; c", "iptables -F"),
+        ("Get-ADUser -Filter * | Export-Csv x", "export-csv"),
+    ],
+)
+def test_a_check_reads_every_simple_command_inside_wrappers_and_lists(
+    command: str, inner: str
+) -> None:
+    assert inner in check_keys(command)
+
+
+@pytest.mark.parametrize(
+    ("command", "error", "key"),
+    [
+        ("bash -c 'curl -s https://x | jq .items'", "bash: line 1: jq: command not found", "jq"),
+        ("foo --bar | sort", "'foo' is not recognized as an internal or external command", "foo"),
+        (
+            "Get-Foo -Name x | Format-List",
+            "The term 'Get-Foo' is not recognized as the name of a cmdlet",
+            "get-foo",
+        ),
+        ("sudo zpool status", "sudo: zpool: command not found", "zpool"),
+    ],
+)
+def test_a_missing_program_inside_a_pipeline_keys_the_failure(
+    command: str, error: str, key: str
+) -> None:
+    assert fingerprint_failure(command, error, 127).command_key == key
+
+
+def test_a_missing_program_not_in_the_command_keeps_the_whole_line_of_programs() -> None:
+    signature = fingerprint_failure("make build | tee log", "bash: gcc: command not found", 127)
+    assert signature.command_key == "make | tee"
+
+
+def test_the_same_missing_program_in_two_pipelines_is_one_failure() -> None:
+    error = "bash: jq: command not found"
+    first = fingerprint_failure("curl -s https://a | jq .x", error, 127)
+    second = fingerprint_failure("cat b.json | jq -r .y", error, 127)
+    assert first.digest("c") == second.digest("c")
