@@ -143,10 +143,11 @@ def create_backup(
     The row is committed unless the caller commits a larger unit itself (`commit=False`).
     """
     backup_type = data.get("backup_type", "manual")
-    _check_requested_database(data.get("database"))
     storage = data.get("storage") or runtime.default_storage
     runtime.storage(storage)  # fails fast (422) when s3 is asked for but not configured
     database = data.get("database") or runtime.default_database()
+    # SQLite's "database" is the file of the embedded default, not a MariaDB name.
+    _check_requested_database(data.get("database") if runtime.is_sqlite else database)
     backup = BackupLog(
         schedule_id=schedule_id,
         backup_type=backup_type,
@@ -180,7 +181,8 @@ def create_backup(
 
 
 def _check_requested_database(name: str | None) -> None:
-    # The schemas check too; the CLI and stored schedules reach this without them.
+    # The schemas check too; the CLI, stored schedules and BACKUP_SOURCE_URL's own database
+    # reach this without them, and a refusal here is a 422, not a job failing inside.
     if name is None:
         return
     try:

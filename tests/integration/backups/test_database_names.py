@@ -172,3 +172,15 @@ def test_names_with_an_inner_dash_and_a_dollar_back_up_and_restore_with_the_real
     assert _fingerprint(mariadb_server, target, "clients") == _fingerprint(
         mariadb_server, source, "clients"
     )
+
+
+def test_a_source_url_naming_a_system_schema_is_refused_before_any_dump(
+    make_backup_app: AppFactory,
+    mariadb_server: MariaDBServer,
+    auth: Callable[..., dict[str, str]],
+) -> None:
+    client = make_backup_app("mysql").test_client()
+    answer = client.post("/v1/backups", json={}, headers=auth("backups:run"))
+    assert answer.status_code == 422, answer.get_json()
+    assert answer.content_type == PROBLEM
+    assert "system schema" in str(answer.get_json()["errors"]["database"])
