@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import and_, select
+from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session, aliased
 
 from shared.models import (
@@ -15,11 +15,19 @@ from shared.models import (
     FailureOccurrence,
     FailurePattern,
     Infrastructure,
+    InsightEvent,
     WorkSession,
 )
 from shared.tenancy import Owned
 
 _Insight, _Other = aliased(EnvironmentalInsight), aliased(EnvironmentalInsight)
+# A merge an admin made into a global insight is the one sanctioned crossing (see
+# knowledge.lifecycle): its merge event carries the mark, which no older release wrote.
+_ABSORBED_BY_ADMIN = exists().where(
+    InsightEvent.insight_id == _Insight.id,
+    InsightEvent.event_type == "merged",
+    InsightEvent.after["absorbed_by_admin"].as_boolean().is_(True),
+)
 _Host, _Parent = aliased(Infrastructure), aliased(Infrastructure)
 
 
@@ -58,7 +66,10 @@ _EDGES = (
         "merged_into_id",
         ("insight", _Insight.id, _Insight.client_id),
         ("insight", _Other.id, _Other.client_id),
-        _Insight.merged_into_id == _Other.id,
+        and_(
+            _Insight.merged_into_id == _Other.id,
+            ~and_(_Other.client_id.is_(None), _ABSORBED_BY_ADMIN),
+        ),
     ),
     _Edge(
         "superseded_by_id",

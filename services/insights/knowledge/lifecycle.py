@@ -18,6 +18,7 @@ from shared.errors import Conflict, ValidationFailed
 from shared.models import EnvironmentalExample, EnvironmentalInsight
 from shared.tenancy import Owned, require_same_client
 
+ABSORBED_BY_ADMIN = "absorbed_by_admin"  # marks a merge event an admin made across clients
 SCOPE_FIELDS = (
     "client_id",
     "infrastructure_id",
@@ -96,22 +97,25 @@ def supersede_insight(
 
 
 def merge_insight(
-    *, session: Session, insight_id: str, into_id: str, actor: str, reason: str
+    *,
+    session: Session,
+    insight_id: str,
+    into_id: str,
+    actor: str,
+    reason: str,
+    admin: bool = False,
 ) -> EnvironmentalInsight:
     """Fold a duplicate into another: the union of evidence and examples; the loser stays."""
     if insight_id == into_id:
         raise ValidationFailed({"into_id": ["an insight cannot be merged into itself"]})
     loser = current_insight(session, insight_id)
     winner = current_insight(session, into_id)
-    # Merging copies the loser's examples and evidence into what the winner's client is briefed
-    # with: only within one client (or among global insights), never across.
-    require_same_client(
-        "into_id",
-        Owned("insight", loser.id, loser.client_id),
-        Owned("insight", winner.id, winner.client_id),
-    )
+    absorbed = _absorbed_into_global(loser, winner, admin)
     _fold_evidence(loser, winner)
     loser.status, loser.merged_into_id = "merged", winner.id
+    after: dict[str, Any] = {"status": "merged", "merged_into_id": winner.id}
+    if absorbed:
+        after[ABSORBED_BY_ADMIN] = True  # the cross-client report reads this mark
     record_event(
         session,
         loser,
@@ -119,7 +123,7 @@ def merge_insight(
         actor=actor,
         reason=reason,
         before={"status": "active"},
-        after={"status": "merged", "merged_into_id": winner.id},
+        after=after,
     )
     record_event(
         session,
@@ -131,6 +135,26 @@ def merge_insight(
     )
     session.commit()
     return winner
+
+
+def _absorbed_into_global(
+    loser: EnvironmentalInsight, winner: EnvironmentalInsight, admin: bool
+) -> bool:
+    """Whether this merge is an admin generalising a client's lesson into a global insight.
+
+    Merging copies the loser's examples and evidence into what the winner's client is briefed
+    with: only within one client (or among global insights), never across; except that an
+    admin, who answers for every client, may fold a client's insight into a global one (its
+    examples arrive without their host). A global insight never merges into a client's.
+    """
+    if admin and loser.client_id is not None and winner.client_id is None:
+        return True
+    require_same_client(
+        "into_id",
+        Owned("insight", loser.id, loser.client_id),
+        Owned("insight", winner.id, winner.client_id),
+    )
+    return False
 
 
 def _fold_evidence(loser: EnvironmentalInsight, winner: EnvironmentalInsight) -> None:
@@ -149,7 +173,8 @@ def _fold_evidence(loser: EnvironmentalInsight, winner: EnvironmentalInsight) ->
                     command=example.command,
                     explanation=example.explanation,
                     shell=example.shell,
-                    infrastructure_id=example.infrastructure_id,
+                    # A global insight names no host: a client's host stays with its client.
+                    infrastructure_id=example.infrastructure_id if winner.client_id else None,
                 )
             )
 

@@ -157,6 +157,7 @@ class MergeInsight(MethodView):
             into_id=data["into_id"],
             actor=_actor(),
             reason=data["reason"],
+            admin="admin" in current_principal().scopes,
         )
 
 
