@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -15,7 +16,7 @@ from hypothesis import strategies as st
 from markdown_it import MarkdownIt
 from sqlalchemy.orm import Session
 
-from services.insights.briefing.render import MAX_EXAMPLE, estimate_tokens
+from services.insights.briefing.render import MAX_EXAMPLE, SECTION_TITLES, estimate_tokens
 from services.insights.briefing.services import Briefing, build_briefing
 from shared.db import make_engine
 from shared.models import Client, EnvironmentalExample, EnvironmentalInsight, Infrastructure
@@ -36,6 +37,8 @@ AN_INSIGHT = st.fixed_dictionaries(
         "confidence_level": st.sampled_from(["confirmed", "likely", "suspected"]),
         "priority": st.integers(1, 10),
         "on_host": st.booleans(),
+        # Command constraints go stale after 180 days: some land in the "Stale" section.
+        "age_days": st.integers(0, 400),
         "title": ANY_TEXT.filter(str.strip).map(lambda t: t[:200]),
         "description": st.text(ANY_CHARACTER, max_size=700),
         "do": st.none() | COMMAND_TEXT,
@@ -66,6 +69,7 @@ def host_with(session: Session, insights: list[dict[str, Any]], hostname: str) -
             description=drawn["description"],
             confidence_level=drawn["confidence_level"],
             priority=drawn["priority"],
+            valid_from=datetime.now(UTC) - timedelta(days=drawn["age_days"]),
         )
         for kind in ("do", "dont"):
             if drawn[kind] is not None:
@@ -89,7 +93,9 @@ def assert_within_budget_and_priorities(briefing: Briefing, budget: int) -> None
     assert len(shown) + len(omitted) == INSIGHTS_PER_HOST
     assert all(is_must_know(item) for item in document["sections"].get("must_know", []))
     assert not any(is_must_know(item) for item in document["sections"].get("relevant", []))
-    if any(is_must_know(item) for item in omitted):
+    for key, title in SECTION_TITLES.items():
+        assert (f"\n## {title}\n" in markdown) == bool(document["sections"].get(key))
+    if any(item["section"] == "must_know" for item in omitted):
         assert set(document["sections"]) <= {"must_know"}, "a lesser item kept"
         assert "of them must-know" in markdown
     for entry in omitted:
