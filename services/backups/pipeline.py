@@ -15,6 +15,7 @@ import pymysql
 from services.backups.adapters import mariadb_inventory as inventory
 from services.backups.adapters.compression import make_compressor
 from services.backups.adapters.dump_inventory import DumpInventoryScanner
+from services.backups.adapters.dump_privileges import dump_privilege_gaps
 from services.backups.adapters.mariadb_client import (
     ClientProcess,
     MariaDBTarget,
@@ -86,7 +87,7 @@ def _preflight(target: MariaDBTarget, storage: Storage, fingerprint: bool) -> So
 def _read_source(cur: Any, schema: str, fingerprint: bool) -> SourceFacts:
     server = inventory.server_facts(cur)
     objects: dict[str, Any] = dict(inventory.object_inventory(cur, schema))
-    if gaps := inventory.dump_privilege_gaps(cur, schema, objects):
+    if gaps := dump_privilege_gaps(cur, schema, objects):
         raise PipelineError("privileges", "; ".join(gaps))
     # Fingerprints (row counts, CHECKSUM TABLE) scan every table: only a restore check needs them.
     if fingerprint:

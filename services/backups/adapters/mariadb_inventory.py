@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import re
-import secrets
 from collections.abc import Iterator
 from typing import Any
 
@@ -76,7 +74,7 @@ def estimated_dump_bytes(cur: Any, schema: str) -> int:
     return int(cur.fetchone()[0])
 
 
-def _names(cur: Any, sql: str, schema: str) -> list[str]:
+def names(cur: Any, sql: str, schema: str) -> list[str]:
     cur.execute(sql, (schema,))
     return sorted(str(row[0]) for row in cur.fetchall())
 
@@ -86,28 +84,28 @@ _TABLES = (
     "SELECT TABLE_NAME FROM information_schema.TABLES "
     "WHERE TABLE_SCHEMA=%s AND TABLE_TYPE IN ('BASE TABLE', 'SYSTEM VERSIONED')"
 )
-_ROUTINES_VISIBLE = (
+ROUTINES_VISIBLE = (
     "SELECT CONCAT(ROUTINE_TYPE, ' ', ROUTINE_NAME) FROM information_schema.ROUTINES "
     "WHERE ROUTINE_SCHEMA=%s"
 )
 _ROUTINES_ALL = "SELECT CONCAT(type, ' ', name) FROM mysql.proc WHERE db=%s"
-_NO_SUCH_TABLE, _TABLE_DENIED, _DB_DENIED = 1146, 1142, 1044
+TABLE_DENIED, DB_DENIED = 1142, 1044
 
 
 def object_inventory(cur: Any, schema: str) -> dict[str, list[str]]:
     """Names of tables, views, routines, triggers and events in one schema."""
     return {
-        "tables": _names(cur, _TABLES, schema),
-        "views": _names(
+        "tables": names(cur, _TABLES, schema),
+        "views": names(
             cur, "SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA=%s", schema
         ),
         "routines": _routines(cur, schema),
-        "triggers": _names(
+        "triggers": names(
             cur,
             "SELECT TRIGGER_NAME FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA=%s",
             schema,
         ),
-        "events": _names(
+        "events": names(
             cur, "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA=%s", schema
         ),
     }
@@ -120,98 +118,22 @@ def routine_names(cur: Any, schema: str) -> list[str] | None:
     routines, or all of them with SELECT on mysql.proc), so it cannot prove none are hidden.
     """
     try:
-        return _names(cur, _ROUTINES_ALL, schema)
+        return names(cur, _ROUTINES_ALL, schema)
     except pymysql.MySQLError as exc:
-        if exc.args[0] not in (_TABLE_DENIED, _DB_DENIED):
+        if exc.args[0] not in (TABLE_DENIED, DB_DENIED):
             raise
     return None
 
 
 def _routines(cur: Any, schema: str) -> list[str]:
     listed = routine_names(cur, schema)
-    return _names(cur, _ROUTINES_VISIBLE, schema) if listed is None else listed
+    return names(cur, ROUTINES_VISIBLE, schema) if listed is None else listed
 
 
 def row_estimates(cur: Any, schema: str) -> dict[str, int]:
     """information_schema's row estimate of each table (free to read, approximate for InnoDB)."""
     cur.execute(_TABLES.replace("TABLE_NAME", "TABLE_NAME, COALESCE(TABLE_ROWS, 0)", 1), (schema,))
     return {str(name): int(rows) for name, rows in cur.fetchall()}
-
-
-def dump_privilege_gaps(cur: Any, schema: str, objects: dict[str, Any]) -> list[str]:
-    """What this login could not put in a dump of `schema`, read before the dump starts.
-
-    MariaDB hides what a login may not read instead of refusing it, and mariadb-dump then
-    leaves it out with exit 0; so the gaps are found by asking, not by listing.
-    """
-    gaps = []
-    if not _reads_every_table(cur, schema):
-        tables = objects.get("tables", [])
-        unreadable = [t for t in tables if not _can_select(cur, schema, t)]
-        unreadable += _invisible_innodb_tables(cur, schema, tables)
-        named = f" (cannot read: {', '.join(sorted(unreadable))})" if unreadable else ""
-        gaps.append(
-            f"the dump user lacks SELECT on the whole database {quote_ident(schema)}: "
-            f"tables it was not granted are invisible to it and would be left out{named}"
-        )
-    if routine_names(cur, schema) is None:
-        bodiless = _names(cur, _ROUTINES_VISIBLE + " AND ROUTINE_DEFINITION IS NULL", schema)
-        named = f" (cannot read: {', '.join(bodiless)})" if bodiless else ""
-        gaps.append(
-            "the dump user cannot read mysql.proc: MariaDB hides the routines of other "
-            f"definers from it, so the dump could silently lack them{named}"
-        )
-    return gaps
-
-
-def _invisible_innodb_tables(cur: Any, schema: str, visible: list[str]) -> list[str]:
-    # With PROCESS the InnoDB dictionary names every table, even those hidden from this login.
-    prefix = _to_filename(schema) + "/"
-    try:
-        cur.execute(
-            "SELECT NAME FROM information_schema.INNODB_SYS_TABLES WHERE NAME LIKE %s",
-            (prefix + "%",),  # "_" matches any one character: the prefix is checked below
-        )
-    except pymysql.MySQLError:
-        return []
-    rows = (str(row[0]) for row in cur.fetchall())
-    names = {_from_filename(row[len(prefix) :]) for row in rows if row.startswith(prefix)}
-    # Internal tables (full-text indexes, half-done ALTERs) are InnoDB's own, not the schema's.
-    return sorted(n for n in names - set(visible) if not n.startswith(("#", "FTS_")))
-
-
-def _to_filename(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_]", lambda m: f"@{ord(m.group()):04x}", name)
-
-
-def _from_filename(name: str) -> str:
-    """Undo MariaDB's file-name encoding of an identifier (@0020 is a space)."""
-    return re.sub(r"@([0-9a-f]{4})", lambda m: chr(int(m.group(1), 16)), name)
-
-
-def _reads_every_table(cur: Any, schema: str) -> bool:
-    # A table that cannot exist answers "doesn't exist" only to a login holding SELECT on the
-    # whole schema (by a global, database, wildcard or role grant); others get "denied".
-    probe = f"{quote_ident(schema)}.{quote_ident('bk probe ' + secrets.token_hex(8))}"
-    try:
-        cur.execute(f"SELECT 1 FROM {probe} LIMIT 0")  # noqa: S608 - quoted identifiers
-    except pymysql.MySQLError as exc:
-        if exc.args[0] == _NO_SUCH_TABLE:
-            return True
-        if exc.args[0] in (_TABLE_DENIED, _DB_DENIED):
-            return False
-        raise
-    return True
-
-
-def _can_select(cur: Any, schema: str, table: str) -> bool:
-    try:
-        cur.execute(f"SELECT 1 FROM {quote_ident(schema)}.{quote_ident(table)} LIMIT 0")  # noqa: S608
-    except pymysql.MySQLError as exc:
-        if exc.args[0] in (_TABLE_DENIED, _DB_DENIED):
-            return False
-        raise
-    return True
 
 
 def table_fingerprints(cur: Any, tables: list[str]) -> dict[str, dict[str, int | None]]:

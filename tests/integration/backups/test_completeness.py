@@ -189,3 +189,51 @@ def test_hostile_names_and_bodies_back_up_and_restore_verify(
     assert "PROCEDURE p -- ✓" in inventory["routines"]
     assert inventory["triggers"] == ["tr`ig ✓", "work_items_title"]
     assert inventory["table_rows"]["work_items"] > 0
+
+
+def test_tables_whose_triggers_the_dump_user_cannot_see_fail_the_backup(
+    make_backup_app: AppFactory,
+    source_db: str,
+    mariadb_server: MariaDBServer,
+    integrations: HTTPServer,
+    tmp_path: Path,
+    auth: Callable[..., dict[str, str]],
+) -> None:
+    grants = ("SELECT, SHOW VIEW, EVENT, LOCK TABLES ON `{db}`.*", PROC_GRANT)
+    with dump_user(mariadb_server, *grants, database=source_db) as user:
+        app = make_backup_app(source_db, BACKUP_SOURCE_URL=_url(mariadb_server, user, source_db))
+        backup = take_backup(app.test_client(), auth)
+    _assert_failed_and_reported(backup, integrations, tmp_path / "backups")
+    assert "lacks TRIGGER on clients, work_items" in str(backup["error_message"])
+
+
+@contextlib.contextmanager
+def role_user(server: MariaDBServer, *grants: str) -> Iterator[str]:
+    """A login whose privileges all come from its default role."""
+    role = f"bk_role_{uuid.uuid4().hex[:8]}"
+    with server.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE ROLE `{role}`")
+        for grant in grants:
+            cur.execute(f"GRANT {grant} TO `{role}`")
+    try:
+        with dump_user(server, role, database="") as user:
+            with server.connect() as conn, conn.cursor() as cur:
+                cur.execute(f"SET DEFAULT ROLE `{role}` FOR %s@'%%'", (user,))
+            yield user
+    finally:
+        with server.connect() as conn, conn.cursor() as cur:
+            cur.execute(f"DROP ROLE IF EXISTS `{role}`")
+
+
+def test_privileges_from_a_default_role_on_a_wildcard_database_are_enough(
+    make_backup_app: AppFactory,
+    source_db: str,
+    mariadb_server: MariaDBServer,
+    auth: Callable[..., dict[str, str]],
+) -> None:
+    pattern = source_db.rsplit("_", 1)[0].replace("_", "\\_") + "\\_%"  # bk\_source\_%
+    grants = (f"SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON `{pattern}`.*", PROC_GRANT)
+    with role_user(mariadb_server, *grants) as user:
+        app = make_backup_app(source_db, BACKUP_SOURCE_URL=_url(mariadb_server, user, source_db))
+        backup = take_backup(app.test_client(), auth)
+    assert backup["status"] == "succeeded", backup["error_message"]
