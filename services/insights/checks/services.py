@@ -10,6 +10,7 @@ from sqlalchemy import Row, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.insights.failures.command_shape import check_keys, shape_command, storable_key
+from services.insights.failures.fingerprint import names_missing_program
 from services.insights.failures.services import MAX_COMMAND_CHARS
 from services.insights.knowledge.evidence import add_counter_evidence
 from services.insights.knowledge.scope import current_filter, host_matches
@@ -150,11 +151,14 @@ def _constraints(session: Session, host: HostFacts, keys: list[str]) -> list[Row
 
 
 def _patterns(session: Session, host: HostFacts, keys: list[str]) -> list[Row[Any]]:
-    """The client's patterns with this command shape, and how often each failed on this host."""
+    """The client's patterns with this command shape, and how often each failed on this host.
+    A program missing elsewhere (`apt-get: command not found` on a NAS) says nothing about
+    this host: such a pattern counts only where it happened."""
     rows = session.connection().execute(
         _PATTERNS, {"client_id": host.client_id, "host_id": host.id, "keys": keys}
     )
-    return sorted(rows, key=lambda p: (-p.on_host, -p.occurrence_count, p.id))
+    found = [p for p in rows if p.on_host or not names_missing_program(p.error_signature or "")]
+    return sorted(found, key=lambda p: (-p.on_host, -p.occurrence_count, p.id))
 
 
 def _verdict(insights: list[Row[Any]], patterns: list[Row[Any]]) -> str:

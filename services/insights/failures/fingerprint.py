@@ -160,6 +160,11 @@ def _missing_program(command: str, error_output: str) -> str | None:
     return found.pop() if len(found) == 1 else None
 
 
+def names_missing_program(signature: str) -> bool:
+    """The error says the program itself is missing (`command not found`, `not recognized`)."""
+    return bool(_COMMAND_MISSING.search(signature))
+
+
 FINGERPRINTERS: dict[int, Callable[[str, str | None, int | None], FailureSignature]] = {
     1: fingerprint_v1,
     2: fingerprint_v2,

@@ -114,3 +114,29 @@ def test_a_program_missing_inside_a_pipeline_keys_its_pattern_and_warns_on_its_o
     assert result.json["reasons"][0]["id"] == response.json["pattern"]["id"]
     unrelated = client.post("/v1/check", headers=hdr, json={**ids, "command": "curl -s https://x"})
     assert unrelated.json["verdict"] == "ok"
+
+
+def test_a_program_missing_on_one_host_warns_only_there(client: FlaskClient, hdr: dict) -> None:
+    owner = make_client(client, hdr)
+    nas, server = (make_host(client, hdr, owner["id"], os=os) for os in ("DSM", "Debian"))
+    failure = {
+        "client_id": owner["id"],
+        "infrastructure_id": nas["id"],
+        "command": "sudo apt-get update",
+        "error_output": "sudo: apt-get: command not found",
+        "exit_code": 1,
+    }
+    assert client.post("/v1/failures", headers=hdr, json=failure).status_code == 201
+    verdicts = {
+        host["hostname"]: client.post(
+            "/v1/check",
+            headers=hdr,
+            json={
+                "client_id": owner["id"],
+                "infrastructure_id": host["id"],
+                "command": "apt-get install -y htop",
+            },
+        ).json["verdict"]
+        for host in (nas, server)
+    }
+    assert verdicts == {nas["hostname"]: "warn", server["hostname"]: "ok"}

@@ -47,7 +47,14 @@ def check(client: FlaskClient, hdr: dict, estate: dict, command: str, host: int 
     return response.json
 
 
-def fail(client: FlaskClient, hdr: dict, estate: dict, command: str, host: int = 0) -> Any:
+def fail(
+    client: FlaskClient,
+    hdr: dict,
+    estate: dict,
+    command: str,
+    host: int = 0,
+    error: str = WMIC_ERROR,
+) -> Any:
     return client.post(
         "/v1/failures",
         headers=hdr,
@@ -55,7 +62,7 @@ def fail(client: FlaskClient, hdr: dict, estate: dict, command: str, host: int =
             "client_id": estate["client"]["id"],
             "infrastructure_id": estate["hosts"][host]["id"],
             "command": command,
-            "error_output": WMIC_ERROR,
+            "error_output": error,
             "exit_code": 9009,
         },
     ).json
@@ -82,7 +89,9 @@ def test_an_unknown_command_is_ok(client: FlaskClient, hdr: dict, estate: dict) 
 def test_a_command_that_failed_in_the_client_is_a_warning_with_the_pattern(
     client: FlaskClient, hdr: dict, estate: dict
 ) -> None:
-    failure = fail(client, hdr, estate, "wmic bios get serialnumber", host=1)
+    # Not a missing program: that warns only on the hosts it is missing from.
+    denied = "ERROR:\nDescription = Access denied"
+    failure = fail(client, hdr, estate, "wmic bios get serialnumber", host=1, error=denied)
     result = check(client, hdr, estate, "wmic bios get serialnumber")
     assert result["verdict"] == "warn"
     assert result["reasons"][0]["id"] == failure["pattern"]["id"]
