@@ -60,14 +60,16 @@ def test_failures_prevented_counts_each_check_against_its_own_host_and_command(
     first, second = make_client(client, hdr), make_client(client, hdr)
     a0, a1 = (make_host(client, hdr, first["id"]) for _ in range(2))
     b0 = make_host(client, hdr, second["id"])
-    fail(client, hdr, a0, WMIC, error)  # the client now knows the command fails
-    assert check(client, hdr, a0, WMIC) != "ok"  # heeded: no wmic failure on a0 after it
-    assert check(client, hdr, a1, WMIC) != "ok"  # ignored: wmic then fails on a1
+    # Known on both hosts (a missing program warns only where it is missing).
+    fail(client, hdr, a0, WMIC, error)
     fail(client, hdr, a1, WMIC, error)
-    fail(
-        client, hdr, a0, ROBOCOPY, error
-    )  # another command failing on a0 is not wmic failing there
-    check(client, hdr, b0, ROBOCOPY)  # another client checks the command that failed on a0
+    assert check(client, hdr, a0, WMIC) != "ok"  # heeded: no wmic failure on a0 after it
+    assert check(client, hdr, a1, WMIC) != "ok"  # ignored: wmic then fails on a1 again
+    fail(client, hdr, a1, WMIC, error)
+    # Another command failing on a0 is not wmic failing there, even when another client
+    # checked that command.
+    fail(client, hdr, a0, ROBOCOPY, error)
+    check(client, hdr, b0, ROBOCOPY)
     totals = client_totals(client, hdr, first["id"])
     assert (totals["checks_flagged"], totals["failures_prevented"]) == (2, 1)
     assert client_totals(client, hdr, second["id"])["failures_prevented"] == 0
