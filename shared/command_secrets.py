@@ -24,7 +24,9 @@ _SECRET_NAME = re.compile(
     r"secret_?key|private_?key|account_?key|shared_?access_?key|sig|signature|auth)$"
 )
 _PAIR = re.compile(r"(?i)(?:^|(?<=[;&?,\s{(]))\s*([\w.$:-]+?)\s*=\s*")
-_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://")
+# Only a run's first character may start a scheme (only the match's end is used): trying every
+# position of a long run made a 200,000-character word take minutes.
+_SCHEME = re.compile(r"(?<![A-Za-z0-9+.-])[A-Za-z0-9+.-]+://")
 _PASSWORD_FLAG = re.compile(
     r"(?i)^(?:--?|/)[\w-]*(?:password|passwd|passphrase|secret|token|api-?key)(?:[=:](.*))?$"
 )
