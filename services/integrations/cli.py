@@ -39,6 +39,11 @@ from services.integrations.keys.services import (
     rewrap_batch,
 )
 from services.integrations.vault.keys_config import VaultKeys, vault_keys_from_settings
+from services.integrations.webhooks.unsigned import (
+    UnsignedLimits,
+    close_abandoned,
+    prune_rejected,
+)
 from shared.config import ensure_sqlite_folder
 from shared.db import make_engine, make_session_factory
 from shared.errors import DomainError
@@ -294,6 +299,18 @@ def prune(ctx: click.Context, older_than_days: int | None, batch_size: int) -> N
             session=session, older_than=utcnow() - timedelta(days=days), batch_size=batch_size
         )
     click.echo(f"deleted {deleted} integration events older than {days} days")
+
+
+@integrations.command("prune-webhooks")
+@click.pass_context
+def prune_webhooks(ctx: click.Context) -> None:
+    """Close deliveries a dead process left unverified; delete rejected ones past retention."""
+    settings = ctx.obj["settings"]
+    limits = UnsignedLimits.from_config(settings)
+    with _session(settings) as session:
+        closed = close_abandoned(session=session)
+        deleted = prune_rejected(session=session, limits=limits)
+    click.echo(f"closed {closed} unverified deliveries; deleted {deleted} rejected deliveries")
 
 
 if __name__ == "__main__":

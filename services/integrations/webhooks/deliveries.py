@@ -7,6 +7,7 @@ from sqlalchemy.orm import Session
 
 from services.integrations.tickets.psa_access import PsaAccess
 from services.integrations.webhooks.services import process_delivery
+from services.integrations.webhooks.unsigned import close_abandoned
 from shared.errors import NotFound
 from shared.models import WebhookDelivery
 from shared.pagination import Page, filtered, keyset_page
@@ -21,7 +22,8 @@ STATES: dict[str, ColumnElement[bool]] = {
     "rejected": _id.startswith("rejected:"),
     "invalid": _id.startswith("invalid:"),
     "duplicate": _id.startswith("duplicate:"),
-    "unverified": _id.startswith("pending:"),  # stored, then the process died before checking
+    # Being checked now, or its process died first: closed as rejected after ABANDONED_AFTER.
+    "unverified": _id.startswith("pending:"),
     "failed": and_(_OPEN, WebhookDelivery.error.is_not(None)),
     "waiting": and_(_OPEN, WebhookDelivery.error.is_(None)),
     "processed": and_(WebhookDelivery.processed_at.is_not(None), not_(_MARKED)),
@@ -72,7 +74,9 @@ def get_delivery(*, session: Session, row_id: str) -> WebhookDelivery:
 
 
 def reprocess_open(*, session: Session, access: PsaAccess, limit: int = 50) -> dict[str, int]:
-    """Apply accepted deliveries that were never applied (or failed), oldest first."""
+    """Apply accepted deliveries that were never applied (or failed), oldest first; close the
+    ones a dead process left unverified (they cannot be checked again: only a prefix is kept)."""
+    close_abandoned(session=session)
     ids = list(
         session.scalars(
             select(WebhookDelivery.id)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from shared.errors import DomainError
 from shared.models.tickets import TICKET_SYSTEMS
+from shared.web.json_input import InputLimits, parse_json_body
 
 
 @dataclass(frozen=True)
@@ -26,10 +27,11 @@ def body_digest(raw: bytes) -> str:
 
 
 def parse_json(raw: bytes) -> dict[str, Any] | None:
-    """The body as a JSON object, or None."""
+    """The body as a JSON object, or None (also for one nested too deep or holding NaN or a
+    lone surrogate: this is read before the signature is checked, so it must never raise)."""
     try:
-        parsed = json.loads(raw)
-    except ValueError:
+        parsed = parse_json_body(raw, InputLimits())
+    except DomainError:
         return None
     return parsed if isinstance(parsed, dict) else None
 

@@ -20,6 +20,7 @@ from services.integrations.webhooks.schemas import (
     WebhookDeliveryQuerySchema,
     WebhookReceiptSchema,
 )
+from services.integrations.webhooks.unsigned import UnsignedLimits
 from shared.errors import NotFound
 from shared.models import WebhookDelivery
 from shared.models.tickets import WEBHOOK_SOURCES
@@ -28,6 +29,7 @@ from shared.pagination import Page
 from shared.web import Blueprint, db_session
 from shared.web.api import one_of
 from shared.web.background import after_response
+from shared.web.guard import input_limits
 from shared.web.problems import ProblemSchema
 
 log = logging.getLogger(__name__)
@@ -63,7 +65,17 @@ class Webhooks(MethodView):
     @blp.alt_response(
         401,
         schema=ProblemSchema,
-        description="Bad signature or token (the delivery is kept as rejected)",
+        description="Bad signature or token (the delivery is kept as rejected, body capped)",
+    )
+    @blp.alt_response(
+        422,
+        schema=ProblemSchema,
+        description="Signed, but not a storable JSON object (kept as invalid, with the reason)",
+    )
+    @blp.alt_response(
+        429,
+        schema=ProblemSchema,
+        description="Too many unsigned deliveries from this address (Retry-After); nothing kept",
     )
     def post(self, source: str) -> dict[str, Any]:
         """Receive a PSA webhook: stored raw, verified, deduplicated, answered, then applied"""
@@ -78,6 +90,9 @@ class Webhooks(MethodView):
             query=request.args,
             secrets=services.WebhookSecrets.from_config(app.config),
             key_audit=OutboundRecorder(app.extensions["session_factory"], created_by="webhook"),
+            source_ip=request.remote_addr,
+            limits=UnsignedLimits.from_config(app.config),
+            json_limits=input_limits(),
         )
         if not receipt.duplicate:
             _process_later(app, receipt.row_id, source)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -22,8 +23,16 @@ from services.integrations.webhooks.signatures import (
     key_url_allowed,
     tokens_match,
 )
+from services.integrations.webhooks.unsigned import (
+    UnsignedLimits,
+    kept_body,
+    prune_rejected,
+    refuse_flood,
+)
 from shared.errors import DomainError, Unauthorized, ValidationFailed
 from shared.models import WebhookDelivery, new_id, utcnow
+from shared.redaction import redact_json, redact_text
+from shared.web.json_input import InputLimits, MalformedJson, parse_json_body
 
 log = logging.getLogger(__name__)
 
@@ -61,16 +70,28 @@ class Receipt:
     duplicate: bool
 
 
-def store_raw(*, session: Session, source: str, raw: bytes) -> WebhookDelivery:
-    """Commit the raw body before anything parses it, so every delivery is on file."""
-    row_id = new_id()
+def store_raw(
+    *,
+    session: Session,
+    source: str,
+    raw: bytes,
+    source_ip: str | None = None,
+    limits: UnsignedLimits = UnsignedLimits(),
+) -> WebhookDelivery:
+    """Commit the delivery before anything parses it, so every delivery is on file. Until its
+    signature holds, only a redacted prefix of the body is kept (with its SHA-256 and length):
+    a forger's megabytes cost a few kilobytes."""
+    row_id, kept = new_id(), kept_body(raw, limits)
     row = WebhookDelivery(
         id=row_id,
         integration_type=source,
         delivery_id=f"pending:{row_id}",
         signature_valid=False,
         received_at=utcnow(),
-        raw_body=raw.decode("utf-8", errors="replace"),
+        raw_body=kept.text,
+        body_sha256=kept.sha256,
+        body_bytes=kept.length,
+        source_ip=source_ip,
     )
     session.add(row)
     session.commit()
@@ -118,24 +139,68 @@ def receive_delivery(
     query: Mapping[str, str],
     secrets: WebhookSecrets,
     key_audit: AuditHook,
+    source_ip: str | None = None,
+    limits: UnsignedLimits = UnsignedLimits(),
+    json_limits: InputLimits = InputLimits(),
 ) -> Receipt:
-    """Store, authenticate (401 + kept as rejected) and dedupe one delivery.
+    """Refuse a flood (429), store, authenticate (401 + kept as rejected), parse (422 + kept
+    as invalid) and dedupe one delivery.
 
     `headers` has lower-case names.
     """
-    row = store_raw(session=session, source=source, raw=raw)
+    refuse_flood(session=session, source=source, source_ip=source_ip, limits=limits)
+    row = store_raw(session=session, source=source, raw=raw, source_ip=source_ip, limits=limits)
     reason = _auth_failure(source, raw, headers, query, secrets, key_audit)
     if reason:
         # A rejected row never takes the delivery id it claims, so a forgery can't block it.
         _close_as(session, row, "rejected", reason)
+        prune_rejected(session=session, limits=limits, source=source, batches=1)
         log.warning("webhook delivery %s from %s rejected: %s", row.id, source, reason)
         raise Unauthorized("the webhook signature or token is not valid")
     row.signature_valid = True
-    payload = parse_json(raw)
-    if payload is None:
-        _close_as(session, row, "invalid", "body is not a JSON object")
+    payload = _signed_payload(session, row, raw, json_limits)
+    clean = redact_json(payload)
+    row.raw_body = _signed_body_text(raw, payload, clean)
+    did = delivery_id(source, payload, raw, headers)
+    return _dedupe(session, row, source, did, clean)
+
+
+def _signed_payload(
+    session: Session, row: WebhookDelivery, raw: bytes, json_limits: InputLimits
+) -> dict[str, Any]:
+    """The signed body through the guard every JSON body passes (after the signature, so a
+    forger learns nothing); content it refuses ends the delivery as invalid, with the reason."""
+    try:
+        payload = parse_json_body(raw, json_limits)
+    except MalformedJson:
+        _close_invalid(session, row, raw, "body is not JSON")
+        raise ValidationFailed({"body": ["must be a JSON object"]}) from None
+    except ValidationFailed as exc:
+        _close_invalid(session, row, raw, _refusal(exc))
+        raise
+    if not isinstance(payload, dict):
+        _close_invalid(session, row, raw, "body is not a JSON object")
         raise ValidationFailed({"body": ["must be a JSON object"]})
-    return _dedupe(session, row, source, delivery_id(source, payload, raw, headers), payload)
+    return payload
+
+
+def _close_invalid(session: Session, row: WebhookDelivery, raw: bytes, reason: str) -> None:
+    row.raw_body = redact_text(raw.decode("utf-8", errors="replace"))  # signed: kept whole
+    _close_as(session, row, "invalid", reason)
+
+
+def _refusal(exc: DomainError) -> str:
+    errors = exc.extensions.get("errors")
+    if isinstance(errors, dict):
+        return "; ".join(f"{path}: {', '.join(map(str, why))}" for path, why in errors.items())
+    return exc.detail
+
+
+def _signed_body_text(raw: bytes, payload: dict[str, Any], clean: dict[str, Any]) -> str:
+    """The body as received, unless a secret had to be masked: then the masked document."""
+    if clean == payload:
+        return raw.decode("utf-8", errors="replace")
+    return json.dumps(clean, ensure_ascii=False)
 
 
 def _dedupe(

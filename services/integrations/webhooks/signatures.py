@@ -26,7 +26,7 @@ def dotnet_escaped(raw: bytes) -> bytes | None:
     """The body re-serialised the way Autotask's .NET signer appears to see it (None: not JSON)."""
     try:
         parsed = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # unsigned input: deep nesting must not be a 500
         return None
     text = json.dumps(parsed, separators=(",", ":"), ensure_ascii=True)
     text = text.replace('\\"', "\\u0022")
