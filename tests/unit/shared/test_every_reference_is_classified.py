@@ -60,6 +60,10 @@ REFERENCES = {
     "mapping exists to check it against)",
     ("integrations", "tickets.Tickets", "post", "session_id"): "names the session in the audit "
     "rows only",
+    ("integrations", "tickets.UncertainTicketResolve", "post", "external_id"): "an id in the "
+    "PSA, read from it before it is stored",
+    ("integrations", "tickets.UncertainTicketResolve", "post", "caller_token_id"): "whose "
+    "Idempotency-Key: another token than the caller's needs admin (test_idempotency_per_caller)",
 }
 
 
