@@ -53,8 +53,9 @@ def test_a_superseded_insight_reads_superseded_and_is_history(
         "superseded",
     )
     url = f"/v1/clients/{owner['id']}/hosts/{host['id']}/briefing"
-    then = client.get(url, query_string={"as_of": before}, headers=hdr).json
-    assert [i["id"] for i in then["sections"]["relevant"]] == [old["id"]]
+    then = client.get(url, query_string={"as_of": before, "budget_tokens": 20000}, headers=hdr).json
+    briefed = {i["id"] for i in then["sections"]["relevant"]}  # global insights may join
+    assert old["id"] in briefed and new["id"] not in briefed
 
 
 def test_migration_0011_marks_insights_superseded_before_it(
