@@ -27,6 +27,8 @@ def dump_privilege_gaps(cur: Any, schema: str, objects: dict[str, Any]) -> list[
     leaves it out with exit 0; so the gaps are found by asking, not by listing.
     """
     gaps = []
+    cur.execute("SHOW GRANTS")  # the login's own grants and its active role's
+    grants = [str(row[0]) for row in cur.fetchall()]
     if not _reads_every_table(cur, schema):
         tables = objects.get("tables", [])
         unreadable = [t for t in tables if not _can_select(cur, schema, t)]
@@ -36,19 +38,33 @@ def dump_privilege_gaps(cur: Any, schema: str, objects: dict[str, Any]) -> list[
             f"the dump user lacks SELECT on the whole database {quote_ident(schema)}: "
             f"tables it was not granted are invisible to it and would be left out{named}"
         )
-    if blind := _tables_without_trigger_privilege(cur, schema, objects.get("tables", [])):
+    if blind := _tables_without_trigger_privilege(grants, schema, objects.get("tables", [])):
         gaps.append(
             f"the dump user lacks TRIGGER on {_listed(blind)}: MariaDB hides the triggers of "
             "those tables from it, so the dump could silently lack them"
         )
-    if routine_names(cur, schema) is None:
-        bodiless = names(cur, ROUTINES_VISIBLE + " AND ROUTINE_DEFINITION IS NULL", schema)
-        named = f" (cannot read: {_listed(bodiless)})" if bodiless else ""
-        gaps.append(
-            "the dump user cannot read mysql.proc: MariaDB hides the routines of other "
-            f"definers from it, so the dump could silently lack them{named}"
-        )
+    if routine_names(cur, schema) is None and (gap := _routine_gap(cur, grants, schema)):
+        gaps.append(gap)
     return gaps
+
+
+def _routine_gap(cur: Any, grants: list[str], schema: str) -> str | None:
+    # Without mysql.proc, 10.11 lists every routine of a schema only to a login holding a
+    # routine privilege on the whole schema, and shows the body only of its own routines.
+    bodiless = names(cur, ROUTINES_VISIBLE + " AND ROUTINE_DEFINITION IS NULL", schema)
+    if bodiless:
+        return (
+            "the dump user cannot read mysql.proc, so mariadb-dump cannot write the routines "
+            f"of other definers (cannot read: {_listed(bodiless)})"
+        )
+    whole_schema, _ = _granted(grants, schema, _GRANTS_ROUTINES)
+    if whole_schema:
+        return None
+    return (
+        "the dump user cannot read mysql.proc and holds no EXECUTE, ALTER ROUTINE or CREATE "
+        "ROUTINE on the whole database: MariaDB hides the routines of other definers from it, "
+        "so the dump could silently lack them"
+    )
 
 
 def _listed(items: list[str], limit: int = 20) -> str:
@@ -62,24 +78,31 @@ _GRANT = re.compile(
     rf"^GRANT (?P<privileges>.+?) ON (?P<database>{_QUOTED}|\*)\.(?P<table>{_QUOTED}|\*) TO "
 )
 _GRANTS_TRIGGER = re.compile(r"\b(?:TRIGGER|ALL PRIVILEGES)\b")
+_GRANTS_ROUTINES = re.compile(r"\b(?:EXECUTE|ALTER ROUTINE|CREATE ROUTINE|ALL PRIVILEGES)\b")
 
 
-def _tables_without_trigger_privilege(cur: Any, schema: str, tables: list[str]) -> list[str]:
-    # No probe tells a missing TRIGGER privilege from a table without triggers, so the
-    # grants are read: SHOW GRANTS lists the login's own and its active role's.
-    cur.execute("SHOW GRANTS")
-    covered: set[str] = set()
-    for (line,) in cur.fetchall():
-        grant = _GRANT.match(str(line))
+def _tables_without_trigger_privilege(
+    grants: list[str], schema: str, tables: list[str]
+) -> list[str]:
+    # No probe tells a missing TRIGGER privilege from a table without triggers: read the grants.
+    whole_schema, covered = _granted(grants, schema, _GRANTS_TRIGGER)
+    return [] if whole_schema else [t for t in tables if t not in covered]
+
+
+def _granted(grants: list[str], schema: str, wanted: re.Pattern[str]) -> tuple[bool, set[str]]:
+    """Whether SHOW GRANTS gives a wanted privilege on the whole schema, else on which tables."""
+    tables: set[str] = set()
+    for line in grants:
+        grant = _GRANT.match(line)
         privileges = re.sub(r"\([^)]*\)", "", grant["privileges"]) if grant else ""
-        if not grant or not _GRANTS_TRIGGER.search(privileges):
+        if not grant or not wanted.search(privileges):
             continue
         database, table = grant["database"], grant["table"]
         if database == "*" or (table == "*" and _schema_pattern(database).fullmatch(schema)):
-            return []
+            return True, set()
         if _unquote(database) == schema:
-            covered.add(_unquote(table))
-    return [t for t in tables if t not in covered]
+            tables.add(_unquote(table))
+    return False, tables
 
 
 def _unquote(identifier: str) -> str:

@@ -10,6 +10,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pymysql
 import pytest
 from pytest_httpserver import HTTPServer
 
@@ -235,5 +236,29 @@ def test_privileges_from_a_default_role_on_a_wildcard_database_are_enough(
     grants = (f"SELECT, SHOW VIEW, TRIGGER, EVENT, LOCK TABLES ON `{pattern}`.*", PROC_GRANT)
     with role_user(mariadb_server, *grants) as user:
         app = make_backup_app(source_db, BACKUP_SOURCE_URL=_url(mariadb_server, user, source_db))
+        backup = take_backup(app.test_client(), auth)
+    assert backup["status"] == "succeeded", backup["error_message"]
+
+
+def test_a_login_with_all_on_its_schema_needs_no_mysql_proc_for_its_own_routines(
+    make_backup_app: AppFactory,
+    mariadb_server: MariaDBServer,
+    auth: Callable[..., dict[str, str]],
+) -> None:
+    # The compose example's account: ALL on its database, nothing else.
+    database = mariadb_server.create_database("bk_own")
+    with dump_user(mariadb_server, "ALL ON `{db}`.*", database=database) as user:
+        own = pymysql.connect(
+            host=mariadb_server.host,
+            port=mariadb_server.port,
+            user=user,
+            password=f"pw-{user}",
+            database=database,
+            autocommit=True,
+        )
+        with own, own.cursor() as cur:
+            cur.execute("CREATE TABLE t (id INT PRIMARY KEY)")
+            cur.execute("CREATE PROCEDURE own_proc() SELECT COUNT(*) FROM t")
+        app = make_backup_app(database, BACKUP_SOURCE_URL=_url(mariadb_server, user, database))
         backup = take_backup(app.test_client(), auth)
     assert backup["status"] == "succeeded", backup["error_message"]
