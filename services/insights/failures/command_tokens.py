@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 SEPARATORS = ("&&", "||", "|", ";")
 _EXECUTABLE_SUFFIX = re.compile(r"\.(exe|com|cmd|bat)$", re.I)
@@ -10,6 +11,12 @@ _EXECUTABLE_SUFFIX = re.compile(r"\.(exe|com|cmd|bat)$", re.I)
 
 def tokenize(command: str) -> list[str]:
     """Split a command line into words, quoted strings, {script blocks} and separators."""
+    return list(_tokens(command))
+
+
+@lru_cache(maxsize=1024)
+def _tokens(command: str) -> tuple[str, ...]:
+    # Cached: a check reads one line under every fingerprint reading, wrappers and all.
     tokens: list[str] = []
     current: list[str] = []
     depth = 0
@@ -47,7 +54,7 @@ def tokenize(command: str) -> list[str]:
             current.append(char)
         index += 1
     _flush(tokens, current)
-    return tokens
+    return tuple(tokens)
 
 
 def _flush(tokens: list[str], current: list[str]) -> None:
