@@ -146,8 +146,10 @@ def create_backup(
     storage = data.get("storage") or runtime.default_storage
     runtime.storage(storage)  # fails fast (422) when s3 is asked for but not configured
     database = data.get("database") or runtime.default_database()
-    # SQLite's "database" is the file of the embedded default, not a MariaDB name.
-    _check_requested_database(data.get("database") if runtime.is_sqlite else database)
+    # SQLite's "database" is the file of the embedded default (start_backup fills it in), not
+    # a MariaDB name: no command line ever sees it.
+    if not runtime.is_sqlite:
+        _check_requested_database(database)
     backup = BackupLog(
         schedule_id=schedule_id,
         backup_type=backup_type,

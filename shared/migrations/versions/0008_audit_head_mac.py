@@ -32,11 +32,11 @@ def upgrade() -> None:
     op.add_column(
         "credential_access_log", sa.Column("reason", sa.String(length=200), nullable=True)
     )
-    op.create_check_constraint(
-        op.f("ck_credential_access_log_outcome"),
-        "credential_access_log",
-        f"outcome IN ({OUTCOMES})",
-    )
+    # Batch mode: SQLite (the embedded default) cannot add a constraint to a table in place.
+    with op.batch_alter_table("credential_access_log") as batch:
+        batch.create_check_constraint(
+            op.f("ck_credential_access_log_outcome"), f"outcome IN ({OUTCOMES})"
+        )
     op.create_index(
         op.f("ix_credential_access_log_credential_id_credential_version"),
         "credential_access_log",
@@ -50,8 +50,7 @@ def downgrade() -> None:
         op.f("ix_credential_access_log_credential_id_credential_version"),
         table_name="credential_access_log",
     )
-    op.drop_constraint(
-        op.f("ck_credential_access_log_outcome"), "credential_access_log", type_="check"
-    )
+    with op.batch_alter_table("credential_access_log") as batch:
+        batch.drop_constraint(op.f("ck_credential_access_log_outcome"), type_="check")
     op.drop_column("credential_access_log", "reason")
     op.drop_column("credential_audit_head", "mac")
