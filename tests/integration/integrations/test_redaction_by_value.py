@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 import secrets
 import string
@@ -23,6 +25,7 @@ pytest_plugins = [
 ]
 
 Auth = Callable[..., dict[str, str]]
+HOOK_SECRET = new_secret("autotask-hook-redaction")
 
 SECRET_KEY_NAMES = (
     "password",
@@ -198,3 +201,48 @@ def test_a_psa_error_naming_the_credential_in_use_is_stored_without_it(
     assert rows
     for row in rows:
         assert SYNCRO_TOKEN not in f"{row.request_data} {row.response_data} {row.external_url}"
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(payload=hidden_secret())
+def test_a_secret_hidden_in_a_signed_webhook_body_is_stored_in_no_column(
+    psa: Any,
+    psa_client: FlaskClient,
+    vault_app: Any,
+    engine: Engine,
+    payload: tuple[dict[str, Any], str],
+) -> None:
+    document, secret = payload
+    body = json.dumps(
+        {"Action": "Update", "Guid": secrets.token_hex(8), "EntityType": "Contact", **document}
+    ).encode()
+    digest = hmac.new(HOOK_SECRET.encode(), body, hashlib.sha1).digest()
+
+    configured = vault_app.config.get("WEBHOOK_AUTOTASK_SECRET")
+    vault_app.config["WEBHOOK_AUTOTASK_SECRET"] = HOOK_SECRET
+    try:
+        answer = psa_client.post(
+            "/v1/webhooks/autotask",
+            data=body,
+            content_type="application/json",
+            headers={"X-Hook-Signature": "sha1=" + base64.b64encode(digest).decode()},
+        )
+    finally:
+        vault_app.config["WEBHOOK_AUTOTASK_SECRET"] = configured
+
+    assert answer.status_code == 200, answer.get_json()
+    with engine.connect() as conn:
+        delivery = conn.execute(
+            text("SELECT * FROM webhook_deliveries WHERE delivery_id = :d"),
+            {"d": answer.get_json()["delivery_id"]},
+        ).one()
+        events = conn.execute(
+            text("SELECT * FROM external_integrations WHERE created_at >= :t"),
+            {"t": delivery.received_at},
+        ).all()
+    assert secret not in repr(delivery) + repr(events)
+    assert "printer" in repr(delivery)
