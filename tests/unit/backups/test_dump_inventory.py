@@ -10,7 +10,18 @@ from hypothesis import strategies as st
 from services.backups.adapters.dump_inventory import DumpContents, DumpInventoryScanner
 
 # Identifiers as MariaDB takes them: any character but NUL, no surrogates, no trailing space.
-_names = (
+_marker_names = st.sampled_from(
+    [
+        "x`\n-- Table structure for table `ghost",
+        "x\n-- Dumping data for table `ghost`",
+        "v\n-- Final view structure for view `ghost`",
+        "`",
+        "``",
+        "-- x",
+        "ünïcødé ✓ \U0001d518",
+    ]
+)
+_names = _marker_names | (
     st.text(
         st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"),
         min_size=1,
@@ -113,7 +124,8 @@ def _table(name: str, value: str) -> str:
 def _trigger(name: str, table: str) -> str:
     return (
         "DELIMITER ;;\n/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`localhost`*/ "
-        f"/*!50003 TRIGGER {name} BEFORE INSERT ON {_quote(table)} FOR EACH ROW SET @x = 1 */;;\n"
+        f"/*!50003 TRIGGER {name} BEFORE INSERT ON {_quote(table)} FOR EACH ROW SET @x = '\n"
+        "/*!50003 CREATE*/ /*!50017 DEFINER=`a`@`b`*/ /*!50003 TRIGGER ghost_trigger\n' */;;\n"
         "DELIMITER ;\n"
     )
 
