@@ -13,7 +13,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.integrations.adapters.shapes import OutboundCall
+from services.integrations.adapters.shapes import OutboundCall, PsaCredentials
 from shared.errors import Conflict, ValidationFailed
 from shared.models import ExternalIntegration, new_id, utcnow
 from shared.pagination import Page, filtered, keyset_page
@@ -158,6 +158,11 @@ def _replay(earlier: ExternalIntegration, fingerprint: str | None) -> RecordedEv
     if earlier.request_fingerprint and earlier.request_fingerprint != fingerprint:
         raise Conflict("this Idempotency-Key was used with a different request body")
     return RecordedEvent(earlier, False)
+
+
+def revealed_secrets(creds: PsaCredentials) -> tuple[str, ...]:
+    """The secret plaintexts of a credential the vault handed an adapter (not URL or user)."""
+    return tuple(value for value in (creds.password, creds.api_key) if value)
 
 
 def record_outbound_call(

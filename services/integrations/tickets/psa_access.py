@@ -26,7 +26,7 @@ from services.integrations.adapters import (
 )
 from services.integrations.adapters.shapes import OutboundCall
 from services.integrations.credentials.sign_in import sign_in_credentials
-from services.integrations.events.services import record_outbound_call
+from services.integrations.events.services import record_outbound_call, revealed_secrets
 from services.integrations.oauth.services import Broker
 from services.integrations.vault.keys_config import VaultKeys
 from shared.errors import DomainError, NotFound, ServiceUnavailable, ValidationFailed
@@ -166,11 +166,6 @@ class PsaAccess:
             return build_adapter(integration_type, creds, audit=recorder, **self.adapter_options)
         except PsaError as exc:
             raise as_domain_error(exc) from None
-
-
-def revealed_secrets(creds: PsaCredentials) -> tuple[str, ...]:
-    """The secret plaintexts of a credential the vault handed over (not its URL or user name)."""
-    return tuple(value for value in (creds.password, creds.api_key) if value)
 
 
 def as_domain_error(exc: PsaError, *, ticket_field: str | None = None) -> DomainError:

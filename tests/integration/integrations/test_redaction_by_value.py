@@ -246,3 +246,37 @@ def test_a_secret_hidden_in_a_signed_webhook_body_is_stored_in_no_column(
         ).all()
     assert secret not in repr(delivery) + repr(events)
     assert "printer" in repr(delivery)
+
+
+def test_a_connection_test_answer_echoing_the_key_is_stored_without_it(
+    vault_client: FlaskClient,
+    make_credential: Callable[..., dict[str, Any]],
+    auth: Auth,
+    httpserver: Any,
+    engine: Engine,
+) -> None:
+    made = make_credential(
+        "api_key", integration_type="syncro", api_url=httpserver.url_for("/").rstrip("/")
+    )
+    key = made["_sent"]["api_key"]
+    httpserver.expect_request("/api/v1/tickets/settings").respond_with_json(
+        {"error": f"token {key} lacks the Tickets permission", "seen": {"caller": key}},
+        status=403,
+    )
+
+    answer = vault_client.post(
+        f"/v1/credentials/{made['id']}/test", headers=auth("credentials:write")
+    )
+
+    assert answer.status_code == 200 and answer.get_json()["last_test_status"] == "failed"
+    with engine.connect() as conn:
+        credential = conn.execute(
+            text("SELECT last_test_error FROM integration_credentials WHERE id = :id"),
+            {"id": made["id"]},
+        ).one()
+        calls = conn.execute(
+            text("SELECT * FROM external_integrations WHERE external_url LIKE :u"),
+            {"u": httpserver.url_for("/") + "%"},
+        ).all()
+    assert calls
+    assert key not in repr(credential) + repr(calls) + answer.get_data(as_text=True)
