@@ -4,7 +4,7 @@ cross-client report tells the sanctioned merge from a crossing."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -28,6 +28,17 @@ def tenants(app: Flask, bearer: Headers) -> list[str]:
     return [make_client(client, headers)["id"] for _ in range(2)]
 
 
+_GLOBALS: list[str] = []  # global insights apply to every host: removed after each test
+
+
+@pytest.fixture(autouse=True)
+def _no_global_insight_left(client: FlaskClient, bearer: Headers) -> Iterator[None]:
+    yield
+    while _GLOBALS:
+        gone = client.delete(f"/v1/insights/{_GLOBALS.pop()}", headers=bearer("admin"))
+        assert gone.status_code == 204
+
+
 def insight(client: FlaskClient, headers: dict[str, str], owner: Owner, **extra: Any) -> Any:
     body = {
         "client_id": owner,
@@ -36,7 +47,10 @@ def insight(client: FlaskClient, headers: dict[str, str], owner: Owner, **extra:
         "description": unique("why"),
         **extra,
     }
-    return post(client, headers, "/v1/insights", body)
+    made = post(client, headers, "/v1/insights", body)
+    if owner is None:
+        _GLOBALS.append(made["id"])
+    return made
 
 
 def merge(client: FlaskClient, headers: dict[str, str], loser: str, winner: str) -> Any:
