@@ -31,6 +31,5 @@ def build_service(service: str, database_url: str, **settings: str) -> Flask:
 def is_peer_outage(status: int, headers: Mapping[str, str], body: Any) -> bool:
     """A 503/504 problem saying a peer service is down, with Retry-After: honest, not a bug."""
     kind = str(body.get("type", "")) if isinstance(body, dict) else ""
-    return (
-        status in (503, 504) and kind.endswith(PEER_PROBLEMS) and bool(headers.get("Retry-After"))
-    )
+    retry_after = {name.lower(): value for name, value in headers.items()}.get("retry-after")
+    return status in (503, 504) and kind.endswith(PEER_PROBLEMS) and bool(retry_after)
