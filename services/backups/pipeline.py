@@ -15,7 +15,7 @@ import pymysql
 from services.backups.adapters import mariadb_inventory as inventory
 from services.backups.adapters.compression import make_compressor
 from services.backups.adapters.dump_inventory import DumpInventoryScanner
-from services.backups.adapters.dump_privileges import dump_privilege_gaps
+from services.backups.adapters.dump_privileges import dump_privilege_gaps, source_now
 from services.backups.adapters.mariadb_client import (
     ClientProcess,
     MariaDBTarget,
@@ -129,6 +129,8 @@ class _Stream:
         self.head = b""
         self.tail = b""
         self.location = ""
+        self.inventory: dict[str, Any] | None = None  # set when objects were dropped meanwhile
+        self.warnings: list[str] = []
 
     def push(self, chunk: bytes, tracker: ProgressTracker) -> None:
         self.scanner.feed(chunk)
@@ -157,7 +159,7 @@ class _Stream:
         return len(data)
 
 
-def _check_dump(stream: _Stream, dump: ClientProcess, code: int, source: dict[str, Any]) -> None:
+def _check_dump(stream: _Stream, dump: ClientProcess, code: int) -> None:
     tail = dump.stderr.tail()
     if code != 0:
         raise PipelineError("dump", f"mariadb-dump exited with status {code}", tail)
@@ -165,12 +167,36 @@ def _check_dump(stream: _Stream, dump: ClientProcess, code: int, source: dict[st
         raise PipelineError("dump", "mariadb-dump reported errors on stderr", tail)
     if TRAILER not in stream.tail:
         raise PipelineError("dump", "dump is incomplete: no '-- Dump completed' trailer", tail)
-    contents = stream.scanner.finish()
-    if not contents.structures:
+    if not stream.scanner.finish().structures:
         raise PipelineError("dump", "dump is empty: it contains no tables", tail)
-    # mariadb-dump leaves out what its login may not see and still exits 0 with a clean stderr.
-    if missing := contents.missing_from(source):
-        raise PipelineError("completeness", "; ".join(missing), tail)
+
+
+def _check_complete(stream: _Stream, target: MariaDBTarget, facts: SourceFacts) -> None:
+    """Every object of the inventory is in the dump, or was dropped before the dump got to it.
+
+    mariadb-dump leaves out what its login may not see and still exits 0 with a clean stderr.
+    A missing object is excused only when the source no longer has it and the login has
+    lost no privilege: a revoke looks like a drop to the login it hides things from.
+    """
+    contents = stream.scanner.finish()
+    if not (missing := contents.missing_from(facts.inventory)):
+        return
+    try:
+        now, gaps = source_now(target)
+    except pymysql.MySQLError as exc:
+        gaps = [f"the source could not be read again: {exc.args[-1]}"]
+    if gaps:
+        raise PipelineError("completeness", "; ".join([*missing, *gaps]))
+    gone = {
+        kind: set(facts.inventory.get(kind, [])) - set(names) - contents.named(kind)
+        for kind, names in now.items()
+    }
+    kept = {kind: sorted(set(facts.inventory.get(kind, [])) - gone[kind]) for kind in gone}
+    if still_missing := contents.missing_from(kept):
+        raise PipelineError("completeness", "; ".join(still_missing))
+    stream.inventory = {**facts.inventory, **kept}
+    dropped = [f"{kind} {', '.join(sorted(names))}" for kind, names in gone.items() if names]
+    stream.warnings.append("dropped while the dump ran (not in the backup): " + "; ".join(dropped))
 
 
 def run_mariadb_backup(
@@ -216,9 +242,9 @@ def run_mariadb_backup(
         tables_dumped=stream.scanner.tables_with_structure,
         server_version=facts.server_version,
         binlog_position=binlog_position(stream.head),
-        inventory=facts.inventory,
+        inventory=stream.inventory or facts.inventory,
         seconds=round(time.monotonic() - started, 3),
-        warnings=list(facts.warnings),
+        warnings=[*facts.warnings, *stream.warnings],
     )
 
 
@@ -246,7 +272,8 @@ def _run_stream(
             raise PipelineError("dump", f"cannot start mariadb-dump: {exc.strerror}") from exc
         try:
             _pump(dump, stream, tracker)
-            _check_dump(stream, dump, dump.wait(), facts.inventory)
+            _check_dump(stream, dump, dump.wait())
+            _check_complete(stream, target, facts)
             stream.finish(tracker)
             stream.location = writer.commit().location
         except StorageError as exc:

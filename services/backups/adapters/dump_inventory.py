@@ -54,6 +54,10 @@ class DumpContents:
     triggers: set[str] = field(default_factory=set)
     events: set[str] = field(default_factory=set)
 
+    def named(self, kind: str) -> set[str]:
+        """What the dump holds of one inventory kind (a table counts once its structure is in)."""
+        return self.structures if kind == "tables" else set(getattr(self, kind, set()))
+
     def missing_from(self, source: dict[str, Any]) -> list[str]:
         """What the source inventory lists that this dump lacks, one line per kind."""
         tables = set(source.get("tables", []))

@@ -1,4 +1,4 @@
-"""Whether the dump user can see everything mariadb-dump must write, asked before it starts."""
+"""Whether the dump user can see everything mariadb-dump must write: before the dump and after."""
 
 from __future__ import annotations
 
@@ -8,11 +8,14 @@ from typing import Any
 
 import pymysql
 
+from services.backups.adapters.mariadb_client import MariaDBTarget
 from services.backups.adapters.mariadb_inventory import (
     DB_DENIED,
     ROUTINES_VISIBLE,
     TABLE_DENIED,
+    connect,
     names,
+    object_inventory,
     quote_ident,
     routine_names,
 )
@@ -65,6 +68,13 @@ def _routine_gap(cur: Any, grants: list[str], schema: str) -> str | None:
         "ROUTINE on the whole database: MariaDB hides the routines of other definers from it, "
         "so the dump could silently lack them"
     )
+
+
+def source_now(target: MariaDBTarget) -> tuple[dict[str, list[str]], list[str]]:
+    """The source's objects as the dump user sees them now, and its privilege gaps now."""
+    with connect(target, database=target.database) as conn, conn.cursor() as cur:
+        objects = object_inventory(cur, target.database)
+        return objects, dump_privilege_gaps(cur, target.database, objects)
 
 
 def _listed(items: list[str], limit: int = 20) -> str:

@@ -148,6 +148,29 @@ def test_a_privilege_revoked_after_the_inventory_fails_the_backup_naming_the_tab
     assert "completeness: tables missing from the dump: work_items" in message
     assert "views missing from the dump: open_items" in message
     assert "triggers missing from the dump: work_items_title" in message
+    assert "lacks SELECT on the whole database" in message  # why: the grants changed meanwhile
+
+
+def test_a_table_dropped_before_the_dump_reached_it_is_a_warning_not_a_failure(
+    make_backup_app: AppFactory,
+    source_db: str,
+    mariadb_server: MariaDBServer,
+    auth: Callable[..., dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    run_sql(mariadb_server, source_db, "CREATE TABLE scratch_notes (id INT PRIMARY KEY);")
+    original = pipeline.dump_argv
+
+    def drop_then_dump(cnf: str, database: str, binlog: bool) -> list[str]:
+        run_sql(mariadb_server, source_db, "DROP TABLE scratch_notes;")
+        return original(cnf, database, binlog)
+
+    monkeypatch.setattr(pipeline, "dump_argv", drop_then_dump)
+    backup = take_backup(make_backup_app(source_db).test_client(), auth, verify="restore")
+    assert backup["status"] == "succeeded", backup["error_message"]
+    assert backup["verification_status"] == "passed"
+    warnings = backup["verification_details"]["warnings"]
+    assert "dropped while the dump ran (not in the backup): tables scratch_notes" in warnings
 
 
 HOSTILE_OBJECTS = r"""
