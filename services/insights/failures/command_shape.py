@@ -238,32 +238,60 @@ def _segments(tokens: list[str]) -> list[list[str] | str]:
 def simple_shapes(command: str, reading: int = CURRENT_READING) -> list[CommandShape]:
     """Every simple command inside a command line: each wrapper as written, and what it runs
     (`sudo a | b` -> `sudo > a`, `a`, `b`), so a check can match any of them."""
-    found: list[CommandShape] = []
+    return [
+        _shape_simple(segment, reading)
+        for line in inner_lines(command)
+        for segment in _segments(tokenize(line.strip()))
+        if not isinstance(segment, str)
+    ]
+
+
+def inner_lines(command: str) -> list[str]:
+    """The command line and every line its wrappers run (`ssh h "bash -c 'a | b'"` -> the
+    line itself, `bash -c 'a | b'`, `a | b`)."""
+    lines = [command]
     for segment in _segments(tokenize(command.strip())):
         if isinstance(segment, str):
             continue
-        found.append(_shape_simple(segment, reading))
         tokens = _without_assignments(segment)
         wrapped = unwrap(executable_name(tokens[0]), tokens[1:]) if tokens else None
         if wrapped is not None and wrapped[2]:
-            found += simple_shapes(wrapped[2], reading)
-    return found
+            lines += inner_lines(wrapped[2])
+    return lines
 
 
 def check_keys(command: str) -> list[str]:
-    """Every key a pattern or a constraint on this command may be stored under: the whole
-    line, each simple command inside it (wrapper levels and what they run) and its program,
-    under every reading the fingerprint ever used, plus each inner command under plain
-    `sudo` (a constraint learned from `sudo x` still holds when `sudo` is left out)."""
+    """Every key a pattern or a constraint on this command may be stored under: the line and
+    each line its wrappers run, each simple command inside them and its program, under every
+    reading the fingerprint ever used, plus each inner command under plain `sudo` (a pattern
+    of `sudo x` still holds when `sudo` is left out)."""
     keys: list[str] = []
     for reading in READINGS:
-        whole = shape_command(command, reading)
-        keys += [whole.key, whole.executable_key]
+        for line in inner_lines(command):
+            whole = shape_command(line, reading)
+            keys += [whole.key, whole.executable_key]
         for simple in simple_shapes(command, reading):
             keys += [simple.key, simple.executable_key]
             if " > " not in simple.key:
                 keys.append(f"sudo > {simple.key}")
     return list(dict.fromkeys(storable_key(k) for k in keys if k and k != "<empty>"))
+
+
+def constraint_key(command: str) -> str:
+    """The key a constraint learned from `command` is stored under: what its wrappers run
+    (`sudo x`, `powershell -Command "x"` -> x), so it holds with or without them, since a
+    check matches every command inside the one it reads."""
+    line = command
+    while True:
+        segments = _segments(tokenize(line.strip()))
+        if len(segments) != 1 or isinstance(segments[0], str):
+            break
+        tokens = _without_assignments(segments[0])
+        wrapped = unwrap(executable_name(tokens[0]), tokens[1:]) if tokens else None
+        if wrapped is None or not wrapped[2]:
+            break
+        line = wrapped[2]
+    return storable_key(shape_command(line).key)
 
 
 def _without_assignments(tokens: list[str]) -> list[str]:

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from services.insights.failures.command_shape import shape_command, storable_key
+from services.insights.failures.command_shape import constraint_key
 from services.insights.knowledge.dedup import content_hash, exact_duplicate, near_duplicates
 from services.insights.knowledge.events import record_event
 from services.insights.knowledge.scope import selector_errors
@@ -150,7 +150,7 @@ def add_example(
     example = _example(data)
     insight.examples.append(example)
     if example.kind == "dont" and not insight.command_key:
-        insight.command_key = storable_key(shape_command(example.command).key)
+        insight.command_key = constraint_key(example.command)
     record_event(
         session,
         insight,
@@ -248,14 +248,14 @@ def _command_key(
 ) -> str | None:
     """The command shape the insight constrains: given, from its pattern, or its don't example."""
     if constrains:
-        return storable_key(shape_command(redact_text(constrains)).key)
+        return constraint_key(redact_text(constrains))
     if insight.source_pattern_id:
         pattern = session.get(FailurePattern, insight.source_pattern_id)
         if pattern is None:
             raise NotFound("failure pattern", insight.source_pattern_id)
         return pattern.command_key
     dont = next((e["command"] for e in examples if e["kind"] == "dont"), None)
-    return storable_key(shape_command(redact_text(dont)).key) if dont else None
+    return constraint_key(redact_text(dont)) if dont else None
 
 
 def _example(data: dict[str, Any]) -> EnvironmentalExample:
