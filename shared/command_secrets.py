@@ -14,7 +14,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-from shared.command_secret_rules import TOOL_RULES, Secret, object_rule
+from shared.command_secret_powershell import new_object_rule, object_rule, secure_string_rule
+from shared.command_secret_rules import (
+    Secret,
+    ToolRule,
+    after,
+    combine,
+    flag_value,
+    htpasswd_rule,
+    net_rule,
+    on_subcommand,
+    openssl_rule,
+    rasdial_rule,
+    short_attached,
+    smbclient_rule,
+)
 from shared.command_words import Item, SimpleCommand, Word, executable_of, read_commands
 
 MAX_NESTING = 4  # command lines quoted inside command lines, e.g. ssh host "bash -c '...'"
@@ -159,3 +173,74 @@ def _piped_secrets(command: SimpleCommand, following: list[SimpleCommand]) -> It
 _ECHOES = {"echo", "printf", "write-output", "write-host"}
 _STDIN_READERS = {"runas", "chpasswd", "kinit", "smbpasswd", "passwd", "chntpw"}
 _STDIN_FLAGS = {"--password-stdin", "--stdin", "-stdin"}
+
+
+# Each tool whose syntax is known, by executable name (without path or .exe).
+_MYSQL = combine(short_attached("p"), flag_value("--password", attached="="))
+_LOGIN = flag_value("-p", "--password", attached="=", fold=False)
+_WINDOWS_P = flag_value("/p", "/rp", "-p", attached=":")
+TOOL_RULES: dict[str, ToolRule] = {
+    "net": net_rule,
+    "net1": net_rule,
+    "htpasswd": htpasswd_rule,
+    "smbclient": smbclient_rule,
+    "rpcclient": after("%", "-U", "--user"),
+    "smbcacls": after("%", "-U", "--user"),
+    "smbget": after("%", "-U", "--user"),
+    "openssl": openssl_rule,
+    "convertto-securestring": secure_string_rule,
+    "new-object": new_object_rule,
+    "rasdial": rasdial_rule,
+    "sshpass": combine(short_attached("p"), flag_value("-p", fold=False)),
+    "psexec": flag_value("-p", attached=""),
+    "psexec64": flag_value("-p", attached=""),
+    "paexec": flag_value("-p", attached=""),
+    "winrs": flag_value("-p", "-password", "/p", "/password", attached=":"),
+    "curl": after(":", "-u", "--user", "-U", "--proxy-user"),
+    "lftp": after(",", "-u"),
+    "wget": flag_value(
+        "--password", "--http-password", "--ftp-password", "--proxy-password", attached="="
+    ),
+    "docker": on_subcommand("login", _LOGIN),
+    "podman": on_subcommand("login", _LOGIN),
+    "helm": on_subcommand("login", _LOGIN),
+    "az": on_subcommand("login", _LOGIN),
+    "sqlcmd": combine(short_attached("P"), flag_value("-P", fold=False)),
+    "bcp": combine(short_attached("P"), flag_value("-P", fold=False)),
+    "osql": combine(short_attached("P"), flag_value("-P", fold=False)),
+    "schtasks": _WINDOWS_P,
+    "tasklist": _WINDOWS_P,
+    "taskkill": _WINDOWS_P,
+    "systeminfo": _WINDOWS_P,
+    "getmac": _WINDOWS_P,
+    "openfiles": _WINDOWS_P,
+    "eventcreate": _WINDOWS_P,
+    "driverquery": _WINDOWS_P,
+    "xfreerdp": flag_value("/p", attached=":"),
+    "wlfreerdp": flag_value("/p", attached=":"),
+    "rdesktop": flag_value("-p", fold=False),
+    "ldapsearch": combine(short_attached("w"), flag_value("-w", fold=False)),
+    "ldapmodify": combine(short_attached("w"), flag_value("-w", fold=False)),
+    "ldapadd": combine(short_attached("w"), flag_value("-w", fold=False)),
+    "ldapdelete": combine(short_attached("w"), flag_value("-w", fold=False)),
+    "ldappasswd": flag_value("-w", "-s", fold=False),
+    "redis-cli": combine(short_attached("a"), flag_value("-a", "--pass", fold=False)),
+    "mongo": flag_value("-p", fold=False),
+    "mongosh": flag_value("-p", fold=False),
+    "mongodump": flag_value("-p", fold=False),
+    "useradd": flag_value("-p", fold=False),
+    "usermod": flag_value("-p", fold=False),
+    "7z": short_attached("p"),
+    "7za": short_attached("p"),
+    "rar": short_attached("p"),
+    "unrar": short_attached("p"),
+    "zip": flag_value("-P", fold=False),
+    "unzip": flag_value("-P", fold=False),
+    "ssh-keygen": flag_value("-P", "-N", fold=False),
+    "keytool": flag_value("-storepass", "-keypass", "-srcstorepass", "-deststorepass"),
+}
+_MYSQL_TOOLS = (
+    "mysql", "mariadb", "mysqldump", "mariadb-dump", "mysqladmin", "mariadb-admin", "mysqlcheck",
+    "mysqlimport", "mysqlshow", "mysqlpump", "mariadb-backup", "mariabackup", "xtrabackup",
+)  # fmt: skip
+TOOL_RULES.update(dict.fromkeys(_MYSQL_TOOLS, _MYSQL))
