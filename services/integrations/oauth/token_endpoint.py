@@ -140,8 +140,15 @@ def _report(
             method="POST",
             url=request.token_url,
             request={"grant_type": "refresh_token", "client_id": request.client_id},
-            response=redact_json(body),
+            # The secrets sent and granted are masked wherever the endpoint put them.
+            response=redact_json(body, _secrets_of(request, body)),
             status=status,
             duration_ms=int((time.monotonic() - started) * 1000),
         )
     )
+
+
+def _secrets_of(request: RefreshRequest, body: dict[str, Any]) -> list[str]:
+    granted = [body.get("access_token"), body.get("refresh_token")]
+    sent = [request.refresh_token, request.client_secret]
+    return [value for value in sent + granted if isinstance(value, str) and value]

@@ -280,3 +280,37 @@ def test_a_connection_test_answer_echoing_the_key_is_stored_without_it(
         ).all()
     assert calls
     assert key not in repr(credential) + repr(calls) + answer.get_data(as_text=True)
+
+
+def test_a_token_endpoint_echoing_the_refresh_token_is_stored_without_it(
+    vault_client: FlaskClient,
+    make_credential: Callable[..., dict[str, Any]],
+    auth: Auth,
+    httpserver: Any,
+    engine: Engine,
+) -> None:
+    made = make_credential(
+        "oauth", token_url=httpserver.url_for("/token"), token_expires_at="2001-01-01T00:00:00Z"
+    )
+    sent = made["_sent"]
+    httpserver.expect_oneshot_request("/token", method="POST").respond_with_json(
+        {
+            "error": "temporarily_unavailable",
+            "detail": f"could not check {sent['refresh_token']} for {sent['client_secret']}",
+        },
+        status=503,
+    )
+
+    answer = vault_client.post(
+        f"/v1/credentials/{made['id']}/access-token", headers=auth("credentials:reveal")
+    )
+
+    assert answer.status_code == 503
+    with engine.connect() as conn:
+        calls = conn.execute(
+            text("SELECT * FROM external_integrations WHERE external_url = :u"),
+            {"u": httpserver.url_for("/token")},
+        ).all()
+    assert calls
+    for secret in (sent["refresh_token"], sent["client_secret"]):
+        assert secret not in repr(calls) + answer.get_data(as_text=True)
