@@ -231,6 +231,10 @@ def _labels_a_secret(obj: dict[Any, Any]) -> bool:
     return any(isinstance(label, str) and is_secret_key(label) for label in labels)
 
 
+# Shorter known values (a PIN, "1234") would mask ordinary words and numbers everywhere.
+_KNOWN_SECRET_MIN_LENGTH = 4
+
+
 @dataclass(frozen=True)
 class KnownSecrets:
     """Plaintexts the caller knows are secret (a credential the vault just revealed): each is
@@ -253,9 +257,6 @@ class KnownSecrets:
             if secret in text:
                 text = text.replace(secret, REDACTED)
         return text
-
-
-_KNOWN_SECRET_MIN_LENGTH = 4
 
 
 def redact_url(url: str, known: Iterable[str] = ()) -> str:
