@@ -22,6 +22,7 @@ _TABLE_MARKERS = {
     b"-- Table structure for table `": "structure",
     b"-- Dumping data for table `": "data",
     b"-- Final view structure for view `": "view",
+    b"-- Sequence structure for `": "sequence",
 }
 # Triggers and events are written inside version comments; routines as SHOW CREATE gives them.
 # Only the first CREATE line of a block counts: a routine body is free text.
@@ -53,6 +54,7 @@ class DumpContents:
     routines: set[str] = field(default_factory=set)
     triggers: set[str] = field(default_factory=set)
     events: set[str] = field(default_factory=set)
+    sequences: set[str] = field(default_factory=set)
 
     def named(self, kind: str) -> set[str]:
         """What the dump holds of one inventory kind (a table counts once its structure is in)."""
@@ -63,11 +65,15 @@ class DumpContents:
         tables = set(source.get("tables", []))
         wanted = {
             "tables": (tables, self.structures),
-            "table data": (tables & self.structures, self.data),
+            "table data": (
+                (tables & self.structures) - set(source.get("tables_without_data", [])),
+                self.data,
+            ),
             "views": (source.get("views", []), self.views),
             "routines": (source.get("routines", []), self.routines),
             "triggers": (source.get("triggers", []), self.triggers),
             "events": (source.get("events", []), self.events),
+            "sequences": (source.get("sequences", []), self.sequences),
         }
         return [
             f"{kind} missing from the dump: {', '.join(sorted(missing))}"
@@ -147,28 +153,34 @@ class DumpInventoryScanner:
         elif kind == "data":
             self.contents.data.add(name)
             self.current_table = name
+        elif kind == "sequence":
+            self.contents.sequences.add(name)
         else:
             self.contents.views.add(name)
+
+    def _record_object(self, match: re.Match[bytes]) -> None:
+        name = _unquote(match["name"])
+        if match["routine_kind"]:
+            self.contents.routines.add(f"{match['routine_kind'].decode()} {name}")
+        elif match["comment_kind"] == b"TRIGGER":
+            self.contents.triggers.add(name)
+        else:
+            self.contents.events.add(name)
 
     def _block(self, buffer: bytes, start: int, final: bool) -> int | None:
         end = buffer.find(_BLOCK_END, start + 1)
         if end < 0 and not final:
             return None
         body = buffer[start + len(_BLOCK) : len(buffer) if end < 0 else end]
-        for match in _OBJECT.finditer(body):
-            if match["routine_kind"]:
-                self.contents.routines.add(
-                    f"{match['routine_kind'].decode()} {_unquote(match['name'])}"
-                )
-                break
-            target = (
-                self.contents.triggers
-                if match["comment_kind"] == b"TRIGGER"
-                else self.contents.events
-            )
-            target.add(_unquote(match["name"]))
-            if match["comment_kind"] == b"TRIGGER":
-                break
+        # One routine or trigger per block; the events block holds every event and nothing else
+        # (an event's body may hold text shaped like a routine's CREATE line).
+        matches = _OBJECT.finditer(body)
+        if first := next(matches, None):
+            self._record_object(first)
+            if first["comment_kind"] == b"EVENT":
+                for match in matches:
+                    if match["comment_kind"] == b"EVENT":
+                        self._record_object(match)
         return len(buffer) if end < 0 else end + len(_BLOCK_END) - 1
 
 

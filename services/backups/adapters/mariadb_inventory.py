@@ -88,6 +88,12 @@ ROUTINES_VISIBLE = (
     "SELECT CONCAT(ROUTINE_TYPE, ' ', ROUTINE_NAME) FROM information_schema.ROUTINES "
     "WHERE ROUTINE_SCHEMA=%s"
 )
+_SEQUENCES = (
+    "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA=%s "
+    "AND TABLE_TYPE='SEQUENCE'"
+)
+# mariadb-dump writes no data section for these engines: the rows live in other tables or servers.
+_TABLES_WITHOUT_DATA = _TABLES + " AND ENGINE IN ('MRG_MyISAM', 'MRG_ISAM', 'FEDERATED')"
 _ROUTINES_ALL = "SELECT CONCAT(type, ' ', name) FROM mysql.proc WHERE db=%s"
 TABLE_DENIED, DB_DENIED = 1142, 1044
 
@@ -108,6 +114,8 @@ def object_inventory(cur: Any, schema: str) -> dict[str, list[str]]:
         "events": names(
             cur, "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA=%s", schema
         ),
+        "sequences": names(cur, _SEQUENCES, schema),
+        "tables_without_data": names(cur, _TABLES_WITHOUT_DATA, schema),
     }
 
 

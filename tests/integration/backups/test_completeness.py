@@ -182,6 +182,10 @@ CREATE TABLE `a
 INSERT INTO `a
 -- Table structure for table ``ghost``` VALUES ('x\n-- Dumping data for table `ghost`\n')//
 CREATE TABLE `-- x` (id INT) ENGINE=InnoDB//
+CREATE TABLE parts (id INT) ENGINE=MyISAM//
+INSERT INTO parts VALUES (1), (2)//
+CREATE TABLE all_parts (id INT) ENGINE=MRG_MyISAM UNION=(parts)//
+CREATE SEQUENCE `ticket ✓ seq`//
 CREATE TRIGGER `tr``ig ✓` BEFORE INSERT ON `we ird``t ✓` FOR EACH ROW SET @x = 1//
 CREATE PROCEDURE `p -- ✓`()
 BEGIN
@@ -213,6 +217,8 @@ def test_hostile_names_and_bodies_back_up_and_restore_verify(
     assert "PROCEDURE p -- ✓" in inventory["routines"]
     assert inventory["triggers"] == ["tr`ig ✓", "work_items_title"]
     assert inventory["table_rows"]["work_items"] > 0
+    assert inventory["tables_without_data"] == ["all_parts"]  # MERGE: its rows live in parts
+    assert inventory["sequences"] == ["ticket ✓ seq"]
 
 
 def test_tables_whose_triggers_the_dump_user_cannot_see_fail_the_backup(

@@ -66,6 +66,7 @@ class Source:
     triggers: list[str]
     plain_triggers: list[str]
     events: list[str]
+    sequences: list[str]
     value: str
 
     def contents(self) -> DumpContents:
@@ -76,11 +77,18 @@ class Source:
             routines={f"PROCEDURE {name}" for name in self.procedures},
             triggers=set(self.triggers) | set(self.plain_triggers),
             events=set(self.events),
+            sequences=set(self.sequences),
         )
 
     def dump(self) -> bytes:
         """The source written the way mariadb-dump 10.11 writes it."""
         parts = ["/*M!999999\\- enable the sandbox mode */ \n-- MariaDB dump 10.19\n"]
+        for sequence in self.sequences:
+            parts.append(
+                f"\n--\n-- Sequence structure for {_in_comment(sequence)}\n--\n\n"
+                f"CREATE SEQUENCE {_quote(sequence)} start with 1;\n"
+                f"DO SETVAL({_quote(sequence)}, 1, 0);\n"
+            )
         for table in self.tables:
             parts.append(_table(table, self.value))
         for trigger in self.triggers:
@@ -92,7 +100,8 @@ class Source:
             parts.append(
                 "/*!50003 SET time_zone = 'SYSTEM' */ ;;\n/*!50106 CREATE*/ "
                 f"/*!50117 DEFINER=`root`@`local host`*/ /*!50106 EVENT {_quote(event)} ON "
-                "SCHEDULE EVERY 1 DAY DO SET @x = 1 */ ;;\n"
+                "SCHEDULE EVERY 1 DAY DO SET @x = '\nCREATE DEFINER=`a`@`b` PROCEDURE "
+                "`ghost_routine`()' */ ;;\n"
             )
         parts.append("DELIMITER ;\n--\n-- Dumping routines for database 'db'\n--\n")
         for name in self.procedures:
@@ -138,6 +147,7 @@ _sources = st.builds(
     triggers=st.lists(_names, max_size=3, unique=True),
     plain_triggers=st.lists(_plain_names, max_size=2, unique=True),
     events=st.lists(_names, max_size=3, unique=True),
+    sequences=st.lists(_names, max_size=2, unique=True),
     value=_hostile_values,
 )
 
@@ -199,3 +209,13 @@ def test_the_progress_view_follows_the_table_being_dumped() -> None:
     assert (scanner.current_table, scanner.tables_with_structure) == ("clients", 1)
     scanner.feed(_table("work_items", "b").encode()[:60])
     assert scanner.current_table == "clients"
+
+
+def test_tables_whose_engine_has_no_data_section_need_none() -> None:
+    merge_only = _table("merged", "").split("--\n-- Dumping data")[0]
+    contents = _scan(merge_only.encode(), [])
+    inventory = {"tables": ["merged"], "tables_without_data": ["merged"]}
+    assert contents.missing_from(inventory) == []
+    assert contents.missing_from({"tables": ["merged"]}) == [
+        "table data missing from the dump: merged"
+    ]
