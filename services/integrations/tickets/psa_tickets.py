@@ -137,10 +137,12 @@ def _replay(event: ExternalIntegration) -> PsaTicket:
     return PsaTicket(**stored)
 
 
-def settle_success(session: Session, event: ExternalIntegration, ticket: PsaTicket) -> None:
+def settle_success(
+    session: Session, event: ExternalIntegration, ticket: PsaTicket, **note: str | None
+) -> None:
     """Record the ticket a reservation produced: a replay of its key answers this ticket."""
     event.external_id, event.external_url = ticket.external_id, ticket.web_url[:1000]
-    event.response_data = ticket.as_dict()
+    event.response_data = {**ticket.as_dict(), **note}
     session.commit()
 
 

@@ -43,14 +43,18 @@ def resolve_uncertain(
     """Settle `owner`'s uncertain create under `key`: the ticket `external_id` (read from the
     PSA, so a replay answers it) or, with None, nothing was created and the key is free again."""
     event = _uncertain_reservation(session, owner, key, integration_type)
-    kind = event.integration_type
+    kind, resolver = event.integration_type, access.context.on_behalf_of
     if external_id is None:
         event.idempotency_key = None
-        event.response_data = {**(event.response_data or {}), "resolved": "not_created"}
+        event.response_data = {
+            **(event.response_data or {}),
+            "resolved": "not_created",
+            "resolved_by": resolver,
+        }
         session.commit()
         return Resolution(key, kind, "not_created")
     ticket = _read_ticket(session, access, kind, external_id)
-    settle_success(session, event, ticket)
+    settle_success(session, event, ticket, resolved="created", resolved_by=resolver)
     return Resolution(key, kind, "created", ticket)
 
 

@@ -143,18 +143,36 @@ def test_an_uncertain_create_resolved_with_the_ticket_found_replays_that_ticket(
     assert _posts(psa) == 1
 
 
+def _reservation(engine: Engine, key: str) -> ExternalIntegration | None:
+    """The reservation event of a syncro create under `key` (None once the key is freed)."""
+    with Session(engine) as session:
+        return session.scalars(
+            select(ExternalIntegration).where(
+                ExternalIntegration.idempotency_key == f"psa-ticket:syncro:{key}"
+            )
+        ).first()
+
+
 def test_an_uncertain_create_resolved_as_not_created_frees_the_key(
-    psa: Any, psa_client: FlaskClient, auth: Auth
+    psa: Any, psa_client: FlaskClient, auth: Auth, engine: Engine
 ) -> None:
     key = _uncertain(psa, psa_client, auth, ALICE)
     assert _ticket(psa_client, auth, ALICE, key).status_code == 409  # blocked until settled
     _syncro_creates(psa, 904)
+    reservation = _reservation(engine, key)
+    assert reservation is not None
 
     resolved = _resolve(psa_client, auth(*ALICE), key, not_created=True)
     retried = _ticket(psa_client, auth, ALICE, key)
 
     assert resolved.status_code == 200 and resolved.get_json()["outcome"] == "not_created"
     assert retried.status_code == 201 and retried.get_json()["external_id"] == "904"
+    with Session(engine) as session:
+        settled = session.get(ExternalIntegration, reservation.id)
+    assert settled is not None and settled.idempotency_key is None
+    assert settled.response_data is not None
+    assert settled.response_data["resolved"] == "not_created"
+    assert settled.response_data["resolved_by"]  # who checked the PSA
 
 
 def test_another_token_cannot_resolve_a_key_it_did_not_send(
