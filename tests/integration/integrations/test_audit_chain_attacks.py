@@ -8,6 +8,9 @@ from collections.abc import Callable
 from typing import Any
 
 from click.testing import CliRunner
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
 
 from services.integrations.cli import integrations
 from tests.integration.integrations.audit_tampering import Vault
@@ -197,7 +200,8 @@ def test_the_checkpoint_goes_to_the_file_and_one_json_log_line_and_either_verifi
     assert {"chain": chain, "rows": 4, "last_hash": vault.log(made["id"])[-1].row_hash} in (
         recorded["chains"]
     )
-    for source in [vault.checkpoint_file, *log_lines[:1]]:
+    assert len(log_lines) == 1
+    for source in [vault.checkpoint_file, log_lines[0]]:
         given = vault.checkpoint_file.parent / "given.jsonl"
         given.write_text(source.read_text() if hasattr(source, "read_text") else source)
         result = CliRunner().invoke(
@@ -230,4 +234,83 @@ def test_a_worker_writes_a_checkpoint_after_every_n_appends(audit_vault: MakeVau
             assert answer.status_code == 200
     lines = vault.checkpoint_file.read_text().splitlines()
     assert len(lines) >= 2
+    assert vault.verify()["ok"]
+
+
+def test_heads_from_before_their_mac_stop_appends_until_sealed_and_a_broken_chain_stays_unsealed(
+    audit_vault: MakeVault, monkeypatch: Any
+) -> None:
+    """After the upgrade to 0008 a head past position 0 has no MAC: appends to its chain fail
+    closed until seal-audit-heads has walked the chain and sealed the head."""
+    vault = audit_vault()
+    kept, broken = vault.create(), vault.create()
+    while vault.head(broken["id"])["id"] == vault.head(kept["id"])["id"]:
+        broken = vault.create()
+    for made in (kept, broken):
+        vault.sql(
+            "UPDATE credential_audit_head SET mac = NULL WHERE id = :c",
+            c=vault.head(made["id"])["id"],
+        )
+    vault.sql(
+        "UPDATE credential_access_log SET purpose = 'edited' WHERE credential_id = :id",
+        id=broken["id"],
+    )
+    assert vault.reveal(kept["id"]).status_code == 500
+    _checkpoint(vault, monkeypatch)  # sets the CLI's environment too
+    result = CliRunner().invoke(integrations, ["seal-audit-heads"])
+    assert result.exit_code == 0, result.output
+    assert f"[{vault.head(kept['id'])['id']}]" in result.output
+    assert vault.head(kept["id"])["mac"] is not None
+    assert vault.head(broken["id"])["mac"] is None
+    assert vault.reveal(kept["id"]).status_code == 200
+    assert vault.reveal(broken["id"]).status_code == 500
+
+
+_SHARED: dict[int, Vault] = {}
+
+
+@settings(
+    max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(reveals=st.integers(min_value=1, max_value=5), data=st.data())
+def test_any_cut_with_a_genuine_older_head_put_back_is_named_by_the_checkpoint(
+    audit_vault: MakeVault, monkeypatch: Any, reveals: int, data: st.DataObject
+) -> None:
+    vault = _SHARED.setdefault(id(audit_vault), audit_vault())
+    made = vault.create()
+    heads = [vault.head(made["id"])]
+    for _ in range(reveals):
+        vault.reveal(made["id"])
+        heads.append(vault.head(made["id"]))
+    _checkpoint(vault, monkeypatch)
+    older = data.draw(st.sampled_from(heads[:-1]), label="head put back")
+    chain, end = older["id"], heads[-1]["seq"]
+    with vault.engine.connect() as connection:
+        cut = [
+            dict(r._mapping)
+            for r in connection.execute(
+                text("SELECT * FROM credential_access_log WHERE chain = :c AND seq > :s"),
+                {"c": chain, "s": older["seq"]},
+            )
+        ]
+    vault.sql(
+        "DELETE FROM credential_access_log WHERE chain = :c AND seq > :s", c=chain, s=older["seq"]
+    )
+    put_back = "UPDATE credential_audit_head SET seq = :seq, last_hash = :last_hash, mac = :mac WHERE id = :id"
+    vault.sql(put_back, **older)
+    try:
+        missing = _kinds(vault.verify())["rows-missing"]
+        assert (missing["chain"], missing["from_seq"], missing["to_seq"]) == (
+            chain,
+            older["seq"] + 1,
+            end,
+        )
+    finally:  # the next example starts from the chain the checkpoint recorded
+        columns = ", ".join(cut[0])
+        values = ", ".join(f":{c}" for c in cut[0])
+        vault.sql(put_back, **heads[-1])
+        with vault.engine.begin() as connection:
+            connection.execute(
+                text(f"INSERT INTO credential_access_log ({columns}) VALUES ({values})"), cut
+            )
     assert vault.verify()["ok"]
