@@ -70,7 +70,8 @@ EXPECTED_INDEXES = [
     ("api_tokens", ("token_hash",)),
     ("clients", ("name",)),
     ("tags", ("name",)),
-    ("external_integrations", ("idempotency_key",)),
+    # An idempotency key is unique per caller (the token that sent it), not across callers.
+    ("external_integrations", ("idempotency_owner", "idempotency_key")),
     ("failure_patterns", ("fingerprint",)),
     ("webhook_deliveries", ("integration_type", "delivery_id")),
     ("backup_schedules", ("name",)),
