@@ -16,8 +16,11 @@ _BLOCK_END = b"\nDELIMITER ;\n"
 _LINE_MAX = 4096
 _KEEP = len(_BLOCK) - 1
 
-_NAME = rb"(?:`(?:[^`]|``)*`|[^\s`.(]+)"
-_DEFINER = rb"DEFINER=(?:`(?:[^`]|``)*`|[^\s@*]+)(?:@(?:`(?:[^`]|``)*`|[^\s*]+))?"
+# Routines, triggers and events are written as their sql_mode quotes them: ANSI_QUOTES (and
+# ORACLE, for packages) use double quotes.
+_QUOTED = rb'(?:`(?:[^`]|``)*`|"(?:[^"]|"")*")'
+_NAME = rb"(?:" + _QUOTED + rb'|[^\s`".(]+)'
+_DEFINER = rb"DEFINER=(?:" + _QUOTED + rb"|[^\s@*]+)(?:@(?:" + _QUOTED + rb"|[^\s*]+))?"
 _TABLE_MARKERS = {
     b"-- Table structure for table `": "structure",
     b"-- Dumping data for table `": "data",
@@ -30,7 +33,8 @@ _OBJECT = re.compile(
     rb"^(?:/\*!\d+ CREATE\*/ /\*!\d+ "
     + _DEFINER
     + rb"\s*\*/ /\*!\d+ (?P<comment_kind>TRIGGER|EVENT)"
-    rb"|CREATE " + _DEFINER + rb" (?:AGGREGATE )?(?P<routine_kind>FUNCTION|PROCEDURE))"
+    rb"|CREATE " + _DEFINER + rb" (?:AGGREGATE )?"
+    rb"(?P<routine_kind>FUNCTION|PROCEDURE|PACKAGE BODY|PACKAGE))"
     rb"\s+(?P<name>" + _NAME + rb"(?:\." + _NAME + rb")?)",
     re.MULTILINE,
 )
@@ -39,8 +43,8 @@ _OBJECT = re.compile(
 def _unquote(name: bytes) -> str:
     """The identifier as information_schema spells it: last part, backticks undone."""
     last = re.findall(_NAME, name)[-1] if b"." in name else name
-    if last.startswith(b"`"):
-        last = last[1:-1].replace(b"``", b"`")
+    if last[:1] in (b"`", b'"'):
+        last = last[1:-1].replace(last[:1] * 2, last[:1])
     return last.decode("utf-8", "replace")
 
 

@@ -186,6 +186,12 @@ CREATE TABLE parts (id INT) ENGINE=MyISAM//
 INSERT INTO parts VALUES (1), (2)//
 CREATE TABLE all_parts (id INT) ENGINE=MRG_MyISAM UNION=(parts)//
 CREATE SEQUENCE `ticket ✓ seq`//
+SET sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')//
+CREATE PROCEDURE "ansi ""quoted"" ✓"() SELECT 1//
+SET sql_mode = 'ORACLE'//
+CREATE PACKAGE pkg AS FUNCTION f RETURN INT; END//
+CREATE PACKAGE BODY pkg AS FUNCTION f RETURN INT AS BEGIN RETURN 1; END; END//
+SET sql_mode = DEFAULT//
 CREATE TRIGGER `tr``ig ✓` BEFORE INSERT ON `we ird``t ✓` FOR EACH ROW SET @x = 1//
 CREATE PROCEDURE `p -- ✓`()
 BEGIN
@@ -214,7 +220,12 @@ def test_hostile_names_and_bodies_back_up_and_restore_verify(
     assert "ghost" not in restored
     with app.extensions["backups_runtime"].session_factory() as session:
         inventory = session.get(BackupLog, backup["id"]).dump_inventory
-    assert "PROCEDURE p -- ✓" in inventory["routines"]
+    assert {
+        "PROCEDURE p -- ✓",
+        'PROCEDURE ansi "quoted" ✓',
+        "PACKAGE pkg",
+        "PACKAGE BODY pkg",
+    } <= set(inventory["routines"])
     assert inventory["triggers"] == ["tr`ig ✓", "work_items_title"]
     assert inventory["table_rows"]["work_items"] > 0
     assert inventory["tables_without_data"] == ["all_parts"]  # MERGE: its rows live in parts

@@ -44,8 +44,8 @@ _hostile_values = st.sampled_from(
 ) | st.text(max_size=200)
 
 
-def _quote(name: str) -> str:
-    return "`" + name.replace("`", "``") + "`"
+def _quote(name: str, mark: str = "`") -> str:
+    return mark + name.replace(mark, mark * 2) + mark
 
 
 def _in_comment(name: str) -> str:
@@ -63,6 +63,8 @@ class Source:
     tables: list[str]
     views: list[str]
     procedures: list[str]
+    routine_kind: str
+    mark: str  # how the object's sql_mode quotes: ` by default, " under ANSI_QUOTES or ORACLE
     triggers: list[str]
     plain_triggers: list[str]
     events: list[str]
@@ -74,7 +76,7 @@ class Source:
             structures=set(self.tables),
             data=set(self.tables),
             views=set(self.views),
-            routines={f"PROCEDURE {name}" for name in self.procedures},
+            routines={f"{self.routine_kind} {name}" for name in self.procedures},
             triggers=set(self.triggers) | set(self.plain_triggers),
             events=set(self.events),
             sequences=set(self.sequences),
@@ -92,22 +94,22 @@ class Source:
         for table in self.tables:
             parts.append(_table(table, self.value))
         for trigger in self.triggers:
-            parts.append(_trigger(_quote(trigger), self.tables[0]))
+            parts.append(_trigger(_quote(trigger, self.mark), self.tables[0], self.mark))
         for trigger in self.plain_triggers:
             parts.append(_trigger(f"db.{trigger}", self.tables[0]))
         parts.append("--\n-- Dumping events for database 'db'\n--\nDELIMITER ;;\n")
         for event in self.events:
             parts.append(
                 "/*!50003 SET time_zone = 'SYSTEM' */ ;;\n/*!50106 CREATE*/ "
-                f"/*!50117 DEFINER=`root`@`local host`*/ /*!50106 EVENT {_quote(event)} ON "
+                f"/*!50117 DEFINER={_definer(self.mark)}*/ /*!50106 EVENT {_quote(event, self.mark)} ON "
                 "SCHEDULE EVERY 1 DAY DO SET @x = '\nCREATE DEFINER=`a`@`b` PROCEDURE "
                 "`ghost_routine`()' */ ;;\n"
             )
         parts.append("DELIMITER ;\n--\n-- Dumping routines for database 'db'\n--\n")
         for name in self.procedures:
             parts.append(
-                "DELIMITER ;;\nCREATE DEFINER=`root`@`%` PROCEDURE "
-                f"{_quote(name)}()\nBEGIN\n-- Table structure for table `ghost`\n"
+                f"DELIMITER ;;\nCREATE DEFINER={_definer(self.mark)} {self.routine_kind} "
+                f"{_quote(name, self.mark)}()\nBEGIN\n-- Table structure for table `ghost`\n"
                 "CREATE DEFINER=`root`@`%` PROCEDURE `ghost`()\nSELECT 1;\nEND ;;\nDELIMITER ;\n"
             )
         for view in self.views:
@@ -130,9 +132,13 @@ def _table(name: str, value: str) -> str:
     )
 
 
-def _trigger(name: str, table: str) -> str:
+def _definer(mark: str) -> str:
+    return f"{_quote('root', mark)}@{_quote('local host', mark)}"
+
+
+def _trigger(name: str, table: str, mark: str = "`") -> str:
     return (
-        "DELIMITER ;;\n/*!50003 CREATE*/ /*!50017 DEFINER=`root`@`localhost`*/ "
+        f"DELIMITER ;;\n/*!50003 CREATE*/ /*!50017 DEFINER={_definer(mark)}*/ "
         f"/*!50003 TRIGGER {name} BEFORE INSERT ON {_quote(table)} FOR EACH ROW SET @x = '\n"
         "/*!50003 CREATE*/ /*!50017 DEFINER=`a`@`b`*/ /*!50003 TRIGGER ghost_trigger\n' */;;\n"
         "DELIMITER ;\n"
@@ -144,6 +150,8 @@ _sources = st.builds(
     tables=st.lists(_names, min_size=1, max_size=5, unique=True),
     views=st.lists(_names, max_size=3, unique=True),
     procedures=st.lists(_names, max_size=3, unique=True),
+    routine_kind=st.sampled_from(["PROCEDURE", "FUNCTION", "PACKAGE", "PACKAGE BODY"]),
+    mark=st.sampled_from(["`", '"']),
     triggers=st.lists(_names, max_size=3, unique=True),
     plain_triggers=st.lists(_plain_names, max_size=2, unique=True),
     events=st.lists(_names, max_size=3, unique=True),
@@ -185,7 +193,7 @@ def test_a_dump_lacking_an_object_names_it(source: Source, lost: str) -> None:
     inventory = {
         "tables": [*source.tables, "lost_table"],
         "views": source.views,
-        "routines": [f"PROCEDURE {name}" for name in source.procedures],
+        "routines": [f"{source.routine_kind} {name}" for name in source.procedures],
         "triggers": source.triggers + source.plain_triggers,
         "events": source.events,
     }
