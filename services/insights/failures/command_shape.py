@@ -19,6 +19,7 @@ from services.insights.failures.wrappers import unwrap
 # written; 2 = bundled short flags of getopt tools split into a set (`-fsS` == `-f -s -S`).
 READINGS = (1, 2)
 CURRENT_READING = 2
+MAX_WRAPPER_DEPTH = 16  # wrappers inside wrappers (ssh h sudo bash -c '...') read this deep
 
 _SLASH_FLAG = re.compile(r"^/[A-Za-z?][\w?-]*(?::.*)?$")
 _DASH_FLAG = re.compile(r"^--?[A-Za-z?][\w.?-]*(?:[=:].*)?$")
@@ -45,12 +46,12 @@ def storable_key(key: str) -> str:
     return key[:COMMAND_KEY_COLUMN_LENGTH]
 
 
-def shape_command(command: str, reading: int = CURRENT_READING) -> CommandShape:
+def shape_command(command: str, reading: int = CURRENT_READING, depth: int = 0) -> CommandShape:
     """Normalise a whole command line (pipelines and lists included)."""
     shapes = [
         CommandShape(segment, segment, [], segment)
         if isinstance(segment, str)
-        else _shape_simple(segment, reading)
+        else _shape_simple(segment, reading, depth)
         for segment in _segments(tokenize(command.strip()))
     ]
     return CommandShape(
@@ -89,7 +90,7 @@ def simple_shapes(command: str, reading: int = CURRENT_READING) -> list[CommandS
     ]
 
 
-def inner_lines(command: str) -> list[str]:
+def inner_lines(command: str, depth: int = 0) -> list[str]:
     """The command line and every line its wrappers run (`ssh h "bash -c 'a | b'"` -> the
     line itself, `bash -c 'a | b'`, `a | b`)."""
     lines = [command]
@@ -98,8 +99,8 @@ def inner_lines(command: str) -> list[str]:
             continue
         tokens = _without_assignments(segment)
         wrapped = unwrap(executable_name(tokens[0]), tokens[1:]) if tokens else None
-        if wrapped is not None and wrapped[2]:
-            lines += inner_lines(wrapped[2])
+        if wrapped is not None and wrapped[2] and depth < MAX_WRAPPER_DEPTH:
+            lines += inner_lines(wrapped[2], depth + 1)
     return lines
 
 
@@ -125,7 +126,7 @@ def constraint_key(command: str) -> str:
     (`sudo x`, `powershell -Command "x"` -> x), so it holds with or without them, since a
     check matches every command inside the one it reads."""
     line = command
-    while True:
+    for _ in range(MAX_WRAPPER_DEPTH):
         segments = _segments(tokenize(line.strip()))
         if len(segments) != 1 or isinstance(segments[0], str):
             break
@@ -144,16 +145,20 @@ def _without_assignments(tokens: list[str]) -> list[str]:
     return tokens
 
 
-def _shape_simple(tokens: list[str], reading: int) -> CommandShape:
+def _shape_simple(tokens: list[str], reading: int, depth: int = 0) -> CommandShape:
     """Shape one simple command, unwrapping sudo/powershell -Command/ssh host ... wrappers."""
     tokens = _without_assignments(tokens)
     if not tokens:
         return CommandShape("<empty>", "<empty>", [], "<empty>")
     exe = executable_name(tokens[0])
     wrapped = unwrap(exe, tokens[1:])
-    if wrapped is not None:
+    # Deeper than any real command: read the rest as arguments (`sudo sudo ... ` x 1,600 made
+    # the reader recurse past Python's limit, a 500 on ingest and check).
+    if wrapped is not None and depth < MAX_WRAPPER_DEPTH:
         head, head_values, inner = wrapped
-        inner_shape = shape_command(inner, reading) if inner else CommandShape("", "", [], "")
+        inner_shape = (
+            shape_command(inner, reading, depth + 1) if inner else CommandShape("", "", [], "")
+        )
         return CommandShape(
             f"{head} > {inner_shape.key}".strip(),
             f"{head} > {inner_shape.display}".strip(),

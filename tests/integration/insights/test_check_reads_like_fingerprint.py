@@ -164,3 +164,26 @@ def test_a_constraint_learned_from_a_wrapped_command_holds_without_the_wrapper(
     result = client.post("/v1/check", headers=hdr, json=body).json
     assert result["verdict"] == "block"
     assert result["reasons"][0]["id"] == learned["id"]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "sudo " * 1600 + "ls",
+        "ssh h " * 1300 + "uptime",
+        "bash -c '" + "sudo " * 1500 + "ls'",
+        "Invoke-Command -ScriptBlock { " * 250 + "hostname" + " }" * 250,
+    ],
+    ids=["sudo-1600", "ssh-1300", "bash-sudo-1500", "script-blocks-250"],
+)
+def test_wrappers_nested_without_end_are_read_not_a_server_error(
+    client: FlaskClient, hdr: dict, command: str
+) -> None:
+    owner = make_client(client, hdr)
+    host = make_host(client, hdr, owner["id"])
+    ids = {"client_id": owner["id"], "infrastructure_id": host["id"]}
+    failure = {**ids, "command": command, "error_output": "failed", "exit_code": 1}
+    assert client.post("/v1/failures", headers=hdr, json=failure).status_code == 201
+    assert (
+        client.post("/v1/check", headers=hdr, json={**ids, "command": command}).status_code == 200
+    )
