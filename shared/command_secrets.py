@@ -54,9 +54,12 @@ def redact_command_secrets(text: str, marker: str) -> str:
             merged[-1][1] = max(merged[-1][1], end)
         else:
             merged.append([start, end])
-    for start, end in reversed(merged):
-        text = text[:start] + marker + text[end:]
-    return text
+    pieces: list[str] = []
+    kept_from = 0
+    for start, end in merged:  # one pass: error output may hold thousands of secrets
+        pieces += [text[kept_from:start], marker]
+        kept_from = end
+    return "".join([*pieces, text[kept_from:]])
 
 
 def find_secrets(text: str, depth: int = 0) -> list[tuple[int, int]]:
