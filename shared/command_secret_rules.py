@@ -71,7 +71,7 @@ def short_attached(letter: str) -> ToolRule:
 
 def after(separator: str, *names: str) -> ToolRule:
     """`-u user:pw` (curl), `-U user%pw` (smbclient), `-u user,pw` (lftp)."""
-    flags = {n for n in names}
+    flags = set(names)
 
     def rule(items: list[Item]) -> Iterator[Secret]:
         words = argument_words(items)
@@ -97,6 +97,8 @@ def _flag_target(word: Word, following: list[Word], flags: set[str]) -> tuple[Wo
 
 
 def combine(*rules: ToolRule) -> ToolRule:
+    """A tool that takes its secret in more than one way (`sshpass -pX` and `-p X`)."""
+
     def rule(items: list[Item]) -> Iterator[Secret]:
         for each in rules:
             yield from each(items)
