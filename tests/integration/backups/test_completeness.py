@@ -186,6 +186,9 @@ CREATE TABLE parts (id INT) ENGINE=MyISAM//
 INSERT INTO parts VALUES (1), (2)//
 CREATE TABLE all_parts (id INT) ENGINE=MRG_MyISAM UNION=(parts)//
 CREATE SEQUENCE `ticket ✓ seq`//
+CREATE TABLE audit (id INT PRIMARY KEY, state INT) WITH SYSTEM VERSIONING//
+INSERT INTO audit VALUES (1, 1), (2, 1)//
+UPDATE audit SET state = 2 WHERE id = 1//
 SET sql_mode = CONCAT(@@sql_mode, ',ANSI_QUOTES')//
 CREATE PROCEDURE "ansi ""quoted"" ✓"() SELECT 1//
 SET sql_mode = 'ORACLE'//
@@ -230,6 +233,8 @@ def test_hostile_names_and_bodies_back_up_and_restore_verify(
     assert inventory["table_rows"]["work_items"] > 0
     assert inventory["tables_without_data"] == ["all_parts"]  # MERGE: its rows live in parts
     assert inventory["sequences"] == ["ticket ✓ seq"]
+    assert inventory["system_versioned"] == ["audit"]  # in tables; its checksum is not compared
+    assert "audit" in inventory["tables"]
 
 
 def test_tables_whose_triggers_the_dump_user_cannot_see_fail_the_backup(
