@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from flask import Flask
 
 from services.integrations import config
-from services.integrations.access_log.checkpoints import install_checkpoints
+from services.integrations.access_log.checkpoint_schedule import install_checkpoints
 from services.integrations.access_log.resources import blp as access_log_blp
 from services.integrations.credentials.resources import blp as credentials_blp
 from services.integrations.events.resources import blp as events_blp

@@ -18,18 +18,19 @@ from sqlalchemy.orm import Session
 
 from services.integrations import config
 from services.integrations.access_log.chain import AccessContext
+from services.integrations.access_log.checkpoint_schedule import write_checkpoint
+from services.integrations.access_log.checkpoint_sinks import sinks_from_settings
 from services.integrations.access_log.checkpoints import (
     Checkpoint,
     CheckpointInvalid,
     read_checkpoint_file,
-    write_checkpoint,
 )
 from services.integrations.access_log.services import list_access
 from services.integrations.access_log.verify import (
     ChainReport,
     seal_legacy_heads,
     verify_chain,
-    verify_with_checkpoint_file,
+    verify_with_sinks,
 )
 from services.integrations.events.services import prune_events
 from services.integrations.keys.services import (
@@ -91,7 +92,7 @@ def integrations(ctx: click.Context) -> None:
     "checkpoint_file",
     type=click.Path(exists=True, dir_okay=False),
     help="compare with the newest signed checkpoint in this file (JSON lines or log lines); "
-    "default: AUDIT_CHECKPOINT_FILE when set",
+    "default: the newest in AUDIT_CHECKPOINT_FILE / AUDIT_CHECKPOINT_S3_BUCKET",
 )
 @click.pass_context
 def verify_audit_chain(ctx: click.Context, checkpoint_file: str | None) -> None:
@@ -104,8 +105,8 @@ def verify_audit_chain(ctx: click.Context, checkpoint_file: str | None) -> None:
                 session=session, key=vault.audit_key, checkpoint=_checkpoint(checkpoint_file, vault)
             )
         else:
-            path = settings["AUDIT_CHECKPOINT_FILE"]
-            report = verify_with_checkpoint_file(session=session, key=vault.audit_key, path=path)
+            sinks = sinks_from_settings(settings)
+            report = verify_with_sinks(session=session, key=vault.audit_key, sinks=sinks)
     _print_report(report)
 
 
@@ -141,13 +142,13 @@ def _print_report(report: ChainReport) -> None:
 @integrations.command("checkpoint")
 @click.pass_context
 def checkpoint(ctx: click.Context) -> None:
-    """Write a signed checkpoint of the chain heads now (to the log and AUDIT_CHECKPOINT_FILE)."""
+    """Write a signed checkpoint of the chain heads now (to the log and the configured sinks)."""
     settings, vault = _vault(ctx)
     ensure_sqlite_folder(settings["DATABASE_URL"])
     engine = make_engine(settings["DATABASE_URL"])
     try:
         taken = write_checkpoint(
-            engine=engine, key=vault.audit_key, sink=settings["AUDIT_CHECKPOINT_FILE"]
+            engine=engine, key=vault.audit_key, sinks=sinks_from_settings(settings)
         )
     finally:
         engine.dispose()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from services.integrations.access_log.checkpoints import CHECKPOINT_SETTINGS
+from services.integrations.access_log.checkpoint_schedule import CHECKPOINT_SETTINGS
 from services.integrations.adapters.endpoints import ENDPOINT_SETTINGS
 from services.integrations.tickets.settings import PSA_SETTINGS
 from services.integrations.webhooks.settings import WEBHOOK_SETTINGS

@@ -23,6 +23,7 @@ from shared.models import CredentialAccessLog, new_id, utcnow
 from shared.models.integrations import AUDIT_CHAINS
 
 GENESIS_HASH = "0" * 64
+REASON_CHARS = 200  # credential_access_log.reason
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,7 @@ def append_access(
         request_id=context.request_id,
         source_ip=context.source_ip,
         outcome=outcome,
-        reason=reason,
+        reason=None if reason is None else reason[:REASON_CHARS],
         created_at=utcnow(),
         prev_hash=prev,
     )

@@ -13,7 +13,7 @@ from services.integrations.access_log.schemas import (
     AccessLogQuerySchema,
     ChainReportSchema,
 )
-from services.integrations.access_log.verify import ChainReport, verify_with_checkpoint_file
+from services.integrations.access_log.verify import ChainReport, verify_with_sinks
 from services.integrations.vault.current import current_vault
 from shared.models import CredentialAccessLog
 from shared.pagination import Page
@@ -43,8 +43,8 @@ class VerifyChain(MethodView):
     @blp.response(200, ChainReportSchema)
     def post(self) -> ChainReport:
         """Recompute the hash chains and head MACs, compare versions and the newest checkpoint"""
-        return verify_with_checkpoint_file(
+        return verify_with_sinks(
             session=db_session(),
             key=current_vault().audit_key,
-            path=current_app.extensions["audit_checkpoints"].sink,
+            sinks=current_app.extensions["audit_checkpoints"].sinks,
         )

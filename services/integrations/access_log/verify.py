@@ -4,7 +4,6 @@ chains against the newest signed checkpoint (which the database cannot rewrite).
 from __future__ import annotations
 
 import hmac
-import os
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -17,11 +16,8 @@ from services.integrations.access_log.chain import (
     head_mac,
     row_hash,
 )
-from services.integrations.access_log.checkpoints import (
-    Checkpoint,
-    CheckpointInvalid,
-    read_checkpoint_file,
-)
+from services.integrations.access_log.checkpoint_sinks import CheckpointSink
+from services.integrations.access_log.checkpoints import Checkpoint, CheckpointInvalid
 from shared.models import CredentialAccessLog, IntegrationCredential
 from shared.models.integrations import AUDIT_CHAINS, CredentialAuditHead
 
@@ -85,18 +81,27 @@ def verify_chain(
     return report
 
 
-def verify_with_checkpoint_file(*, session: Session, key: bytes, path: str | None) -> ChainReport:
-    """verify_chain against the newest checkpoint in the file at `path` (without one when no
-    path is configured or nothing was written yet); a forged checkpoint is a finding."""
-    checkpoint, refused = None, None
-    if path and os.path.exists(path):
+def verify_with_sinks(
+    *, session: Session, key: bytes, sinks: tuple[CheckpointSink, ...]
+) -> ChainReport:
+    """verify_chain against the newest checkpoint any sink holds (without one when none is
+    configured or written yet); a forged or unreachable checkpoint store is a finding."""
+    found: list[Checkpoint] = []
+    refusals: list[Finding] = []
+    for sink in sinks:
         try:
-            checkpoint = read_checkpoint_file(path, key)
+            checkpoint = sink.newest(key)
         except CheckpointInvalid as exc:
-            refused = Finding("checkpoint-invalid", f"checkpoint file: {exc}")
-    report = verify_chain(session=session, key=key, checkpoint=checkpoint)
-    if refused is not None:
-        report.add(refused)
+            refusals.append(Finding("checkpoint-invalid", f"{type(sink).__name__}: {exc}"))
+        except Exception as exc:  # a sink that cannot be read must not hide the rest
+            detail = f"{type(sink).__name__} could not be read ({type(exc).__name__})"
+            refusals.append(Finding("checkpoint-unavailable", detail))
+        else:
+            found += [checkpoint] if checkpoint is not None else []
+    newest = max(found, key=lambda c: c.taken_at, default=None)
+    report = verify_chain(session=session, key=key, checkpoint=newest)
+    for refusal in refusals:
+        report.add(refusal)
     return report
 
 

@@ -98,7 +98,7 @@ def audit_vault(mariadb_server: MariaDBServer, tmp_path: Path) -> Iterator[Calla
     def make(**settings: str) -> Vault:
         url = mariadb_server.migrated_database("msp_audit")
         sink = tmp_path / f"checkpoints-{len(made)}.jsonl"
-        app = make_vault_app(url, tmp_path, AUDIT_CHECKPOINT_FILE=str(sink), **settings)
+        app = make_vault_app(url, tmp_path, **{"AUDIT_CHECKPOINT_FILE": str(sink), **settings})
         engine = make_engine(url)
         vault = Vault(app, app.test_client(), engine, TokenMaker(engine, "audit"), sink)
         made.append(vault)

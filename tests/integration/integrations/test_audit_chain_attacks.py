@@ -126,8 +126,8 @@ def test_an_older_copy_of_the_head_put_back_over_deleted_rows_is_found_by_the_ch
     vault = audit_vault()
     made = vault.create()
     old_head = vault.head(made["id"])
-    _revealed_three_times(vault)
-    vault.reveal(made["id"])
+    for _ in range(3):
+        vault.reveal(made["id"])
     _checkpoint(vault, monkeypatch)
     vault.sql(
         "DELETE FROM credential_access_log WHERE chain = :c AND seq > :s",
@@ -142,7 +142,7 @@ def test_an_older_copy_of_the_head_put_back_over_deleted_rows_is_found_by_the_ch
     report = vault.verify()
     missing = _kinds(report)["rows-missing"]
     assert missing["chain"] == old_head["id"]
-    assert missing["from_seq"] == old_head["seq"] + 1
+    assert (missing["from_seq"], missing["to_seq"]) == (old_head["seq"] + 1, old_head["seq"] + 3)
     assert "checkpoint" in missing["detail"]
     assert report["checkpoint_taken_at"] is not None
 
@@ -314,3 +314,49 @@ def test_any_cut_with_a_genuine_older_head_put_back_is_named_by_the_checkpoint(
                 text(f"INSERT INTO credential_access_log ({columns}) VALUES ({values})"), cut
             )
     assert vault.verify()["ok"]
+
+
+def test_checkpoints_kept_in_an_s3_bucket_name_the_rows_cut(
+    audit_vault: MakeVault, monkeypatch: Any
+) -> None:
+    import boto3
+
+    from tests.moto_server import FAKE_CREDENTIALS, moto_server
+
+    with moto_server() as endpoint:
+        for name, value in FAKE_CREDENTIALS.items():
+            monkeypatch.setenv(name, value)
+        boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1").create_bucket(
+            Bucket="audit"
+        )
+        s3 = {
+            "AUDIT_CHECKPOINT_FILE": "",
+            "AUDIT_CHECKPOINT_S3_BUCKET": "audit",
+            "AUDIT_CHECKPOINT_S3_ENDPOINT_URL": endpoint,
+            "AWS_REGION": "us-east-1",
+        }
+        vault = audit_vault(**s3)
+        made = vault.create()
+        old_head = vault.head(made["id"])
+        for _ in range(3):
+            vault.reveal(made["id"])
+        _checkpoint(vault, monkeypatch)  # the CLI's environment (this one to the file)
+        for name, value in s3.items():
+            monkeypatch.setenv(name, value)
+        assert CliRunner().invoke(integrations, ["checkpoint"]).exit_code == 0
+        vault.sql(
+            "DELETE FROM credential_access_log WHERE chain = :c AND seq > :s",
+            c=old_head["id"],
+            s=old_head["seq"],
+        )
+        vault.sql(
+            "UPDATE credential_audit_head SET seq = :seq, last_hash = :last_hash, mac = :mac"
+            " WHERE id = :id",
+            **old_head,
+        )
+        report = vault.verify()
+        missing = _kinds(report)["rows-missing"]
+        assert (missing["chain"], missing["from_seq"], missing["to_seq"]) == (old_head["id"], 2, 4)
+        result = CliRunner().invoke(integrations, ["verify-audit-chain"])
+        assert result.exit_code == 1 and "rows 2..4 are missing" in result.output
+    assert len(vault.checkpoint_file.read_text().splitlines()) == 1  # only the first
