@@ -131,6 +131,7 @@ class RevealCredential(MethodView):
     @blp.requires("credentials:reveal")
     @blp.arguments(RevealSchema())
     @blp.response(200, RevealedSchema)
+    @blp.alt_response(409, description="The credential is disabled (a denied access-log row)")
     def post(
         self, data: dict[str, Any], credential_id: str
     ) -> tuple[dict[str, Any], int, dict[str, str]]:
@@ -168,6 +169,7 @@ class TestCredential(MethodView):
 class CredentialAccessToken(MethodView):
     @blp.requires("credentials:reveal")
     @blp.response(200, TokenSchema)
+    @blp.alt_response(409, description="The credential is disabled (a denied access-log row)")
     def post(self, credential_id: str) -> tuple[AccessToken, int, dict[str, str]]:
         """A valid OAuth access token, refreshed ahead of expiry (the refresh token stays here)"""
         token = valid_access_token(
