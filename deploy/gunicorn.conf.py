@@ -6,7 +6,9 @@ import glob
 import json
 import logging
 import os
+import select
 import shutil
+import socket
 import tempfile
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -196,12 +198,58 @@ def write_problem(sock: Any, status: int, reason: str, _message: str) -> None:
     gunicorn_util.write_nonblock(sock, head.encode("latin-1") + body)
 
 
+# Liveness that cannot be starved: when every thread of a worker is held (requests stuck on a
+# frozen database, slow clients reaching a bare gunicorn), a queued GET /healthz would wait
+# behind them and the platform would restart a healthy process. So a saturated worker answers
+# a complete GET /healthz itself, in its main loop, before the queue; readiness (/readyz) and
+# everything else still go through the app. The answer is the app's own /healthz body.
+_LIVENESS_REQUEST = b"GET /healthz "
+_LIVENESS_BODY = b'{"status":"ok"}\n'
+_LIVENESS_ANSWER = (
+    b"HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Type: application/json\r\n"
+    b"Cache-Control: no-store\r\nContent-Length: %d\r\n\r\n%s"
+    % (len(_LIVENESS_BODY), _LIVENESS_BODY)
+)
+_LIVENESS_WAIT_SECONDS = 0.1  # for the request to follow the connect; never longer: main loop
+
+
+def answer_liveness(sock: socket.socket) -> bool:
+    """Answer a complete GET /healthz waiting on `sock` without a thread; False if it is not one."""
+    if not select.select([sock], [], [], _LIVENESS_WAIT_SECONDS)[0]:
+        return False
+    try:
+        head = sock.recv(limit_request_field_size, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        end = head.find(b"\r\n\r\n")
+        if not head.startswith(_LIVENESS_REQUEST) or end < 0:
+            return False
+        sock.recv(end + 4)  # consume exactly the request head: a GET has no body
+        sock.sendall(_LIVENESS_ANSWER)
+    except OSError:
+        return False
+    return True
+
+
 class ProblemThreadWorker(ThreadWorker):  # type: ignore[misc]  # gunicorn ships no type hints
-    """gunicorn's gthread worker whose own error pages (400, 414, 431...) are problem+json."""
+    """gunicorn's gthread worker whose own error pages (400, 414, 431...) are problem+json,
+    and whose liveness answer does not queue behind busy threads."""
+
+    in_flight = 0  # connections handed to the thread pool and not finished (main loop only)
 
     def init_process(self) -> None:
         gunicorn_util.write_error = write_problem
         super().init_process()
+
+    def enqueue_req(self, conn: Any) -> None:
+        if self.in_flight >= self.cfg.threads and answer_liveness(conn.sock):
+            self.nr_conns -= 1
+            conn.close()
+            return
+        self.in_flight += 1
+        super().enqueue_req(conn)
+
+    def finish_request(self, conn: Any, fs: Any) -> None:
+        self.in_flight -= 1
+        super().finish_request(conn, fs)
 
 
 worker_class = ProblemThreadWorker

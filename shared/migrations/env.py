@@ -26,7 +26,7 @@ def run_migrations_online() -> None:
     if connection is not None:
         _run(connection)
         return
-    engine = make_engine(_database_url())
+    engine = make_engine(_database_url(), bounded=False)
     with engine.connect() as conn:
         _run(conn)
     engine.dispose()
