@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
@@ -13,12 +13,14 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from services.integrations.cli import integrations
-from tests.integration.integrations.audit_tampering import Vault
 from tests.integration.integrations.vault_support import AUDIT_KEY, KEYS
 
 pytest_plugins = ["tests.integration.integrations.audit_tampering"]
 
-MakeVault = Callable[..., Vault]
+if TYPE_CHECKING:  # imported by pytest_plugins first, so its asserts are rewritten
+    from tests.integration.integrations.audit_tampering import Vault
+
+MakeVault = Callable[..., "Vault"]
 
 
 def _revealed_three_times(vault: Vault) -> dict[str, Any]:

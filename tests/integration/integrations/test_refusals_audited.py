@@ -8,6 +8,7 @@ import base64
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import pytest
 from click.testing import CliRunner
@@ -18,12 +19,14 @@ from sqlalchemy.orm import Session
 from services.integrations.access_log.chain import AccessContext, append_access
 from services.integrations.cli import integrations
 from shared.terminal_text import one_line
-from tests.integration.integrations.audit_tampering import Vault
 from tests.integration.integrations.vault_support import AUDIT_KEY, KEYS
 
 pytest_plugins = ["tests.integration.integrations.audit_tampering"]
 
-MakeVault = Callable[..., Vault]
+if TYPE_CHECKING:  # imported by pytest_plugins first, so its asserts are rewritten
+    from tests.integration.integrations.audit_tampering import Vault
+
+MakeVault = Callable[..., "Vault"]
 SECRET_ENDPOINTS = {"reveal": "revealed", "access-token": "used"}
 
 
