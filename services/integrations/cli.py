@@ -61,7 +61,7 @@ def _session(settings: dict[str, Any]) -> Iterator[Session]:
         yield session
     except DomainError as exc:
         session.rollback()
-        raise click.ClickException(exc.detail) from None
+        raise click.ClickException(one_line(exc.detail)) from None
     finally:
         session.close()
         engine.dispose()
@@ -236,7 +236,7 @@ def add(ctx: click.Context) -> None:
     try:
         click.echo(f"active key is now {one_line(add_key_version(vault=vault))}")
     except DomainError as exc:
-        raise click.ClickException(exc.detail) from None
+        raise click.ClickException(one_line(exc.detail)) from None
 
 
 @keys.command("retire")
