@@ -362,3 +362,26 @@ def test_checkpoints_kept_in_an_s3_bucket_name_the_rows_cut(
         result = CliRunner().invoke(integrations, ["verify-audit-chain"])
         assert result.exit_code == 1 and "rows 2..4 are missing" in result.output
     assert len(vault.checkpoint_file.read_text().splitlines()) == 1  # only the first
+
+
+def test_a_checkpoint_is_due_after_n_appends_or_t_minutes_with_an_append_never_idle(
+    monkeypatch: Any,
+) -> None:
+    from services.integrations.access_log import checkpoint_schedule
+    from services.integrations.access_log.chain import APPENDS
+
+    clock = [1000.0]
+    monkeypatch.setattr(checkpoint_schedule.time, "monotonic", lambda: clock[0])
+    schedule = checkpoint_schedule.CheckpointSchedule(
+        every=3, interval=600.0, sinks=(), appends_at_last=APPENDS.count, last_at=clock[0]
+    )
+    clock[0] += 3600
+    assert not schedule.take_if_due()  # an hour without an append: nothing to record
+    APPENDS.note()
+    assert schedule.take_if_due()  # one append and T passed
+    assert not schedule.take_if_due()
+    APPENDS.note()
+    APPENDS.note()
+    assert not schedule.take_if_due()
+    APPENDS.note()
+    assert schedule.take_if_due()  # N appends, however soon
