@@ -22,10 +22,25 @@ from shared.web.guard import install_request_guard
 from shared.web.headers import install_security_headers
 from shared.web.health import health_blueprint
 from shared.web.metrics import init_metrics
-from shared.web.problems import register_problem_handlers
+from shared.web.problems import methods_of_route, register_problem_handlers
 
 # A caller's request id is kept only if it looks like an id, so logs can't be forged through it.
 _REQUEST_ID_SHAPE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class ServiceFlask(Flask):
+    """Flask whose automatic OPTIONS answer lists the methods of the route asked for.
+
+    Flask's own lists every rule the path text matches, so OPTIONS /v1/schedules/run-due
+    would also offer GET, PATCH and DELETE of /v1/schedules/{id}: the same rule as a 405's Allow.
+    """
+
+    def make_default_options_response(self) -> Response:
+        response = super().make_default_options_response()
+        adapter = request.url_rule and self.create_url_adapter(request)
+        if adapter:
+            response.headers["Allow"] = ", ".join(methods_of_route(adapter.allowed_methods()))
+        return response
 
 
 def create_service_app(
@@ -39,7 +54,7 @@ def create_service_app(
 ) -> Flask:
     """A service app with the shared glue wired in and the given blueprints registered."""
     configure_logging(name, settings.get("LOG_LEVEL", "INFO"))
-    app = Flask(name)
+    app = ServiceFlask(name)
     app.config.update(settings)
     app.config.update(_openapi_config(title, description, settings))
     engine = make_engine(settings["DATABASE_URL"])

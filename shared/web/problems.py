@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Iterable
 from typing import Any
 
 import marshmallow as ma
@@ -104,11 +105,11 @@ def render_http_exception(error: HTTPException) -> Response:
     headers = {k: v for k, v in error.get_headers() if k.lower() != "content-type"}
     headers.update(data.get("headers") or {})
     if status == 405:
-        headers["Allow"] = ", ".join(_methods_of_route(getattr(error, "valid_methods", None)))
+        headers["Allow"] = ", ".join(methods_of_route(getattr(error, "valid_methods", None)))
     return problem_response(status, error.name, detail, headers=headers)
 
 
-def _methods_of_route(valid_methods: list[str] | None) -> list[str]:
+def methods_of_route(valid_methods: Iterable[str] | None) -> list[str]:
     """The methods of the route this path names, not of every rule its text also matches.
 
     werkzeug's 405 lists the union: PUT /v1/ticket-links/refresh would name POST (its own
