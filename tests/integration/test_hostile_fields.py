@@ -43,13 +43,16 @@ class Target:
     path: Path
 
     def __str__(self) -> str:
-        return f"{self.where} {'.'.join(self.path)}"
+        return f"{self.where} {'.'.join(self.path) or '(whole)'}"
 
 
 def targets_of(walker: Walker, operation: Operation, body: Any) -> Iterator[Target]:
-    """Each query parameter, and each field the body's schema names, down through objects."""
+    """Each query parameter, the body as a whole, and each field the body's schema names, down
+    through objects."""
     for name in operation.query:
         yield Target("query", (name,))
+    if operation.body is not None:
+        yield Target("body", ())
     if operation.body is not None and isinstance(body, dict):
         yield from _body_paths(walker, operation.body, body, ())
 
@@ -64,7 +67,9 @@ def _body_paths(
 
 
 def with_value(body: Any, path: Path, value: Any) -> Any:
-    """A deep copy of the body with the field at `path` set to `value`."""
+    """A deep copy of the body with the field at `path` set to `value` (no path: the value)."""
+    if not path:
+        return value
     copied = json.loads(json.dumps(body))
     container = copied
     for name in path[:-1]:
