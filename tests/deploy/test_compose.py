@@ -87,9 +87,30 @@ def test_service_runs_its_image_unchanged_on_its_port(svc: str) -> None:
     assert "command" not in spec and "entrypoint" not in spec
     assert spec["build"]["dockerfile"] == f"deploy/docker/{svc}.Dockerfile"
     assert spec["environment"]["PORT"] == str(PORTS[svc])
-    assert spec["ports"] == [f"{PORTS[svc]}:{PORTS[svc]}"]
+    # Published only through the buffering front (test_front_publishes_...).
+    assert "ports" not in spec
+    assert spec["expose"] == [str(PORTS[svc])]
     token_file = spec["environment"]["SERVICE_TOKEN_FILE"]
     assert token_file == f"/run/msp-secrets/{svc}.token"
+
+
+def test_only_the_nginx_front_publishes_ports_and_it_proxies_each_service_on_its_own() -> None:
+    front = service("front")
+    published = {name for name, spec in COMPOSE["services"].items() if spec.get("ports")}
+    assert published == {"front"}
+    assert front["ports"] == [f"{PORTS[svc]}:{PORTS[svc]}" for svc in SERVICES]
+    assert front["volumes"] == ["./deploy/nginx/msp.conf:/etc/nginx/conf.d/default.conf:ro"]
+    config = (DEPLOY / "nginx" / "msp.conf").read_text(encoding="utf-8")
+    for svc in SERVICES:
+        assert f"server {svc}:{PORTS[svc]};" in config
+        assert f"listen {PORTS[svc]};" in config
+        assert f"proxy_pass http://{svc};" in config
+    for buffering in (
+        "proxy_request_buffering on;",
+        "client_header_timeout",
+        "client_body_timeout",
+    ):
+        assert buffering in config
 
 
 def test_backups_store_on_the_s3_compatible_endpoint_of_the_stack() -> None:
