@@ -23,13 +23,17 @@ TEMP_PATHS = ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
 SERVICES = ("insights", "integrations", "backups")
 
 
+class NoNginx(RuntimeError):
+    """Debian's nginx is not installed."""
+
+
 class ThrowawayNginx:
     """An nginx in its own temp prefix (pid, logs, temp files), in the foreground."""
 
     def __init__(self, workdir: Path, upstream_ports: dict[str, int]) -> None:
         binary = shutil.which("nginx") or "/usr/sbin/nginx"
         if not Path(binary).exists():
-            raise RuntimeError(HOW_TO_GET_IT)
+            raise NoNginx(HOW_TO_GET_IT)
         self.binary = binary
         self.workdir = workdir
         self.ports: dict[str, int] = {}

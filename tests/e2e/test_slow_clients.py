@@ -17,7 +17,7 @@ import requests
 
 from shared.db import make_engine
 from tests.deploy.processes import RunningService, start, wait_for_status
-from tests.e2e.nginx_front import ThrowawayNginx
+from tests.e2e.nginx_front import NoNginx, ThrowawayNginx
 from tests.e2e.stack import REPO, SERVICES, gunicorn_command, stack_environments
 from tests.mariadb import MariaDBServer, free_port
 from tests.tokens import TokenMaker
@@ -104,6 +104,15 @@ class SlowClients:
             sock.close()
 
 
+def _started_front(workdir: Path, upstream_ports: dict[str, int]) -> ThrowawayNginx:
+    try:
+        front = ThrowawayNginx(workdir, upstream_ports)
+    except NoNginx as exc:
+        pytest.fail(str(exc))
+    front.start()
+    return front
+
+
 def _answer_within(url: str, headers: dict[str, str] | None, seconds: float) -> int | None:
     """The status, or None when no answer came within `seconds`."""
     try:
@@ -117,8 +126,7 @@ def test_behind_the_nginx_front_slow_clients_starve_nothing(
 ) -> None:
     service, tokens, workdir = insights
     ports = {name: service.port for name in SERVICES}
-    front = ThrowawayNginx(workdir, ports)
-    front.start()
+    front = _started_front(workdir, ports)
     try:
         with SlowClients(front.ports["insights"], tokens("insights:write")) as attack:
             attack.open(MOST)
@@ -155,8 +163,7 @@ def test_the_fronts_own_refusals_are_problem_json(
 ) -> None:
     service, tokens, workdir = insights
     # backups points at a port nobody listens on: nginx itself has to answer.
-    front = ThrowawayNginx(workdir, {"insights": service.port, "backups": free_port()})
-    front.start()
+    front = _started_front(workdir, {"insights": service.port, "backups": free_port()})
     try:
         too_large = requests.post(
             front.url("insights") + "/v1/clients",
