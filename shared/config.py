@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 import sys
 from collections.abc import Callable, Mapping
@@ -56,7 +57,9 @@ def parse_positive_float(raw: str) -> float:
         value = float(raw)
     except ValueError:
         value = 0.0
-    if value <= 0:
+    # float() takes "nan" and "inf": a NaN timeout compares false with everything, an infinite
+    # one never ends, and either would pass the `<= 0` check.
+    if not math.isfinite(value) or value <= 0:
         raise ValueError("expected a positive number")
     return value
 
