@@ -61,12 +61,23 @@ class Walker:
             node = target
         return node
 
-    def send(self, operation: Operation, query: dict[str, Any], body: Any) -> TestResponse:
+    def send(
+        self,
+        operation: Operation,
+        query: dict[str, Any],
+        body: Any,
+        *,
+        in_path: dict[str, Any] | None = None,
+    ) -> TestResponse:
+        """The operation with this query and body; `in_path` replaces a path parameter's id."""
         path = operation.template
         for name, schema in operation.path_params.items():
             value = self.ids.get(name) or valid_value(self, name, schema)
-            path = path.replace("{" + name + "}", str(value))
-        query_string = "&".join(f"{name}={query_value(value)}" for name, value in query.items())
+            segment = query_value(in_path[name]) if in_path and name in in_path else str(value)
+            path = path.replace("{" + name + "}", segment)
+        query_string = "&".join(
+            f"{query_value(name)}={query_value(value)}" for name, value in query.items()
+        )
         data = None if body is None else raw_json(body)
         return self.client.open(
             path,

@@ -17,7 +17,15 @@ import pytest
 from hypothesis import HealthCheck, Phase, example, given, settings
 from werkzeug.test import TestResponse
 
-from tests.hostile import HOSTILE_VALUES, describe, hostile_values, query_value, raw_json
+from tests.hostile import (
+    HOSTILE_STRINGS,
+    HOSTILE_VALUES,
+    describe,
+    hostile_strings,
+    hostile_values,
+    query_value,
+    raw_json,
+)
 from tests.integration.fuzzed_services import SERVICES, build_service, is_peer_outage
 from tests.integration.openapi_walk import (
     Operation,
@@ -37,9 +45,10 @@ Path = tuple[str, ...]
 
 @dataclass
 class Target:
-    """The one place a hostile value goes: a query parameter, or a field inside the body."""
+    """The one place a hostile value goes: a query parameter's value, a made-up parameter's
+    name, a path parameter, the body, or a field inside it."""
 
-    where: str  # "query" or "body"
+    where: str  # "query", "query-name", "path" or "body"
     path: Path
 
     def __str__(self) -> str:
@@ -47,10 +56,13 @@ class Target:
 
 
 def targets_of(walker: Walker, operation: Operation, body: Any) -> Iterator[Target]:
-    """Each query parameter, the body as a whole, and each field the body's schema names, down
-    through objects."""
+    """Each query parameter, a parameter the operation does not have, each path parameter, the
+    body as a whole, and each field the body's schema names, down through objects."""
     for name in operation.query:
         yield Target("query", (name,))
+    yield Target("query-name", ())
+    for name in operation.path_params:
+        yield Target("path", (name,))
     if operation.body is not None:
         yield Target("body", ())
     if operation.body is not None and isinstance(body, dict):
@@ -78,9 +90,14 @@ def with_value(body: Any, path: Path, value: Any) -> Any:
     return copied
 
 
-def verdict(walker: Walker, operation: Operation, response: TestResponse) -> str | None:
+def verdict(
+    walker: Walker, operation: Operation, target: Target, response: TestResponse
+) -> str | None:
     """What a user would notice is wrong with this answer, or None."""
     status, body = response.status_code, response.get_json(silent=True)
+    if target.where == "query-name" and status < 300 and _is_list(operation):
+        # An ignored filter answers every row as if it had filtered (issue #10, item 1).
+        return f"{status}: a list ignored a query parameter it does not have"
     if status >= 500 and not is_peer_outage(status, dict(response.headers), body):
         said = body.get("detail") if isinstance(body, dict) else response.get_data(as_text=True)
         return f"{status}: {str(said)[:200]}"
@@ -89,6 +106,10 @@ def verdict(walker: Walker, operation: Operation, response: TestResponse) -> str
     if status < 300 and operation.method != "DELETE":
         return read_back(walker, operation, body)
     return None
+
+
+def _is_list(operation: Operation) -> bool:
+    return operation.method == "GET" and "cursor" in operation.query
 
 
 def read_back(walker: Walker, operation: Operation, stored: Any) -> str | None:
@@ -119,16 +140,14 @@ def sweep(walker: Walker, operation: Operation, target: Target, base: Any) -> li
     }
 
     def probe(value: Any) -> None:
-        if target.where == "query":
-            response = walker.send(operation, {**base_query, target.path[0]: value}, base)
-        else:
-            response = walker.send(operation, base_query, with_value(base, target.path, value))
-        problem = verdict(walker, operation, response)
+        response = send_with(walker, operation, target, base_query, base, value)
+        problem = verdict(walker, operation, target, response)
         if problem:
             found.setdefault(problem[:120], []).append(describe(value))
 
-    run = given(value=hostile_values())(probe)
-    for value in HOSTILE_VALUES:
+    names_only = target.where == "query-name"
+    run = given(value=hostile_strings() if names_only else hostile_values())(probe)
+    for value in HOSTILE_STRINGS if names_only else HOSTILE_VALUES:
         run = example(value=value)(run)
     settings(
         max_examples=GENERATED_PER_FIELD,
@@ -143,6 +162,24 @@ def sweep(walker: Walker, operation: Operation, target: Target, base: Any) -> li
         f"{f' (+{len(values) - 3} more)' if len(values) > 3 else ''}: {problem}"
         for problem, values in found.items()
     ]
+
+
+def send_with(
+    walker: Walker,
+    operation: Operation,
+    target: Target,
+    query: dict[str, Any],
+    body: Any,
+    value: Any,
+) -> TestResponse:
+    """The valid request with the hostile value in the target's place."""
+    if target.where == "query":
+        return walker.send(operation, {**query, target.path[0]: value}, body)
+    if target.where == "query-name":
+        return walker.send(operation, {**query, str(value): "x"}, body)
+    if target.where == "path":
+        return walker.send(operation, query, body, in_path={target.path[0]: value})
+    return walker.send(operation, query, with_value(body, target.path, value))
 
 
 def hostile_sweep(walker: Walker) -> list[str]:
