@@ -52,6 +52,8 @@ class Target:
     path: Path
 
     def __str__(self) -> str:
+        if self.where == "query-name":
+            return "the name of a query parameter it does not have"
         return f"{self.where} {'.'.join(self.path) or '(whole)'}"
 
 
