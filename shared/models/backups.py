@@ -72,6 +72,7 @@ class BackupLog(Base):
         Index(None, "backup_type"),
         Index(None, "backup_completed_at"),
         Index(None, "verification_status"),
+        Index(None, "status", "lease_expires_at"),
     )
 
     id: Mapped[str] = uuid_pk()
@@ -96,6 +97,10 @@ class BackupLog(Base):
     rate_bytes_per_s: Mapped[float | None]
     eta_seconds: Mapped[float | None]
     progress_updated_at: Mapped[datetime | None]
+    # The job that owns the row, and until when: its heartbeat renews the lease in every phase,
+    # and only an expired lease lets the sweep fail the row (migration 0012).
+    lease_owner: Mapped[str | None] = mapped_column(String(64))
+    lease_expires_at: Mapped[datetime | None]
     # Objects, row counts and CHECKSUM TABLE at dump time; restore verification compares with it.
     # Deferred: lists, polls and retention never read it, and it grows with the table count.
     dump_inventory: Mapped[dict[str, Any] | None] = mapped_column(JSON, deferred=True)
