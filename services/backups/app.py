@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from functools import partial
 
 from flask import Flask
 
-from services.backups import config
+from services.backups import config, telemetry
 from services.backups.backups.resources import blp as backups_blp
 from services.backups.backups.restores import RestoreRegistry
 from services.backups.runtime import runtime_from_settings
 from services.backups.schedules.resources import blp as schedules_blp
 from shared.observability import RequestIdExecutor
 from shared.web import create_service_app
+from shared.web.metrics import read_from_database
 
 # Backups are CPU- and IO-heavy: two at a time per process is what 2 vCPUs sustain.
 BACKUP_WORKERS = 2
@@ -37,4 +39,6 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
         max_workers=BACKUP_WORKERS, thread_name_prefix="backup-job"
     )
     app.extensions["backups_restores"] = RestoreRegistry()
+    default_database = app.extensions["backups_runtime"].default_database()
+    read_from_database(app, partial(telemetry.schedule_figures, default_database=default_database))
     return app

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from services.backups import telemetry
 from services.backups.adapters.compression import EXTENSIONS
 from services.backups.adapters.sqlite_backup import (
     SQLiteBackupError,
@@ -62,6 +63,7 @@ def write_progress(runtime: BackupRuntime, backup_id: str, progress: Progress) -
         )
 
 
+@telemetry.counted_as_running
 def run_backup_job(*, runtime: BackupRuntime, plan: BackupPlan) -> None:
     """Take, verify and record one backup; any failure ends as status=failed, never silently.
 
@@ -175,6 +177,7 @@ def _finish(
     with runtime.session_factory.begin() as session:
         _update(session, plan.backup_id, **_success_values(outcome, result, warnings))
         _set_schedule_status(session, plan, "succeeded")
+    telemetry.record_success(plan, outcome.stored_bytes, verified=result is not None)
     if plan.schedule_id and result is not None:  # only a verified success allows a prune
         _prune_after_success(runtime, plan.schedule_id)
     news = _new_warnings(warnings, previous)
@@ -285,6 +288,7 @@ def _fail(
             verification_status="failed" if outcome is not None else "not_verified",
         )
         _set_schedule_status(session, plan, "failed")
+    telemetry.record_failure(plan, dumped=outcome is not None)
     if runtime.notifier is not None:
         outcome_of_notice = runtime.notifier.backup_failed(backup=_notice(plan, error_message))
         _log.info("backup %s failure reported: %s", plan.backup_id, outcome_of_notice)
