@@ -10,7 +10,7 @@ from flask import Flask
 
 from services.backups import config, telemetry
 from services.backups.backups.resources import blp as backups_blp
-from services.backups.backups.restores import RestoreRegistry
+from services.backups.backups.shutdown import stop_backup_jobs
 from services.backups.runtime import runtime_from_settings
 from services.backups.schedules.resources import blp as schedules_blp
 from shared.observability import RequestIdExecutor
@@ -38,7 +38,10 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     app.extensions["backups_executor"] = RequestIdExecutor(
         max_workers=BACKUP_WORKERS, thread_name_prefix="backup-job"
     )
-    app.extensions["backups_restores"] = RestoreRegistry()
+    # gunicorn's SIGTERM, SIGINT and worker exit stop the jobs (deploy/gunicorn.conf.py).
+    app.extensions.setdefault("worker_shutdown_hooks", []).append(
+        partial(stop_backup_jobs, app.extensions["backups_runtime"])
+    )
     default_database = app.extensions["backups_runtime"].default_database()
     read_from_database(app, partial(telemetry.schedule_figures, default_database=default_database))
     return app

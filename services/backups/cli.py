@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import sys
 import threading
 import time
@@ -16,7 +17,7 @@ from services.backups.backups.restores import prepare_restore, run_restore
 from services.backups.runtime import BackupRuntime, runtime_from_settings
 from services.backups.schedules.services import claim_due
 from shared.db import make_engine, make_session_factory
-from shared.models import BackupLog
+from shared.models import BackupLog, RestoreLog
 from shared.models.backups import BACKUP_TYPES, COMPRESSIONS, STORAGES, VERIFY_MODES
 
 BAR_WIDTH = 30
@@ -109,23 +110,23 @@ def restore(backup_id: str, target_database: str, replace: bool) -> None:
     runtime = _runtime()
     with runtime.session_factory() as session:
         row = services.restorable(session=session, backup_id=backup_id)
-        status = prepare_restore(
-            runtime=runtime, backup=row, target_database=target_database, replace=replace
-        )
         snapshot = {c.key: getattr(row, c.key) for c in BackupLog.__table__.columns}
-    worker = threading.Thread(
-        target=run_restore,
-        kwargs={"runtime": runtime, "backup": snapshot, "status": status, "replace": replace},
-    )
-    worker.start()
-    while worker.is_alive():
-        click.echo("\r" + progress_line(status.as_dict()), nl=False, err=True)
-        worker.join(timeout=0.5)
-    click.echo("\r" + progress_line(status.as_dict()), err=True)
-    click.echo(f"restore into {target_database}: {status.status}")
-    if status.status != "succeeded":
-        click.echo(status.error_message or "", err=True)
-        sys.exit(1)
+        restore_id = prepare_restore(
+            session=session,
+            runtime=runtime,
+            backup=row,
+            target_database=target_database,
+            replace=replace,
+            requested_by=f"cli:{getpass.getuser()}",
+        ).id
+    run_restore(runtime=runtime, backup=snapshot, restore_id=restore_id)
+    with runtime.session_factory() as session:
+        restore = session.get(RestoreLog, restore_id)
+        assert restore is not None
+        click.echo(f"restore into {target_database}: {restore.status}")
+        if restore.status != "succeeded":
+            click.echo(restore.error_message or "", err=True)
+            sys.exit(1)
 
 
 @cli.command("run-due")
@@ -133,7 +134,7 @@ def run_due() -> None:
     """Run every due schedule once (what a CronJob calls when it has no HTTP access)."""
     runtime = _runtime()
     with runtime.session_factory() as session:
-        services.fail_abandoned(session=session)
+        services.fail_abandoned(session=session, runtime=runtime)
         due = claim_due(session=session, runtime=runtime)
     for schedule_id in due.waiting:
         click.echo(f"schedule {schedule_id} waits: a backup of its database is running")

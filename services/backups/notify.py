@@ -1,4 +1,4 @@
-"""Telling the integrations service a backup failed: an audit event, and a ticket if configured."""
+"""Telling the integrations service about backups and restores: audit events, and tickets."""
 
 from __future__ import annotations
 
@@ -17,6 +17,8 @@ class FailureNotifier(Protocol):
     def backup_failed(self, *, backup: dict[str, Any]) -> dict[str, Any]: ...
 
     def backup_warning(self, *, backup: dict[str, Any], warning: str) -> dict[str, Any]: ...
+
+    def restore_finished(self, *, restore: dict[str, Any]) -> dict[str, Any]: ...
 
 
 class IntegrationsNotifier:
@@ -43,6 +45,10 @@ class IntegrationsNotifier:
         body["request_data"]["warning"] = warning
         return {"event": self._post("/v1/integration-events", body)}
 
+    def restore_finished(self, *, restore: dict[str, Any]) -> dict[str, Any]:
+        """Record a restore's end in the audit: who asked, into which database, the outcome."""
+        return {"event": self._post("/v1/integration-events", _restore_event(restore))}
+
     def _post(self, path: str, body: dict[str, Any]) -> str:
         key = f"backup-failed-{body.pop('_key')}"
         try:
@@ -66,6 +72,25 @@ def _event(backup: dict[str, Any], *, event: str = "backup_failed") -> dict[str,
             "database": backup.get("database_name"),
             "storage": backup.get("storage"),
             "error": (backup.get("error_message") or "")[:500],
+        },
+    }
+
+
+def _restore_event(restore: dict[str, Any]) -> dict[str, Any]:
+    event = f"restore_{restore['status']}"
+    return {
+        "_key": f"{event}-{restore['id']}",
+        "integration_type": "msp_backups",
+        "direction": "outbound",
+        "action": "created",
+        "external_id": restore["id"],
+        "request_data": {
+            "event": event,
+            "backup_id": restore["backup_id"],
+            "target_database": restore["target_database"],
+            "replace": restore["replace"],
+            "requested_by": restore["requested_by"],
+            "error": (restore.get("error_message") or "")[:500],
         },
     }
 

@@ -1,7 +1,7 @@
 """Every table of the system, on one declarative Base."""
 
 from shared.models.auth import USER_ROLES, ApiToken, ApiUser
-from shared.models.backups import BackupLog, BackupSchedule
+from shared.models.backups import BackupLog, BackupSchedule, RestoreLog
 from shared.models.base import Base, TimestampMixin, new_id, utcnow
 from shared.models.insights import (
     Client,
@@ -45,6 +45,7 @@ __all__ = [
     "InsightEvent",
     "IntegrationCredential",
     "LearningMetric",
+    "RestoreLog",
     "Tag",
     "TicketLink",
     "TimestampMixin",

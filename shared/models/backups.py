@@ -1,4 +1,4 @@
-"""Tables of the backups service: the log of every backup and the schedules that make them."""
+"""Tables of the backups service: every backup, the schedules that make them, every restore."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ STORAGES = ("local", "s3")
 COMPRESSIONS = ("zstd", "gzip", "none")
 VERIFICATION_STATUSES = ("passed", "failed", "not_verified")
 VERIFY_MODES = ("none", "checksum", "restore")
+RESTORE_STATUSES = ("running", "succeeded", "failed")
 
 
 class BackupSchedule(TimestampMixin, Base):
@@ -123,3 +124,34 @@ class BackupLog(Base):
         if self.backup_completed_at is None:
             return None
         return (self.backup_completed_at - self.backup_started_at).total_seconds()
+
+
+class RestoreLog(Base):
+    """One restore of a backup into a database: who asked, its progress and how it ended.
+
+    A row, not a worker's memory: any worker or replica answers a poll of any restore.
+    """
+
+    __tablename__ = "restore_log"
+    __table_args__ = (
+        CheckConstraint(enum_check("status", RESTORE_STATUSES), name="status"),
+        Index(None, "backup_id", "started_at"),
+    )
+
+    id: Mapped[str] = uuid_pk()
+    backup_id: Mapped[str] = mapped_column(CHAR(36), ForeignKey("backup_log.id"))
+    target_database: Mapped[str] = mapped_column(String(64))
+    replace: Mapped[bool] = mapped_column(default=False)
+    requested_by: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(20), default="running")
+    phase: Mapped[str] = mapped_column(String(30), default="queued")
+    bytes_processed: Mapped[int] = mapped_column(BigInteger, default=0)
+    rate_bytes_per_s: Mapped[float] = mapped_column(default=0.0)
+    eta_seconds: Mapped[float | None]
+    restore_seconds: Mapped[float | None]
+    error_message: Mapped[str | None] = mapped_column(Text)
+    # "sent" or "failed: <reason>": whether the integrations audit heard of the result.
+    notice: Mapped[str | None] = mapped_column(String(100))
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    progress_updated_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]

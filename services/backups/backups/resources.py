@@ -8,7 +8,7 @@ from flask import current_app
 from flask.views import MethodView
 
 from services.backups.backups import restores, services
-from services.backups.backups.jobs import run_backup_job
+from services.backups.backups.jobs import BackupPlan, run_backup_job
 from services.backups.backups.schemas import (
     BackupAcceptedSchema,
     BackupCreateSchema,
@@ -19,9 +19,10 @@ from services.backups.backups.schemas import (
     RestoreStatusSchema,
 )
 from services.backups.runtime import BackupRuntime
-from shared.models import BackupLog
+from shared.models import BackupLog, RestoreLog
 from shared.pagination import Page
 from shared.web import Blueprint, db_session
+from shared.web.auth import current_principal
 
 blp = Blueprint("backups", __name__, url_prefix="/v1/backups", description="Backups")
 
@@ -35,6 +36,12 @@ def runtime() -> BackupRuntime:
 def submit(job: Any, **kwargs: Any) -> None:
     """Run `job` on the app's background executor."""
     current_app.extensions["backups_executor"].submit(job, **kwargs)
+
+
+def submit_backup(plan: BackupPlan) -> None:
+    """Queue a backup; its lease is renewed from now on, also while it waits for a worker."""
+    runtime().leases.hold(plan.backup_id, plan.lease_owner)
+    submit(run_backup_job, runtime=runtime(), plan=plan)
 
 
 @blp.route("")
@@ -53,7 +60,7 @@ class Backups(MethodView):
     def post(self, data: dict[str, Any]) -> dict[str, Any]:
         """Start a backup; poll GET /v1/backups/{id} for progress"""
         backup, plan = services.start_backup(session=db_session(), runtime=runtime(), data=data)
-        submit(run_backup_job, runtime=runtime(), plan=plan)
+        submit_backup(plan)
         return {"id": backup.id, "status": backup.status, "status_url": f"/v1/backups/{backup.id}"}
 
 
@@ -86,27 +93,28 @@ class BackupRestore(MethodView):
     @blp.requires("admin")
     @blp.arguments(RestoreRequestSchema)
     @blp.response(202, RestoreStatusSchema)
-    def post(self, data: dict[str, Any], backup_id: str) -> dict[str, Any]:
+    def post(self, data: dict[str, Any], backup_id: str) -> RestoreLog:
         """Restore a backup into a new database (an existing one only with replace=true)"""
-        backup = services.restorable(session=db_session(), backup_id=backup_id)
-        status = restores.prepare_restore(runtime=runtime(), backup=backup, **data)
-        current_app.extensions["backups_restores"].add(status)
+        session = db_session()
+        backup = services.restorable(session=session, backup_id=backup_id)
         snapshot = BackupLogSchema().dump(backup)
-        submit(
-            restores.run_restore,
+        restore = restores.prepare_restore(
+            session=session,
             runtime=runtime(),
-            backup=snapshot,
-            status=status,
-            replace=data["replace"],
+            backup=backup,
+            requested_by=current_principal().actor,
+            **data,
         )
-        return status.as_dict()
+        submit(restores.run_restore, runtime=runtime(), backup=snapshot, restore_id=restore.id)
+        return restore
 
 
 @blp.route("/<backup_id>/restores/<restore_id>")
 class BackupRestoreById(MethodView):
     @blp.requires("admin")
     @blp.response(200, RestoreStatusSchema)
-    def get(self, backup_id: str, restore_id: str) -> dict[str, Any]:
-        """Progress and result of a restore (kept by the replica that runs it)"""
-        registry: restores.RestoreRegistry = current_app.extensions["backups_restores"]
-        return registry.get(restore_id).as_dict()
+    def get(self, backup_id: str, restore_id: str) -> RestoreLog:
+        """Progress and result of a restore, who asked for it and whether the audit heard"""
+        return restores.get_restore(
+            session=db_session(), backup_id=backup_id, restore_id=restore_id
+        )

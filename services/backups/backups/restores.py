@@ -1,13 +1,15 @@
-"""Restores of a backup into a database, run in the background with progress kept in memory."""
+"""Restores of a backup into a database: each one a restore_log row any worker can read."""
 
 from __future__ import annotations
 
-import threading
-import uuid
-from dataclasses import asdict, dataclass, field
+import logging
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from services.backups.adapters import mariadb_inventory as inventory
 from services.backups.adapters.sqlite_backup import restore_sqlite
@@ -15,56 +17,26 @@ from services.backups.adapters.storage import LocalStorage, StorageError
 from services.backups.database_names import DatabaseNameRefused, check_database_name
 from services.backups.mariadb_restore import Artifact, check_artifact, restore_to_database
 from services.backups.pipeline import PipelineError
-from services.backups.progress import Progress, ProgressCallback
+from services.backups.progress import Progress
 from services.backups.runtime import BackupRuntime
 from shared.errors import Conflict, NotFound, ValidationFailed
-from shared.models import BackupLog
+from shared.models import BackupLog, RestoreLog
+from shared.observability import log_current_exception
+from shared.redaction import REDACTED, redact_text
 
-
-@dataclass
-class RestoreStatus:
-    """One restore's state as GET shows it."""
-
-    id: str
-    backup_id: str
-    target_database: str
-    status: str = "running"  # running, succeeded, failed
-    phase: str = "queued"
-    bytes_processed: int = 0
-    rate_bytes_per_s: float = 0.0
-    eta_seconds: float | None = None
-    restore_seconds: float | None = None
-    error_message: str | None = None
-    started_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    finished_at: datetime | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        """For the response schema."""
-        return asdict(self)
-
-
-class RestoreRegistry:
-    """In-process record of restores (one replica runs a restore; its status lives there)."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._items: dict[str, RestoreStatus] = {}
-
-    def add(self, status: RestoreStatus) -> None:
-        with self._lock:
-            self._items[status.id] = status
-
-    def get(self, restore_id: str) -> RestoreStatus:
-        with self._lock:
-            if restore_id not in self._items:
-                raise NotFound("restore", restore_id)
-            return self._items[restore_id]
+_log = logging.getLogger(__name__)
 
 
 def prepare_restore(
-    *, runtime: BackupRuntime, backup: BackupLog, target_database: str, replace: bool
-) -> RestoreStatus:
-    """Check the target before anything starts: a bad name is 422, an existing one 409."""
+    *,
+    session: Session,
+    runtime: BackupRuntime,
+    backup: BackupLog,
+    target_database: str,
+    replace: bool,
+    requested_by: str,
+) -> RestoreLog:
+    """Check the target (a bad name is 422, an existing one 409), then record the request."""
     try:
         check_database_name(target_database)  # the schema checked too; the CLI comes here alone
     except DatabaseNameRefused as exc:
@@ -76,7 +48,30 @@ def prepare_restore(
         )
     if _target_exists(runtime, target_database) and not replace:
         raise Conflict(f"database {target_database} exists; pass replace=true to overwrite it")
-    return RestoreStatus(id=str(uuid.uuid4()), backup_id=backup.id, target_database=target_database)
+    now = datetime.now(UTC)
+    restore = RestoreLog(
+        backup_id=backup.id,
+        target_database=target_database,
+        replace=replace,
+        requested_by=requested_by[:100],
+        status="running",
+        phase="queued",
+        bytes_processed=0,
+        rate_bytes_per_s=0.0,
+        started_at=now,
+        progress_updated_at=now,
+    )
+    session.add(restore)
+    session.commit()  # before the job starts: its first poll, on any worker, finds the row
+    return restore
+
+
+def get_restore(*, session: Session, backup_id: str, restore_id: str) -> RestoreLog:
+    """One restore of this backup, or NotFound (another backup's restore id is not found)."""
+    restore = session.get(RestoreLog, restore_id)
+    if restore is None or restore.backup_id != backup_id:
+        raise NotFound("restore", restore_id)
+    return restore
 
 
 def _target_exists(runtime: BackupRuntime, name: str) -> bool:
@@ -85,36 +80,113 @@ def _target_exists(runtime: BackupRuntime, name: str) -> bool:
     return inventory.database_exists(runtime.target(None), name)
 
 
-def run_restore(
-    *, runtime: BackupRuntime, backup: dict[str, Any], status: RestoreStatus, replace: bool
-) -> None:
-    """Stream the artifact into the target; the status object carries progress and the end."""
-
-    def report(progress: Progress) -> None:
-        status.phase = progress.phase
-        status.bytes_processed = progress.bytes_processed
-        status.rate_bytes_per_s = progress.rate_bytes_per_s
-        status.eta_seconds = progress.eta_seconds
-
+def run_restore(*, runtime: BackupRuntime, backup: dict[str, Any], restore_id: str) -> None:
+    """Stream the artifact into the target, recording progress and the end in the row."""
+    with runtime.session_factory() as session:
+        restore = session.get(RestoreLog, restore_id)
+        assert restore is not None, "prepare_restore committed it"
+        target, replace = restore.target_database, restore.replace
     try:
-        seconds = _restore(runtime, backup, status, replace, report)
-        status.status, status.phase, status.restore_seconds = "succeeded", "done", seconds
+        seconds = _restore(runtime, backup, restore_id, target, replace)
     except (PipelineError, StorageError, OSError, ValueError) as exc:
-        status.status, status.error_message = "failed", str(exc)[-2000:]
-    except Exception:  # the status must end whatever happened
-        status.status, status.error_message = "failed", "internal error during restore"
-    finally:
-        status.finished_at = datetime.now(UTC)
-        if status.status == "failed":
-            status.phase = "failed"
+        _end(runtime, restore_id, "failed", error=_safe_message(runtime, str(exc)))
+    except Exception:
+        log_current_exception(_log, "restore %s crashed", restore_id)
+        _end(runtime, restore_id, "failed", error="internal error during restore")
+    except BaseException:  # Ctrl-C or shutdown: the row must not say running for ever
+        _end(runtime, restore_id, "failed", error="interrupted before it finished")
+        raise
+    else:
+        _end(runtime, restore_id, "succeeded", seconds=seconds)
+
+
+def write_restore_progress(runtime: BackupRuntime, restore_id: str, progress: Progress) -> None:
+    """Persist one progress snapshot in its own short transaction (any worker sees it)."""
+    with runtime.session_factory.begin() as session:
+        session.execute(
+            update(RestoreLog)
+            .where(RestoreLog.id == restore_id, RestoreLog.status == "running")
+            .values(
+                phase=progress.phase,
+                bytes_processed=progress.bytes_processed,
+                rate_bytes_per_s=progress.rate_bytes_per_s,
+                eta_seconds=progress.eta_seconds,
+                progress_updated_at=datetime.now(UTC),
+            )
+        )
+
+
+def _end(
+    runtime: BackupRuntime,
+    restore_id: str,
+    status: str,
+    *,
+    error: str | None = None,
+    seconds: float | None = None,
+) -> None:
+    now = datetime.now(UTC)
+    values = {
+        "status": status,
+        "phase": "done" if status == "succeeded" else "failed",
+        "error_message": error,
+        "restore_seconds": seconds,
+        "eta_seconds": 0.0 if status == "succeeded" else None,
+        "finished_at": now,
+        "progress_updated_at": now,
+    }
+    with runtime.session_factory.begin() as session:
+        session.execute(
+            update(RestoreLog)
+            .where(RestoreLog.id == restore_id, RestoreLog.status == "running")
+            .values(**values)
+        )
+    _notify(runtime, restore_id)
+
+
+def _notify(runtime: BackupRuntime, restore_id: str) -> None:
+    """Tell the integrations audit how the restore ended; the row records whether it heard."""
+    if runtime.notifier is None:
+        return
+    with runtime.session_factory() as session:
+        restore = session.get(RestoreLog, restore_id)
+        assert restore is not None
+        facts = restore_facts(restore)
+    outcome = runtime.notifier.restore_finished(restore=facts)  # no transaction held meanwhile
+    with runtime.session_factory.begin() as session:
+        session.execute(
+            update(RestoreLog)
+            .where(RestoreLog.id == restore_id)
+            .values(notice=str(outcome.get("event", ""))[:100] or None)
+        )
+
+
+def restore_facts(restore: RestoreLog) -> dict[str, Any]:
+    """What the audit event and the CLI's --json say about a restore."""
+    return {
+        "id": restore.id,
+        "backup_id": restore.backup_id,
+        "target_database": restore.target_database,
+        "replace": restore.replace,
+        "requested_by": restore.requested_by,
+        "status": restore.status,
+        "phase": restore.phase,
+        "restore_seconds": restore.restore_seconds,
+        "error_message": restore.error_message,
+        "started_at": restore.started_at.isoformat(),
+        "finished_at": restore.finished_at.isoformat() if restore.finished_at else None,
+        "notice": restore.notice,
+    }
+
+
+def _safe_message(runtime: BackupRuntime, message: str) -> str:
+    """The shared secret patterns, plus the source's own password in whatever form it shows."""
+    password = runtime.target(None).password if not runtime.is_sqlite else None
+    message = message.replace(password, REDACTED) if password else message
+    return redact_text(message)[-2000:]
 
 
 def _restore(
-    runtime: BackupRuntime,
-    backup: dict[str, Any],
-    status: RestoreStatus,
-    replace: bool,
-    report: ProgressCallback,
+    runtime: BackupRuntime, backup: dict[str, Any], restore_id: str, target: str, replace: bool
 ) -> float:
     artifact = Artifact(
         storage=runtime.storage(backup["storage"]),
@@ -129,16 +201,16 @@ def _restore(
         return restore_to_database(
             server=runtime.target(None),
             artifact=artifact,
-            target_database=status.target_database,
-            restore_id=status.id,
+            target_database=target,
+            restore_id=restore_id,
             replace=replace,
-            progress=report,
+            progress=partial(write_restore_progress, runtime, restore_id),
         )
     assert isinstance(artifact.storage, LocalStorage)
     return restore_sqlite(  # written to a temp name and renamed: replaced whole or not at all
         storage=artifact.storage,
         location=artifact.location,
         codec=artifact.codec,
-        target=Path(runtime.folder) / f"{status.target_database}.sqlite3",
+        target=Path(runtime.folder) / f"{target}.sqlite3",
         replace=replace,
     )

@@ -1,0 +1,149 @@
+"""Restores are rows: any app instance on the database answers for a restore another started."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from pytest_httpserver import HTTPServer
+from sqlalchemy import Engine, text
+
+from tests.integration.backups.backup_fixtures import AppFactory, posted, take_backup
+from tests.mariadb import MariaDBServer
+from tests.polling import eventually
+from tests.tokens import TokenMaker
+
+
+@pytest.fixture(scope="module")
+def restorer(engine: Engine) -> TokenMaker:
+    """Tokens of a user whose name the restore row must carry."""
+    return TokenMaker(engine, label="restorer")
+
+
+def _poll_through(client: FlaskClient, path: str, headers: dict[str, str]) -> dict[str, Any]:
+    """Poll until the restore ends; every single answer on the way must be 200."""
+
+    def ended() -> dict[str, Any] | None:
+        answer = client.get(path, headers=headers)
+        assert answer.status_code == 200, answer.get_json()
+        body: dict[str, Any] = answer.get_json()
+        return body if body["status"] != "running" else None
+
+    return eventually(ended, within=240)
+
+
+def test_a_restore_started_through_one_app_is_always_found_through_the_other(
+    make_backup_app: AppFactory,
+    source_db: str,
+    mariadb_server: MariaDBServer,
+    auth: Callable[..., dict[str, str]],
+    restorer: TokenMaker,
+    integrations: HTTPServer,
+) -> None:
+    first = make_backup_app(source_db).test_client()
+    second = make_backup_app(source_db).test_client()
+    backup = take_backup(first, auth)
+    assert backup["status"] == "succeeded", backup["error_message"]
+    target = f"bk_rec_{backup['id'][:8]}"
+    mariadb_server.created.append(target)
+    started = first.post(
+        f"/v1/backups/{backup['id']}/restore",
+        json={"target_database": target},
+        headers=restorer.headers("admin"),
+    )
+    assert started.status_code == 202, started.get_json()
+    path = f"/v1/backups/{backup['id']}/restores/{started.get_json()['id']}"
+    done = _poll_through(second, path, restorer.headers("admin"))
+    assert done["status"] == "succeeded", done["error_message"]
+    assert done["requested_by"].startswith("restorer-")
+    assert done["finished_at"] is not None and done["restore_seconds"] is not None
+    # The audit heard of it, naming who asked; and the row says it was heard.
+    events = [
+        body
+        for body in posted(integrations, "/v1/integration-events")
+        if body["external_id"] == done["id"]
+    ]
+    assert [e["request_data"]["event"] for e in events] == ["restore_succeeded"]
+    assert events[0]["request_data"]["requested_by"] == done["requested_by"]
+    assert events[0]["request_data"]["target_database"] == target
+    final = eventually(
+        lambda: (
+            (b := first.get(path, headers=restorer.headers("admin")).get_json())["notice"] and b
+        ),
+        within=30,
+    )
+    assert final["notice"] == "sent"
+
+
+def test_a_failed_restore_is_recorded_failed_with_who_asked_and_reported(
+    make_backup_app: AppFactory,
+    source_db: str,
+    mariadb_server: MariaDBServer,
+    auth: Callable[..., dict[str, str]],
+    restorer: TokenMaker,
+    integrations: HTTPServer,
+    engine: Engine,
+) -> None:
+    app = make_backup_app(source_db)
+    client = app.test_client()
+    backup = take_backup(client, auth)
+    # The artifact is swapped for other bytes: the restore must fail and say so in its row.
+    with engine.begin() as connection:
+        connection.execute(
+            text("UPDATE backup_log SET checksum_sha256 = :sha WHERE id = :id"),
+            {"sha": "0" * 64, "id": backup["id"]},
+        )
+    target = f"bk_recf_{backup['id'][:8]}"
+    mariadb_server.created.append(target)
+    started = client.post(
+        f"/v1/backups/{backup['id']}/restore",
+        json={"target_database": target},
+        headers=restorer.headers("admin"),
+    )
+    assert started.status_code == 202, started.get_json()
+    other = make_backup_app(source_db).test_client()
+    path = f"/v1/backups/{backup['id']}/restores/{started.get_json()['id']}"
+    done = _poll_through(other, path, restorer.headers("admin"))
+    assert done["status"] == "failed" and done["phase"] == "failed"
+    assert "SHA-256" in done["error_message"]
+    assert done["requested_by"].startswith("restorer-")
+    events = [
+        body["request_data"]
+        for body in posted(integrations, "/v1/integration-events")
+        if body["external_id"] == done["id"]
+    ]
+    assert [e["event"] for e in events] == ["restore_failed"]
+    assert "SHA-256" in events[0]["error"]
+
+
+def test_a_restore_id_is_found_only_under_its_own_backup(
+    make_backup_app: AppFactory,
+    source_db: str,
+    mariadb_server: MariaDBServer,
+    auth: Callable[..., dict[str, str]],
+) -> None:
+    client = make_backup_app(source_db).test_client()
+    backup = take_backup(client, auth)
+    other_backup = take_backup(client, auth)
+    target = f"bk_reco_{backup['id'][:8]}"
+    mariadb_server.created.append(target)
+    started = client.post(
+        f"/v1/backups/{backup['id']}/restore",
+        json={"target_database": target},
+        headers=auth("admin"),
+    )
+    restore_id = started.get_json()["id"]
+    for path in (
+        f"/v1/backups/{other_backup['id']}/restores/{restore_id}",
+        f"/v1/backups/{backup['id']}/restores/00000000-0000-4000-8000-000000000000",
+    ):
+        answer = client.get(path, headers=auth("admin"))
+        assert answer.status_code == 404
+        assert answer.content_type == "application/problem+json"
+    _poll_through(client, f"/v1/backups/{backup['id']}/restores/{restore_id}", auth("admin"))
+    read_only = client.get(
+        f"/v1/backups/{backup['id']}/restores/{restore_id}", headers=auth("backups:read")
+    )
+    assert read_only.status_code == 403
