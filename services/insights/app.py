@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 from flask import Flask
 
-from services.insights import config
+from services.insights import config, telemetry
 from services.insights.briefing.resources import blp as briefing_blp
 from services.insights.checks.resources import blp as checks_blp
 from services.insights.clients.resources import blp as clients_blp
@@ -20,6 +20,7 @@ from services.insights.metrics.resources import blp as metrics_blp
 from services.insights.tags.resources import blp as tags_blp
 from services.insights.worklog.resources import blp as worklog_blp
 from shared.web import create_service_app
+from shared.web.metrics import read_from_database
 
 BLUEPRINTS = (
     clients_blp,
@@ -48,4 +49,5 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     # which reads failures (the one-way rule is an import-linter contract).
     rules: PromotionRules = apply_promotion_rules
     app.extensions[PROMOTION_RULES] = rules
+    read_from_database(app, telemetry.insight_figures)
     return app

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from services.insights import telemetry
 from services.insights.briefing.memo import Memo
 from services.insights.briefing.packing import FOOTER_MIN, cost, omitted_entry, pack
 from services.insights.briefing.ranking import RankedInsight, rank
@@ -220,3 +221,4 @@ def _record_served(
     mark_surfaced(session, [r.insight for r in ranked if r.insight.id in served])
     count_briefing(session, briefing.client_id, now.date())
     session.commit()
+    telemetry.count_briefing()

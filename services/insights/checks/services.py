@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import Row, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
+from services.insights import telemetry
 from services.insights.failures.command_shape import check_keys, shape_command, storable_key
 from services.insights.failures.fingerprint import names_missing_program
 from services.insights.failures.services import MAX_COMMAND_CHARS
@@ -137,6 +138,7 @@ def check_command(*, session: Session, data: dict[str, Any]) -> CheckResult:
     alternatives = _alternatives(session, insights, patterns)
     insert_row(session, check)
     session.commit()
+    telemetry.count_check(check.verdict)
     return CheckResult(check, key, _reasons(insights, patterns), alternatives)
 
 

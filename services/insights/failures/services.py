@@ -10,6 +10,7 @@ from sqlalchemy import bindparam, exists, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.insights import telemetry
 from services.insights.failures.classify import classify, severity_of
 from services.insights.failures.command_shape import storable_key
 from services.insights.failures.fingerprint import FailureSignature, all_signatures
@@ -69,6 +70,7 @@ def ingest_failure(
     # A pattern's first failure: nothing stands for it yet, and no rule can fire.
     outcome = None if is_new else promote(session, evidence)
     session.commit()
+    telemetry.count_failure(new_pattern=is_new, repeat=occurrence.is_repeat)
     return IngestResult(occurrence, pattern, is_new, occurrence.is_repeat, outcome, truncated)
 
 

@@ -19,6 +19,7 @@ from types import SimpleNamespace
 from sqlalchemy import Connection, text
 from sqlalchemy.orm import Session
 
+from services.integrations import telemetry
 from shared.models import CredentialAccessLog, new_id, utcnow
 from shared.models.integrations import AUDIT_CHAINS
 
@@ -192,3 +193,4 @@ def append_access(
     mac = head_mac(key=key, chain=chain, seq=seq, last_hash=entry.row_hash)
     connection.execute(_MOVE_TIP, {"seq": seq, "hash": entry.row_hash, "mac": mac, "chain": chain})
     APPENDS.note()
+    telemetry.count_access(action, outcome)

@@ -10,6 +10,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from services.integrations import telemetry
 from services.integrations.access_log.chain import (
     GENESIS_HASH,
     head_is_sealed,
@@ -81,6 +82,7 @@ def verify_chain(
     return report
 
 
+@telemetry.timed_chain_verification
 def verify_with_sinks(
     *, session: Session, key: bytes, sinks: tuple[CheckpointSink, ...]
 ) -> ChainReport:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from services.integrations import telemetry
 from services.integrations.adapters.errors import PsaRateLimited
 
 Clock = Callable[[], float]
@@ -45,6 +46,7 @@ class RollingWindowLimiter:
                     self.integration_type, wait, "client-side request budget spent"
                 )
             if wait > 0:
+                telemetry.count_rate_limit_wait(self.integration_type, "client", wait)
                 self.sleep(wait)
                 self._wait_needed()
             self._calls.append(self.clock())

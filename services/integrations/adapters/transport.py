@@ -11,6 +11,7 @@ from typing import Any
 import requests
 from urllib3.exceptions import NewConnectionError
 
+from services.integrations import telemetry
 from services.integrations.adapters.endpoints import EndpointPolicy, EndpointRefused
 from services.integrations.adapters.errors import (
     PsaAuthFailed,
@@ -201,6 +202,7 @@ class PsaTransport:
             response = exc
         duration_ms = int((time.monotonic() - started) * 1000)
         is_response = isinstance(response, requests.Response)
+        telemetry.count_psa_attempt(self.integration_type, getattr(response, "status_code", None))
         body = _decode(response) if isinstance(response, requests.Response) else None
         self.audit(
             OutboundCall(
@@ -269,6 +271,7 @@ class PsaTransport:
         wait = hinted if hinted is not None else self._backoff(attempt) * 2
         if last or wait > self.settings.max_retry_wait:
             raise PsaRateLimited(self.integration_type, max(wait, 1.0))
+        telemetry.count_rate_limit_wait(self.integration_type, "vendor", wait)
         return wait
 
     def _backoff(self, attempt: int) -> float:

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
+from services.integrations import telemetry
 from services.integrations.access_log.chain import AccessContext
 from services.integrations.access_log.credential_audit import (
     audit_credential,
@@ -142,13 +143,16 @@ def _refresh(
             request, timeout=broker.timeout, audit=calls.append, endpoints=broker.endpoints
         )
     except InvalidGrant:
+        telemetry.count_token_refresh(request.integration_type, "invalid_grant")
         return _after_invalid_grant(
             session, vault, credential_id, used_version, context, calls, broker
         )
     except TokenEndpointFailed as exc:
+        telemetry.count_token_refresh(request.integration_type, "unavailable")
         _record_calls(session, calls)
         session.commit()
         raise ServiceUnavailable(str(exc), retry_after=5) from None
+    telemetry.count_token_refresh(request.integration_type, "success")
     return _store_grant(session, vault, credential_id, grant, context, calls)
 
 

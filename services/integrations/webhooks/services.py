@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from services.integrations import telemetry
 from services.integrations.adapters import AuditHook, PsaError
 from services.integrations.events.services import add_event
 from services.integrations.tickets.psa_access import PsaAccess
@@ -128,6 +129,7 @@ def _auth_failure(
 def _close_as(session: Session, row: WebhookDelivery, prefix: str, error: str) -> None:
     row.delivery_id, row.error, row.processed_at = f"{prefix}:{row.id}", error, utcnow()
     session.commit()
+    telemetry.count_delivery(row.integration_type, prefix)
 
 
 def receive_delivery(
@@ -218,6 +220,7 @@ def _dedupe(
         row.signature_valid = True  # the rollback dropped it with the claim
         _close_as(session, row, "duplicate", f"duplicate of delivery {did}")
         return Receipt(row.id, did, True)
+    telemetry.count_delivery(source, "accepted")
     return Receipt(row.id, did, False)
 
 
@@ -259,3 +262,4 @@ def process_delivery(*, session: Session, access: PsaAccess, row_id: str) -> Non
     row = session.get(WebhookDelivery, row_id, populate_existing=True) or row
     row.processed_at, row.error = (None, error) if error else (utcnow(), None)
     session.commit()
+    telemetry.count_delivery(row.integration_type, "failed" if error else "processed")
