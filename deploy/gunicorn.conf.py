@@ -8,8 +8,11 @@ import logging
 import os
 import select
 import shutil
+import signal
 import socket
 import tempfile
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -291,6 +294,59 @@ def post_fork(server: Any, worker: Any) -> None:
     app = getattr(worker.app, "callable", None)  # set in the master when the app was preloaded
     for reset in getattr(app, "extensions", {}).get(AFTER_FORK_RESETS, ()):
         reset()
+
+
+# Where an app lists what must run when its worker is told to stop (services.backups.app adds
+# stop_backup_jobs): each is called with how many seconds it may wait for its work to end.
+WORKER_SHUTDOWN_HOOKS = "worker_shutdown_hooks"
+_SHUTDOWN_MARGIN_SECONDS = 1.0  # left for the worker to exit before the master's SIGKILL
+_term_received_at: list[float] = []
+
+
+def _shutdown_hooks(worker: Any) -> list[Any]:
+    app = getattr(worker.app, "callable", None)
+    return list(getattr(app, "extensions", {}).get(WORKER_SHUTDOWN_HOOKS, ()))
+
+
+def _run_shutdown_hooks(hooks: list[Any], wait_seconds: float) -> None:
+    for hook in hooks:
+        try:
+            hook(wait_seconds)
+        except Exception:  # one app's hook must not keep the others from running
+            logging.getLogger("gunicorn.error").exception("worker shutdown hook failed")
+
+
+def post_worker_init(worker: Any) -> None:
+    """SIGTERM reaches the app's background work at once, not after the last request ends.
+
+    gunicorn's own handler only ends the accept loop; a backup job running in the worker would
+    keep dumping until the master's SIGKILL at graceful_timeout and leave its row in_progress.
+    """
+    hooks = _shutdown_hooks(worker)
+    if not hooks:
+        return
+    gunicorn_handler = signal.getsignal(signal.SIGTERM)
+
+    def on_term(signum: int, frame: Any) -> None:
+        _term_received_at.append(time.monotonic())
+        # Not in the handler itself: a hook takes locks the interrupted code may hold.
+        threading.Thread(target=_run_shutdown_hooks, args=(hooks, 0.0), daemon=True).start()
+        if callable(gunicorn_handler):
+            gunicorn_handler(signum, frame)
+
+    signal.signal(signal.SIGTERM, on_term)
+
+
+def worker_int(worker: Any) -> None:
+    """SIGINT or SIGQUIT (a quick stop): the app's background work is told to stop too."""
+    _run_shutdown_hooks(_shutdown_hooks(worker), 0.0)
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """Give the app's background work what is left of the grace period to record its end."""
+    began = _term_received_at[0] if _term_received_at else time.monotonic()
+    left = graceful_timeout - (time.monotonic() - began) - _SHUTDOWN_MARGIN_SECONDS
+    _run_shutdown_hooks(_shutdown_hooks(worker), max(left, 0.0))
 
 
 def child_exit(server: Any, worker: Any) -> None:

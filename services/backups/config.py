@@ -13,6 +13,7 @@ from shared.config import (
     parse_database_url,
     parse_http_url,
     parse_optional_text,
+    parse_positive_float,
 )
 from shared.models.backups import COMPRESSIONS, STORAGES
 from shared.models.tickets import TICKET_SYSTEMS
@@ -85,6 +86,12 @@ BACKUP_SETTINGS: tuple[Setting, ...] = (
         parse_ticket_integration,
         None,
         f"open a ticket in this PSA when a backup fails ({', '.join(TICKET_SYSTEMS)})",
+    ),
+    Setting(
+        "BACKUP_HEARTBEAT_SECONDS",
+        parse_positive_float,
+        5.0,
+        "how often a backup job renews its lease; 3 missed heartbeats make it abandoned",
     ),
     Setting(
         "BACKUP_NOTIFY_FAILURES",

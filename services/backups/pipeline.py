@@ -23,6 +23,7 @@ from services.backups.adapters.mariadb_client import (
     dump_argv,
 )
 from services.backups.adapters.storage import ArtifactWriter, Storage, StorageError
+from services.backups.backups.lease import stopped_with_job
 from services.backups.outcome import DumpOutcome
 from services.backups.progress import ProgressCallback, ProgressTracker
 
@@ -272,8 +273,10 @@ def _run_stream(
             writer.abort()
             raise PipelineError("dump", f"cannot start mariadb-dump: {exc.strerror}") from exc
         try:
-            _pump(dump, stream, tracker)
-            _check_dump(stream, dump, dump.wait())
+            with stopped_with_job(dump.proc.kill):  # a stopped job ends its dump at once
+                _pump(dump, stream, tracker)
+                code = dump.wait()
+            _check_dump(stream, dump, code)
             _check_complete(stream, target, facts)
             stream.finish(tracker)
             stream.location = writer.commit().location

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.backups.adapters.mariadb_client import MariaDBTarget
 from services.backups.adapters.storage import LocalStorage, Storage
+from services.backups.backups.lease import LeaseKeeper
 from services.backups.notify import FailureNotifier, IntegrationsNotifier
 from shared.client import ServiceClient
 from shared.errors import ValidationFailed
@@ -30,7 +31,14 @@ class BackupRuntime:
     progress_interval: float = 1.0
     database_url: str = ""
     levels: dict[str, int] = field(default_factory=lambda: {"zstd": 1, "gzip": 6})
+    heartbeat_seconds: float = 5.0
+    # How long a failed or finished job retries its final status while the database is down.
+    final_write_seconds: float = 120.0
+    leases: LeaseKeeper = field(init=False, repr=False)
     _s3: Storage | None = field(default=None, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self.leases = LeaseKeeper(self.session_factory, self.heartbeat_seconds)
 
     def level(self, codec: str) -> int | None:
         """The configured level of `codec` (None: the codec's own default)."""
@@ -105,6 +113,7 @@ def runtime_from_settings(
         default_compression=settings.get("BACKUP_COMPRESSION", "zstd"),
         session_factory=session_factory,
         notifier=notifier,
+        heartbeat_seconds=settings.get("BACKUP_HEARTBEAT_SECONDS", 5.0),
         levels={
             "zstd": settings.get("BACKUP_ZSTD_LEVEL", 1),
             "gzip": settings.get("BACKUP_GZIP_LEVEL", 6),

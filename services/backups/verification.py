@@ -21,6 +21,7 @@ from services.backups.adapters.mariadb_client import (
 )
 from services.backups.adapters.sqlite_backup import SQLITE_MAGIC
 from services.backups.adapters.storage import Storage, StorageError
+from services.backups.backups.lease import stopped_with_job
 from services.backups.pipeline import TRAILER, PipelineError
 from services.backups.progress import ProgressCallback, ProgressTracker
 
@@ -120,7 +121,8 @@ def load_into(
         with defaults_file(target) as cnf:
             loader = ClientProcess(load_argv(cnf, target.database), stdin=-1, stdout=-3)
             chunks = _counted(storage.read(location), sha, counter)
-            _feed(loader, chunks, codec, tracker, sections)
+            with stopped_with_job(loader.proc.kill):  # a stopped job ends its load at once
+                _feed(loader, chunks, codec, tracker, sections)
     finally:
         tracker.stop()
     seconds = round(time.monotonic() - started, 3)

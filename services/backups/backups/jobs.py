@@ -20,6 +20,13 @@ from services.backups.adapters.sqlite_backup import (
     sqlite_path_from_url,
 )
 from services.backups.adapters.storage import LocalStorage, Storage, StorageError
+from services.backups.backups.final_status import Written, write_final
+from services.backups.backups.lease import (
+    SHUTDOWN_REASON,
+    JobControl,
+    JobInterrupted,
+    running_under,
+)
 from services.backups.backups.verify_step import BackupPlan, VerificationFailed, verify_backup
 from services.backups.outcome import DumpOutcome
 from services.backups.pipeline import PipelineError, run_mariadb_backup
@@ -27,13 +34,15 @@ from services.backups.progress import Progress
 from services.backups.retention_job import apply_schedule_retention
 from services.backups.runtime import BackupRuntime
 from services.backups.verification import VerificationResult
-from shared.models import BackupLog, BackupSchedule, utcnow
+from shared.models import BackupLog, utcnow
 from shared.observability import log_current_exception
 from shared.redaction import REDACTED, redact_text
 
 _log = logging.getLogger(__name__)
 __all__ = ["BackupPlan", "VerificationFailed", "run_backup_job", "write_progress"]
 SIZE_ANOMALY_RATIO = 0.5
+# Under shutdown the final write must fit the grace period beside the notice.
+SHUTDOWN_WRITE_SECONDS = 3.0
 
 
 def artifact_name(plan: BackupPlan, *, sqlite: bool) -> str:
@@ -45,12 +54,12 @@ def artifact_name(plan: BackupPlan, *, sqlite: bool) -> str:
     return f"{name}-{plan.backup_type}-{stamp}-{plan.backup_id[:8]}.{body}{suffix}"
 
 
-def write_progress(runtime: BackupRuntime, backup_id: str, progress: Progress) -> None:
+def write_progress(runtime: BackupRuntime, plan: BackupPlan, progress: Progress) -> None:
     """Persist one progress snapshot in its own short transaction (readers see it at once)."""
     with runtime.session_factory.begin() as session:
         session.execute(
             update(BackupLog)
-            .where(BackupLog.id == backup_id, BackupLog.status == "in_progress")
+            .where(*_owned(plan))
             .values(
                 phase=progress.phase,
                 bytes_processed=progress.bytes_processed,
@@ -71,20 +80,43 @@ def run_backup_job(*, runtime: BackupRuntime, plan: BackupPlan) -> None:
     dump's outcome before a verification, and one transaction for the result. No transaction
     is open while the dump or the verification runs.
     """
+    # Held from the request that queued it; the CLI's jobs are held from here.
+    control = runtime.leases.hold(plan.backup_id, plan.lease_owner)
+    try:
+        with running_under(control):
+            _run(runtime, plan, control)
+    finally:
+        runtime.leases.release(plan.backup_id)
+
+
+def _run(runtime: BackupRuntime, plan: BackupPlan, control: JobControl) -> None:
     storage: Storage | None = None
     outcome: DumpOutcome | None = None
     try:
+        control.check()  # queued when the process was told to stop
         storage = runtime.storage(plan.storage)
-        report = partial(write_progress, runtime, plan.backup_id)
+        report = partial(write_progress, runtime, plan)
+        report(Progress(phase="checking"))
         previous = _previous_good(runtime, plan)  # sizes the upload and judges the result
         outcome = _take(runtime, plan, storage, report, previous)
+        control.check()
         result = _verify(runtime, plan, storage, outcome, report)
-        _finish(runtime, plan, outcome, result, previous)
-    except (PipelineError, SQLiteBackupError, StorageError, VerificationFailed) as exc:
-        _fail(runtime, plan, str(exc), storage, outcome)
+        control.check()  # a job told to stop never reports success
+        _finish(runtime, plan, storage, outcome, result, previous)
+    except (
+        PipelineError,
+        SQLiteBackupError,
+        StorageError,
+        VerificationFailed,
+        JobInterrupted,
+    ) as exc:
+        # A child killed by stop() fails its stage first: the reason to stop is the news.
+        _fail(runtime, plan, control.reason or str(exc), storage, outcome)
     except Exception:  # the row must not stay in_progress whatever went wrong
-        log_current_exception(_log, "backup %s crashed", plan.backup_id)
-        _fail(runtime, plan, "internal error while taking the backup", storage, outcome)
+        if control.reason is None:
+            log_current_exception(_log, "backup %s crashed", plan.backup_id)
+        message = control.reason or "internal error while taking the backup"
+        _fail(runtime, plan, message, storage, outcome)
 
 
 def _take(
@@ -142,7 +174,7 @@ def _verify(
         # A verification can take as long as the dump: meanwhile the row names the artifact,
         # its size and checksum, and still does if the worker is lost before the result.
         with runtime.session_factory.begin() as session:
-            _update(session, plan.backup_id, phase="verifying", **_dump_values(outcome))
+            _update(session, plan, phase="verifying", **_dump_values(outcome))
     return verify_backup(
         runtime=runtime, plan=plan, storage=storage, outcome=outcome, report=report
     )
@@ -166,6 +198,7 @@ def _dump_values(outcome: DumpOutcome) -> dict[str, Any]:
 def _finish(
     runtime: BackupRuntime,
     plan: BackupPlan,
+    storage: Storage,
     outcome: DumpOutcome,
     result: VerificationResult | None,
     previous: BackupLog | None,
@@ -173,10 +206,14 @@ def _finish(
     warnings = list(outcome.warnings)
     if warning := _size_warning(previous, outcome):
         warnings.append(warning)
-    # One transaction: the succeeded row and its schedule's status.
-    with runtime.session_factory.begin() as session:
-        _update(session, plan.backup_id, **_success_values(outcome, result, warnings))
-        _set_schedule_status(session, plan, "succeeded")
+    # One transaction: the succeeded row and its schedule's status, only while the row is ours.
+    values = _success_values(outcome, result, warnings)
+    written = write_final(runtime, plan, values, within=runtime.final_write_seconds)
+    if written is not Written.WRITTEN:
+        # Taken over (the sweep failed the row) or never recorded: nobody may trust the file.
+        _log.warning("backup %s ended without its success recorded: %s", plan.backup_id, written)
+        _delete_artifact(plan, storage, outcome)
+        return
     telemetry.record_success(plan, outcome.stored_bytes, verified=result is not None)
     if plan.schedule_id and result is not None:  # only a verified success allows a prune
         _prune_after_success(runtime, plan.schedule_id)
@@ -239,17 +276,17 @@ def _size_warning(previous: BackupLog | None, outcome: DumpOutcome) -> str | Non
     )
 
 
-def _update(session: Session, backup_id: str, **values: Any) -> None:
-    session.execute(update(BackupLog).where(BackupLog.id == backup_id).values(**values))
+def _owned(plan: BackupPlan) -> tuple[Any, ...]:
+    """The row of `plan` while this job still owns it (a lapsed lease taken over does not)."""
+    return (
+        BackupLog.id == plan.backup_id,
+        BackupLog.status == "in_progress",
+        BackupLog.lease_owner == plan.lease_owner,
+    )
 
 
-def _set_schedule_status(session: Session, plan: BackupPlan, status: str) -> None:
-    if plan.schedule_id is not None:
-        session.execute(
-            update(BackupSchedule)
-            .where(BackupSchedule.id == plan.schedule_id)
-            .values(last_status=status)
-        )
+def _update(session: Session, plan: BackupPlan, **values: Any) -> None:
+    session.execute(update(BackupLog).where(*_owned(plan)).values(**values))
 
 
 def _notice(plan: BackupPlan, error_message: str | None = None) -> dict[str, Any]:
@@ -271,27 +308,30 @@ def _fail(
     outcome: DumpOutcome | None,
 ) -> None:
     if storage is not None and outcome is not None:
-        try:
-            storage.delete(outcome.location)  # an unproven artifact must not look usable
-        except StorageError:
-            _log.warning("could not remove the artifact of failed backup %s", plan.backup_id)
+        _delete_artifact(plan, storage, outcome)  # an unproven artifact must not look usable
     error_message = _redact(runtime, message)[-4000:]
-    with runtime.session_factory.begin() as session:
-        _update(
-            session,
-            plan.backup_id,
-            status="failed",
-            phase="failed",
-            backup_completed_at=utcnow(),
-            error_message=error_message,
-            eta_seconds=None,
-            verification_status="failed" if outcome is not None else "not_verified",
-        )
-        _set_schedule_status(session, plan, "failed")
+    values = {
+        "status": "failed",
+        "phase": "failed",
+        "backup_completed_at": utcnow(),
+        "error_message": error_message,
+        "eta_seconds": None,
+        "verification_status": "failed" if outcome is not None else "not_verified",
+    }
+    within = SHUTDOWN_WRITE_SECONDS if message == SHUTDOWN_REASON else runtime.final_write_seconds
+    if write_final(runtime, plan, values, within=within) is Written.NOT_OURS:
+        return  # whoever took the row over failed it and sent its notice
     telemetry.record_failure(plan, dumped=outcome is not None)
     if runtime.notifier is not None:
         outcome_of_notice = runtime.notifier.backup_failed(backup=_notice(plan, error_message))
         _log.info("backup %s failure reported: %s", plan.backup_id, outcome_of_notice)
+
+
+def _delete_artifact(plan: BackupPlan, storage: Storage, outcome: DumpOutcome) -> None:
+    try:
+        storage.delete(outcome.location)
+    except StorageError:
+        _log.warning("could not remove the artifact of failed backup %s", plan.backup_id)
 
 
 def _redact(runtime: BackupRuntime, message: str) -> str:

@@ -5,22 +5,23 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from services.backups.backups.jobs import BackupPlan
+from services.backups.backups.lease import new_owner
+from services.backups.backups.sweep import fail_abandoned, lease_live
 from services.backups.database_names import DatabaseNameRefused, check_database_name
 from services.backups.runtime import BackupRuntime
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.models import BackupLog
 from shared.pagination import Page, filtered, keyset_page
 
-# A worker that died mid-backup stops writing progress; after this long its row is failed.
-ABANDONED_AFTER = timedelta(minutes=10)
+__all__ = ["fail_abandoned"]  # run-due and the CLI reach the sweep through here
 
 
 def list_backups(
@@ -76,13 +77,8 @@ def _verify_mode(backup_type: str, requested: str | None) -> str:
 def refuse_overlap(*, session: Session, runtime: BackupRuntime, database: str | None) -> None:
     """409 when a live backup of the same database is already running (runs never overlap)."""
     name = database or runtime.default_database()
-    cutoff = datetime.now(UTC) - ABANDONED_AFTER
     running = session.scalars(
-        select(BackupLog.id).where(
-            BackupLog.status == "in_progress",
-            BackupLog.database_name == name,
-            BackupLog.progress_updated_at >= cutoff,
-        )
+        select(BackupLog.id).where(lease_live(datetime.now(UTC)), BackupLog.database_name == name)
     ).first()
     if running is not None:
         raise Conflict(f"backup {running} of {name} is still running", backup_id=running)
@@ -163,6 +159,9 @@ def create_backup(
         pinned=backup_type == "pre-migration",
         backup_started_at=datetime.now(UTC),
         progress_updated_at=datetime.now(UTC),
+        # Queued counts as a phase: the lease starts now and the process that queued it renews.
+        lease_owner=new_owner(),
+        lease_expires_at=runtime.leases.expiry(),
     )
     verify = _verify_mode(backup_type, data.get("verify"))  # a refusal writes nothing
     session.add(backup)
@@ -178,6 +177,7 @@ def create_backup(
         compression=backup.compression or "zstd",
         verify=verify,
         schedule_id=schedule_id,
+        lease_owner=backup.lease_owner or "",
     )
     return backup, plan
 
@@ -219,25 +219,3 @@ def restorable(*, session: Session, backup_id: str) -> BackupLog:
     if backup.pruned_at is not None:
         raise Conflict(f"backup {backup_id} was removed by retention")
     return backup
-
-
-def fail_abandoned(*, session: Session, now: datetime | None = None) -> list[str]:
-    """Rows left in_progress by a worker that vanished become failed (never in_progress forever)."""
-    cutoff = (now or datetime.now(UTC)) - ABANDONED_AFTER
-    query = select(BackupLog.id).where(
-        BackupLog.status == "in_progress", BackupLog.progress_updated_at < cutoff
-    )
-    ids = list(session.scalars(query))
-    if ids:
-        session.execute(
-            update(BackupLog)
-            .where(BackupLog.id.in_(ids))
-            .values(
-                status="failed",
-                phase="failed",
-                backup_completed_at=datetime.now(UTC),
-                error_message="worker stopped reporting progress; backup abandoned",
-            )
-        )
-        session.commit()
-    return ids

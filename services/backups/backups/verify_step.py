@@ -28,6 +28,7 @@ class BackupPlan:
     compression: str
     verify: str
     schedule_id: str | None
+    lease_owner: str = ""  # the job run that holds the row's lease (backup_log.lease_owner)
 
 
 def verify_backup(

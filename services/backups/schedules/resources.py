@@ -7,8 +7,7 @@ from typing import Any
 from flask.views import MethodView
 
 from services.backups import retention_job
-from services.backups.backups.jobs import run_backup_job
-from services.backups.backups.resources import runtime, submit
+from services.backups.backups.resources import runtime, submit_backup
 from services.backups.backups.services import fail_abandoned
 from services.backups.schedules import services
 from services.backups.schedules.schemas import (
@@ -53,10 +52,10 @@ class RunDue(MethodView):
     @blp.response(202, RunDueSchema)
     def post(self, args: dict[str, Any]) -> dict[str, Any]:
         """Start every due schedule exactly once, even with concurrent callers"""
-        abandoned = fail_abandoned(session=db_session())
+        abandoned = fail_abandoned(session=db_session(), runtime=runtime())
         due = services.claim_due(session=db_session(), runtime=runtime(), limit=args["limit"])
         for plan in due.plans:
-            submit(run_backup_job, runtime=runtime(), plan=plan)
+            submit_backup(plan)
         return {
             "started": [plan.backup_id for plan in due.plans],
             "waiting": due.waiting,

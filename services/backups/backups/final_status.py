@@ -1,0 +1,76 @@
+"""A job's last word on its row: only while it owns the row, retried while the database is down."""
+
+from __future__ import annotations
+
+import logging
+import time
+from enum import Enum
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
+
+from services.backups.backups.verify_step import BackupPlan
+from services.backups.runtime import BackupRuntime
+from shared.models import BackupLog, BackupSchedule
+
+_log = logging.getLogger(__name__)
+_FIRST_RETRY_SECONDS = 0.5
+_LONGEST_RETRY_SECONDS = 5.0
+
+
+class Written(Enum):
+    """How a final status write ended."""
+
+    WRITTEN = "written"
+    NOT_OURS = "not ours"  # the lease was taken over (the sweep failed the row meanwhile)
+    UNREACHABLE = "unreachable"  # the database stayed down past the bound (logged at ERROR)
+
+
+def write_final(
+    runtime: BackupRuntime, plan: BackupPlan, values: dict[str, Any], *, within: float
+) -> Written:
+    """Write `values` (status and the rest) if the row is still this job's, with its schedule.
+
+    A database that is down is retried with backoff for `within` seconds: a failed backup
+    must not stay in_progress because the failure was the database going away.
+    """
+    deadline = time.monotonic() + within
+    delay = _FIRST_RETRY_SECONDS
+    while True:
+        try:
+            return _write_owned(runtime, plan, values)
+        except SQLAlchemyError as exc:
+            if time.monotonic() + delay > deadline:
+                _log.error(
+                    "backup %s: its final status %s could not be written (%s); the lease "
+                    "will lapse and the next run-due fails the row",
+                    plan.backup_id,
+                    values.get("status"),
+                    type(exc).__name__,
+                )
+                return Written.UNREACHABLE
+            time.sleep(delay)
+            delay = min(delay * 2, _LONGEST_RETRY_SECONDS)
+
+
+def _write_owned(runtime: BackupRuntime, plan: BackupPlan, values: dict[str, Any]) -> Written:
+    with runtime.session_factory.begin() as session:
+        result = session.execute(
+            update(BackupLog)
+            .where(
+                BackupLog.id == plan.backup_id,
+                BackupLog.status == "in_progress",
+                BackupLog.lease_owner == plan.lease_owner,
+            )
+            .values(**values, lease_expires_at=None)
+        )
+        if not result.rowcount:  # type: ignore[attr-defined]
+            return Written.NOT_OURS
+        if plan.schedule_id is not None:
+            session.execute(
+                update(BackupSchedule)
+                .where(BackupSchedule.id == plan.schedule_id)
+                .values(last_status=values["status"])
+            )
+    return Written.WRITTEN

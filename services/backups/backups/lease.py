@@ -1,0 +1,198 @@
+"""A backup job's lease on its row: a heartbeat in every phase, and what may stop the job."""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import logging
+import os
+import socket
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from shared.models import BackupLog
+
+_log = logging.getLogger(__name__)
+
+# Three heartbeats may be missed (a slow commit, a GC pause, a database failover) before the
+# lease lapses and the sweep may fail the row; the row is never judged by time since start.
+MISSED_HEARTBEATS = 3
+SHUTDOWN_REASON = "interrupted by shutdown"
+LEASE_LOST_REASON = "lease lost: the backup was declared abandoned while it ran"
+
+_current: contextvars.ContextVar[JobControl | None] = contextvars.ContextVar(
+    "backup_job_control", default=None
+)
+
+
+class JobInterrupted(Exception):
+    """The job was told to stop (shutdown, or its lease was taken over); str() says why."""
+
+
+class JobControl:
+    """What can stop one job from outside its thread; stopping kills the programs it runs."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stoppers: dict[int, Callable[[], None]] = {}
+        self.reason: str | None = None
+
+    def stop(self, reason: str) -> None:
+        """Record why the job must stop (the first reason wins) and stop what it runs now."""
+        with self._lock:
+            self.reason = self.reason or reason
+            stoppers = list(self._stoppers.values())
+        for stop_child in stoppers:
+            with contextlib.suppress(OSError):
+                stop_child()
+
+    def check(self) -> None:
+        """Raise JobInterrupted once the job was told to stop (called between phases)."""
+        if self.reason is not None:
+            raise JobInterrupted(self.reason)
+
+    @contextlib.contextmanager
+    def stopping(self, stop_child: Callable[[], None]) -> Iterator[None]:
+        """While the block runs, a stop() calls `stop_child` (at once if already stopped)."""
+        key = id(stop_child)
+        with self._lock:
+            self._stoppers[key] = stop_child
+            stopped = self.reason is not None
+        if stopped:
+            stop_child()
+        try:
+            yield
+        finally:
+            with self._lock:
+                self._stoppers.pop(key, None)
+
+
+@contextlib.contextmanager
+def running_under(control: JobControl) -> Iterator[None]:
+    """Make `control` the job control of this thread's pipeline (children register with it)."""
+    token = _current.set(control)
+    try:
+        yield
+    finally:
+        _current.reset(token)
+
+
+@contextlib.contextmanager
+def stopped_with_job(stop_child: Callable[[], None]) -> Iterator[None]:
+    """Let the current job's stop() call `stop_child`; a no-op outside a job (restores, CLI)."""
+    control = _current.get()
+    if control is None:
+        yield
+        return
+    with control.stopping(stop_child):
+        yield
+
+
+def new_owner() -> str:
+    """A lease owner naming the host and process (for an operator) and unique to one run."""
+    return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
+
+
+class LeaseKeeper:
+    """One thread per process renewing the lease of every backup it holds, queued or running.
+
+    It runs apart from the job's own thread, so a job blocked in a pre-dump query behind a
+    table lock still heartbeats; a process that dies stops them all, and its leases lapse.
+    """
+
+    def __init__(self, session_factory: sessionmaker[Session], heartbeat_seconds: float) -> None:
+        self._session_factory = session_factory
+        self.heartbeat_seconds = heartbeat_seconds
+        self._lock = threading.Lock()
+        self._held: dict[str, tuple[str, JobControl]] = {}
+        self._thread: threading.Thread | None = None
+        self._stopping = False
+
+    @property
+    def ttl(self) -> timedelta:
+        """How long a lease lasts without a heartbeat."""
+        return timedelta(seconds=self.heartbeat_seconds * MISSED_HEARTBEATS)
+
+    def expiry(self) -> datetime:
+        """When a lease renewed now lapses."""
+        return datetime.now(UTC) + self.ttl
+
+    def hold(self, backup_id: str, owner: str) -> JobControl:
+        """Heartbeat `backup_id` from now on (the same control when already held)."""
+        with self._lock:
+            if backup_id not in self._held:
+                self._held[backup_id] = (owner, JobControl())
+            control = self._held[backup_id][1]
+            if self._stopping:
+                control.stop(SHUTDOWN_REASON)
+            if self._thread is None or not self._thread.is_alive():  # none yet, or forked
+                self._thread = threading.Thread(target=self._beat, name="backup-lease", daemon=True)
+                self._thread.start()
+        return control
+
+    def release(self, backup_id: str) -> None:
+        """Stop heartbeating `backup_id` (its final status is written, or cannot be)."""
+        with self._lock:
+            self._held.pop(backup_id, None)
+
+    def held(self) -> dict[str, str]:
+        """backup id -> lease owner of every backup this process still holds."""
+        with self._lock:
+            return {backup_id: owner for backup_id, (owner, _) in self._held.items()}
+
+    def _beat(self) -> None:
+        while True:
+            time.sleep(self.heartbeat_seconds)
+            self.renew()
+
+    def renew(self) -> None:
+        """Extend every held lease; a lease found taken over stops its job."""
+        for backup_id, (owner, control) in list(self._snapshot().items()):
+            try:
+                kept = self._extend(backup_id, owner)
+            except SQLAlchemyError as exc:  # the lease may lapse; the job notices at its end
+                _log.warning("lease of backup %s not renewed: %s", backup_id, type(exc).__name__)
+                continue
+            if not kept:
+                _log.warning("backup %s lost its lease; stopping it", backup_id)
+                control.stop(LEASE_LOST_REASON)
+                self.release(backup_id)
+
+    def _snapshot(self) -> dict[str, tuple[str, JobControl]]:
+        with self._lock:
+            return dict(self._held)
+
+    def _extend(self, backup_id: str, owner: str) -> bool:
+        with self._session_factory.begin() as session:
+            result = session.execute(
+                update(BackupLog)
+                .where(
+                    BackupLog.id == backup_id,
+                    BackupLog.status == "in_progress",
+                    BackupLog.lease_owner == owner,
+                )
+                .values(lease_expires_at=self.expiry())
+            )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def stop_all(self, reason: str = SHUTDOWN_REASON) -> None:
+        """Tell every held job to stop, and every job held from now on (process shutdown)."""
+        with self._lock:
+            self._stopping = True
+            controls = [control for _, control in self._held.values()]
+        for control in controls:
+            control.stop(reason)
+
+    def wait_released(self, seconds: float) -> dict[str, str]:
+        """Wait up to `seconds` for the held jobs to end; the ones still held."""
+        deadline = time.monotonic() + seconds
+        while (still := self.held()) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return still

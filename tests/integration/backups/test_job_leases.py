@@ -1,0 +1,191 @@
+"""Backup jobs hold a lease: a live job is never declared abandoned, a dead one always is."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pytest_httpserver import HTTPServer
+from sqlalchemy import create_engine, update
+
+from services.backups.backups.final_status import Written, write_final
+from services.backups.backups.services import create_backup
+from services.backups.backups.shutdown import stop_backup_jobs
+from shared.db import make_session_factory
+from shared.models import BackupLog
+from tests.integration.backups.backup_fixtures import (
+    AppFactory,
+    posted,
+    wait_for_backup,
+)
+from tests.mariadb import MariaDBServer, free_port
+from tests.polling import eventually
+
+Auth = Callable[..., dict[str, str]]
+
+
+def _row(app: Any, backup_id: str) -> BackupLog:
+    with app.extensions["session_factory"]() as session:
+        row = session.get(BackupLog, backup_id)
+        assert row is not None
+        return row
+
+
+def _age_row(app: Any, backup_id: str, **values: Any) -> None:
+    with app.extensions["session_factory"].begin() as session:
+        session.execute(update(BackupLog).where(BackupLog.id == backup_id).values(**values))
+
+
+def _start(app: Any, auth: Auth, **body: Any) -> str:
+    answer = app.test_client().post("/v1/backups", json=body, headers=auth("backups:run"))
+    assert answer.status_code == 202, answer.get_json()
+    return str(answer.get_json()["id"])
+
+
+def _run_due(app: Any, auth: Auth) -> dict[str, Any]:
+    answer = app.test_client().post("/v1/schedules/run-due", headers=auth("backups:run"))
+    assert answer.status_code == 202, answer.get_json()
+    body: dict[str, Any] = answer.get_json()
+    return body
+
+
+def _wait_phase(app: Any, backup_id: str, phase: str) -> None:
+    eventually(lambda: _row(app, backup_id).phase == phase or None, within=30)
+
+
+def test_a_backup_stalled_behind_a_table_lock_keeps_heartbeating_and_is_not_abandoned(
+    make_backup_app: AppFactory, source_db: str, mariadb_server: MariaDBServer, auth: Auth
+) -> None:
+    app = make_backup_app(source_db, BACKUP_HEARTBEAT_SECONDS="0.5")
+    locker = mariadb_server.connect(source_db)
+    with locker.cursor() as cur:
+        cur.execute("LOCK TABLES clients WRITE")  # the pre-dump CHECKSUM TABLE waits on it
+    try:
+        backup_id = _start(app, auth, verify="restore")
+        _wait_phase(app, backup_id, "checking")
+        time.sleep(2.5)  # well past a lease of 1.5 s: only heartbeats keep it
+        # As if the pre-dump step had blocked for 11 minutes: no progress write in that time.
+        _age_row(app, backup_id, progress_updated_at=datetime.now(UTC) - timedelta(minutes=11))
+        assert backup_id not in _run_due(app, auth)["abandoned"]
+        assert _row(app, backup_id).status == "in_progress"
+    finally:
+        with locker.cursor() as cur:
+            cur.execute("UNLOCK TABLES")
+        locker.close()
+    final = wait_for_backup(app.test_client(), backup_id, auth("backups:read"))
+    assert final["status"] == "succeeded", final["error_message"]
+    assert final["verification_status"] == "passed"
+
+
+def test_a_backup_whose_heartbeats_stop_is_failed_by_run_due_with_what_it_left(
+    make_backup_app: AppFactory,
+    source_db: str,
+    mariadb_server: MariaDBServer,
+    integrations: HTTPServer,
+    tmp_path: Path,
+    auth: Auth,
+) -> None:
+    app = make_backup_app(source_db, BACKUP_HEARTBEAT_SECONDS="0.3")
+    runtime = app.extensions["backups_runtime"]
+    # A job whose process died: its row was written, its lease was never renewed.
+    with app.extensions["session_factory"]() as session:
+        _, plan = create_backup(session=session, runtime=runtime, data={})
+    hex_id = plan.backup_id.replace("-", "")
+    scratch = f"bkverify_{hex_id[:12]}_0a0b0c"
+    with mariadb_server.connect() as conn, conn.cursor() as cur:
+        cur.execute(f"CREATE DATABASE `{scratch}`")
+    folder = tmp_path / "backups"
+    folder.mkdir(exist_ok=True)
+    partial = folder / f".{source_db}-manual-20261204T000000Z-{hex_id[:8]}.sql.zst.1a2b3c4d.partial"
+    partial.write_bytes(b"half a dump")
+    time.sleep(1.2)  # three missed heartbeats
+    abandoned = _run_due(app, auth)["abandoned"]
+    assert abandoned == [plan.backup_id]
+    failed = _row(app, plan.backup_id)
+    assert failed.status == "failed"
+    assert "lease expired" in (failed.error_message or "")
+    with mariadb_server.connect() as conn, conn.cursor() as cur:
+        cur.execute("SHOW DATABASES LIKE %s", (scratch,))
+        assert cur.fetchall() == ()
+    assert not partial.exists()
+    notices = posted(integrations, "/v1/integration-events")
+    assert [n["external_id"] for n in notices] == [plan.backup_id]
+    assert _run_due(app, auth)["abandoned"] == []  # failed once
+
+
+def test_a_job_whose_lease_was_taken_over_cannot_flip_to_succeeded(
+    make_backup_app: AppFactory,
+    source_db: str,
+    mariadb_server: MariaDBServer,
+    tmp_path: Path,
+    auth: Auth,
+) -> None:
+    # Heartbeats far apart: the lease is made to lapse by hand, as a long pause would.
+    app = make_backup_app(source_db, BACKUP_HEARTBEAT_SECONDS="60")
+    locker = mariadb_server.connect(source_db)
+    with locker.cursor() as cur:
+        cur.execute("LOCK TABLES clients WRITE")
+    try:
+        backup_id = _start(app, auth, verify="restore")
+        _wait_phase(app, backup_id, "checking")
+        _age_row(app, backup_id, lease_expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        assert _run_due(app, auth)["abandoned"] == [backup_id]
+    finally:
+        with locker.cursor() as cur:
+            cur.execute("UNLOCK TABLES")
+        locker.close()
+
+    def job_ended() -> bool | None:
+        return not app.extensions["backups_runtime"].leases.held() or None
+
+    eventually(job_ended, within=120)
+    final = _row(app, backup_id)
+    assert final.status == "failed"
+    assert "lease expired" in (final.error_message or "")
+    assert final.verification_status != "passed"
+    assert list((tmp_path / "backups").iterdir()) == []  # its artifact went with it
+
+
+def test_a_final_status_the_database_never_takes_is_retried_then_logged_with_the_backup_id(
+    make_backup_app: AppFactory, source_db: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    app = make_backup_app(source_db)
+    runtime = app.extensions["backups_runtime"]
+    with app.extensions["session_factory"]() as session:
+        _, plan = create_backup(session=session, runtime=runtime, data={})
+    # The same runtime, its database gone: nothing listens on this port.
+    dead = create_engine(f"mysql+pymysql://root@127.0.0.1:{free_port()}/gone")
+    runtime.session_factory = make_session_factory(dead)
+    started = time.monotonic()
+    written = write_final(runtime, plan, {"status": "failed"}, within=2.0)
+    assert written is Written.UNREACHABLE
+    assert 1.0 <= time.monotonic() - started < 10
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line]
+    errors = [line["message"] for line in lines if line["level"] == "ERROR"]
+    assert any(plan.backup_id in message for message in errors), lines
+
+
+def test_a_stopped_job_kills_its_dump_and_fails_as_interrupted_by_shutdown(
+    make_backup_app: AppFactory,
+    big_source_db: str,
+    integrations: HTTPServer,
+    tmp_path: Path,
+    auth: Auth,
+) -> None:
+    app = make_backup_app(big_source_db, BACKUP_HEARTBEAT_SECONDS="0.5")
+    runtime = app.extensions["backups_runtime"]
+    backup_id = _start(app, auth, compression="gzip", verify="checksum")
+    eventually(lambda: (_row(app, backup_id).bytes_processed or 0) > 0 or None, within=60)
+    began = time.monotonic()
+    stop_backup_jobs(runtime, 6.0)
+    assert time.monotonic() - began < 6.0
+    final = _row(app, backup_id)
+    assert final.status == "failed"
+    assert final.error_message == "interrupted by shutdown"
+    assert list((tmp_path / "backups").iterdir()) == []
+    assert [n["external_id"] for n in posted(integrations, "/v1/integration-events")] == [backup_id]
