@@ -8,10 +8,11 @@ from functools import partial
 
 from flask import Flask
 
-from services.backups import config, telemetry
+from services.backups import config
 from services.backups.backups.resources import blp as backups_blp
 from services.backups.backups.shutdown import stop_backup_jobs
 from services.backups.runtime import runtime_from_settings
+from services.backups.schedules.figures import schedule_figures
 from services.backups.schedules.resources import blp as schedules_blp
 from shared.observability import RequestIdExecutor
 from shared.web import create_service_app
@@ -43,5 +44,5 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
         partial(stop_backup_jobs, app.extensions["backups_runtime"])
     )
     default_database = app.extensions["backups_runtime"].default_database()
-    read_from_database(app, partial(telemetry.schedule_figures, default_database=default_database))
+    read_from_database(app, partial(schedule_figures, default_database=default_database))
     return app

@@ -1,22 +1,15 @@
-"""Prometheus metrics of backups: runs, durations, sizes, verification, and the newest success."""
+"""Prometheus metrics of backup jobs: runs, duration, size, verification, running; closed labels."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable
 from functools import wraps
 from typing import Any, ParamSpec, TypeVar
 
 from prometheus_client import Counter, Gauge, Histogram
-from prometheus_client.core import GaugeMetricFamily, Metric
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
 from services.backups.database_names import DatabaseNameRefused, check_database_name
-from services.backups.schedules.cron import interval
-from shared.models import BackupLog, BackupSchedule
 from shared.models.backups import BACKUP_TYPES
 
 # Every label value comes from a closed list: a backup type outside BACKUP_TYPES, or a database
@@ -97,77 +90,3 @@ def record_failure(plan: Any, dumped: bool) -> None:
     RUNS.labels(label, "failed").inc()
     if dumped:
         VERIFICATIONS.labels(label, "failed").inc()
-
-
-@dataclass
-class _Group:
-    interval_seconds: float
-    created: float
-    last_success: float | None
-
-
-def schedule_figures(session: Session, *, default_database: str) -> Iterable[Metric]:
-    """Per database and backup type of the enabled schedules: the newest verified success,
-    the schedule interval and when the schedule was made, read from backup_log now.
-
-    Read at scrape time, not counted per process: the history is the same for every worker
-    and replica, and survives their restarts. Two schedules of one database and type are one
-    series: the newest success of either, the longer interval, the earlier creation.
-    """
-    now = datetime.now(UTC)
-    latest = _newest_verified_success(session)
-    groups: dict[tuple[str, str], _Group] = {}
-    for schedule in session.scalars(select(BackupSchedule).where(BackupSchedule.is_enabled)):
-        key = (
-            database_label(schedule.database_name or default_database),
-            schedule_label(schedule.backup_type),
-        )
-        every = interval(schedule.cron_expression, schedule.timezone, now).total_seconds()
-        created = _seconds(schedule.created_at)
-        success = latest.get(schedule.id)
-        group = groups.setdefault(key, _Group(every, created, success))
-        group.interval_seconds = max(group.interval_seconds, every)
-        group.created = min(group.created, created)
-        if success is not None and (group.last_success or 0) < success:
-            group.last_success = success
-    return _families(groups)
-
-
-def _newest_verified_success(session: Session) -> dict[str, float]:
-    query = (
-        select(BackupLog.schedule_id, func.max(BackupLog.backup_started_at))
-        .where(
-            BackupLog.status == "succeeded",
-            BackupLog.verification_status == "passed",
-            BackupLog.schedule_id.is_not(None),
-        )
-        .group_by(BackupLog.schedule_id)
-    )
-    return {sid: _seconds(when) for sid, when in session.execute(query).all() if sid is not None}
-
-
-def _seconds(moment: datetime) -> float:
-    # Stored naive in UTC (MariaDB DATETIME); a SQLite row may come back aware.
-    aware = moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-    return aware.timestamp()
-
-
-def _families(groups: dict[tuple[str, str], _Group]) -> list[Metric]:
-    labels = ["database", "schedule"]
-    success = GaugeMetricFamily(
-        "backup_last_success_timestamp_seconds",
-        "Start of the newest succeeded and verified backup of the schedules",
-        labels=labels,
-    )
-    every = GaugeMetricFamily(
-        "backup_schedule_interval_seconds", "Time between two runs of the schedule", labels=labels
-    )
-    created = GaugeMetricFamily(
-        "backup_schedule_created_timestamp_seconds", "When the schedule was made", labels=labels
-    )
-    for key, group in sorted(groups.items()):
-        every.add_metric(list(key), group.interval_seconds)
-        created.add_metric(list(key), group.created)
-        if group.last_success is not None:
-            success.add_metric(list(key), group.last_success)
-    return [success, every, created]
