@@ -232,10 +232,10 @@ def test_progress_is_written_to_the_row_while_the_dump_runs(
     seen: list[dict[str, object]] = []
     original = jobs.write_progress
 
-    def write_and_read_back(runtime, backup_id, progress) -> None:  # type: ignore[no-untyped-def]
-        original(runtime, backup_id, progress)
+    def write_and_read_back(runtime, plan, progress) -> None:  # type: ignore[no-untyped-def]
+        original(runtime, plan, progress)
         with runtime.session_factory() as session:
-            row = session.get(BackupLog, backup_id)
+            row = session.get(BackupLog, plan.backup_id)
             seen.append(
                 {
                     "phase": row.phase,
