@@ -6,6 +6,7 @@ from shared.web.auth import Principal, current_principal, require_scope
 from shared.web.db import db_session
 from shared.web.fields import (
     Count,
+    Flag,
     Id,
     Int32,
     Int64,
@@ -22,6 +23,7 @@ from shared.web.forking import on_worker_fork, reset_after_fork
 __all__ = [
     "Blueprint",
     "Count",
+    "Flag",
     "Id",
     "Int32",
     "Int64",

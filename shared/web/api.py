@@ -9,6 +9,9 @@ from typing import Any
 
 import marshmallow as ma
 from apispec import BasePlugin
+from apispec.ext.marshmallow import MarshmallowPlugin
+from apispec.ext.marshmallow.common import resolve_schema_instance
+from apispec.ext.marshmallow.openapi import OpenAPIConverter
 from flask_smorest import Api as SmorestApi
 from flask_smorest import Blueprint as SmorestBlueprint
 
@@ -51,6 +54,23 @@ def _is_error_status(status: Any) -> bool:
     return str(status) == "default" or (str(status).isdigit() and int(status) >= 400)
 
 
+class SelfDescribingConverter(OpenAPIConverter):
+    """Adds what a schema says of itself beyond its fields (`openapi_rules`) to its document."""
+
+    def schema2jsonschema(self, schema: Any) -> dict[str, Any]:
+        jsonschema: dict[str, Any] = super().schema2jsonschema(schema)  # type: ignore[no-untyped-call]
+        rules = getattr(resolve_schema_instance(schema), "openapi_rules", None)
+        if callable(rules):
+            jsonschema.update(rules())
+        return jsonschema
+
+
+class SchemaRulesPlugin(MarshmallowPlugin):
+    """flask-smorest's marshmallow plugin with the self-describing converter."""
+
+    Converter = SelfDescribingConverter
+
+
 class Api(SmorestApi):  # type: ignore[misc]
     """flask-smorest's Api documenting problem+json errors and the bearer scheme.
 
@@ -68,6 +88,7 @@ class Api(SmorestApi):  # type: ignore[misc]
         self._undocumented: list[tuple[SmorestBlueprint, str, Any]] = []
         self._documenting = threading.Lock()
         spec_kwargs = dict(spec_kwargs or {})
+        spec_kwargs.setdefault("marshmallow_plugin", SchemaRulesPlugin())
         spec_kwargs["extra_plugins"] = [
             *spec_kwargs.get("extra_plugins", ()),
             ProblemResponsesPlugin(),
@@ -195,13 +216,23 @@ class UpdateSchema(Schema):
 
     not_changes: tuple[str, ...] = ()
 
+    def openapi_rules(self) -> dict[str, Any]:
+        """The document says it too: at least one field that changes something is sent."""
+        return {"anyOf": [{"required": [name]} for name in self._changeable()]}
+
+    def _changeable(self) -> list[str]:
+        return sorted(
+            field.data_key or name
+            for name, field in self.load_fields.items()
+            if name not in self.not_changes
+        )
+
     @ma.validates_schema(pass_original=True)
     def _changes_something(self, data: dict[str, Any], original: Any, **_: Any) -> None:
         # The body as sent, not the loaded data: a field's load_default is not a change.
         if not set(original) - set(self.not_changes):
-            changeable = sorted(set(self.load_fields) - set(self.not_changes))
             raise ma.ValidationError(
-                f"the body changes nothing: send at least one of {', '.join(changeable)}",
+                f"the body changes nothing: send at least one of {', '.join(self._changeable())}",
                 field_name="_body",
             )
 

@@ -37,6 +37,11 @@ def _validators(own: Sequence[Callable[[Any], Any]], given: ValidatorArg) -> lis
     return [*own, *given]
 
 
+# What NotBlank accepts, as the OpenAPI document says it: at least one character that is not
+# white space (Python's str.strip and JSON Schema's \s agree on the ASCII and Unicode spaces).
+NOT_BLANK_PATTERN = r"\S"
+
+
 class NotBlank(ma.validate.Validator):
     """Refuses a string that is empty once its white space is trimmed."""
 
@@ -151,6 +156,8 @@ class Text(ma.fields.String):
         own: list[Callable[[Any], Any]] = [ma.validate.Length(min=min, max=max)]
         if not (blank if blank is not None else not kwargs.get("required", False)):
             own.append(NotBlank())
+            # The document says so too, or a client (and a fuzzer) reads "  " as valid.
+            kwargs["metadata"] = {"pattern": NOT_BLANK_PATTERN, **kwargs.get("metadata", {})}
         super().__init__(validate=_validators(own, validate), **kwargs)
 
 
@@ -159,6 +166,22 @@ class Name(Text):
 
     def __init__(self, *, max: int = 255, **kwargs: Any) -> None:
         super().__init__(max=max, min=1, blank=False, **kwargs)
+
+
+class Flag(ma.fields.Boolean):
+    """A boolean: in a JSON body only true or false (marshmallow also took 0, 1, "yes", "on").
+
+    Query strings only carry text, so query arguments pass strict=False ("true", "false", ...).
+    """
+
+    def __init__(self, *, strict: bool = True, **kwargs: Any) -> None:
+        self.strict = strict
+        super().__init__(**kwargs)
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> bool:
+        if self.strict and not isinstance(value, bool):
+            raise self.make_error("invalid", input=value)
+        return bool(super()._deserialize(value, attr, data, **kwargs))
 
 
 class Id(ma.fields.String):

@@ -57,6 +57,16 @@ STATEFUL_RULES: dict[str, set[str]] = {
     # only a stored OAuth credential with token_url, client_id and a refresh token can refresh
     "POST /v1/credentials/{credential_id}/access-token": {"refresh_token"},
 }
+# Grammars and settings a JSON schema does not carry, each refused under its own name with its
+# own reason: a URL (`format: url` is not a JSON Schema format, so any string is generated), a
+# cron expression (five fields that must fire some day), and s3 storage where this deployment
+# has no bucket configured (the fuzzed services have none).
+GRAMMAR_RULES: dict[str, str] = {
+    "api_url": "Not a valid URL",
+    "token_url": "Not a valid URL",
+    "cron_expression": "cron",
+    "storage": "s3 storage needs BACKUP_S3_BUCKET",
+}
 # ... and reveal refuses, under the field's own name, a secret field the stored credential's type
 # does not have (which secret fields exist is decided per type, not by the request schema).
 REVEAL = "POST /v1/credentials/{credential_id}/reveal"
@@ -166,6 +176,8 @@ def _refusal_is_documented(case: Any, field: str, reasons: list[str]) -> bool:
     if label == REVEAL and all("is not a secret field of" in str(reason) for reason in reasons):
         return True
     if all(GUARD_REFUSALS.search(str(reason)) for reason in reasons):
+        return True
+    if name in GRAMMAR_RULES and all(GRAMMAR_RULES[name] in str(r) for r in reasons):
         return True
     sent = [part.get(name) for part in (case.body, case.query) if isinstance(part, dict)]
     return any(_outside_documented_years(value) for value in sent)

@@ -13,7 +13,7 @@ from shared.models.backups import (
     VERIFICATION_STATUSES,
     VERIFY_MODES,
 )
-from shared.web import Id, PageArgsSchema, Schema, Text, page_schema
+from shared.web import Flag, Id, PageArgsSchema, Schema, Text, page_schema
 
 
 class PlainDatabaseName(ma.validate.Regexp):
@@ -57,7 +57,7 @@ class BackupLogSchema(Schema):
     rate_bytes_per_s = ma.fields.Float(allow_none=True)
     eta_seconds = ma.fields.Float(allow_none=True)
     progress_updated_at = ma.fields.DateTime(allow_none=True)
-    pinned = ma.fields.Boolean()
+    pinned = Flag()
     pruned_at = ma.fields.DateTime(allow_none=True)
     binlog_position = ma.fields.String(allow_none=True)
     server_version = ma.fields.String(allow_none=True)
@@ -100,7 +100,7 @@ class BackupAcceptedSchema(Schema):
 
 class RestoreRequestSchema(Schema):
     target_database = Text(required=True, max=64, validate=DATABASE_NAME)
-    replace = ma.fields.Boolean(load_default=False)
+    replace = Flag(load_default=False)
 
 
 class RestoreStatusSchema(Schema):

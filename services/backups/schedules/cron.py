@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 from croniter import CroniterBadDateError, croniter
 
@@ -22,6 +22,11 @@ def check_cron(expression: str) -> str:
     except CroniterBadDateError:
         raise ValueError("this cron expression never fires (no such date)") from None
     return expression
+
+
+# The IANA names this machine's time zone database knows: the schemas offer exactly these, so
+# the OpenAPI document lists them and a name it does not list is refused before any lookup.
+TIMEZONES = sorted(available_timezones())
 
 
 def check_timezone(name: str) -> str:

@@ -5,8 +5,9 @@ from __future__ import annotations
 import marshmallow as ma
 
 from services.backups.backups.schemas import DATABASE_NAME, BackupLogSchema
+from services.backups.schedules.cron import TIMEZONES
 from shared.models.backups import BACKUP_TYPES, COMPRESSIONS, STORAGES, VERIFY_MODES
-from shared.web import Int32, Name, PageArgsSchema, Schema, Text, page_schema
+from shared.web import Flag, Int32, Name, PageArgsSchema, Schema, Text, page_schema
 from shared.web.api import UpdateSchema
 
 
@@ -22,7 +23,13 @@ class ScheduleSchema(Schema):
     name = Name(required=True, max=100)
     backup_type = ma.fields.String(load_default="daily", validate=ma.validate.OneOf(BACKUP_TYPES))
     cron_expression = Text(required=True, max=100, metadata={"example": "15 2 * * *"})
-    timezone = Text(load_default="UTC", max=64, blank=False, metadata={"example": "Europe/Berlin"})
+    timezone = Text(
+        load_default="UTC",
+        max=64,
+        blank=False,
+        validate=ma.validate.OneOf(TIMEZONES),
+        metadata={"example": "Europe/Berlin"},
+    )
     database_name = Text(load_default=None, allow_none=True, max=64, validate=DATABASE_NAME)
     storage = ma.fields.String(load_default="local", validate=ma.validate.OneOf(STORAGES))
     compression = ma.fields.String(load_default="zstd", validate=ma.validate.OneOf(COMPRESSIONS))
@@ -32,7 +39,7 @@ class ScheduleSchema(Schema):
     keep_daily = _keep(7)
     keep_weekly = _keep(4)
     keep_monthly = _keep(6)
-    is_enabled = ma.fields.Boolean(load_default=True)
+    is_enabled = Flag(load_default=True)
     next_run_at = ma.fields.DateTime(dump_only=True, allow_none=True)
     last_run_at = ma.fields.DateTime(dump_only=True, allow_none=True)
     last_status = ma.fields.String(dump_only=True, allow_none=True)
@@ -46,7 +53,7 @@ class ScheduleUpdateSchema(UpdateSchema):
     name = Name(max=100)
     backup_type = ma.fields.String(validate=ma.validate.OneOf(BACKUP_TYPES))
     cron_expression = Text(max=100, blank=False)
-    timezone = Text(max=64, blank=False)
+    timezone = Text(max=64, blank=False, validate=ma.validate.OneOf(TIMEZONES))
     database_name = Text(allow_none=True, max=64, validate=DATABASE_NAME)
     storage = ma.fields.String(validate=ma.validate.OneOf(STORAGES))
     compression = ma.fields.String(validate=ma.validate.OneOf(COMPRESSIONS))
@@ -54,7 +61,7 @@ class ScheduleUpdateSchema(UpdateSchema):
     keep_daily = _keep()
     keep_weekly = _keep()
     keep_monthly = _keep()
-    is_enabled = ma.fields.Boolean()
+    is_enabled = Flag()
 
 
 SchedulePageSchema = page_schema(ScheduleSchema, "SchedulePage")
@@ -79,7 +86,7 @@ class RunDueSchema(Schema):
 
 class RetentionPreviewSchema(Schema):
     schedule_id = ma.fields.String()
-    dry_run = ma.fields.Boolean()
+    dry_run = Flag()
     would_delete = ma.fields.List(ma.fields.Nested(BackupLogSchema))
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from shared.web import Int32, Schema, Text, UtcDateTime
+from shared.web import Flag, Int32, Schema, Text, UtcDateTime
 
 
 class BriefingArgsSchema(Schema):
@@ -18,7 +18,7 @@ class BriefingArgsSchema(Schema):
     )
     budget_tokens = Int32(load_default=800, minimum=100, maximum=20000, strict=False)
     format = ma.fields.String(load_default="json", validate=ma.validate.OneOf(["json", "markdown"]))
-    explain = ma.fields.Boolean(load_default=False)
+    explain = Flag(strict=False, load_default=False)
     as_of = UtcDateTime(
         load_default=None,
         metadata={"description": "point-in-time briefing (not counted as served)"},
@@ -38,7 +38,7 @@ class BriefingItemSchema(Schema):
     confidence = ma.fields.String()
     priority = ma.fields.Integer()
     scope = ma.fields.String()
-    stale = ma.fields.Boolean()
+    stale = Flag()
     examples = ma.fields.Nested(ExamplesSchema)
     tokens = ma.fields.Integer()
     score = ma.fields.Float()

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import marshmallow as ma
 
+from services.insights.failures.services import MAX_COMMAND_CHARS
 from shared.web import Id, Schema, Text
 
 
 class CheckInSchema(Schema):
     client_id = Id(required=True)
     infrastructure_id = Id(required=True)
-    command = Text(required=True, min=1)
+    command = Text(required=True, min=1, max=MAX_COMMAND_CHARS)
 
 
 class ReasonItemSchema(Schema):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from services.insights.clients.services import SORTABLE as CLIENT_SORTS
-from shared.web import Name, PageArgsSchema, Schema, Text, page_schema, sort_field
+from shared.web import Flag, Name, PageArgsSchema, Schema, Text, page_schema, sort_field
 from shared.web.api import UpdateSchema
 
 
@@ -15,7 +15,7 @@ class ClientSchema(Schema):
     client_type = Text(allow_none=True, max=50)
     primary_contact = Text(allow_none=True, max=255)
     notes = Text(allow_none=True)
-    is_active = ma.fields.Boolean(load_default=True)
+    is_active = Flag(load_default=True)
     created_at = ma.fields.DateTime(dump_only=True)
     updated_at = ma.fields.DateTime(dump_only=True)
 
@@ -24,12 +24,12 @@ class ClientUpdateSchema(UpdateSchema, ClientSchema):
     """Partial update: every field optional."""
 
     name = Name(max=200)
-    is_active = ma.fields.Boolean()
+    is_active = Flag()
 
 
 class ClientQuerySchema(PageArgsSchema):
     name = Text(max=200, metadata={"description": "names containing this text"})
-    is_active = ma.fields.Boolean()
+    is_active = Flag(strict=False)
     sort = sort_field(CLIENT_SORTS, "name")
 
 

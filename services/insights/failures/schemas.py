@@ -5,8 +5,19 @@ from __future__ import annotations
 import marshmallow as ma
 
 from services.insights.failures.patterns import SORTABLE as PATTERN_SORTS
+from services.insights.failures.services import MAX_COMMAND_CHARS
 from shared.models.insights import PATTERN_TYPES, SEVERITIES
-from shared.web import Id, Int64, PageArgsSchema, Schema, Text, UtcDateTime, page_schema, sort_field
+from shared.web import (
+    Flag,
+    Id,
+    Int64,
+    PageArgsSchema,
+    Schema,
+    Text,
+    UtcDateTime,
+    page_schema,
+    sort_field,
+)
 from shared.web.api import UpdateSchema
 
 # Longer error output is refused; up to this much is redacted, then stored truncated.
@@ -20,9 +31,10 @@ class FailureInSchema(Schema):
     command = Text(
         required=True,
         min=1,
+        max=MAX_COMMAND_CHARS,
         metadata={
-            "description": "the failed command line; secrets are redacted before storage; "
-            "more than 8,192 characters is refused with 413"
+            "description": "the failed command line, at most 8,192 characters; secrets are "
+            "redacted before storage"
         },
     )
     error_output = Text(
@@ -63,7 +75,7 @@ class PatternSchema(Schema):
     session_count = ma.fields.Integer()
     first_seen_at = ma.fields.DateTime()
     last_seen_at = ma.fields.DateTime()
-    is_active = ma.fields.Boolean()
+    is_active = Flag()
 
 
 class PatternUpdateSchema(UpdateSchema):
@@ -71,7 +83,7 @@ class PatternUpdateSchema(UpdateSchema):
     severity = ma.fields.String(validate=ma.validate.OneOf(SEVERITIES))
     root_cause = Text(allow_none=True)
     recommended_solution = Text(allow_none=True)
-    is_active = ma.fields.Boolean()
+    is_active = Flag()
 
 
 class InsightTouchSchema(Schema):
@@ -87,13 +99,13 @@ class InsightTouchSchema(Schema):
 class IngestResultSchema(Schema):
     occurrence_id = ma.fields.String(attribute="occurrence.id")
     pattern = ma.fields.Nested(PatternSchema)
-    pattern_is_new = ma.fields.Boolean()
-    is_repeat = ma.fields.Boolean(
+    pattern_is_new = Flag()
+    is_repeat = Flag(
         metadata={
             "description": "the pattern already had an insight that had been shown or checked"
         }
     )
-    truncated = ma.fields.Boolean()
+    truncated = Flag()
     insight = ma.fields.Nested(InsightTouchSchema, allow_none=True)
 
 
@@ -106,7 +118,7 @@ class OccurrenceSchema(Schema):
     error_output = ma.fields.String(allow_none=True)
     exit_code = ma.fields.Integer(allow_none=True)
     observed_at = ma.fields.DateTime()
-    is_repeat = ma.fields.Boolean()
+    is_repeat = Flag()
 
 
 class PatternQuerySchema(PageArgsSchema):

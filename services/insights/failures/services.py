@@ -27,7 +27,7 @@ from shared.models import (
 from shared.redaction import REDACTION_VERSION, redact_text
 from shared.tenancy import Owned
 
-MAX_COMMAND_CHARS = 8_192  # longer commands are refused with 413
+MAX_COMMAND_CHARS = 8_192  # the schemas refuse longer commands (422); callers without one, 413
 # What a TEXT column holds: 65,535 bytes, 4 per character in utf8mb4 (16,384 emoji were a 500).
 MAX_ERROR_CHARS = 16_383  # longer error output is stored truncated, with a marker
 _KEEP_HEAD, _KEEP_TAIL = 12_288, 3_072

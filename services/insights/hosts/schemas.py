@@ -6,7 +6,7 @@ import marshmallow as ma
 
 from services.insights.hosts.services import SORTABLE as HOST_SORTS
 from shared.models.insights import ASSET_TYPES, HOST_STATUSES
-from shared.web import Id, ListOf, Name, PageArgsSchema, Schema, Text, page_schema, sort_field
+from shared.web import Flag, Id, ListOf, Name, PageArgsSchema, Schema, Text, page_schema, sort_field
 from shared.web.api import UpdateSchema
 
 
@@ -29,7 +29,7 @@ class HostSchema(Schema):
     shell_type = Text(allow_none=True, max=50)
     powershell_version = Text(allow_none=True, max=20)
     package_manager = Text(allow_none=True, max=50)
-    has_gui = ma.fields.Boolean(load_default=True)
+    has_gui = Flag(load_default=True)
     limitations = ListOf(Text(max=500), allow_none=True)
     status = ma.fields.String(load_default="active", validate=ma.validate.OneOf(HOST_STATUSES))
     tags = ma.fields.List(ma.fields.Nested(TagRefSchema), dump_only=True)
@@ -45,7 +45,7 @@ class HostUpdateSchema(UpdateSchema, HostSchema):
 
     hostname = Name(max=255)
     asset_type = ma.fields.String(validate=ma.validate.OneOf(ASSET_TYPES))
-    has_gui = ma.fields.Boolean()
+    has_gui = Flag()
     status = ma.fields.String(validate=ma.validate.OneOf(HOST_STATUSES))
 
 

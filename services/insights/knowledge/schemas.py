@@ -9,7 +9,7 @@ import marshmallow as ma
 
 from services.insights.failures.schemas import OccurrenceSchema
 from services.insights.knowledge.evidence import beta_score
-from services.insights.knowledge.scope import scope_of
+from services.insights.knowledge.scope import SELECTOR_DOCUMENT, scope_of
 from services.insights.knowledge.services import SORTABLE as INSIGHT_SORTS
 from services.insights.knowledge.staleness import is_stale, stale_since
 from shared.models.insights import (
@@ -19,6 +19,7 @@ from shared.models.insights import (
     INSIGHT_STATUSES,
 )
 from shared.web import (
+    Flag,
     Id,
     Int32,
     ListOf,
@@ -66,7 +67,8 @@ class InsightSchema(Schema):
         metadata={
             "description": "inventory attributes a host must match: os (substring), os_version, "
             "role (substring), shell_type, powershell_version, package_manager, "
-            "asset_type, hostname, has_gui, tag; a list means any of"
+            "asset_type, hostname, has_gui, tag; a list means any of",
+            **SELECTOR_DOCUMENT,
         },
     )
     insight_category = ma.fields.String(
@@ -116,7 +118,7 @@ class InsightUpdateSchema(UpdateSchema):
     title = Name(max=500)
     description = Text(min=1, blank=False)
     priority = _priority()
-    host_selector = ma.fields.Dict(allow_none=True)
+    host_selector = ma.fields.Dict(allow_none=True, metadata=SELECTOR_DOCUMENT)
     reason = Text(allow_none=True)
 
 
@@ -153,8 +155,10 @@ class InsightQuerySchema(PageArgsSchema):
     confidence_level = ma.fields.String(validate=ma.validate.OneOf(CONFIDENCE_LEVELS))
     status = ma.fields.String(validate=ma.validate.OneOf(INSIGHT_STATUSES))
     source_pattern_id = Id()
-    include_history = ma.fields.Boolean(
-        load_default=False, metadata={"description": "also list merged and superseded insights"}
+    include_history = Flag(
+        strict=False,
+        load_default=False,
+        metadata={"description": "also list merged and superseded insights"},
     )
     sort = sort_field(INSIGHT_SORTS, "-priority")
 

@@ -25,6 +25,21 @@ EXACT_KEYS = {
     "hostname": "hostname",
 }
 SELECTOR_KEYS = {*SUBSTRING_KEYS, *EXACT_KEYS, "has_gui", "tag"}
+# What selector_errors accepts, as the OpenAPI document states it (JSON Schema keywords).
+_TEXT_OR_TEXTS = {
+    "oneOf": [
+        {"type": "string", "minLength": 1},
+        {"type": "array", "minItems": 1, "items": {"type": "string"}},
+    ]
+}
+SELECTOR_DOCUMENT = {
+    "properties": {
+        **{key: _TEXT_OR_TEXTS for key in sorted(SELECTOR_KEYS - {"has_gui"})},
+        "has_gui": {"type": "boolean"},
+    },
+    "additionalProperties": False,
+    "minProperties": 1,
+}
 SPECIFICITY = {"host": 1.0, "selector": 0.85, "client": 0.7, "global": 0.5}
 
 

@@ -8,6 +8,7 @@ from services.insights.hosts.schemas import TagRefSchema
 from services.insights.worklog.services import ITEM_SORTS, SESSION_SORTS
 from shared.models.insights import PRIORITIES, SESSION_STATUSES, WORK_CATEGORIES, WORK_STATUSES
 from shared.web import (
+    Flag,
     Id,
     ListOf,
     Minutes,
@@ -33,7 +34,7 @@ class SessionSchema(Schema):
         load_default="in_progress", validate=ma.validate.OneOf(SESSION_STATUSES)
     )
     summary = Text(allow_none=True)
-    is_billable = ma.fields.Boolean(load_default=False)
+    is_billable = Flag(load_default=False)
     billable_minutes = Minutes(allow_none=True)
     duration_minutes = ma.fields.Method("_duration", dump_only=True)
     created_at = ma.fields.DateTime(dump_only=True)
@@ -49,7 +50,7 @@ class SessionSchema(Schema):
 class SessionUpdateSchema(UpdateSchema, SessionSchema):
     title = Name(max=255)
     status = ma.fields.String(validate=ma.validate.OneOf(SESSION_STATUSES))
-    is_billable = ma.fields.Boolean()
+    is_billable = Flag()
 
 
 class SessionQuerySchema(PageArgsSchema):

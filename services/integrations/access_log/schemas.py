@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from shared.models.integrations import ACCESS_ACTIONS
-from shared.web import Id, PageArgsSchema, Schema, Text, UtcDateTime, page_schema
+from shared.web import Flag, Id, PageArgsSchema, Schema, Text, UtcDateTime, page_schema
 
 
 class AccessLogSchema(Schema):
@@ -54,7 +54,7 @@ class FindingSchema(Schema):
 
 
 class ChainReportSchema(Schema):
-    ok = ma.fields.Boolean()
+    ok = Flag()
     rows_checked = ma.fields.Integer()
     chains_checked = ma.fields.Integer()
     broken_chain = ma.fields.Integer(allow_none=True)

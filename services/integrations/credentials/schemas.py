@@ -9,6 +9,7 @@ import marshmallow as ma
 from services.integrations.vault.kinds import KIND_SECRETS, SECRET_FIELDS
 from shared.models.integrations import CREDENTIAL_TYPES, INTEGRATION_TYPES
 from shared.web import (
+    Flag,
     Int32,
     ListOf,
     Name,
@@ -39,7 +40,7 @@ def _secret() -> Text:
 
 class _CredentialFieldsSchema(Schema):
     integration_type = ma.fields.String(validate=ma.validate.OneOf(INTEGRATION_TYPES))
-    is_active = ma.fields.Boolean()
+    is_active = Flag()
     api_url = Url(allow_none=True, max=500)
     token_url = Url(allow_none=True, max=500)
     client_id = Text(allow_none=True, max=255)
@@ -83,7 +84,7 @@ class CredentialSchema(Schema):
     username = ma.fields.String(allow_none=True)
     scopes = ma.fields.List(ma.fields.String(), allow_none=True)
     token_expires_at = ma.fields.DateTime(allow_none=True)
-    is_active = ma.fields.Boolean()
+    is_active = Flag()
     last_tested_at = ma.fields.DateTime(allow_none=True)
     last_test_status = ma.fields.String()
     last_test_error = ma.fields.String(allow_none=True)

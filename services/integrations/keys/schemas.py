@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from shared.web import Int32, Name, Schema
+from shared.web import Flag, Int32, Name, Schema
 
 
 class KeyVersionSchema(Schema):
     kek_id = ma.fields.String()
-    active = ma.fields.Boolean()
-    in_keyring = ma.fields.Boolean()
+    active = Flag()
+    in_keyring = Flag()
     credentials = ma.fields.Integer(metadata={"description": "credentials wrapped by this key"})
 
 
@@ -23,11 +23,11 @@ class RewrapArgsSchema(Schema):
         metadata={"description": "the active key version (GET /v1/vault/keys); another is 409"},
     )
     batch_size = Int32(load_default=100, minimum=1, maximum=1000)
-    dry_run = ma.fields.Boolean(load_default=False)
+    dry_run = Flag(load_default=False)
 
 
 class RewrapResultSchema(Schema):
     rewrapped = ma.fields.Integer()
     remaining = ma.fields.Integer()
     active_kek_id = ma.fields.String()
-    dry_run = ma.fields.Boolean()
+    dry_run = Flag()

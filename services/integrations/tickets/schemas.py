@@ -7,7 +7,7 @@ from typing import Any
 import marshmallow as ma
 
 from shared.models.tickets import LINK_TYPES, TICKET_SYSTEMS
-from shared.web import Id, Int32, ListOf, Name, PageArgsSchema, Schema, Text, page_schema
+from shared.web import Flag, Id, Int32, ListOf, Name, PageArgsSchema, Schema, Text, page_schema
 
 UUID_SHAPE = ma.validate.Regexp(r"^[0-9a-fA-F-]{36}$", error="must be a UUID")
 PSA = ma.validate.OneOf(TICKET_SYSTEMS)
@@ -112,7 +112,7 @@ class UncertainResolveSchema(Schema):
     external_id = Name(
         max=100, metadata={"description": "the ticket the PSA shows was created (it is read)"}
     )
-    not_created = ma.fields.Boolean(
+    not_created = Flag(
         load_default=False, metadata={"description": "the PSA has no such ticket: free the key"}
     )
     integration_type = ma.fields.String(
@@ -156,13 +156,13 @@ class PsaTicketListSchema(Schema):
 class NoteCreateSchema(Schema):
     body = Text(required=True, min=1, max=20_000)
     title = Text(load_default=None, max=250)
-    internal = ma.fields.Boolean(load_default=True)
+    internal = Flag(load_default=True)
 
 
 class NoteSchema(Schema):
     external_id = ma.fields.String()
     ticket_id = ma.fields.String()
-    recovered = ma.fields.Boolean(
+    recovered = Flag(
         metadata={
             "description": "an ambiguous POST was found already stored, so it was not repeated"
         }

@@ -6,7 +6,7 @@ import marshmallow as ma
 
 from services.integrations.webhooks.deliveries import STATES, state_of
 from shared.models.tickets import WEBHOOK_SOURCES
-from shared.web import Int32, PageArgsSchema, Schema, page_schema
+from shared.web import Flag, Int32, PageArgsSchema, Schema, page_schema
 
 
 class WebhookReceiptSchema(Schema):
@@ -19,7 +19,7 @@ class WebhookDeliverySchema(Schema):
     integration_type = ma.fields.String()
     delivery_id = ma.fields.String()
     state = ma.fields.Function(state_of, metadata={"description": ", ".join(STATES)})
-    signature_valid = ma.fields.Boolean()
+    signature_valid = Flag()
     received_at = ma.fields.DateTime()
     processed_at = ma.fields.DateTime(allow_none=True)
     error = ma.fields.String(allow_none=True)
