@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import pymysql
@@ -79,10 +81,26 @@ def _preflight(target: MariaDBTarget, storage: Storage, fingerprint: bool) -> So
     try:
         # Every check shares one connection: each connect is an auth round trip (and a TLS
         # handshake) to the server being backed up, and a slot in its max_connections.
-        with inventory.connect(target, database=target.database) as conn, conn.cursor() as cur:
+        # A stopped job must not wait out a pre-dump query blocked behind a table lock.
+        with (
+            inventory.connect(target, database=target.database) as conn,
+            conn.cursor() as cur,
+            stopped_with_job(partial(_kill_query, target, conn.thread_id())),
+        ):
             return _read_source(cur, target.database, fingerprint)
     except pymysql.MySQLError as exc:
         raise PipelineError("connect", f"cannot read the source database: {exc.args[-1]}") from exc
+
+
+def _kill_query(target: MariaDBTarget, thread_id: int) -> None:
+    """Interrupt what connection `thread_id` runs (its own login may; the server answers 1317)."""
+    # The query may have ended meanwhile, or the server be gone: then nothing is left to stop.
+    with (
+        contextlib.suppress(pymysql.MySQLError),
+        inventory.connect(target) as conn,
+        conn.cursor() as cur,
+    ):
+        cur.execute("KILL QUERY %s", (int(thread_id),))
 
 
 def _read_source(cur: Any, schema: str, fingerprint: bool) -> SourceFacts:

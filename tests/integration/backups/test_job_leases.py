@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -189,3 +191,51 @@ def test_a_stopped_job_kills_its_dump_and_fails_as_interrupted_by_shutdown(
     assert final.error_message == "interrupted by shutdown"
     assert list((tmp_path / "backups").iterdir()) == []
     assert [n["external_id"] for n in posted(integrations, "/v1/integration-events")] == [backup_id]
+
+
+def test_a_stop_interrupts_a_pre_dump_query_blocked_by_a_table_lock(
+    make_backup_app: AppFactory,
+    source_db: str,
+    mariadb_server: MariaDBServer,
+    integrations: HTTPServer,
+    auth: Auth,
+) -> None:
+    app = make_backup_app(source_db, BACKUP_HEARTBEAT_SECONDS="0.5")
+    runtime = app.extensions["backups_runtime"]
+    locker = mariadb_server.connect(source_db)
+    with locker.cursor() as cur:
+        cur.execute("LOCK TABLES clients WRITE")
+    try:
+        backup_id = _start(app, auth, verify="restore")
+        _wait_phase(app, backup_id, "checking")
+        time.sleep(0.5)  # inside CHECKSUM TABLE, waiting for the lock
+        began = time.monotonic()
+        stop_backup_jobs(runtime, 6.0)
+        # The job ended itself (its query was killed), not failed on its behalf at the end.
+        assert time.monotonic() - began < 4.0
+        assert runtime.leases.held() == {}
+    finally:
+        with locker.cursor() as cur:
+            cur.execute("UNLOCK TABLES")
+        locker.close()
+    final = _row(app, backup_id)
+    assert (final.status, final.error_message) == ("failed", "interrupted by shutdown")
+    assert [n["external_id"] for n in posted(integrations, "/v1/integration-events")] == [backup_id]
+
+
+def test_a_queued_backup_waiting_for_a_worker_keeps_its_lease(
+    make_backup_app: AppFactory, source_db: str, auth: Auth
+) -> None:
+    app = make_backup_app(source_db, BACKUP_HEARTBEAT_SECONDS="0.3")
+    gate = threading.Event()
+    app.extensions["backups_executor"] = ThreadPoolExecutor(max_workers=1)
+    app.extensions["backups_executor"].submit(gate.wait)  # the only worker is busy
+    try:
+        backup_id = _start(app, auth)
+        time.sleep(1.5)  # five heartbeats
+        assert _row(app, backup_id).phase == "queued"
+        assert backup_id not in _run_due(app, auth)["abandoned"]
+    finally:
+        gate.set()
+    final = wait_for_backup(app.test_client(), backup_id, auth("backups:read"))
+    assert final["status"] == "succeeded", final["error_message"]
