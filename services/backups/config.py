@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
 from shared.config import (
@@ -105,4 +106,8 @@ SETTINGS: tuple[Setting, ...] = (*COMMON_SETTINGS, *BACKUP_SETTINGS)
 
 def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Parse the settings or stop with one line naming the bad variable."""
-    return load_or_exit(SETTINGS, environ)
+    settings = load_or_exit(SETTINGS, environ)
+    # Resolved once, against the folder the process started in: artifact locations are
+    # recorded under it, and a relative folder would be joined to them a second time.
+    settings["BACKUP_FOLDER"] = str(Path(settings["BACKUP_FOLDER"]).resolve())
+    return settings

@@ -139,32 +139,34 @@ class DatabaseFigures(Collector):
 
 
 def instrument_pool(engine: Engine, service: str) -> None:
-    """Count pooled connections in use and the checkouts that had to wait for one."""
-    pool: Any = engine.pool
-    if not hasattr(pool, "checkedout") or not hasattr(pool, "size"):
-        return  # NullPool, StaticPool: nothing is shared, nothing waits
+    """Count pooled connections in use and the checkouts that had to wait for one.
+
+    Hooked on the engine, not its pool: each gunicorn worker disposes of the pool it inherited
+    (engine.dispose makes a new one), and engine-level listeners carry over to the new pool.
+    """
     in_use = POOL_IN_USE.labels(service)
     waits, waited = POOL_WAITS.labels(service), POOL_WAIT_SECONDS.labels(service)
-    connect = pool.connect
+    raw_connection = engine.raw_connection
 
-    def connect_counting_waits() -> Any:
+    def raw_connection_counting_waits() -> Any:
         # A full pool is only known before the checkout: SQLAlchemy has no event there.
-        if _pool_is_full(pool):
-            started = time.perf_counter()
-            try:
-                return connect()
-            finally:
-                waits.inc()
-                waited.inc(time.perf_counter() - started)
-        return connect()
+        if not _pool_is_full(engine.pool):
+            return raw_connection()
+        started = time.perf_counter()
+        try:
+            return raw_connection()
+        finally:
+            waits.inc()
+            waited.inc(time.perf_counter() - started)
 
-    pool.connect = connect_counting_waits
-    event.listen(pool, "checkout", lambda *_: in_use.inc())
-    event.listen(pool, "checkin", lambda *_: in_use.dec())
+    setattr(engine, "raw_connection", raw_connection_counting_waits)  # noqa: B010 - mypy: a method
+    event.listen(engine, "checkout", lambda *_: in_use.inc())
+    event.listen(engine, "checkin", lambda *_: in_use.dec())
 
 
 def _pool_is_full(pool: Any) -> bool:
-    limit = getattr(pool, "_max_overflow", -1)
+    """True for a QueuePool whose every connection, overflow included, is checked out."""
+    limit = getattr(pool, "_max_overflow", -1)  # NullPool and StaticPool have none: never full
     return bool(limit >= 0 and pool.checkedout() >= pool.size() + limit)
 
 
