@@ -1,26 +1,41 @@
-"""Command line for technicians: take a backup with a progress bar, restore, run due schedules."""
+"""Operator command line: back up with a progress bar, restore, run due schedules, list, show."""
 
 from __future__ import annotations
 
 import getpass
+import json
 import sys
 import threading
-import time
-from typing import Any
+from typing import Any, NoReturn
 
 import click
+from sqlalchemy.exc import SQLAlchemyError
 
 from services.backups import config
 from services.backups.backups import services
-from services.backups.backups.jobs import run_backup_job
-from services.backups.backups.restores import prepare_restore, run_restore
+from services.backups.backups.jobs import BackupPlan, run_backup_job
+from services.backups.backups.restores import prepare_restore, restore_facts, run_restore
+from services.backups.backups.schemas import BackupLogSchema
+from services.backups.progress_bar import ProgressBar, progress_line
 from services.backups.runtime import BackupRuntime, runtime_from_settings
 from services.backups.schedules.services import claim_due
 from shared.db import make_engine, make_session_factory
-from shared.models import BackupLog, RestoreLog
-from shared.models.backups import BACKUP_TYPES, COMPRESSIONS, STORAGES, VERIFY_MODES
+from shared.errors import DomainError, ValidationFailed
+from shared.models import RestoreLog
+from shared.models.backups import (
+    BACKUP_STATUSES,
+    BACKUP_TYPES,
+    COMPRESSIONS,
+    STORAGES,
+    VERIFY_MODES,
+)
+from shared.terminal_text import one_line
 
-BAR_WIDTH = 30
+__all__ = ["cli", "main", "progress_line"]
+
+CANCELLED = "cancelled by the operator (Ctrl-C)"
+# What a shell reports for a process ended by SIGINT; a CronJob or script can tell it apart.
+EXIT_CANCELLED = 130
 
 
 def _runtime() -> BackupRuntime:
@@ -29,42 +44,27 @@ def _runtime() -> BackupRuntime:
     return runtime_from_settings(settings, make_session_factory(engine))
 
 
-def progress_line(row: dict[str, Any]) -> str:
-    """`[#####-----]  45%  123.4 MB  95.1 MB/s  ETA 12 s  dumping clients` for one snapshot."""
-    done = row.get("bytes_processed") or 0
-    rate = row.get("rate_bytes_per_s") or 0.0
-    eta = row.get("eta_seconds")
-    share = done / (done + eta * rate) if eta is not None and rate > 0 and done else None
-    filled = int(BAR_WIDTH * share) if share is not None else 0
-    bar = "#" * filled + "-" * (BAR_WIDTH - filled)
-    percent = f"{share:4.0%}" if share is not None else "  ? "
-    eta_text = f"ETA {eta:.0f} s" if eta is not None else "ETA ?"
-    table = row.get("current_table") or ""
-    return (
-        f"[{bar}] {percent} {done / 1e6:8.1f} MB {rate / 1e6:6.1f} MB/s {eta_text:>10} "
-        f"{row.get('phase') or ''} {table}"
-    )
-
-
-def _snapshot(runtime: BackupRuntime, backup_id: str) -> dict[str, Any]:
+def _backup_json(runtime: BackupRuntime, backup_id: str) -> dict[str, Any]:
     with runtime.session_factory() as session:
-        row = session.get(BackupLog, backup_id)
-        assert row is not None
-        return {c.key: getattr(row, c.key) for c in BackupLog.__table__.columns}
+        row = services.get_backup(session=session, backup_id=backup_id)
+        body: dict[str, Any] = BackupLogSchema().dump(row)
+        return body
+
+
+def _emit(body: Any, text: str) -> None:
+    """The result on stdout: JSON under --json, else the human line."""
+    as_json = click.get_current_context().find_root().params.get("as_json")
+    click.echo(json.dumps(body, default=str) if as_json else text)
 
 
 @click.group()
-def cli() -> None:
+@click.option("--json", "as_json", is_flag=True, help="print results as JSON on stdout")
+def cli(as_json: bool) -> None:
     """Backups of the MSP back end's database."""
 
 
 @cli.command()
-@click.option(
-    "--type",
-    "backup_type",
-    default="manual",
-    type=click.Choice(BACKUP_TYPES),
-)
+@click.option("--type", "backup_type", default="manual", type=click.Choice(BACKUP_TYPES))
 @click.option("--database", default=None)
 @click.option("--storage", type=click.Choice(STORAGES), default=None)
 @click.option("--compression", type=click.Choice(COMPRESSIONS), default=None)
@@ -76,7 +76,7 @@ def backup(
     compression: str | None,
     verify: str | None,
 ) -> None:
-    """Take a backup now, showing its progress; exit 1 if it fails."""
+    """Take a backup now, showing its progress; exit 1 if it fails, 130 on Ctrl-C."""
     runtime = _runtime()
     data = {
         "backup_type": backup_type,
@@ -87,30 +87,57 @@ def backup(
     }
     with runtime.session_factory() as session:
         row, plan = services.start_backup(session=session, runtime=runtime, data=data)
-    worker = threading.Thread(target=run_backup_job, kwargs={"runtime": runtime, "plan": plan})
-    worker.start()
-    while worker.is_alive():
-        click.echo("\r" + progress_line(_snapshot(runtime, row.id)), nl=False, err=True)
-        worker.join(timeout=0.5)
-    final = _snapshot(runtime, row.id)
-    click.echo("\r" + progress_line(final), err=True)
-    click.echo(f"backup {row.id}: {final['status']} (verification {final['verification_status']})")
+    with ProgressBar(lambda: _backup_json(runtime, row.id)):
+        _run_cancellable(runtime, plan)
+    final = _backup_json(runtime, row.id)
+    _emit(
+        final,
+        f"backup {row.id}: {final['status']} (verification {final['verification_status']})"
+        + (
+            f"\nartifact: {final['file_path']}  sha256: {final['checksum_sha256']}"
+            if final["status"] == "succeeded"
+            else ""
+        ),
+    )
     if final["status"] != "succeeded":
-        click.echo(final["error_message"] or "", err=True)
-        sys.exit(1)
-    click.echo(f"artifact: {final['file_path']}  sha256: {final['checksum_sha256']}")
+        _fail(final["error_message"] or "the backup failed")
+
+
+def _run_cancellable(runtime: BackupRuntime, plan: BackupPlan) -> None:
+    """Run the job in a thread; Ctrl-C stops it the way shutdown does (row failed, no file)."""
+    ended = threading.Event()
+
+    def job() -> None:
+        try:
+            run_backup_job(runtime=runtime, plan=plan)
+        finally:
+            ended.set()
+
+    threading.Thread(target=job, name="backup-job").start()
+    # An Event, not Thread.join: a join interrupted by Ctrl-C marks the thread finished on
+    # Python 3.11, and the next join would return while the job still runs.
+    try:
+        while not ended.wait(0.2):
+            pass
+    except KeyboardInterrupt:
+        # The job kills its mariadb-dump, removes its partial file and marks its row failed.
+        runtime.leases.stop_all(CANCELLED)
+        ended.wait()
+        final = _backup_json(runtime, plan.backup_id)
+        _emit(final, f"backup {plan.backup_id}: {final['status']}")
+        _fail(CANCELLED, EXIT_CANCELLED)
 
 
 @cli.command()
 @click.argument("backup_id")
 @click.argument("target_database")
-@click.option("--replace", is_flag=True, help="drop and replace an existing database")
+@click.option("--replace", is_flag=True, help="replace an existing database")
 def restore(backup_id: str, target_database: str, replace: bool) -> None:
     """Restore a backup into TARGET_DATABASE (refuses an existing one without --replace)."""
     runtime = _runtime()
     with runtime.session_factory() as session:
         row = services.restorable(session=session, backup_id=backup_id)
-        snapshot = {c.key: getattr(row, c.key) for c in BackupLog.__table__.columns}
+        snapshot = BackupLogSchema().dump(row)
         restore_id = prepare_restore(
             session=session,
             runtime=runtime,
@@ -119,31 +146,127 @@ def restore(backup_id: str, target_database: str, replace: bool) -> None:
             replace=replace,
             requested_by=f"cli:{getpass.getuser()}",
         ).id
-    run_restore(runtime=runtime, backup=snapshot, restore_id=restore_id)
+    try:
+        with ProgressBar(lambda: _restore_json(runtime, restore_id)):
+            run_restore(runtime=runtime, backup=snapshot, restore_id=restore_id)
+    except KeyboardInterrupt:  # run_restore recorded it failed; its scratch database is gone
+        _fail(CANCELLED, EXIT_CANCELLED)
+    final = _restore_json(runtime, restore_id)
+    _emit(final, f"restore {restore_id} into {target_database}: {final['status']}")
+    if final["status"] != "succeeded":
+        _fail(final["error_message"] or "the restore failed")
+
+
+def _restore_json(runtime: BackupRuntime, restore_id: str) -> dict[str, Any]:
     with runtime.session_factory() as session:
         restore = session.get(RestoreLog, restore_id)
         assert restore is not None
-        click.echo(f"restore into {target_database}: {restore.status}")
-        if restore.status != "succeeded":
-            click.echo(restore.error_message or "", err=True)
-            sys.exit(1)
+        facts = restore_facts(restore)
+        return {
+            **facts,
+            "bytes_processed": restore.bytes_processed,
+            "rate_bytes_per_s": restore.rate_bytes_per_s,
+            "eta_seconds": restore.eta_seconds,
+        }
 
 
 @cli.command("run-due")
 def run_due() -> None:
-    """Run every due schedule once (what a CronJob calls when it has no HTTP access)."""
+    """Run every due schedule once; exit 1 when any backup it started failed."""
     runtime = _runtime()
     with runtime.session_factory() as session:
-        services.fail_abandoned(session=session, runtime=runtime)
+        services.fail_abandoned(session=session)
         due = claim_due(session=session, runtime=runtime)
-    for schedule_id in due.waiting:
-        click.echo(f"schedule {schedule_id} waits: a backup of its database is running")
+    results = []
     for plan in due.plans:
-        started = time.monotonic()
-        run_backup_job(runtime=runtime, plan=plan)
-        final = _snapshot(runtime, plan.backup_id)
-        click.echo(f"{plan.backup_id} {final['status']} in {time.monotonic() - started:.1f} s")
+        _run_cancellable(runtime, plan)
+        final = _backup_json(runtime, plan.backup_id)
+        results.append(final)
+        click.echo(
+            f"{plan.backup_id} {final['status']} {one_line(final['error_message'] or '')}".rstrip(),
+            err=True,
+        )
+    failed = [r["id"] for r in results if r["status"] != "succeeded"]
+    _emit(
+        {"started": results, "waiting": list(due.waiting), "failed": failed},
+        f"{len(results)} started, {len(failed)} failed, {len(due.waiting)} waiting",
+    )
+    if failed:
+        _fail(f"{len(failed)} of {len(results)} backups failed: {', '.join(failed)}")
+
+
+@cli.command("list")
+@click.option("--status", type=click.Choice(BACKUP_STATUSES), default=None)
+@click.option("--type", "backup_type", type=click.Choice(BACKUP_TYPES), default=None)
+@click.option("--limit", type=click.IntRange(1, 500), default=20, show_default=True)
+def list_command(status: str | None, backup_type: str | None, limit: int) -> None:
+    """List backups, newest first."""
+    runtime = _runtime()
+    with runtime.session_factory() as session:
+        page = services.list_backups(
+            session=session, status=status, backup_type=backup_type, limit=limit
+        )
+        rows = BackupLogSchema(many=True).dump(page.items)
+    lines = [
+        "  ".join(
+            one_line(row[key] if row[key] is not None else "-")
+            for key in (
+                "id",
+                "backup_started_at",
+                "backup_type",
+                "status",
+                "verification_status",
+                "database_name",
+                "file_size_bytes",
+            )
+        )
+        for row in rows
+    ]
+    _emit({"items": rows, "next_cursor": page.next_cursor}, "\n".join(lines) or "no backups")
+
+
+@cli.command()
+@click.argument("backup_id")
+def show(backup_id: str) -> None:
+    """Show one backup: status, sizes, checksum, verification, error."""
+    runtime = _runtime()
+    row = _backup_json(runtime, backup_id)
+    text = "\n".join(
+        f"{key}: {one_line(value if not isinstance(value, dict) else json.dumps(value))}"
+        for key, value in row.items()
+        if value is not None
+    )
+    _emit(row, text)
+
+
+def _fail(message: str, code: int = 1) -> NoReturn:
+    click.echo(f"Error: {one_line(message)}", err=True)
+    sys.exit(code)
+
+
+def _explain(error: DomainError) -> str:
+    if isinstance(error, ValidationFailed):
+        fields = error.extensions.get("errors") or {}
+        return "; ".join(f"{name}: {' '.join(map(str, why))}" for name, why in fields.items())
+    return error.detail
+
+
+def main() -> None:
+    """Console-script entry point: any error is one `Error:` line on stderr, never a traceback."""
+    try:
+        cli.main(standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+    except (click.Abort, KeyboardInterrupt):
+        _fail("cancelled", EXIT_CANCELLED)
+    except DomainError as exc:
+        _fail(_explain(exc))
+    except SQLAlchemyError as exc:  # its text may quote SQL and values; the class is enough
+        _fail(f"the database refused or could not be reached ({type(exc).__name__})")
+    except Exception as exc:
+        _fail(f"internal error ({type(exc).__name__})")
 
 
 if __name__ == "__main__":
-    cli()
+    main()
