@@ -13,18 +13,19 @@ from typing import Any
 
 import pytest
 from pytest_httpserver import HTTPServer
-from sqlalchemy import create_engine, update
+from sqlalchemy import create_engine, make_url, update
 
 from services.backups.backups.final_status import Written, write_final
 from services.backups.backups.services import create_backup
 from services.backups.backups.shutdown import stop_backup_jobs
-from shared.db import make_session_factory
+from shared.db import make_engine, make_session_factory
 from shared.models import BackupLog
 from tests.integration.backups.backup_fixtures import (
     AppFactory,
     posted,
     wait_for_backup,
 )
+from tests.integration.backups.outage_proxy import outage_proxy
 from tests.mariadb import MariaDBServer, free_port
 from tests.polling import eventually
 
@@ -239,3 +240,30 @@ def test_a_queued_backup_waiting_for_a_worker_keeps_its_lease(
         gate.set()
     final = wait_for_backup(app.test_client(), backup_id, auth("backups:read"))
     assert final["status"] == "succeeded", final["error_message"]
+
+
+def test_a_failure_written_while_the_database_is_down_lands_once_it_is_back(
+    make_backup_app: AppFactory, source_db: str, mariadb_server: MariaDBServer, database_url: str
+) -> None:
+    app = make_backup_app(source_db)
+    runtime = app.extensions["backups_runtime"]
+    with app.extensions["session_factory"]() as session:
+        _, plan = create_backup(session=session, runtime=runtime, data={})
+    database = make_url(database_url)
+    with outage_proxy(mariadb_server.host, mariadb_server.port) as proxy:
+        through_proxy = database.set(host="127.0.0.1", port=proxy.port)
+        runtime.session_factory = make_session_factory(make_engine(through_proxy))
+        proxy.down.set()
+        values = {"status": "failed", "phase": "failed", "error_message": "dump failed"}
+        result: list[Written] = []
+        writer = threading.Thread(
+            target=lambda: result.append(write_final(runtime, plan, values, within=30))
+        )
+        writer.start()
+        time.sleep(2.0)  # a few refused attempts
+        assert _row(app, plan.backup_id).status == "in_progress"
+        proxy.down.clear()
+        writer.join(timeout=30)
+    assert result == [Written.WRITTEN]
+    row = _row(app, plan.backup_id)
+    assert (row.status, row.error_message) == ("failed", "dump failed")
