@@ -84,3 +84,21 @@ def test_every_scrape_sums_the_requests_of_both_workers(insights: RunningService
         answer = get(insights.base_url + "/metrics")
         assert answer.status == 200
         assert healthz_count(answer.body.decode()) == sent
+
+
+def test_a_scrape_adds_the_figures_read_from_the_database_and_the_pools_of_both_workers(
+    insights: RunningService,
+) -> None:
+    families = {
+        family.name: family
+        for family in text_string_to_metric_families(
+            get(insights.base_url + "/metrics").body.decode()
+        )
+    }
+    # Read from the database by whichever worker answered: one series per closed label pair.
+    environmental = families["insights_environmental"].samples
+    assert len(environmental) == 3 * 4  # confidence levels x statuses
+    assert [s.value for s in families["metrics_database_read_ok"].samples] == [1.0]
+    # Live gauges summed over the workers' files: idle now, so nothing is checked out.
+    in_use = families["db_pool_connections_in_use"].samples
+    assert [(s.labels["service"], s.value) for s in in_use] == [("insights", 0.0)]
