@@ -57,6 +57,8 @@ class BackupLogSchema(Schema):
     rate_bytes_per_s = ma.fields.Float(allow_none=True)
     eta_seconds = ma.fields.Float(allow_none=True)
     progress_updated_at = ma.fields.DateTime(allow_none=True)
+    # Renewed by the job's heartbeat; once it is past, run-due fails the backup as abandoned.
+    lease_expires_at = ma.fields.DateTime(allow_none=True)
     pinned = Flag()
     pruned_at = ma.fields.DateTime(allow_none=True)
     binlog_position = ma.fields.String(allow_none=True)
