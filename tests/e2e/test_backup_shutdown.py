@@ -1,4 +1,4 @@
-"""SIGTERM to a real gunicorn backups service mid-dump: the row ends failed within the grace period."""
+"""SIGTERM to a real gunicorn backups service mid-job: the row ends failed within the grace period."""
 
 from __future__ import annotations
 
@@ -79,7 +79,9 @@ def _start_backups(
     return service
 
 
-def test_sigterm_mid_dump_fails_the_backup_within_the_grace_period_and_leaves_nothing(
+@pytest.mark.parametrize("phases", [("dumping",), ("restore-verifying", "restoring")])
+def test_sigterm_mid_job_fails_the_backup_within_the_grace_period_and_leaves_nothing(
+    phases: tuple[str, ...],
     database_url: str,
     mariadb_server: MariaDBServer,
     slow_source: str,
@@ -105,11 +107,11 @@ def test_sigterm_mid_dump_fails_the_backup_within_the_grace_period_and_leaves_no
             f"{service.base_url}/v1/backups", {"compression": "gzip", "verify": "restore"}, headers
         )["id"]
 
-        def dumping() -> bool | None:
+        def in_phase() -> bool | None:
             row = _row(engine, backup_id)
-            return (row.phase == "dumping" and (row.bytes_processed or 0) > 0) or None
+            return (row.phase in phases and (row.bytes_processed or 0) > 0) or None
 
-        eventually(dumping, within=60, every=0.05)
+        eventually(in_phase, within=60, every=0.05)
         sent = time.monotonic()
         service.process.send_signal(signal.SIGTERM)
         service.process.wait(timeout=GRACE_SECONDS + 5)
