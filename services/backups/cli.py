@@ -6,6 +6,8 @@ import getpass
 import json
 import sys
 import threading
+from collections.abc import Callable
+from functools import partial
 from typing import Any, NoReturn
 
 import click
@@ -14,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from services.backups import config
 from services.backups.backups import services
 from services.backups.backups.jobs import BackupPlan, run_backup_job
+from services.backups.backups.lease import JobControl
 from services.backups.backups.restores import prepare_restore, restore_facts, run_restore
 from services.backups.backups.schemas import BackupLogSchema
 from services.backups.progress_bar import ProgressBar, progress_line
@@ -104,28 +107,38 @@ def backup(
 
 
 def _run_cancellable(runtime: BackupRuntime, plan: BackupPlan) -> None:
-    """Run the job in a thread; Ctrl-C stops it the way shutdown does (row failed, no file)."""
+    """Run the job; Ctrl-C stops it the way shutdown does (row failed, no partial file)."""
+    job = partial(run_backup_job, runtime=runtime, plan=plan)
+    if _wait_cancellable(job, runtime.leases.stop_all):
+        final = _backup_json(runtime, plan.backup_id)
+        _emit(final, f"backup {plan.backup_id}: {final['status']}")
+        _fail(CANCELLED, EXIT_CANCELLED)
+
+
+def _wait_cancellable(job: Callable[[], None], stop: Callable[[str], None]) -> bool:
+    """Run `job` in a thread until it ends; on Ctrl-C call stop(reason), wait, return True.
+
+    The job itself kills its child program and records its row failed; the main thread only
+    waits. An Event, not Thread.join: a join interrupted by Ctrl-C marks the thread finished
+    on Python 3.11, and the next join would return while the job still runs.
+    """
     ended = threading.Event()
 
-    def job() -> None:
+    def run() -> None:
         try:
-            run_backup_job(runtime=runtime, plan=plan)
+            job()
         finally:
             ended.set()
 
-    threading.Thread(target=job, name="backup-job").start()
-    # An Event, not Thread.join: a join interrupted by Ctrl-C marks the thread finished on
-    # Python 3.11, and the next join would return while the job still runs.
+    threading.Thread(target=run, name="cli-job").start()
     try:
         while not ended.wait(0.2):
             pass
     except KeyboardInterrupt:
-        # The job kills its mariadb-dump, removes its partial file and marks its row failed.
-        runtime.leases.stop_all(CANCELLED)
+        stop(CANCELLED)
         ended.wait()
-        final = _backup_json(runtime, plan.backup_id)
-        _emit(final, f"backup {plan.backup_id}: {final['status']}")
-        _fail(CANCELLED, EXIT_CANCELLED)
+        return True
+    return False
 
 
 @cli.command()
@@ -146,12 +159,13 @@ def restore(backup_id: str, target_database: str, replace: bool) -> None:
             replace=replace,
             requested_by=f"cli:{getpass.getuser()}",
         ).id
-    try:
-        with ProgressBar(lambda: _restore_json(runtime, restore_id)):
-            run_restore(runtime=runtime, backup=snapshot, restore_id=restore_id)
-    except KeyboardInterrupt:  # run_restore recorded it failed; its scratch database is gone
-        _fail(CANCELLED, EXIT_CANCELLED)
+    control = JobControl()
+    job = partial(run_restore, runtime=runtime, backup=snapshot, restore_id=restore_id)
+    with ProgressBar(lambda: _restore_json(runtime, restore_id)):
+        cancelled = _wait_cancellable(partial(job, control=control), control.stop)
     final = _restore_json(runtime, restore_id)
+    if cancelled:  # the load was killed; the row says failed and the scratch database is gone
+        _fail(CANCELLED, EXIT_CANCELLED)
     _emit(final, f"restore {restore_id} into {target_database}: {final['status']}")
     if final["status"] != "succeeded":
         _fail(final["error_message"] or "the restore failed")

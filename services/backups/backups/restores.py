@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from services.backups.adapters import mariadb_inventory as inventory
 from services.backups.adapters.sqlite_backup import restore_sqlite
 from services.backups.adapters.storage import LocalStorage, StorageError
+from services.backups.backups.lease import JobControl, running_under
 from services.backups.database_names import DatabaseNameRefused, check_database_name
 from services.backups.mariadb_restore import Artifact, check_artifact, restore_to_database
 from services.backups.pipeline import PipelineError
@@ -80,16 +81,29 @@ def _target_exists(runtime: BackupRuntime, name: str) -> bool:
     return inventory.database_exists(runtime.target(None), name)
 
 
-def run_restore(*, runtime: BackupRuntime, backup: dict[str, Any], restore_id: str) -> None:
-    """Stream the artifact into the target, recording progress and the end in the row."""
+def run_restore(
+    *,
+    runtime: BackupRuntime,
+    backup: dict[str, Any],
+    restore_id: str,
+    control: JobControl | None = None,
+) -> None:
+    """Stream the artifact into the target, recording progress and the end in the row.
+
+    `control.stop(reason)` from another thread kills the running `mariadb` load; the row then
+    ends failed with that reason, and the scratch database is dropped as on any failure.
+    """
+    control = control or JobControl()
     with runtime.session_factory() as session:
         restore = session.get(RestoreLog, restore_id)
         assert restore is not None, "prepare_restore committed it"
         target, replace = restore.target_database, restore.replace
     try:
-        seconds = _restore(runtime, backup, restore_id, target, replace)
+        with running_under(control):
+            seconds = _restore(runtime, backup, restore_id, target, replace)
     except (PipelineError, StorageError, OSError, ValueError) as exc:
-        _end(runtime, restore_id, "failed", error=_safe_message(runtime, str(exc)))
+        reason = control.reason or _safe_message(runtime, str(exc))
+        _end(runtime, restore_id, "failed", error=reason)
     except Exception:
         log_current_exception(_log, "restore %s crashed", restore_id)
         _end(runtime, restore_id, "failed", error="internal error during restore")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import pty
+import select as io_select
 import signal
 import subprocess
 import sys
@@ -16,7 +18,7 @@ import pytest
 from flask import Flask
 from sqlalchemy import Engine, select, update
 
-from shared.models import BackupLog, BackupSchedule
+from shared.models import BackupLog, BackupSchedule, RestoreLog
 from tests.integration.backups.backup_fixtures import run_sql
 from tests.mariadb import MariaDBServer
 from tests.polling import eventually
@@ -185,5 +187,89 @@ def _dumping(engine: Engine, database: str, since: datetime) -> str | None:
                 BackupLog.backup_started_at >= since,
                 BackupLog.status == "in_progress",
                 BackupLog.bytes_processed > 0,
+            )
+        ).scalar()
+
+
+def _run_on_a_terminal(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, bytes]:
+    """Run the script with stderr on a pseudo-terminal; its exit code and what it drew there."""
+    master, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [str(SCRIPT), *args], env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=terminal
+    )
+    os.close(terminal)
+    drawn = b""
+    while True:
+        ready, _, _ = io_select.select([master], [], [], 0.5)
+        if not ready and process.poll() is not None:
+            break
+        try:
+            chunk = os.read(master, 65536) if ready else b""
+        except OSError:  # the terminal's other end closed: the process is done with it
+            break
+        if ready and not chunk:
+            break
+        drawn += chunk
+    os.close(master)
+    return process.wait(timeout=60), drawn
+
+
+def test_on_a_terminal_the_bar_is_drawn_then_its_line_cleared(
+    operator_env: dict[str, str], tmp_path: Path
+) -> None:
+    code, drawn = _run_on_a_terminal(operator_env, tmp_path, "backup")
+    assert code == 0, drawn
+    erase_line = b"\x1b[2K"
+    assert erase_line in drawn  # the live bar was there, and was wiped
+    # After the wipe only the final line is left: no stale characters of the bar.
+    tail = drawn.rsplit(erase_line, 1)[1].decode()
+    assert tail.startswith("[") and "100%" in tail and tail.rstrip("\r\n").endswith("done")
+    assert "\x1b" not in tail and tail.count("\n") == 1
+
+
+def test_ctrl_c_cancels_a_running_restore_cleanly(
+    operator_env: dict[str, str],
+    tmp_path: Path,
+    mariadb_server: MariaDBServer,
+    big_source_db: str,
+    engine: Engine,
+) -> None:
+    env = {**operator_env, "BACKUP_SOURCE_URL": mariadb_server.url(big_source_db)}
+    taken = run_cli(env, tmp_path, "--json", "backup", "--compression", "gzip")
+    assert taken.returncode == 0, taken.stderr
+    backup_id = json.loads(taken.stdout)["id"]
+    target = f"bk_cancel_{backup_id[:8]}"
+    mariadb_server.created.append(target)
+    process = subprocess.Popen(
+        [str(SCRIPT), "restore", backup_id, target],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        restore_id = eventually(lambda: _loading(engine, backup_id), within=60, every=0.05)
+        process.send_signal(signal.SIGINT)
+        _out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 130, err
+    assert "Traceback" not in err and err.strip().splitlines()[-1].startswith("Error: cancelled")
+    with engine.connect() as connection:
+        final = connection.execute(select(RestoreLog).where(RestoreLog.id == restore_id)).one()
+    assert final.status == "failed" and "cancelled by the operator" in final.error_message
+    left = run_sql(mariadb_server, "mysql", "SHOW DATABASES;").split()
+    assert target not in left
+    assert not [name for name in left if name.startswith(f"bkverify_{restore_id[:8]}")]
+
+
+def _loading(engine: Engine, backup_id: str) -> str | None:
+    with engine.connect() as connection:
+        return connection.execute(
+            select(RestoreLog.id).where(
+                RestoreLog.backup_id == backup_id,
+                RestoreLog.status == "running",
+                RestoreLog.bytes_processed > 0,
             )
         ).scalar()
