@@ -72,6 +72,8 @@ INSIGHT_CATEGORIES = (
 CONFIDENCE_LEVELS = ("confirmed", "likely", "suspected")
 INSIGHT_STATUSES = ("active", "resolved", "merged", "superseded")
 EXAMPLE_KINDS = ("do", "dont")
+# Examples one insight keeps (a briefing shows a few): the API refuses more, a merge stops there.
+MAX_EXAMPLES = 20
 INSIGHT_EVENT_TYPES = (
     "created",
     "edited",

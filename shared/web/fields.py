@@ -42,6 +42,11 @@ def _validators(own: Sequence[Callable[[Any], Any]], given: ValidatorArg) -> lis
 NOT_BLANK_PATTERN = r"\S"
 
 
+def _has_pattern(given: ValidatorArg) -> bool:
+    validators = [given] if callable(given) else list(given or ())
+    return any(isinstance(validator, ma.validate.Regexp) for validator in validators)
+
+
 class NotBlank(ma.validate.Validator):
     """Refuses a string that is empty once its white space is trimmed."""
 
@@ -156,8 +161,10 @@ class Text(ma.fields.String):
         own: list[Callable[[Any], Any]] = [ma.validate.Length(min=min, max=max)]
         if not (blank if blank is not None else not kwargs.get("required", False)):
             own.append(NotBlank())
-            # The document says so too, or a client (and a fuzzer) reads "  " as valid.
-            kwargs["metadata"] = {"pattern": NOT_BLANK_PATTERN, **kwargs.get("metadata", {})}
+            # The document says so too, or a client (and a fuzzer) reads "  " as valid; a
+            # Regexp among the validators documents its own, stricter pattern instead.
+            if not _has_pattern(validate):
+                kwargs["metadata"] = {"pattern": NOT_BLANK_PATTERN, **kwargs.get("metadata", {})}
         super().__init__(validate=_validators(own, validate), **kwargs)
 
 

@@ -66,6 +66,20 @@ GRAMMAR_RULES: dict[str, str] = {
     "token_url": "Not a valid URL",
     "cron_expression": "cron",
     "storage": "s3 storage needs BACKUP_S3_BUCKET",
+    # a database name: the document gives its characters; that it is no system schema (in any
+    # capitalisation) is a rule JSON Schema has no words for
+    "database": "a database name is",
+    "database_name": "a database name is",
+    "target_database": "a database name is",
+    # which fields a credential has is decided by its credential_type (oauth: client id and
+    # secret, basic_auth: username and password, ...): a rule across fields
+    "username": "is not a field of",
+    "password": "is not a field of",
+    "api_key": "is not a field of",
+    "client_id": "is not a field of",
+    "client_secret": "is not a field of",
+    "access_token": "is not a field of",
+    "refresh_token": "is not a field of",
 }
 # ... and reveal refuses, under the field's own name, a secret field the stored credential's type
 # does not have (which secret fields exist is decided per type, not by the request schema).

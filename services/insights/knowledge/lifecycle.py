@@ -16,6 +16,7 @@ from services.insights.knowledge.events import record_event
 from services.insights.knowledge.services import add_insight, current_insight
 from shared.errors import Conflict, ValidationFailed
 from shared.models import EnvironmentalExample, EnvironmentalInsight
+from shared.models.insights import MAX_EXAMPLES
 from shared.tenancy import Owned, require_same_client
 
 ABSORBED_BY_ADMIN = "absorbed_by_admin"  # marks a merge event an admin made across clients
@@ -166,6 +167,8 @@ def _fold_evidence(loser: EnvironmentalInsight, winner: EnvironmentalInsight) ->
     winner.priority = max(winner.priority, loser.priority)
     known = {(e.kind, e.command) for e in winner.examples}
     for example in loser.examples:
+        if len(winner.examples) >= MAX_EXAMPLES:
+            break  # the winner's own examples come first; the rest stay in the loser's history
         if (example.kind, example.command) not in known:
             winner.examples.append(
                 EnvironmentalExample(

@@ -85,6 +85,7 @@ class InsightExamples(MethodView):
     @blp.requires("insights:write")
     @blp.arguments(ExampleSchema)
     @blp.response(201, InsightSchema)
+    @blp.alt_response(409, description="The insight already keeps the most examples it holds")
     def post(self, data: dict[str, Any], insight_id: str) -> EnvironmentalInsight:
         """Attach a do / don't example"""
         return services.add_example(

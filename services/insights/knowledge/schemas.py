@@ -17,6 +17,7 @@ from shared.models.insights import (
     EXAMPLE_KINDS,
     INSIGHT_CATEGORIES,
     INSIGHT_STATUSES,
+    MAX_EXAMPLES,
 )
 from shared.web import (
     Flag,
@@ -34,8 +35,6 @@ from shared.web.api import UpdateSchema
 
 # A command example or constraint: as long as the failures service accepts a command.
 COMMAND_CHARS = 8192
-# Examples one insight carries; a briefing shows a few of them.
-MAX_EXAMPLES = 20
 
 
 def _priority(**kwargs: Any) -> Int32:

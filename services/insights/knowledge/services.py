@@ -21,6 +21,7 @@ from shared.models import (
     FailurePattern,
     Infrastructure,
 )
+from shared.models.insights import MAX_EXAMPLES
 from shared.pagination import Page, filtered, sorted_page
 from shared.redaction import redact_text
 from shared.tenancy import Owned, require_same_client
@@ -145,6 +146,11 @@ def add_example(
 ) -> EnvironmentalInsight:
     """Attach a do / don't command example (redacted) to a current insight."""
     insight = current_insight(session, insight_id)
+    if len(insight.examples) >= MAX_EXAMPLES:
+        raise Conflict(
+            f"insight {insight.id} already keeps {MAX_EXAMPLES} examples, the most one holds; "
+            "supersede it with a replacement that keeps the ones that matter"
+        )
     owner = Owned("insight", insight.id, insight.client_id)
     _check_example_host(session, owner, data, "infrastructure_id")
     example = _example(data)

@@ -290,3 +290,28 @@ def test_secrets_in_examples_are_redacted(client: FlaskClient, hdr: dict, owner:
         examples=[{"kind": "do", "command": "net use \\\\fs01\\x Sup3rS3cret /user:CORP\\svc"}],
     ).json
     assert "Sup3rS3cret" not in insight["examples"][0]["command"]
+
+
+def test_an_insight_keeps_at_most_twenty_examples_by_api_and_by_merge(
+    client: FlaskClient, hdr: dict, owner: dict
+) -> None:
+    # The document caps an insight's examples at 20; a 21st used to be stored, and every read
+    # of that insight then answered outside its own documented schema.
+    examples = [{"kind": "do", "command": f"Get-Service svc{n}"} for n in range(20)]
+    full = create(client, hdr, client_id=owner["id"], examples=examples).json
+    refused = client.post(
+        f"/v1/insights/{full['id']}/examples",
+        json={"kind": "dont", "command": "Restart-Computer"},
+        headers=hdr,
+    )
+    assert refused.status_code == 409 and "20 examples" in refused.json["detail"]
+    other = [{"kind": "dont", "command": f"sc stop svc{n}"} for n in range(5)]
+    fold = create(client, hdr, client_id=owner["id"], examples=other).json
+    merged = client.post(
+        f"/v1/insights/{fold['id']}/merge",
+        json={"into_id": full["id"], "reason": "same service"},
+        headers=hdr,
+    )
+    assert merged.status_code == 200
+    assert {e["command"] for e in merged.json["examples"]} == {e["command"] for e in examples}
+    assert len(client.get(f"/v1/insights/{full['id']}", headers=hdr).json["examples"]) == 20
