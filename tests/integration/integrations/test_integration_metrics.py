@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import pytest
+from flask import Flask
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from prometheus_client import REGISTRY
@@ -115,3 +116,22 @@ def test_hostile_values_leave_every_integrations_label_in_its_closed_list(
 )
 def test_a_psa_answer_is_counted_by_what_it_came_to(status: int | None, outcome: str) -> None:
     assert telemetry.psa_outcome(status) == outcome
+
+
+def test_webhook_deliveries_are_counted_by_vendor_and_state_never_by_their_token(
+    app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.config, "WEBHOOK_SYNCRO_TOKEN", "right-token-" + "x" * 24)
+    client = app.test_client()
+    rejected = {"vendor": "syncro", "state": "rejected"}
+    before = _value("webhook_deliveries_total", **rejected)
+    body = b'{"attributes": {"id": 1}}'
+
+    for token in ("wrong-token-in-the-url", ""):
+        answer = client.post(
+            f"/v1/webhooks/syncro?token={token}", data=body, content_type="application/json"
+        )
+        assert answer.status_code == 401
+
+    assert _value("webhook_deliveries_total", **rejected) == before + 2
+    assert "wrong-token-in-the-url" not in client.get("/metrics").get_data(as_text=True)
