@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from uuid import uuid4
@@ -20,6 +20,7 @@ from services.backups import telemetry
 from shared.models import BackupLog, BackupSchedule
 from shared.models.backups import BACKUP_TYPES
 from tests.hostile import HOSTILE_STRINGS
+from tests.integration.backups.backup_fixtures import take_backup
 
 
 def _sample(text: str, name: str, **labels: str) -> float | None:
@@ -173,3 +174,26 @@ def test_hostile_plans_leave_every_backup_label_in_its_closed_list(
 def test_a_database_label_is_a_plain_database_name_or_other(name: str) -> None:
     label = telemetry.database_label(name)
     assert label == "other" or re.fullmatch(r"[A-Za-z0-9_$][A-Za-z0-9_$-]{0,63}", label)
+
+
+def _counted(name: str, **labels: str) -> float:
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_a_real_backup_is_counted_with_its_verification_size_and_time(
+    make_backup_app: Callable[..., Flask], source_db: str, auth: Callable[..., dict[str, str]]
+) -> None:
+    client = make_backup_app(source_db).test_client()
+    runs = _counted("backup_runs_total", schedule="manual", result="succeeded")
+    passed = _counted("backup_verification_total", schedule="manual", result="passed")
+    sized = _counted("backup_bytes_count", schedule="manual")
+    timed = _counted("backup_duration_seconds_count", schedule="manual")
+
+    done = take_backup(client, auth, verify="checksum")
+
+    assert done["status"] == "succeeded", done
+    assert _counted("backup_runs_total", schedule="manual", result="succeeded") == runs + 1
+    assert _counted("backup_verification_total", schedule="manual", result="passed") == passed + 1
+    assert _counted("backup_bytes_count", schedule="manual") == sized + 1
+    assert _counted("backup_duration_seconds_count", schedule="manual") == timed + 1
+    assert _counted("backup_running", schedule="manual") == 0
