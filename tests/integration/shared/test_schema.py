@@ -42,6 +42,7 @@ EXPECTED_TABLES = {
     "webhook_deliveries",
     "backup_log",
     "backup_schedules",
+    "restore_log",
     "api_users",
     "api_tokens",
 }
