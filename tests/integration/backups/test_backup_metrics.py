@@ -122,23 +122,6 @@ def test_a_schedule_never_verified_has_an_interval_but_no_success(
     assert _sample(text, "backup_schedule_interval_seconds", **labels) == 86400
 
 
-def test_an_unreachable_database_leaves_the_scrape_answering_and_says_so(app: Flask) -> None:
-    figures = app.extensions["metrics_database_figures"]
-    figures.append(_unreachable)
-    try:
-        answer = app.test_client().get("/metrics")
-    finally:
-        figures.remove(_unreachable)
-    assert answer.status_code == 200
-    assert "metrics_database_read_ok 0.0" in answer.get_data(as_text=True)
-
-
-def _unreachable(session: Session) -> list[object]:
-    from sqlalchemy.exc import OperationalError
-
-    raise OperationalError("SELECT 1", {}, Exception("gone"))
-
-
 CLOSED = {
     "schedule": set(BACKUP_TYPES) | {"other"},
     "result": {"succeeded", "failed", "passed", "skipped"},
