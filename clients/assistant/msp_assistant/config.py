@@ -117,7 +117,8 @@ def _milliseconds(raw: dict[str, object], key: str, default: int) -> float:
 
 def _count(raw: dict[str, object], key: str, default: int, most: int) -> int:
     text = str(raw.get(key, default))
-    if not text.isdecimal() or not 1 <= int(text) <= most:
+    # isdecimal() alone takes any script's digits (Arabic-Indic "٣"); a count is ASCII.
+    if not (text.isascii() and text.isdecimal()) or not 1 <= int(text) <= most:
         raise ConfigError(f"{key}: a whole number from 1 to {most} is required")
     return int(text)
 

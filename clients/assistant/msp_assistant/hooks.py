@@ -144,7 +144,8 @@ def main(argv: list[str] | None = None, stdin: TextIO | None = None) -> int:
 def _read_event(stream: TextIO) -> dict[str, Any]:
     try:
         event = json.loads(stream.read() or "{}")
-    except ValueError:
+    except (ValueError, RecursionError):
+        # Not an event we can read (deep nesting overflows the parser): nothing to decide on.
         return {}
     return event if isinstance(event, dict) else {}
 
