@@ -25,7 +25,7 @@ from services.backups.adapters.mariadb_client import (
     dump_argv,
 )
 from services.backups.adapters.storage import ArtifactWriter, Storage, StorageError
-from services.backups.backups.lease import stopped_with_job
+from services.backups.job_control import stopped_with_job
 from services.backups.outcome import DumpOutcome
 from services.backups.progress import ProgressCallback, ProgressTracker
 

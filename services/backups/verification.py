@@ -21,7 +21,7 @@ from services.backups.adapters.mariadb_client import (
 )
 from services.backups.adapters.sqlite_backup import SQLITE_MAGIC
 from services.backups.adapters.storage import Storage, StorageError
-from services.backups.backups.lease import stopped_with_job
+from services.backups.job_control import stopped_with_job
 from services.backups.pipeline import TRAILER, PipelineError
 from services.backups.progress import ProgressCallback, ProgressTracker
 

@@ -21,13 +21,13 @@ from services.backups.adapters.sqlite_backup import (
 )
 from services.backups.adapters.storage import LocalStorage, Storage, StorageError
 from services.backups.backups.final_status import Written, write_final
-from services.backups.backups.lease import (
+from services.backups.backups.verify_step import BackupPlan, VerificationFailed, verify_backup
+from services.backups.job_control import (
     SHUTDOWN_REASON,
     JobControl,
     JobInterrupted,
     running_under,
 )
-from services.backups.backups.verify_step import BackupPlan, VerificationFailed, verify_backup
 from services.backups.outcome import DumpOutcome
 from services.backups.pipeline import PipelineError, run_mariadb_backup
 from services.backups.progress import Progress

@@ -1,98 +1,45 @@
-"""A backup job's lease on its row: a heartbeat in every phase, and what may stop the job."""
+"""A backup job's lease on its row: one heartbeat thread per process, in every phase."""
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import logging
 import os
 import socket
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.backups.job_control import (
+    LEASE_LOST_REASON,
+    SHUTDOWN_REASON,
+    JobControl,
+    JobInterrupted,
+    running_under,
+    stopped_with_job,
+)
 from shared.models import BackupLog
 
+# The job control lives apart (the dump pipeline must not load the ORM); reached here too.
+__all__ = [
+    "LEASE_LOST_REASON",
+    "SHUTDOWN_REASON",
+    "JobControl",
+    "JobInterrupted",
+    "LeaseKeeper",
+    "new_owner",
+    "running_under",
+    "stopped_with_job",
+]
 _log = logging.getLogger(__name__)
 
 # Three heartbeats may be missed (a slow commit, a GC pause, a database failover) before the
 # lease lapses and the sweep may fail the row; the row is never judged by time since start.
 MISSED_HEARTBEATS = 3
-SHUTDOWN_REASON = "interrupted by shutdown"
-LEASE_LOST_REASON = "lease lost: the backup was declared abandoned while it ran"
-
-_current: contextvars.ContextVar[JobControl | None] = contextvars.ContextVar(
-    "backup_job_control", default=None
-)
-
-
-class JobInterrupted(Exception):
-    """The job was told to stop (shutdown, or its lease was taken over); str() says why."""
-
-
-class JobControl:
-    """What can stop one job from outside its thread; stopping kills the programs it runs."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._stoppers: dict[int, Callable[[], None]] = {}
-        self.reason: str | None = None
-
-    def stop(self, reason: str) -> None:
-        """Record why the job must stop (the first reason wins) and stop what it runs now."""
-        with self._lock:
-            self.reason = self.reason or reason
-            stoppers = list(self._stoppers.values())
-        for stop_child in stoppers:
-            with contextlib.suppress(OSError):
-                stop_child()
-
-    def check(self) -> None:
-        """Raise JobInterrupted once the job was told to stop (called between phases)."""
-        if self.reason is not None:
-            raise JobInterrupted(self.reason)
-
-    @contextlib.contextmanager
-    def stopping(self, stop_child: Callable[[], None]) -> Iterator[None]:
-        """While the block runs, a stop() calls `stop_child` (at once if already stopped)."""
-        key = id(stop_child)
-        with self._lock:
-            self._stoppers[key] = stop_child
-            stopped = self.reason is not None
-        if stopped:
-            stop_child()
-        try:
-            yield
-        finally:
-            with self._lock:
-                self._stoppers.pop(key, None)
-
-
-@contextlib.contextmanager
-def running_under(control: JobControl) -> Iterator[None]:
-    """Make `control` the job control of this thread's pipeline (children register with it)."""
-    token = _current.set(control)
-    try:
-        yield
-    finally:
-        _current.reset(token)
-
-
-@contextlib.contextmanager
-def stopped_with_job(stop_child: Callable[[], None]) -> Iterator[None]:
-    """Let the current job's stop() call `stop_child`; a no-op outside a job (restores, CLI)."""
-    control = _current.get()
-    if control is None:
-        yield
-        return
-    with control.stopping(stop_child):
-        yield
 
 
 def new_owner() -> str:
