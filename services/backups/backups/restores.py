@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from services.backups.adapters import mariadb_inventory as inventory
 from services.backups.adapters.sqlite_backup import restore_sqlite
 from services.backups.adapters.storage import LocalStorage, StorageError
-from services.backups.backups.lease import JobControl, running_under
 from services.backups.database_names import DatabaseNameRefused, check_database_name
+from services.backups.job_control import JobControl, running_under
 from services.backups.mariadb_restore import Artifact, check_artifact, restore_to_database
 from services.backups.pipeline import PipelineError
 from services.backups.progress import Progress
@@ -26,6 +26,10 @@ from shared.observability import log_current_exception
 from shared.redaction import REDACTED, redact_text
 
 _log = logging.getLogger(__name__)
+# A running restore writes progress every second while it loads; the artifact check before and
+# the swap after write none, so the bound leaves them room (hashing ~100 GB at disk speed).
+RESTORE_ABANDONED_AFTER = timedelta(minutes=10)
+ABANDONED_MESSAGE = "the worker running this restore stopped reporting; restore abandoned"
 
 
 def prepare_restore(
@@ -68,11 +72,33 @@ def prepare_restore(
 
 
 def get_restore(*, session: Session, backup_id: str, restore_id: str) -> RestoreLog:
-    """One restore of this backup, or NotFound (another backup's restore id is not found)."""
+    """One restore of this backup, or NotFound (another backup's restore id is not found).
+
+    A running restore whose worker stopped writing progress is failed as it is read, so a
+    worker that died mid-restore never leaves a restore running for ever.
+    """
     restore = session.get(RestoreLog, restore_id)
     if restore is None or restore.backup_id != backup_id:
         raise NotFound("restore", restore_id)
+    if restore.status == "running" and _abandoned(restore, datetime.now(UTC)):
+        session.execute(
+            update(RestoreLog)
+            .where(RestoreLog.id == restore_id, RestoreLog.status == "running")
+            .values(
+                status="failed",
+                phase="failed",
+                error_message=ABANDONED_MESSAGE,
+                finished_at=datetime.now(UTC),
+            )
+        )
+        session.commit()
+        session.refresh(restore)
     return restore
+
+
+def _abandoned(restore: RestoreLog, now: datetime) -> bool:
+    last = restore.progress_updated_at or restore.started_at
+    return last < now - RESTORE_ABANDONED_AFTER
 
 
 def _target_exists(runtime: BackupRuntime, name: str) -> bool:

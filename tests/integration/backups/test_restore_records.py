@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import pytest
+from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, insert, text
 
+from shared.models import RestoreLog
 from tests.integration.backups.backup_fixtures import AppFactory, posted, take_backup
 from tests.mariadb import MariaDBServer
 from tests.polling import eventually
@@ -147,3 +154,50 @@ def test_a_restore_id_is_found_only_under_its_own_backup(
         f"/v1/backups/{backup['id']}/restores/{restore_id}", headers=auth("backups:read")
     )
     assert read_only.status_code == 403
+
+
+def test_a_restore_whose_worker_died_is_read_as_failed_not_running_for_ever(
+    make_backup_app: AppFactory,
+    source_db: str,
+    auth: Callable[..., dict[str, str]],
+    engine: Engine,
+) -> None:
+    client = make_backup_app(source_db).test_client()
+    backup = take_backup(client, auth)
+    restore_id = str(uuid.uuid4())
+    eleven_minutes_ago = datetime.now(UTC) - timedelta(minutes=11)
+    with engine.begin() as connection:  # what a worker killed mid-restore leaves behind
+        connection.execute(
+            insert(RestoreLog).values(
+                id=restore_id,
+                backup_id=backup["id"],
+                target_database="bk_never_finished",
+                replace=False,
+                requested_by="someone",
+                status="running",
+                phase="restoring",
+                bytes_processed=1,
+                rate_bytes_per_s=0.0,
+                started_at=eleven_minutes_ago,
+                progress_updated_at=eleven_minutes_ago,
+            )
+        )
+    path = f"/v1/backups/{backup['id']}/restores/{restore_id}"
+    body = client.get(path, headers=auth("admin")).get_json()
+    assert body["status"] == "failed" and "stopped reporting" in body["error_message"]
+    assert client.get(path, headers=auth("admin")).get_json()["status"] == "failed"
+
+
+@settings(
+    max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(restore_id=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1))
+def test_any_made_up_restore_id_is_a_404_problem(
+    app: Flask, auth: Callable[..., dict[str, str]], restore_id: str
+) -> None:
+    answer = app.test_client().get(
+        f"/v1/backups/{uuid.uuid4()}/restores/{quote(restore_id, safe='')}",
+        headers=auth("admin"),
+    )
+    assert answer.status_code in (404, 422), answer.get_json()
+    assert answer.content_type == "application/problem+json"
