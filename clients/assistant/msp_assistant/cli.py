@@ -69,5 +69,5 @@ def _check(arguments: argparse.Namespace) -> int:
         command=arguments.shell_command,
         timeout=timeout,
     )
-    print(json.dumps(answer.__dict__, indent=2))
+    print(json.dumps(answer._asdict(), indent=2))
     return 2 if answer.verdict == "block" else 0

@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 import os
 import tomllib
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 # Environment variable -> key in the TOML file. The environment wins, so one shell can point
 # a shared file at another host without editing it.
@@ -35,8 +35,7 @@ class ConfigError(ValueError):
     """A setting is missing or malformed; the message names it and never quotes the token."""
 
 
-@dataclass(frozen=True)
-class Settings:
+class Settings(NamedTuple):
     """Where the services are, who the assistant is, and how the hooks behave when they fail."""
 
     insights_url: str = "http://127.0.0.1:8001"
@@ -54,7 +53,7 @@ class Settings:
 
     def describe(self) -> dict[str, str]:
         """The settings as text for a person to read, with the token hidden."""
-        shown = {name: str(value) for name, value in self.__dict__.items()}
+        shown = {name: str(value) for name, value in self._asdict().items()}
         shown["token"] = "(set)" if self.token else "(not set)"
         return shown
 
@@ -65,8 +64,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     raw: dict[str, object] = dict(_file_values(env))
     raw.update({key: env[name] for name, key in ENV_KEYS.items() if env.get(name, "") != ""})
     return Settings(
-        insights_url=_url(raw, "insights_url", Settings.insights_url),
-        integrations_url=_url(raw, "integrations_url", Settings.integrations_url),
+        insights_url=_url(raw, "insights_url", "http://127.0.0.1:8001"),
+        integrations_url=_url(raw, "integrations_url", "http://127.0.0.1:8002"),
         token=str(raw.get("token", "")),
         client_id=str(raw.get("client_id", "")),
         host_id=str(raw.get("host_id", "")),
