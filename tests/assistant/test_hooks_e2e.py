@@ -276,3 +276,36 @@ def test_a_command_with_a_lone_surrogate_passes_through_naming_the_refusal(
     assert run.exit_code == 0, run.stderr
     assert run.specific.get("permissionDecision") is None
     assert "400" in run.output["systemMessage"] or "422" in run.output["systemMessage"]
+
+
+@pytest.mark.parametrize(
+    "ending",
+    [
+        {
+            "hook_event_name": "PostToolUseFailure",
+            "error": "Interrupted by user",
+            "is_interrupt": True,
+        },
+        {
+            "hook_event_name": "PostToolUse",
+            "tool_response": {"stdout": "", "stderr": "^C", "interrupted": True},
+        },
+    ],
+)
+def test_a_command_the_user_interrupted_is_not_reported_as_a_failure(
+    settings: dict[str, str], ending: dict[str, Any]
+) -> None:
+    """Stopping a command says nothing about the host: it must not teach the memory a failure."""
+    command = "tail -f /var/log/syslog"
+    pre(command, settings, "s-10", "toolu_81")
+    event = claude_event(
+        ending["hook_event_name"],
+        "s-10",
+        tool_name="Bash",
+        tool_input=bash_input(command),
+        tool_use_id="toolu_81",
+        **{k: v for k, v in ending.items() if k != "hook_event_name"},
+    )
+    run = run_hook(event, settings)
+    assert run.exit_code == 0, run.stderr
+    assert run.output is None

@@ -61,9 +61,10 @@ def before_command(event: dict[str, Any], hook: HookSession) -> dict[str, Any] |
 def after_command(event: dict[str, Any], hook: HookSession) -> dict[str, Any] | None:
     """PostToolUse(Failure) for Bash: report the check's outcome and, if it failed, the failure."""
     command = _bash_command(event)
-    if command is None:
-        return None
     remembered = _remembered(hook, event)
+    # A command the user stopped says nothing about the host: no outcome, no failure.
+    if command is None or _interrupted(event):
+        return None
     exit_code = _exit_code(event)
     try:
         with hard_deadline(hook.settings.call_timeout):
@@ -96,6 +97,7 @@ def after_command(event: dict[str, Any], hook: HookSession) -> dict[str, Any] | 
 
 def session_start(event: dict[str, Any], hook: HookSession) -> dict[str, Any] | None:
     """SessionStart: the configured host's briefing in markdown, within the token budget."""
+    hook.state.forget_old_checks()
     target = hook.configured_target()
     if target is None:
         return None
@@ -180,13 +182,17 @@ def _exit_code(event: dict[str, Any]) -> int:
             value = response.get(key)
             if isinstance(value, int) and not isinstance(value, bool):
                 return value
-        if response.get("interrupted") is True:
-            return 130
     error = event.get("error")
     if isinstance(error, str) or event.get("hook_event_name") == "PostToolUseFailure":
         found = _EXIT_CODE_TEXT.search(str(error or ""))
         return int(found.group(1)) if found else 1
     return 0
+
+
+def _interrupted(event: dict[str, Any]) -> bool:
+    response = event.get("tool_response")
+    stopped = isinstance(response, dict) and response.get("interrupted") is True
+    return stopped or event.get("is_interrupt") is True
 
 
 def _error_tail(event: dict[str, Any], hook: HookSession) -> str:
