@@ -10,6 +10,7 @@ from flask import Flask
 
 from services.backups import config
 from services.backups.backups.resources import blp as backups_blp
+from services.backups.backups.restores import RunningRestores
 from services.backups.backups.shutdown import stop_backup_jobs
 from services.backups.runtime import runtime_from_settings
 from services.backups.schedules.figures import schedule_figures
@@ -39,9 +40,14 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
     app.extensions["backups_executor"] = RequestIdExecutor(
         max_workers=BACKUP_WORKERS, thread_name_prefix="backup-job"
     )
-    # gunicorn's SIGTERM, SIGINT and worker exit stop the jobs (deploy/gunicorn.conf.py).
-    app.extensions.setdefault("worker_shutdown_hooks", []).append(
-        partial(stop_backup_jobs, app.extensions["backups_runtime"])
+    app.extensions["backups_restores"] = RunningRestores()
+    # gunicorn's SIGTERM, SIGINT and worker exit stop the jobs (deploy/gunicorn.conf.py):
+    # restores first, briefly, so the backups' hook keeps most of the grace period.
+    app.extensions.setdefault("worker_shutdown_hooks", []).extend(
+        [
+            partial(app.extensions["backups_restores"].stop_all, app.extensions["backups_runtime"]),
+            partial(stop_backup_jobs, app.extensions["backups_runtime"]),
+        ]
     )
     default_database = app.extensions["backups_runtime"].default_database()
     read_from_database(app, partial(schedule_figures, default_database=default_database))

@@ -105,7 +105,8 @@ class BackupRestore(MethodView):
             requested_by=current_principal().actor,
             **data,
         )
-        submit(restores.run_restore, runtime=runtime(), backup=snapshot, restore_id=restore.id)
+        running: restores.RunningRestores = current_app.extensions["backups_restores"]
+        submit(running.run, runtime=runtime(), backup=snapshot, restore_id=restore.id)
         return restore
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 from functools import partial
 from pathlib import Path
@@ -15,7 +17,7 @@ from services.backups.adapters import mariadb_inventory as inventory
 from services.backups.adapters.sqlite_backup import restore_sqlite
 from services.backups.adapters.storage import LocalStorage, StorageError
 from services.backups.database_names import DatabaseNameRefused, check_database_name
-from services.backups.job_control import JobControl, running_under
+from services.backups.job_control import SHUTDOWN_REASON, JobControl, running_under
 from services.backups.mariadb_restore import Artifact, check_artifact, restore_to_database
 from services.backups.pipeline import PipelineError
 from services.backups.progress import Progress
@@ -30,6 +32,8 @@ _log = logging.getLogger(__name__)
 # the swap after write none, so the bound leaves them room (hashing ~100 GB at disk speed).
 RESTORE_ABANDONED_AFTER = timedelta(minutes=10)
 ABANDONED_MESSAGE = "the worker running this restore stopped reporting; restore abandoned"
+# A killed load records its end at once; longer means it is stuck and is failed on its behalf.
+SHUTDOWN_WAIT_SECONDS = 1.0
 
 
 def prepare_restore(
@@ -138,6 +142,44 @@ def run_restore(
         raise
     else:
         _end(runtime, restore_id, "succeeded", seconds=seconds)
+
+
+class RunningRestores:
+    """The restores this process runs, so that shutdown can stop them and fail their rows."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._controls: dict[str, JobControl] = {}
+
+    def run(self, *, runtime: BackupRuntime, backup: dict[str, Any], restore_id: str) -> None:
+        """run_restore, stoppable by stop_all while it runs."""
+        control = JobControl()
+        with self._lock:
+            self._controls[restore_id] = control
+        try:
+            run_restore(runtime=runtime, backup=backup, restore_id=restore_id, control=control)
+        finally:
+            with self._lock:
+                self._controls.pop(restore_id, None)
+
+    def stop_all(self, runtime: BackupRuntime, wait_seconds: float) -> None:
+        """Kill every running load; a restore that has not recorded its end soon is failed here.
+
+        The wait is short: the backups' own shutdown hook needs the rest of the grace period.
+        """
+        with self._lock:
+            controls = dict(self._controls)
+        for control in controls.values():
+            control.stop(SHUTDOWN_REASON)
+        deadline = time.monotonic() + min(wait_seconds, SHUTDOWN_WAIT_SECONDS)
+        while self._still_running(controls) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        for restore_id in self._still_running(controls):
+            _end(runtime, restore_id, "failed", error=SHUTDOWN_REASON)
+
+    def _still_running(self, controls: dict[str, JobControl]) -> list[str]:
+        with self._lock:
+            return [restore_id for restore_id in controls if restore_id in self._controls]
 
 
 def write_restore_progress(runtime: BackupRuntime, restore_id: str, progress: Progress) -> None:

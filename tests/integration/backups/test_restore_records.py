@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -17,7 +18,7 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine, insert, text
 
 from shared.models import RestoreLog
-from tests.integration.backups.backup_fixtures import AppFactory, posted, take_backup
+from tests.integration.backups.backup_fixtures import AppFactory, posted, run_sql, take_backup
 from tests.mariadb import MariaDBServer
 from tests.polling import eventually
 from tests.tokens import TokenMaker
@@ -201,3 +202,45 @@ def test_any_made_up_restore_id_is_a_404_problem(
     )
     assert answer.status_code in (404, 422), answer.get_json()
     assert answer.content_type == "application/problem+json"
+
+
+def test_shutdown_stops_a_running_restore_and_records_it_failed(
+    make_backup_app: AppFactory,
+    big_source_db: str,
+    mariadb_server: MariaDBServer,
+    auth: Callable[..., dict[str, str]],
+    integrations: HTTPServer,
+) -> None:
+    app = make_backup_app(big_source_db, BACKUP_COMPRESSION="gzip")
+    client = app.test_client()
+    backup = take_backup(client, auth)
+    assert backup["status"] == "succeeded", backup["error_message"]
+    target = f"bk_recs_{backup['id'][:8]}"
+    mariadb_server.created.append(target)
+    started = client.post(
+        f"/v1/backups/{backup['id']}/restore",
+        json={"target_database": target},
+        headers=auth("admin"),
+    )
+    path = f"/v1/backups/{backup['id']}/restores/{started.get_json()['id']}"
+
+    def loading() -> bool:
+        body = client.get(path, headers=auth("admin")).get_json()
+        return body["status"] == "running" and body["bytes_processed"] > 0
+
+    eventually(loading, within=60, every=0.05)
+    begun = time.monotonic()
+    for hook in app.extensions["worker_shutdown_hooks"]:  # what gunicorn's SIGTERM runs
+        hook(5.0)
+    assert time.monotonic() - begun < 5.0
+    done = client.get(path, headers=auth("admin")).get_json()
+    assert done["status"] == "failed" and done["error_message"] == "interrupted by shutdown"
+    left = run_sql(mariadb_server, "mysql", "SHOW DATABASES;").split()
+    assert target not in left
+    assert not [name for name in left if name.startswith(f"bkverify_{done['id'][:8]}")]
+    events = [
+        body["request_data"]["event"]
+        for body in posted(integrations, "/v1/integration-events")
+        if body["external_id"] == done["id"]
+    ]
+    assert events == ["restore_failed"]
