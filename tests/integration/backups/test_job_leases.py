@@ -64,14 +64,14 @@ def _wait_phase(app: Any, backup_id: str, phase: str) -> None:
 def test_a_backup_stalled_behind_a_table_lock_keeps_heartbeating_and_is_not_abandoned(
     make_backup_app: AppFactory, source_db: str, mariadb_server: MariaDBServer, auth: Auth
 ) -> None:
-    app = make_backup_app(source_db, BACKUP_HEARTBEAT_SECONDS="0.5")
+    app = make_backup_app(source_db, BACKUP_HEARTBEAT_SECONDS="1")
     locker = mariadb_server.connect(source_db)
     with locker.cursor() as cur:
         cur.execute("LOCK TABLES clients WRITE")  # the pre-dump CHECKSUM TABLE waits on it
     try:
         backup_id = _start(app, auth, verify="restore")
         _wait_phase(app, backup_id, "checking")
-        time.sleep(2.5)  # well past a lease of 1.5 s: only heartbeats keep it
+        time.sleep(4.5)  # past a lease of 3 s: only heartbeats keep it
         # As if the pre-dump step had blocked for 11 minutes: no progress write in that time.
         _age_row(app, backup_id, progress_updated_at=datetime.now(UTC) - timedelta(minutes=11))
         assert backup_id not in _run_due(app, auth)["abandoned"]
@@ -227,13 +227,13 @@ def test_a_stop_interrupts_a_pre_dump_query_blocked_by_a_table_lock(
 def test_a_queued_backup_waiting_for_a_worker_keeps_its_lease(
     make_backup_app: AppFactory, source_db: str, auth: Auth
 ) -> None:
-    app = make_backup_app(source_db, BACKUP_HEARTBEAT_SECONDS="0.3")
+    app = make_backup_app(source_db, BACKUP_HEARTBEAT_SECONDS="1")
     gate = threading.Event()
     app.extensions["backups_executor"] = ThreadPoolExecutor(max_workers=1)
     app.extensions["backups_executor"].submit(gate.wait)  # the only worker is busy
     try:
         backup_id = _start(app, auth)
-        time.sleep(1.5)  # five heartbeats
+        time.sleep(4.5)  # past a lease of 3 s: only heartbeats keep it
         assert _row(app, backup_id).phase == "queued"
         assert backup_id not in _run_due(app, auth)["abandoned"]
     finally:
