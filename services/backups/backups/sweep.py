@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from services.backups.adapters import mariadb_inventory as inventory
 from services.backups.adapters.storage import LocalStorage, StorageError
 from services.backups.runtime import BackupRuntime
+from shared.errors import ValidationFailed
 from shared.models import BackupLog
 
 _log = logging.getLogger(__name__)
@@ -88,7 +89,7 @@ def _after_abandonment(runtime: BackupRuntime, row: BackupLog) -> None:
     if row.file_path:
         try:
             runtime.storage(row.storage).delete(row.file_path)
-        except StorageError:
+        except (StorageError, ValidationFailed):  # unreachable, or S3 no longer configured
             _log.warning("could not remove the artifact of abandoned backup %s", row.id)
     if runtime.notifier is not None:
         notice = {
@@ -127,7 +128,11 @@ def sweep_scratch_databases(*, session: Session, runtime: BackupRuntime) -> list
     dropped = []
     for name in names:
         if (match := _SCRATCH.match(name)) and _ended(session, "-".join(match.groups())):
-            inventory.drop_database(server, name)
+            try:
+                inventory.drop_database(server, name)
+            except pymysql.MySQLError as exc:  # a sweep never fails the run-due that called it
+                _log.warning("scratch database %s not dropped: %s", name, exc.args[-1])
+                continue
             dropped.append(name)
     return dropped
 
