@@ -267,3 +267,19 @@ def test_a_failure_written_while_the_database_is_down_lands_once_it_is_back(
     assert result == [Written.WRITTEN]
     row = _row(app, plan.backup_id)
     assert (row.status, row.error_message) == ("failed", "dump failed")
+
+
+def test_a_dead_jobs_row_stops_blocking_new_backups_once_its_lease_lapses(
+    make_backup_app: AppFactory, source_db: str, auth: Auth
+) -> None:
+    app = make_backup_app(source_db, BACKUP_HEARTBEAT_SECONDS="0.3")
+    runtime = app.extensions["backups_runtime"]
+    with app.extensions["session_factory"]() as session:
+        _, dead = create_backup(session=session, runtime=runtime, data={})
+    client = app.test_client()
+    assert client.post("/v1/backups", json={}, headers=auth("backups:run")).status_code == 409
+    time.sleep(1.2)  # its process died: three heartbeats missed
+    backup_id = _start(app, auth)
+    final = wait_for_backup(client, backup_id, auth("backups:read"))
+    assert final["status"] == "succeeded", final["error_message"]
+    assert _run_due(app, auth)["abandoned"] == [dead.backup_id]
