@@ -48,16 +48,37 @@ class Host(NamedTuple):
     ip_address: str | None
 
 
-class InsightsClient(NamedTuple):
-    """Calls to the insights service with one bearer token."""
+class ServiceClient(NamedTuple):
+    """JSON calls to one service with one bearer token."""
 
     base_url: str
     token: str
 
+    def request_json(
+        self, method: str, path: str, body: Any = None, timeout: float = 2.0
+    ) -> dict[str, Any]:
+        """One call whose answer is a JSON object; 4xx raise ProblemAnswer, the rest Unreachable."""
+        text = self.request_text(method, path, body, timeout)
+        try:
+            answer = json.loads(text)
+        except ValueError:
+            raise ServiceUnreachable(f"{method} {path}: the answer is not JSON") from None
+        if not isinstance(answer, dict):
+            raise ServiceUnreachable(f"{method} {path}: the answer is not a JSON object")
+        return answer
+
+    def request_text(self, method: str, path: str, body: Any = None, timeout: float = 2.0) -> str:
+        """One call, its answer as text."""
+        return _call(self, method, path, body, timeout)
+
+
+class InsightsClient(ServiceClient):
+    """Calls to the insights service with one bearer token."""
+
     def check(self, *, client_id: str, host_id: str, command: str, timeout: float) -> CheckAnswer:
         """POST /v1/check: the verdict on a command about to run on a host."""
         body = {"client_id": client_id, "infrastructure_id": host_id, "command": command}
-        answer = self._json("POST", "/v1/check", body, timeout)
+        answer = self.request_json("POST", "/v1/check", body, timeout)
         return CheckAnswer(
             id=str(answer["id"]),
             verdict=str(answer["verdict"]),
@@ -68,11 +89,11 @@ class InsightsClient(NamedTuple):
     def report_outcome(self, *, check_id: str, outcome: str, timeout: float) -> None:
         """POST /v1/checks/{id}/outcome: what the checked command then did."""
         path = f"/v1/checks/{urllib.parse.quote(check_id, safe='')}/outcome"
-        self._json("POST", path, {"outcome": outcome}, timeout)
+        self.request_json("POST", path, {"outcome": outcome}, timeout)
 
     def report_failure(self, *, failure: dict[str, Any], timeout: float) -> dict[str, Any]:
         """POST /v1/failures: a failed command, its exit code and the tail of its error output."""
-        return self._json("POST", "/v1/failures", failure, timeout)
+        return self.request_json("POST", "/v1/failures", failure, timeout)
 
     def briefing_markdown(
         self, *, client_id: str, host_id: str, budget_tokens: int, timeout: float, task: str = ""
@@ -85,48 +106,39 @@ class InsightsClient(NamedTuple):
             f"/v1/clients/{urllib.parse.quote(client_id, safe='')}"
             f"/hosts/{urllib.parse.quote(host_id, safe='')}/briefing"
         )
-        return self._call("GET", f"{path}?{urllib.parse.urlencode(query)}", None, timeout)
+        return self.request_text("GET", f"{path}?{urllib.parse.urlencode(query)}", None, timeout)
 
     def hosts(self, *, client_id: str, timeout: float, hostname: str = "") -> list[Host]:
         """The client's hosts (whose name contains `hostname`, when given), one page of 200."""
         query = {"client_id": client_id, "limit": "200"}
         if hostname:
             query["hostname"] = hostname
-        page = self._json("GET", f"/v1/hosts?{urllib.parse.urlencode(query)}", None, timeout)
+        page = self.request_json("GET", f"/v1/hosts?{urllib.parse.urlencode(query)}", None, timeout)
         return [
             Host(str(h["id"]), str(h["client_id"]), str(h["hostname"]), h.get("ip_address"))
             for h in page.get("items", [])
         ]
 
-    def _json(self, method: str, path: str, body: Any, timeout: float) -> dict[str, Any]:
-        text = self._call(method, path, body, timeout)
-        try:
-            answer = json.loads(text)
-        except ValueError:
-            raise ServiceUnreachable(f"{method} {path}: the answer is not JSON") from None
-        if not isinstance(answer, dict):
-            raise ServiceUnreachable(f"{method} {path}: the answer is not a JSON object")
-        return answer
 
-    def _call(self, method: str, path: str, body: Any, timeout: float) -> str:
-        request = urllib.request.Request(  # noqa: S310 - the URL is checked to be http(s)
-            self.base_url + path,
-            data=None if body is None else json.dumps(body).encode(),
-            method=method,
-            headers={
-                "Authorization": f"Bearer {self.token}",
-                "Content-Type": "application/json",
-                "User-Agent": USER_AGENT,
-            },
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
-                return str(answer.read(MAX_ANSWER_BYTES).decode("utf-8", "replace"))
-        except urllib.error.HTTPError as error:
-            raise _refusal(method, path, error) from None
-        except (OSError, ValueError) as error:
-            # URLError, refused connections and socket timeouts are all OSErrors.
-            raise ServiceUnreachable(f"{method} {path}: {error}") from None
+def _call(client: ServiceClient, method: str, path: str, body: Any, timeout: float) -> str:
+    request = urllib.request.Request(  # noqa: S310 - the URL is checked to be http(s)
+        client.base_url + path,
+        data=None if body is None else json.dumps(body).encode(),
+        method=method,
+        headers={
+            "Authorization": f"Bearer {client.token}",
+            "Content-Type": "application/json",
+            "User-Agent": USER_AGENT,
+        },
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:  # noqa: S310
+            return str(answer.read(MAX_ANSWER_BYTES).decode("utf-8", "replace"))
+    except urllib.error.HTTPError as error:
+        raise _refusal(method, path, error) from None
+    except (OSError, ValueError) as error:
+        # URLError, refused connections and socket timeouts are all OSErrors.
+        raise ServiceUnreachable(f"{method} {path}: {error}") from None
 
 
 def _refusal(method: str, path: str, error: urllib.error.HTTPError) -> Exception:

@@ -13,6 +13,8 @@ from typing import NamedTuple
 ENV_KEYS = {
     "MSP_INSIGHTS_URL": "insights_url",
     "MSP_INTEGRATIONS_URL": "integrations_url",
+    "MSP_BACKUPS_URL": "backups_url",
+    "MSP_MCP_ALLOW_WRITE": "mcp_allow_write",
     "MSP_TOKEN": "token",
     "MSP_CLIENT_ID": "client_id",
     "MSP_HOST_ID": "host_id",
@@ -40,6 +42,9 @@ class Settings(NamedTuple):
 
     insights_url: str = "http://127.0.0.1:8001"
     integrations_url: str = "http://127.0.0.1:8002"
+    backups_url: str = "http://127.0.0.1:8003"
+    # MCP write tools allowed (deny by default); "*" allows every one.
+    mcp_allow_write: frozenset[str] = frozenset()
     token: str = ""
     client_id: str = ""
     host_id: str = ""
@@ -66,6 +71,8 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
     return Settings(
         insights_url=_url(raw, "insights_url", "http://127.0.0.1:8001"),
         integrations_url=_url(raw, "integrations_url", "http://127.0.0.1:8002"),
+        backups_url=_url(raw, "backups_url", "http://127.0.0.1:8003"),
+        mcp_allow_write=_names(raw, "mcp_allow_write"),
         token=str(raw.get("token", "")),
         client_id=str(raw.get("client_id", "")),
         host_id=str(raw.get("host_id", "")),
@@ -134,6 +141,12 @@ def _choice(raw: dict[str, object], key: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ConfigError(f"{key}: one of {', '.join(choices)}")
     return value
+
+
+def _names(raw: dict[str, object], key: str) -> frozenset[str]:
+    value = raw.get(key, "")
+    names = value if isinstance(value, list) else str(value).split(",")
+    return frozenset(str(name).strip() for name in names if str(name).strip())
 
 
 def _state_dir(raw: dict[str, object], env: dict[str, str]) -> Path:
