@@ -204,3 +204,7 @@ def test_an_allowed_write_links_a_session_to_a_ticket_and_every_call_is_recorded
     assert ("link_session_to_ticket", "ok") in recorded
     assert ("add_ticket_note", "denied") in recorded
     assert ("briefing", "refused 404") in recorded
+    checks = [e for e in events if (e.get("request_data") or {}).get("mcp_tool") == "check_command"]
+    assert checks and all(
+        e["request_data"]["arguments"]["command"] == "<18 characters>" for e in checks
+    )

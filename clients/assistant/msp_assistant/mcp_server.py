@@ -25,6 +25,11 @@ Tool = TypeVar("Tool", bound=Callable[..., str])
 ACTIONS = {"link_session_to_ticket": "linked", "confirm_insight": "updated"}
 ACTIONS |= {"contradict_insight": "updated", "add_ticket_note": "created"}
 ACTIONS |= {"report_failure": "created", "record_insight": "created"}
+# Free text can hold a secret in a shape only the insights command reader knows (a positional
+# `net use` password): the audit keeps its length, never the text.
+FREE_TEXT_ARGUMENTS = frozenset(
+    {"command", "error_output", "body", "description", "do_command", "dont_command", "reason"}
+)
 
 
 class ToolCalls:
@@ -66,7 +71,7 @@ class ToolCalls:
             "integration_type": "other",
             "direction": "outbound",
             "action": ACTIONS.get(name, "fetched"),
-            "request_data": {"mcp_tool": name, "arguments": arguments},
+            "request_data": {"mcp_tool": name, "arguments": _audited(arguments)},
             "response_data": {"outcome": outcome},
             "duration_ms": round(seconds * 1000),
         }
@@ -76,6 +81,13 @@ class ToolCalls:
             )
         except (ProblemAnswer, ServiceUnreachable) as error:
             print(f"msp-assistant-mcp: tool call not recorded: {error}", file=sys.stderr)
+
+
+def _audited(arguments: dict[str, Any]) -> dict[str, Any]:
+    return {
+        key: f"<{len(str(value))} characters>" if key in FREE_TEXT_ARGUMENTS else value
+        for key, value in arguments.items()
+    }
 
 
 def build_server(settings: Settings) -> MCPServer:
