@@ -22,6 +22,7 @@ from services.backups.job_control import JobControl
 from services.backups.progress_bar import ProgressBar, progress_line
 from services.backups.runtime import BackupRuntime, runtime_from_settings
 from services.backups.schedules.services import claim_due
+from shared.config import ConfigError
 from shared.db import make_engine, make_session_factory
 from shared.errors import DomainError, ValidationFailed
 from shared.models import RestoreLog
@@ -39,10 +40,11 @@ __all__ = ["cli", "main", "progress_line"]
 CANCELLED = "cancelled by the operator (Ctrl-C)"
 # What a shell reports for a process ended by SIGINT; a CronJob or script can tell it apart.
 EXIT_CANCELLED = 130
+EXIT_CONFIGURATION = 2  # as every service and tool of the project exits on a bad setting
 
 
 def _runtime() -> BackupRuntime:
-    settings = config.load()
+    settings = config.parse()
     engine = make_engine(settings["DATABASE_URL"])
     return runtime_from_settings(settings, make_session_factory(engine))
 
@@ -274,6 +276,8 @@ def main() -> None:
         sys.exit(exc.exit_code)
     except (click.Abort, KeyboardInterrupt):
         _fail("cancelled", EXIT_CANCELLED)
+    except ConfigError as exc:
+        _fail(f"configuration: {exc}", EXIT_CONFIGURATION)
     except DomainError as exc:
         _fail(_explain(exc))
     except SQLAlchemyError as exc:  # its text may quote SQL and values; the class is enough

@@ -10,6 +10,7 @@ from shared.config import (
     COMMON_SETTINGS,
     Setting,
     load_or_exit,
+    load_settings,
     parse_bool,
     parse_database_url,
     parse_http_url,
@@ -106,7 +107,15 @@ SETTINGS: tuple[Setting, ...] = (*COMMON_SETTINGS, *BACKUP_SETTINGS)
 
 def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Parse the settings or stop with one line naming the bad variable."""
-    settings = load_or_exit(SETTINGS, environ)
+    return _resolved(load_or_exit(SETTINGS, environ))
+
+
+def parse(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Parse the settings; ConfigError names the bad variable (the CLI prints it its way)."""
+    return _resolved(load_settings(SETTINGS, environ))
+
+
+def _resolved(settings: dict[str, Any]) -> dict[str, Any]:
     # Resolved once, against the folder the process started in: artifact locations are
     # recorded under it, and a relative folder would be joined to them a second time.
     settings["BACKUP_FOLDER"] = str(Path(settings["BACKUP_FOLDER"]).resolve())

@@ -113,6 +113,18 @@ def test_an_unreachable_database_is_one_error_line_without_its_url(
     assert "s3cret-pw" not in done.stderr and "database" in line
 
 
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [("BACKUP_STORAGE", "floppy"), ("BACKUP_ZSTD_LEVEL", "nan"), ("DATABASE_URL", "-Dvictim")],
+)
+def test_a_bad_setting_is_one_error_line_naming_it(
+    operator_env: dict[str, str], tmp_path: Path, variable: str, value: str
+) -> None:
+    done = run_cli({**operator_env, variable: value}, tmp_path, "list")
+    line = assert_one_error_line(done, 2)
+    assert variable in line
+
+
 def test_run_due_exits_1_when_a_backup_it_started_failed(
     operator_env: dict[str, str],
     tmp_path: Path,
