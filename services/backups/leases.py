@@ -14,27 +14,9 @@ from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.backups.job_control import (
-    LEASE_LOST_REASON,
-    SHUTDOWN_REASON,
-    JobControl,
-    JobInterrupted,
-    running_under,
-    stopped_with_job,
-)
+from services.backups.job_control import LEASE_LOST_REASON, SHUTDOWN_REASON, JobControl
 from shared.models import BackupLog
 
-# The job control lives apart (the dump pipeline must not load the ORM); reached here too.
-__all__ = [
-    "LEASE_LOST_REASON",
-    "SHUTDOWN_REASON",
-    "JobControl",
-    "JobInterrupted",
-    "LeaseKeeper",
-    "new_owner",
-    "running_under",
-    "stopped_with_job",
-]
 _log = logging.getLogger(__name__)
 
 # Three heartbeats may be missed (a slow commit, a GC pause, a database failover) before the

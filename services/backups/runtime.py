@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from services.backups.adapters.mariadb_client import MariaDBTarget
 from services.backups.adapters.storage import LocalStorage, Storage
-from services.backups.backups.lease import LeaseKeeper
+from services.backups.leases import LeaseKeeper
 from services.backups.notify import FailureNotifier, IntegrationsNotifier
 from shared.client import ServiceClient
 from shared.errors import ValidationFailed

@@ -13,9 +13,9 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from services.backups.backups.jobs import BackupPlan
-from services.backups.backups.lease import new_owner
 from services.backups.backups.sweep import fail_abandoned, lease_live
 from services.backups.database_names import DatabaseNameRefused, check_database_name
+from services.backups.leases import new_owner
 from services.backups.runtime import BackupRuntime
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.models import BackupLog
