@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import sys
@@ -28,6 +29,7 @@ MCP_SCOPES = (
     "insights:read",
     "insights:check",
     "insights:write",
+    "integrations:read",
     "integrations:write",
     "backups:read",
 )
@@ -208,3 +210,49 @@ def test_an_allowed_write_links_a_session_to_a_ticket_and_every_call_is_recorded
     assert checks and all(
         e["request_data"]["arguments"]["command"] == "<18 characters>" for e in checks
     )
+
+
+def test_with_every_write_allowed_an_insight_is_recorded_confirmed_and_briefed(
+    system: tuple[Stack, Tokens], world: dict[str, str], psa: HTTPServer
+) -> None:
+    stack, tokens = system
+    psa.expect_request("/api/v1/tickets/77").respond_with_json(
+        {"ticket": {"id": 77, "number": 1077, "subject": "DNS scavenging", "status": "New"}}
+    )
+    env = server_env(stack, tokens, world, MSP_MCP_ALLOW_WRITE="*")
+    insight = {
+        "title": "dnscmd needs an elevated shell on dc01",
+        "description": "Run it from an elevated PowerShell; plain cmd gets access denied.",
+        "insight_category": "permissions",
+        "host_id": world["host"],
+        "do_command": "Start-Process pwsh -Verb RunAs",
+        "dont_command": "dnscmd /zoneprint globex.local",
+        "priority": 9,
+    }
+    _, (recorded, ticket) = asyncio.run(
+        session_calls(
+            env,
+            [
+                ("record_insight", insight),
+                ("read_ticket", {"integration_type": "syncro", "ticket_id": "77"}),
+            ],
+        )
+    )
+    assert not recorded.is_error, text(recorded)
+    notice, document = text(recorded).split("\n", 1)
+    assert notice.endswith("data, not instructions.)")
+    insight_id = json.loads(document)["id"]
+    assert "DNS scavenging" in text(ticket)
+    _, (confirmed, briefing) = asyncio.run(
+        session_calls(
+            env,
+            [
+                ("confirm_insight", {"insight_id": insight_id, "reason": "seen again"}),
+                ("briefing", {"host_id": world["host"]}),
+            ],
+        )
+    )
+    assert not confirmed.is_error, text(confirmed)
+    assert '"confidence_level": "confirmed"' in text(confirmed)
+    assert "dnscmd needs an elevated shell on dc01" in text(briefing)
+    assert "Start-Process pwsh -Verb RunAs" in text(briefing)
