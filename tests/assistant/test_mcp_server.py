@@ -6,6 +6,8 @@ import asyncio
 import json
 import os
 import secrets
+import socket
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,9 +17,12 @@ import pytest
 import requests
 from mcp import ClientSession, StdioServerParameters
 from mcp.client.stdio import stdio_client
+from mcp.client.streamable_http import streamable_http_client
 from pytest_httpserver import HTTPServer
 
 from tests.e2e.stack import Stack
+from tests.mariadb import free_port
+from tests.polling import eventually
 from tests.tokens import TokenMaker as Tokens
 
 pytestmark = pytest.mark.e2e
@@ -256,3 +261,45 @@ def test_with_every_write_allowed_an_insight_is_recorded_confirmed_and_briefed(
     assert '"confidence_level": "confirmed"' in text(confirmed)
     assert "dnscmd needs an elevated shell on dc01" in text(briefing)
     assert "Start-Process pwsh -Verb RunAs" in text(briefing)
+
+
+async def http_calls(url: str) -> Any:
+    async with (
+        streamable_http_client(url) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        tools = await session.list_tools()
+        found = await session.call_tool("find_host", {"name": "dc01"})
+        return tools, found
+
+
+def listening(port: int) -> bool:
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=1).close()
+    except OSError:
+        return False
+    return True
+
+
+def test_the_server_answers_over_streamable_http_too(
+    system: tuple[Stack, Tokens], world: dict[str, str], tmp_path: Path
+) -> None:
+    stack, tokens = system
+    port = free_port()
+    log = (tmp_path / "mcp.log").open("wb")
+    process = subprocess.Popen(
+        [SERVER, "--http", str(port)],
+        env=server_env(stack, tokens, world),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        eventually(lambda: listening(port), within=20)
+        tools, found = asyncio.run(http_calls(f"http://127.0.0.1:{port}/mcp"))
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+        log.close()
+    assert {tool.name for tool in tools.tools} == TOOLS
+    assert not found.is_error and "dc01.globex.local" in text(found)
