@@ -231,21 +231,6 @@ def test_a_token_without_the_check_scope_passes_through_and_names_the_refusal(
     assert "403" in run.output["systemMessage"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="insights' check reads `ssh -p 22 host cmd` as another shape than `ssh host cmd` "
-    "(services/insights checks/fingerprint: ssh's own options are not dropped); not this part's",
-)
-def test_an_ssh_port_option_does_not_hide_a_blocked_command(
-    inventory: dict[str, str], settings: dict[str, str]
-) -> None:
-    command = "ssh admin@fs01.acme.local 'systemctl restart nginx'"
-    for attempt in ("toolu_61", "toolu_62"):
-        failed(command, settings, "s-8", attempt, DENIED)
-    run = pre("ssh -p 22 admin@fs01.acme.local 'systemctl restart nginx'", settings, "s-8", "t63")
-    assert run.specific.get("permissionDecision") == "deny"
-
-
 @pytest.mark.parametrize(
     "stdin",
     [

@@ -71,16 +71,10 @@ GRAMMAR_RULES: dict[str, str] = {
     "database": "a database name is",
     "database_name": "a database name is",
     "target_database": "a database name is",
-    # which fields a credential has is decided by its credential_type (oauth: client id and
-    # secret, basic_auth: username and password, ...): a rule across fields
-    "username": "is not a field of",
-    "password": "is not a field of",
-    "api_key": "is not a field of",
-    "client_id": "is not a field of",
-    "client_secret": "is not a field of",
-    "access_token": "is not a field of",
-    "refresh_token": "is not a field of",
 }
+# Which fields a credential has is decided by its credential_type (oauth: client id, secret and
+# token URL; basic_auth: username and password; ...): a rule across fields, named per field.
+CREDENTIAL_TYPE_RULE = "is not a field of"
 # ... and reveal refuses, under the field's own name, a secret field the stored credential's type
 # does not have (which secret fields exist is decided per type, not by the request schema).
 REVEAL = "POST /v1/credentials/{credential_id}/reveal"
@@ -192,6 +186,8 @@ def _refusal_is_documented(case: Any, field: str, reasons: list[str]) -> bool:
     if all(GUARD_REFUSALS.search(str(reason)) for reason in reasons):
         return True
     if name in GRAMMAR_RULES and all(GRAMMAR_RULES[name] in str(r) for r in reasons):
+        return True
+    if "/v1/credentials" in label and all(CREDENTIAL_TYPE_RULE in str(r) for r in reasons):
         return True
     sent = [part.get(name) for part in (case.body, case.query) if isinstance(part, dict)]
     return any(_outside_documented_years(value) for value in sent)
