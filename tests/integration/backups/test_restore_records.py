@@ -192,11 +192,14 @@ def test_a_restore_whose_worker_died_is_read_as_failed_not_running_for_ever(
 @settings(
     max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-# "." and ".." are dot segments, resolved away by any URL client before a path is sent.
+# One path segment: a "/" (even sent as %2F, which the WSGI server decodes) makes another path,
+# which werkzeug answers with a redirect to its merged-slash form; "." and ".." are dot segments
+# that any URL client resolves before it sends a path.
 @given(
-    restore_id=st.text(alphabet=st.characters(blacklist_categories=("Cs",)), min_size=1).filter(
-        lambda text: text not in {".", ".."}
-    )
+    restore_id=st.text(
+        alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="/"),
+        min_size=1,
+    ).filter(lambda text: text not in {".", ".."})
 )
 def test_any_made_up_restore_id_is_a_404_problem(
     app: Flask, auth: Callable[..., dict[str, str]], restore_id: str
