@@ -342,11 +342,22 @@ def worker_int(worker: Any) -> None:
     _run_shutdown_hooks(_shutdown_hooks(worker), 0.0)
 
 
+# Where an app lists what must run last in an exiting worker (shared.web.tracing adds the flush
+# of the spans still batched): each is called with how many seconds it may take.
+WORKER_EXIT_FLUSHES = "worker_exit_flushes"
+_FLUSH_SECONDS = 2.0
+
+
 def worker_exit(server: Any, worker: Any) -> None:
-    """Give the app's background work what is left of the grace period to record its end."""
+    """Give the app's background work what is left of the grace period to record its end,
+    then send what it traced (the batch exporter would lose it with the process)."""
     began = _term_received_at[0] if _term_received_at else time.monotonic()
     left = graceful_timeout - (time.monotonic() - began) - _SHUTDOWN_MARGIN_SECONDS
     _run_shutdown_hooks(_shutdown_hooks(worker), max(left, 0.0))
+    app = getattr(worker.app, "callable", None)
+    flushes = list(getattr(app, "extensions", {}).get(WORKER_EXIT_FLUSHES, ()))
+    spent = time.monotonic() - began  # never past the master's SIGKILL at graceful_timeout
+    _run_shutdown_hooks(flushes, max(min(_FLUSH_SECONDS, graceful_timeout - spent - 0.5), 0.1))
 
 
 def child_exit(server: Any, worker: Any) -> None:

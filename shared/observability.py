@@ -1,4 +1,4 @@
-"""JSON logs on stdout, timed in RFC 3339 UTC, carrying the request id even into background work."""
+"""JSON logs on stdout in RFC 3339 UTC; the request id (and trace) carried into background work."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, ParamSpec, Protocol, TypeVar
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -20,6 +20,24 @@ request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 P = ParamSpec("P")
 T = TypeVar("T")
+
+
+class TraceHooks(Protocol):
+    """What tracing lends this module once it is on (shared.tracing); nothing while it is off."""
+
+    def carrying(self, work: Callable[P, T]) -> Callable[P, T]: ...
+
+    def current_ids(self) -> tuple[str, str] | None: ...
+
+
+# Set by shared.tracing when it starts exporting: None keeps OpenTelemetry unimported.
+_trace_hooks: TraceHooks | None = None
+
+
+def use_trace_hooks(hooks: TraceHooks | None) -> None:
+    """Carry traces into background work and name them in log lines from now on (or stop)."""
+    global _trace_hooks
+    _trace_hooks = hooks
 
 
 def new_request_id() -> str:
@@ -36,15 +54,17 @@ def carrying_request_id(work: Callable[P, T]) -> Callable[P, T]:
     A thread does not inherit the caller's context variables, and work run after the answer
     runs once the request's own id has been reset. Only the id is carried, not a copy of the
     whole context: that would also carry Flask's request context into a thread that outlives
-    the request, where `request` would quietly point at a finished one.
+    the request, where `request` would quietly point at a finished one. With tracing on, the
+    trace context goes along too (W3C trace and parent span), and the work gets its own span.
     """
     request_id = request_id_var.get()
+    traced = _trace_hooks.carrying(work) if _trace_hooks else work
 
     @functools.wraps(work)
     def under_request_id(*args: P.args, **kwargs: P.kwargs) -> T:
         token = request_id_var.set(request_id)
         try:
-            return work(*args, **kwargs)
+            return traced(*args, **kwargs)
         finally:
             request_id_var.reset(token)
 
@@ -76,10 +96,14 @@ class _Rfc3339JsonFormatter(JsonFormatter):
 
 
 class RequestIdFilter(logging.Filter):
-    """Adds the current request id (or '-') to every record."""
+    """Adds the current request id (or '-') to every record, and the trace and span ids when
+    tracing is on and a span is active (a JSON line then carries `trace_id` and `span_id`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id_var.get() or "-"
+        ids = _trace_hooks.current_ids() if _trace_hooks else None
+        if ids:
+            record.trace_id, record.span_id = ids
         return True
 
 

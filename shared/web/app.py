@@ -23,6 +23,7 @@ from shared.web.headers import install_security_headers
 from shared.web.health import health_blueprint
 from shared.web.metrics import init_metrics
 from shared.web.problems import methods_of_route, register_problem_handlers
+from shared.web.tracing import trace_requests
 
 # A caller's request id is kept only if it looks like an id, so logs can't be forged through it.
 _REQUEST_ID_SHAPE = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
@@ -57,6 +58,7 @@ def create_service_app(
     app = ServiceFlask(name)
     app.config.update(settings)
     app.config.update(_openapi_config(title, description, settings))
+    trace_requests(app, name)  # first, so a request's span covers every hook below
     engine = make_engine(settings["DATABASE_URL"])
     init_db(app, engine, make_session_factory(engine))
     # Pooled connections must never cross a fork: each gunicorn worker opens its own.

@@ -1,0 +1,196 @@
+"""Tracing costs nothing while it is off; on, a request's trace reaches its background work,
+its outbound calls and its log lines, and secrets in a URL never reach a span."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from typing import Any
+
+import pytest
+
+from shared.tracing import service_name, tracing_wanted
+
+NOWHERE = "mysql+pymysql://nobody@127.0.0.1:1/none"
+
+OFF_SCRIPT = f"""
+import logging, sys, threading
+from services.insights.app import create_app as insights
+from services.integrations.app import create_app as integrations
+from services.backups.app import create_app as backups
+from shared.observability import RequestIdExecutor, carrying_request_id
+for create in (insights, integrations, backups):
+    app = create({{"DATABASE_URL": "{NOWHERE}"}})
+    assert app.test_client().get("/healthz").status_code == 200
+    app.test_client().get("/readyz", headers={{"traceparent": "00-{"1" * 32}-{"2" * 16}-01"}})
+RequestIdExecutor(max_workers=1).submit(logging.getLogger("t").warning, "pooled").result()
+thread = threading.Thread(target=carrying_request_id(lambda: logging.getLogger("t").warning("x")))
+thread.start(); thread.join()
+print("LOADED", sorted(m for m in sys.modules if m.split(".")[0] == "opentelemetry"))
+"""
+
+# A bare Flask app with the shared tracing glue, an in-memory exporter standing in for OTLP,
+# and a loopback server standing in for a peer: it records the traceparent each call brings.
+ON_SCRIPT = """
+import http.server, json, logging, threading
+import requests
+from flask import Flask
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from shared import tracing
+from shared.observability import configure_logging, carrying_request_id
+from shared.web.tracing import trace_requests
+
+exporter = InMemorySpanExporter()
+provider = tracing.start_exporting("unit", exporter=exporter)
+seen_traceparents = []
+
+class Peer(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        seen_traceparents.append(self.headers.get("traceparent"))
+        self.send_response(204); self.end_headers()
+    def log_message(self, *args):
+        pass
+
+peer = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Peer)
+threading.Thread(target=peer.serve_forever, daemon=True).start()
+configure_logging("unit")
+app = Flask("unit")
+trace_requests(app, "unit")
+
+def background():
+    logging.getLogger("job").warning("in the background")
+    requests.get(f"http://127.0.0.1:{peer.server_port}/peer?api_key=hunter2", timeout=5)
+
+@app.post("/hooks/<vendor>")
+def hook(vendor):
+    logging.getLogger("view").warning("in the view")
+    worker = threading.Thread(target=carrying_request_id(background))
+    worker.start(); worker.join()
+    return "", 202
+
+client = app.test_client()
+client.post("/hooks/syncro?token=hunter2", headers={"traceparent": TRACEPARENT})
+client.get("/healthz")
+provider.force_flush()
+spans = [
+    {
+        "name": s.name,
+        "trace_id": format(s.context.trace_id, "032x"),
+        "span_id": format(s.context.span_id, "016x"),
+        "parent": format(s.parent.span_id, "016x") if s.parent else None,
+        "kind": s.kind.name,
+        "attributes": dict(s.attributes),
+        "service": s.resource.attributes.get("service.name"),
+    }
+    for s in exporter.get_finished_spans()
+]
+print("SPANS", json.dumps(spans))
+print("TRACEPARENTS", json.dumps(seen_traceparents))
+"""
+
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+CALLER_SPAN = "00f067aa0ba902b7"
+
+
+def _run(script: str, **env: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": ".", **env},
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    return result.stdout
+
+
+def _tagged(output: str, tag: str) -> Any:
+    line = next(line for line in output.splitlines() if line.startswith(tag + " "))
+    return json.loads(line.removeprefix(tag + " ")) if tag != "LOADED" else line
+
+
+def test_with_no_endpoint_no_part_of_opentelemetry_is_ever_imported() -> None:
+    loaded = _tagged(_run(OFF_SCRIPT), "LOADED")
+    assert loaded == "LOADED []"
+
+
+def test_with_no_endpoint_log_lines_carry_no_trace_fields() -> None:
+    output = _run(OFF_SCRIPT)
+    lines = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    assert lines
+    assert not [line for line in lines if "trace_id" in line or "span_id" in line]
+
+
+@pytest.fixture(scope="module")
+def traced() -> tuple[list[dict[str, Any]], list[str | None], list[dict[str, Any]]]:
+    traceparent = f"00-{TRACE_ID}-{CALLER_SPAN}-01"
+    output = _run(
+        f"TRACEPARENT = {traceparent!r}\n" + ON_SCRIPT,
+        OTEL_EXPORTER_OTLP_ENDPOINT="http://127.0.0.1:1",
+    )
+    logs = [json.loads(line) for line in output.splitlines() if line.startswith("{")]
+    return _tagged(output, "SPANS"), _tagged(output, "TRACEPARENTS"), logs
+
+
+def test_a_request_continues_its_callers_trace_into_background_work_and_its_calls(
+    traced: tuple[list[dict[str, Any]], list[str | None], list[dict[str, Any]]],
+) -> None:
+    spans, traceparents, _ = traced
+    by_name = {span["name"]: span for span in spans}
+    server = by_name["POST /hooks/<vendor>"]
+    background = by_name["background background"]
+    client = by_name["GET"]
+    assert {span["trace_id"] for span in spans} == {TRACE_ID}
+    assert (server["kind"], server["parent"]) == ("SERVER", CALLER_SPAN)
+    assert background["parent"] == server["span_id"]
+    assert (client["kind"], client["parent"]) == ("CLIENT", background["span_id"])
+    assert traceparents == [f"00-{TRACE_ID}-{client['span_id']}-01"]
+    assert {span["service"] for span in spans} == {"unit"}
+
+
+def test_probes_make_no_spans(
+    traced: tuple[list[dict[str, Any]], list[str | None], list[dict[str, Any]]],
+) -> None:
+    spans, _, _ = traced
+    assert not [span for span in spans if "healthz" in json.dumps(span)]
+
+
+def test_a_secret_in_a_query_never_reaches_a_span(
+    traced: tuple[list[dict[str, Any]], list[str | None], list[dict[str, Any]]],
+) -> None:
+    spans, _, _ = traced
+    recorded = json.dumps(spans)
+    assert "hunter2" not in recorded
+    assert "token=" in recorded and "api_key=" in recorded  # masked, not dropped
+
+
+def test_log_lines_under_a_span_carry_its_trace_and_span_ids(
+    traced: tuple[list[dict[str, Any]], list[str | None], list[dict[str, Any]]],
+) -> None:
+    spans, _, logs = traced
+    span_ids = {span["name"]: span["span_id"] for span in spans}
+    by_message = {line["message"]: line for line in logs}
+    view, job = by_message["in the view"], by_message["in the background"]
+    assert (view["trace_id"], view["span_id"]) == (TRACE_ID, span_ids["POST /hooks/<vendor>"])
+    assert (job["trace_id"], job["span_id"]) == (TRACE_ID, span_ids["background background"])
+
+
+@pytest.mark.parametrize(
+    ("environ", "wanted"),
+    [
+        ({}, False),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": ""}, False),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "  "}, False),
+        ({"OTEL_EXPORTER_OTLP_ENDPOINT": "http://collector:4318"}, True),
+        ({"OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": "http://collector:4318/v1/traces"}, True),
+    ],
+)
+def test_tracing_is_on_only_with_an_otlp_endpoint(environ: dict[str, str], wanted: bool) -> None:
+    assert tracing_wanted(environ) is wanted
+
+
+def test_the_service_name_is_the_operators_when_given() -> None:
+    assert service_name("backups", {}) == "backups"
+    assert service_name("backups", {"OTEL_SERVICE_NAME": "backups-eu"}) == "backups-eu"
