@@ -7,7 +7,7 @@ from typing import Any
 
 from services.integrations.access_log.checkpoint_schedule import CHECKPOINT_SETTINGS
 from services.integrations.adapters.endpoints import ENDPOINT_SETTINGS
-from services.integrations.tickets.settings import PSA_SETTINGS
+from services.integrations.psa.settings import PSA_SETTINGS
 from services.integrations.webhooks.settings import WEBHOOK_SETTINGS
 from shared.config import (
     COMMON_SETTINGS,

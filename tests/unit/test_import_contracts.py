@@ -38,7 +38,7 @@ FORMER_CYCLES = [
     (
         INTEGRATIONS,
         "services.integrations.credentials.resources",
-        "services.integrations.tickets.settings",
+        "services.integrations.psa.settings",
     ),
     (
         INTEGRATIONS,

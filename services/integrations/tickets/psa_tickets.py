@@ -16,7 +16,7 @@ from services.integrations.adapters import (
     TicketNote,
 )
 from services.integrations.events.services import RecordedEvent, record_event
-from services.integrations.tickets.psa_access import PsaAccess, as_domain_error
+from services.integrations.psa.access import PsaAccess, as_domain_error
 from shared.errors import Conflict
 from shared.models import ExternalIntegration
 

@@ -8,8 +8,8 @@ from flask import current_app
 from flask.views import MethodView
 
 from services.integrations.adapters import PsaNote, PsaTicket, TicketDraft, TicketNote
+from services.integrations.psa.request_access import psa_access_for_request
 from services.integrations.tickets import psa_tickets, services, uncertain_creates
-from services.integrations.tickets.request_access import insights_sessions, psa_access_for_request
 from services.integrations.tickets.schemas import (
     IdempotencyKeySchema,
     NoteCreateSchema,
@@ -27,6 +27,7 @@ from services.integrations.tickets.schemas import (
     UncertainResolutionSchema,
     UncertainResolveSchema,
 )
+from services.integrations.tickets.session_directory import insights_sessions
 from shared.auth import require_scopes
 from shared.errors import NotFound
 from shared.models import TicketLink

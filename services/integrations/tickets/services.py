@@ -17,7 +17,7 @@ from services.integrations.adapters import (
     PsaTicketNotFound,
 )
 from services.integrations.events.services import add_event
-from services.integrations.tickets.psa_access import PsaAccess, as_domain_error
+from services.integrations.psa.access import PsaAccess, as_domain_error
 from services.integrations.tickets.session_directory import SessionDirectory
 from shared.errors import Conflict, DomainError, NotFound
 from shared.models import TicketLink, utcnow

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from services.integrations.insights_peer import insights_client
 from shared.client import PeerNotFound, ServiceClient
 from shared.errors import ValidationFailed
 
@@ -28,3 +29,8 @@ class InsightsSessions:
             raise ValidationFailed({"session_id": ["no such session"]}) from None
         client_id = body.get("client_id") if isinstance(body, dict) else None
         return str(client_id) if client_id else None
+
+
+def insights_sessions() -> InsightsSessions:
+    """The insights service of the running app, called with this service's token."""
+    return InsightsSessions(insights_client())

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.integrations.adapters import PsaError, PsaTicket, PsaTicketNotFound
-from services.integrations.tickets.psa_access import PsaAccess, as_domain_error
+from services.integrations.psa.access import PsaAccess, as_domain_error
 from services.integrations.tickets.psa_tickets import reservation_key, settle_success
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.models import ExternalIntegration, utcnow

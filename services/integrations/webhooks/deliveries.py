@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import ColumnElement, and_, not_, or_, select
 from sqlalchemy.orm import Session
 
-from services.integrations.tickets.psa_access import PsaAccess
+from services.integrations.psa.access import PsaAccess
 from services.integrations.webhooks.services import process_delivery
 from services.integrations.webhooks.unsigned import close_abandoned
 from shared.errors import NotFound

@@ -9,8 +9,8 @@ from flask import Flask, current_app, request
 from flask.views import MethodView
 
 from services.integrations.access_log.chain import AccessContext
-from services.integrations.tickets.psa_access import OutboundRecorder
-from services.integrations.tickets.request_access import psa_access_for_app, psa_access_for_request
+from services.integrations.psa.access import OutboundRecorder
+from services.integrations.psa.request_access import psa_access_for_app, psa_access_for_request
 from services.integrations.webhooks import deliveries, services
 from services.integrations.webhooks.schemas import (
     ReprocessResultSchema,

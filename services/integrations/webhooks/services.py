@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from services.integrations import telemetry
 from services.integrations.adapters import AuditHook, PsaError
 from services.integrations.events.services import add_event
-from services.integrations.tickets.psa_access import PsaAccess
+from services.integrations.psa.access import PsaAccess
 from services.integrations.tickets.services import sync_ticket_everywhere
 from services.integrations.webhooks.connectwise_keys import fetch_signing_key
 from services.integrations.webhooks.payloads import delivery_id, parse_json, ticket_change
