@@ -25,6 +25,7 @@ from shared.models.integrations import (
     IntegrationCredential,
 )
 from shared.models.tickets import TicketLink, WebhookDelivery
+from shared.models.zapier import ZapierCursor, ZapierDelivery, ZapierSample, ZapierSubscription
 
 __all__ = [
     "USER_ROLES",
@@ -52,6 +53,10 @@ __all__ = [
     "WebhookDelivery",
     "WorkItem",
     "WorkSession",
+    "ZapierCursor",
+    "ZapierDelivery",
+    "ZapierSample",
+    "ZapierSubscription",
     "infrastructure_tags",
     "new_id",
     "utcnow",

@@ -1,0 +1,1 @@
+"""Zapier REST Hooks: subscriptions, signed deliveries through an outbox, recent samples."""
