@@ -20,6 +20,7 @@ VENDOR_HOSTS: Mapping[str, tuple[str, ...]] = {
     "autotask": ("*.autotask.net",),
     "connectwise": ("*.myconnectwise.net", "api-staging.connectwisedev.com"),
     "msp_backups": ("api.mspbackups.com",),
+    "zapier": ("hooks.zapier.com",),
 }
 ALL_VENDORS = "*"
 # A DNS name as resolvers treat it: LDH labels and an alphabetic (or IDNA) top label, so the
