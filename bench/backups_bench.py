@@ -41,7 +41,7 @@ SERVICE_BACKUP = """
 import json, resource, sys, time
 from services.backups.adapters.mariadb_client import MariaDBTarget
 from services.backups.adapters.storage import LocalStorage
-from services.backups.pipeline import run_mariadb_backup
+from services.backups.dump.pipeline import run_mariadb_backup
 url, folder, codec, level = sys.argv[1:5]
 started = time.monotonic()
 out = run_mariadb_backup(target=MariaDBTarget.from_url(url), storage=LocalStorage(folder),
@@ -96,7 +96,7 @@ def service_restore_verify(
     server: MariaDBTarget, folder: str, location: str, expected: dict
 ) -> tuple[float, float, bool]:
     from services.backups.adapters.storage import LocalStorage
-    from services.backups.verification import verify_by_restore
+    from services.backups.verification.checks import verify_by_restore
 
     started = time.monotonic()
     result = verify_by_restore(

@@ -9,9 +9,9 @@ from functools import partial
 from flask import Flask
 
 from services.backups import config
-from services.backups.backups.resources import blp as backups_blp
-from services.backups.backups.restores import RunningRestores
-from services.backups.backups.shutdown import stop_backup_jobs
+from services.backups.catalog.resources import blp as backups_blp
+from services.backups.catalog.restores import RunningRestores
+from services.backups.jobs.shutdown import stop_backup_jobs
 from services.backups.runtime import runtime_from_settings
 from services.backups.schedules.figures import schedule_figures
 from services.backups.schedules.resources import blp as schedules_blp

@@ -14,11 +14,11 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.backups import config
-from services.backups.backups import services
-from services.backups.backups.jobs import BackupPlan, run_backup_job
-from services.backups.backups.restores import prepare_restore, restore_facts, run_restore
-from services.backups.backups.schemas import BackupLogSchema
-from services.backups.job_control import JobControl
+from services.backups.catalog import services
+from services.backups.catalog.restores import prepare_restore, restore_facts, run_restore
+from services.backups.catalog.schemas import BackupLogSchema
+from services.backups.dump.job_control import JobControl
+from services.backups.jobs.runner import BackupPlan, run_backup_job
 from services.backups.progress_bar import ProgressBar, progress_line
 from services.backups.runtime import BackupRuntime, runtime_from_settings
 from services.backups.schedules.services import claim_due

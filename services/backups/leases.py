@@ -14,7 +14,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from services.backups.job_control import LEASE_LOST_REASON, SHUTDOWN_REASON, JobControl
+from services.backups.dump.job_control import LEASE_LOST_REASON, SHUTDOWN_REASON, JobControl
 from shared.models import BackupLog
 
 _log = logging.getLogger(__name__)

@@ -18,9 +18,9 @@ from services.backups.adapters.mariadb_client import ClientFailed, MariaDBTarget
 from services.backups.adapters.mariadb_swap import list_objects, swap_in
 from services.backups.adapters.storage import Storage, StorageError
 from services.backups.database_names import check_database_name
-from services.backups.pipeline import PipelineError
-from services.backups.progress import ProgressCallback
-from services.backups.verification import LoadResult, load_into, scratch_name
+from services.backups.dump.pipeline import PipelineError
+from services.backups.dump.progress import ProgressCallback
+from services.backups.verification.checks import LoadResult, load_into, scratch_name
 
 _log = logging.getLogger(__name__)
 

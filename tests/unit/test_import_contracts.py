@@ -51,8 +51,8 @@ FORMER_CYCLES = [
         "services.integrations.request_context",
     ),
     (
-        "backups: schedules > backups > retention",
-        "services.backups.backups.jobs",
+        "backups: schedules > catalog > jobs > verification, retention > dump",
+        "services.backups.jobs.runner",
         "services.backups.schedules.services",
     ),
 ]

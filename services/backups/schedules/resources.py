@@ -6,9 +6,9 @@ from typing import Any
 
 from flask.views import MethodView
 
-from services.backups import retention_job
-from services.backups.backups.resources import runtime, submit_backup
-from services.backups.backups.services import fail_abandoned
+from services.backups.catalog.resources import runtime, submit_backup
+from services.backups.catalog.services import fail_abandoned
+from services.backups.retention import prune
 from services.backups.schedules import services
 from services.backups.schedules.schemas import (
     RetentionAppliedSchema,
@@ -100,7 +100,7 @@ class Retention(MethodView):
     @blp.response(200, RetentionPreviewSchema)
     def get(self, schedule_id: str) -> dict[str, Any]:
         """Dry run: exactly the backups retention would delete now"""
-        rows = retention_job.preview_retention(session=db_session(), schedule_id=schedule_id)
+        rows = prune.preview_retention(session=db_session(), schedule_id=schedule_id)
         return {"schedule_id": schedule_id, "dry_run": True, "would_delete": rows}
 
     @blp.requires("backups:run")
@@ -108,5 +108,5 @@ class Retention(MethodView):
     def post(self, schedule_id: str) -> dict[str, Any]:
         """Apply retention now (only prunes after a verified success)"""
         services.get_schedule(session=db_session(), schedule_id=schedule_id)
-        deleted = retention_job.apply_schedule_retention(runtime=runtime(), schedule_id=schedule_id)
+        deleted = prune.apply_schedule_retention(runtime=runtime(), schedule_id=schedule_id)
         return {"schedule_id": schedule_id, "deleted": deleted}

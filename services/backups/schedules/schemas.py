@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import marshmallow as ma
 
-from services.backups.backups.schemas import DATABASE_NAME, BackupLogSchema
+from services.backups.catalog.schemas import DATABASE_NAME, BackupLogSchema
 from services.backups.schedules.cron import TIMEZONES
 from shared.models.backups import BACKUP_TYPES, COMPRESSIONS, STORAGES, VERIFY_MODES
 from shared.web import Flag, Int32, Name, PageArgsSchema, Schema, Text, page_schema

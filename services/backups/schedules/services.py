@@ -12,13 +12,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.backups.backups.jobs import BackupPlan
-from services.backups.backups.services import (
+from services.backups.catalog.services import (
     create_backup,
     database_start_locks,
     refuse_overlap,
 )
 from services.backups.database_names import DatabaseNameRefused, check_database_name
+from services.backups.jobs.runner import BackupPlan
 from services.backups.runtime import BackupRuntime
 from services.backups.schedules.cron import check_cron, check_timezone, interval, next_run
 from shared.errors import Conflict, NotFound, ValidationFailed

@@ -224,7 +224,7 @@ def test_progress_is_written_to_the_row_while_the_dump_runs(
     auth: Callable[..., dict[str, str]],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from services.backups.backups import jobs
+    from services.backups.jobs import runner as jobs
     from shared.models import BackupLog
 
     app = make_backup_app(big_source_db)

@@ -15,8 +15,9 @@ from sqlalchemy.orm import Session
 
 from services.backups.adapters.mariadb_client import MariaDBTarget
 from services.backups.adapters.storage import LocalStorage
-from services.backups.backups import jobs, services
-from services.backups.pipeline import run_mariadb_backup
+from services.backups.catalog import services
+from services.backups.dump.pipeline import run_mariadb_backup
+from services.backups.jobs import runner as jobs
 from services.backups.runtime import BackupRuntime
 from shared.models import BackupLog, BackupSchedule
 from tests.integration.backups.backup_fixtures import AppFactory

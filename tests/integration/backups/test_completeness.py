@@ -14,7 +14,7 @@ import pymysql
 import pytest
 from pytest_httpserver import HTTPServer
 
-from services.backups import pipeline
+from services.backups.dump import pipeline
 from shared.models import BackupLog
 from tests.integration.backups.backup_fixtures import (
     AppFactory,

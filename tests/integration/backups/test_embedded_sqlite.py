@@ -10,8 +10,8 @@ from flask import Flask
 from pytest_httpserver import HTTPServer
 from sqlalchemy.orm import Session
 
-from services.backups.adapters.sqlite_backup import take_inventory
 from services.backups.app import create_app
+from services.backups.dump.sqlite_backup import take_inventory
 from shared.auth import create_user, issue_token
 from shared.db import make_engine
 from shared.migrate import upgrade_to_head

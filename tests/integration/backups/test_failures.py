@@ -16,9 +16,9 @@ from pytest_httpserver import HTTPServer
 
 from services.backups.adapters.mariadb_client import MariaDBTarget
 from services.backups.adapters.storage import LocalStorage
-from services.backups.backups import jobs
-from services.backups.pipeline import PipelineError, run_mariadb_backup
-from services.backups.progress import Progress
+from services.backups.dump.pipeline import PipelineError, run_mariadb_backup
+from services.backups.dump.progress import Progress
+from services.backups.jobs import runner as jobs
 from services.backups.runtime import BackupRuntime
 from tests.integration.backups.backup_fixtures import (
     AppFactory,
@@ -168,7 +168,7 @@ def test_a_full_backup_folder_fails_the_backup_and_leaves_no_partial_file(
     app = make_backup_app(source_db)
     runtime = app.extensions["backups_runtime"]
     with app.app_context():
-        from services.backups.backups.services import create_backup
+        from services.backups.catalog.services import create_backup
         from shared.web import db_session
 
         backup_row, plan = create_backup(

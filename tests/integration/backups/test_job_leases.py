@@ -15,9 +15,9 @@ import pytest
 from pytest_httpserver import HTTPServer
 from sqlalchemy import create_engine, make_url, update
 
-from services.backups.backups.final_status import Written, write_final
-from services.backups.backups.services import create_backup
-from services.backups.backups.shutdown import stop_backup_jobs
+from services.backups.catalog.services import create_backup
+from services.backups.jobs.final_status import Written, write_final
+from services.backups.jobs.shutdown import stop_backup_jobs
 from shared.db import make_engine, make_session_factory
 from shared.models import BackupLog
 from tests.integration.backups.backup_fixtures import (

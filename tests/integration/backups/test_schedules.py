@@ -13,8 +13,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import delete, update
 
-from services.backups import retention_job
 from services.backups.adapters.storage import LocalStorage, StorageError
+from services.backups.retention import prune as retention_job
 from services.backups.schedules.services import claim_due
 from shared.models import BackupLog, BackupSchedule
 from tests.integration.backups.backup_fixtures import AppFactory, wait_for_backup

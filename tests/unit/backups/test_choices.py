@@ -77,7 +77,7 @@ def test_the_pipeline_knows_exactly_the_compressions_the_tables_allow() -> None:
 
 def test_the_dump_pipeline_runs_without_loading_the_orm() -> None:
     # A backup's peak memory is a target (bench/backups_bench.py): the pipeline stays light.
-    script = "import sys, services.backups.pipeline; print('sqlalchemy' in sys.modules)"
+    script = "import sys, services.backups.dump.pipeline; print('sqlalchemy' in sys.modules)"
     repo = Path(__file__).resolve().parents[3]
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=repo)
     assert done.stdout.strip() == "False", done.stderr

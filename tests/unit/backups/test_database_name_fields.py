@@ -5,7 +5,7 @@ from __future__ import annotations
 import marshmallow as ma
 
 from services.backups.app import create_app
-from services.backups.backups.schemas import DATABASE_NAME
+from services.backups.catalog.schemas import DATABASE_NAME
 
 
 def _request_schemas() -> list[type[ma.Schema]]:

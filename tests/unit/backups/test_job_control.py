@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.backups.job_control import (
+from services.backups.dump.job_control import (
     JobControl,
     JobInterrupted,
     running_under,

@@ -14,7 +14,7 @@ from services.backups.adapters.mariadb_client import (
     dump_argv,
     is_error_line,
 )
-from services.backups.pipeline import binlog_position
+from services.backups.dump.pipeline import binlog_position
 
 TARGET = MariaDBTarget("db.internal", 3307, "backup", 'p@ss "word"\\x', "msp")
 

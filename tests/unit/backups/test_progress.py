@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from services.backups.progress import Progress, ProgressTracker
+from services.backups.dump.progress import Progress, ProgressTracker
 
 
 def test_tracker_reports_while_the_source_is_silent() -> None:

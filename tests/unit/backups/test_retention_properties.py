@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from services.backups.retention import (
+from services.backups.retention.policy import (
     BackupRecord,
     RetentionPolicy,
     backups_to_keep,

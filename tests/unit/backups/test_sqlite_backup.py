@@ -7,15 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from services.backups.adapters.sqlite_backup import (
+from services.backups.adapters.storage import LocalStorage
+from services.backups.dump.outcome import DumpOutcome
+from services.backups.dump.sqlite_backup import (
     restore_sqlite,
     run_sqlite_backup,
     take_inventory,
     verify_sqlite_restore,
 )
-from services.backups.adapters.storage import LocalStorage
-from services.backups.outcome import DumpOutcome
-from services.backups.verification import verify_checksum
+from services.backups.verification.checks import verify_checksum
 
 
 @pytest.fixture

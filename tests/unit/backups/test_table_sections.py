@@ -7,7 +7,7 @@ import itertools
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.backups.verification import TableSections
+from services.backups.verification.checks import TableSections
 
 DUMP = b"".join(
     b"--\n-- Table structure for table `t%d`\n--\nCREATE TABLE `t%d` (id INT);\n"

@@ -14,26 +14,26 @@ from sqlalchemy.orm import Session
 
 from services.backups import telemetry
 from services.backups.adapters.compression import EXTENSIONS
-from services.backups.adapters.sqlite_backup import (
-    SQLiteBackupError,
-    run_sqlite_backup,
-    sqlite_path_from_url,
-)
 from services.backups.adapters.storage import LocalStorage, Storage, StorageError
-from services.backups.backups.final_status import Written, write_final
-from services.backups.backups.verify_step import BackupPlan, VerificationFailed, verify_backup
-from services.backups.job_control import (
+from services.backups.dump.job_control import (
     SHUTDOWN_REASON,
     JobControl,
     JobInterrupted,
     running_under,
 )
-from services.backups.outcome import DumpOutcome
-from services.backups.pipeline import PipelineError, run_mariadb_backup
-from services.backups.progress import Progress
-from services.backups.retention_job import apply_schedule_retention
+from services.backups.dump.outcome import DumpOutcome
+from services.backups.dump.pipeline import PipelineError, run_mariadb_backup
+from services.backups.dump.progress import Progress
+from services.backups.dump.sqlite_backup import (
+    SQLiteBackupError,
+    run_sqlite_backup,
+    sqlite_path_from_url,
+)
+from services.backups.jobs.final_status import Written, write_final
+from services.backups.retention.prune import apply_schedule_retention
 from services.backups.runtime import BackupRuntime
-from services.backups.verification import VerificationResult
+from services.backups.verification.checks import VerificationResult
+from services.backups.verification.step import BackupPlan, VerificationFailed, verify_backup
 from shared.models import BackupLog, utcnow
 from shared.observability import log_current_exception
 from shared.redaction import REDACTED, redact_text

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
-from services.backups.backups.verify_step import BackupPlan
 from services.backups.runtime import BackupRuntime
+from services.backups.verification.step import BackupPlan
 from shared.models import BackupLog, BackupSchedule
 
 _log = logging.getLogger(__name__)

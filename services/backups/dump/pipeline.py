@@ -25,9 +25,9 @@ from services.backups.adapters.mariadb_client import (
     dump_argv,
 )
 from services.backups.adapters.storage import ArtifactWriter, Storage, StorageError
-from services.backups.job_control import stopped_with_job
-from services.backups.outcome import DumpOutcome
-from services.backups.progress import ProgressCallback, ProgressTracker
+from services.backups.dump.job_control import stopped_with_job
+from services.backups.dump.outcome import DumpOutcome
+from services.backups.dump.progress import ProgressCallback, ProgressTracker
 
 TRAILER = b"-- Dump completed"
 READ_SIZE = 1 << 20

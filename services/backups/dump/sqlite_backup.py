@@ -15,8 +15,8 @@ from typing import Any, NamedTuple
 from services.backups.adapters.compression import decompress_stream, make_compressor
 from services.backups.adapters.mariadb_inventory import compare_inventories
 from services.backups.adapters.storage import LocalStorage, StorageError
-from services.backups.outcome import DumpOutcome
-from services.backups.progress import ProgressCallback, ProgressTracker
+from services.backups.dump.outcome import DumpOutcome
+from services.backups.dump.progress import ProgressCallback, ProgressTracker
 
 PAGES_PER_STEP = 1024
 SQLITE_MAGIC = b"SQLite format 3\x00"

@@ -9,7 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.backups.adapters.storage import StorageError
-from services.backups.retention import BackupRecord, RetentionPolicy, plan_prune
+from services.backups.retention.policy import BackupRecord, RetentionPolicy, plan_prune
 from shared.errors import NotFound
 from shared.models import BackupLog, BackupSchedule, utcnow
 

@@ -7,9 +7,8 @@ from typing import Any
 from flask import current_app
 from flask.views import MethodView
 
-from services.backups.backups import restores, services
-from services.backups.backups.jobs import BackupPlan, run_backup_job
-from services.backups.backups.schemas import (
+from services.backups.catalog import restores, services
+from services.backups.catalog.schemas import (
     BackupAcceptedSchema,
     BackupCreateSchema,
     BackupLogPageSchema,
@@ -18,6 +17,7 @@ from services.backups.backups.schemas import (
     RestoreRequestSchema,
     RestoreStatusSchema,
 )
+from services.backups.jobs.runner import BackupPlan, run_backup_job
 from services.backups.runtime import BackupRuntime
 from shared.models import BackupLog, RestoreLog
 from shared.pagination import Page

@@ -19,11 +19,11 @@ from services.backups.adapters.mariadb_client import (
     defaults_file,
     load_argv,
 )
-from services.backups.adapters.sqlite_backup import SQLITE_MAGIC
 from services.backups.adapters.storage import Storage, StorageError
-from services.backups.job_control import stopped_with_job
-from services.backups.pipeline import TRAILER, PipelineError
-from services.backups.progress import ProgressCallback, ProgressTracker
+from services.backups.dump.job_control import stopped_with_job
+from services.backups.dump.pipeline import TRAILER, PipelineError
+from services.backups.dump.progress import ProgressCallback, ProgressTracker
+from services.backups.dump.sqlite_backup import SQLITE_MAGIC
 
 
 @dataclass

@@ -5,12 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from services.backups.adapters import mariadb_inventory as inventory
-from services.backups.adapters.sqlite_backup import verify_sqlite_restore
 from services.backups.adapters.storage import LocalStorage, Storage
-from services.backups.outcome import DumpOutcome
-from services.backups.progress import Progress, ProgressCallback, ProgressTracker
+from services.backups.dump.outcome import DumpOutcome
+from services.backups.dump.progress import Progress, ProgressCallback, ProgressTracker
+from services.backups.dump.sqlite_backup import verify_sqlite_restore
 from services.backups.runtime import BackupRuntime
-from services.backups.verification import VerificationResult, verify_by_restore, verify_checksum
+from services.backups.verification.checks import (
+    VerificationResult,
+    verify_by_restore,
+    verify_checksum,
+)
 
 
 class VerificationFailed(Exception):

@@ -14,13 +14,13 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from services.backups.adapters import mariadb_inventory as inventory
-from services.backups.adapters.sqlite_backup import restore_sqlite
 from services.backups.adapters.storage import LocalStorage, StorageError
 from services.backups.database_names import DatabaseNameRefused, check_database_name
-from services.backups.job_control import SHUTDOWN_REASON, JobControl, running_under
+from services.backups.dump.job_control import SHUTDOWN_REASON, JobControl, running_under
+from services.backups.dump.pipeline import PipelineError
+from services.backups.dump.progress import Progress
+from services.backups.dump.sqlite_backup import restore_sqlite
 from services.backups.mariadb_restore import Artifact, check_artifact, restore_to_database
-from services.backups.pipeline import PipelineError
-from services.backups.progress import Progress
 from services.backups.runtime import BackupRuntime
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.models import BackupLog, RestoreLog

@@ -12,9 +12,9 @@ from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
-from services.backups.backups.jobs import BackupPlan
-from services.backups.backups.sweep import fail_abandoned, lease_live
 from services.backups.database_names import DatabaseNameRefused, check_database_name
+from services.backups.jobs.runner import BackupPlan
+from services.backups.jobs.sweep import fail_abandoned, lease_live
 from services.backups.leases import new_owner
 from services.backups.runtime import BackupRuntime
 from shared.errors import Conflict, NotFound, ValidationFailed

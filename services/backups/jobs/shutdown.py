@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from services.backups.job_control import SHUTDOWN_REASON
+from services.backups.dump.job_control import SHUTDOWN_REASON
 from services.backups.runtime import BackupRuntime
 from shared.models import BackupLog, utcnow
 

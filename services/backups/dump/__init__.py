@@ -1,0 +1,1 @@
+"""The dump pipeline: stream a database out, inventory it, compress, hash and store it."""

@@ -1,0 +1,1 @@
+"""A backup job's life: run, lease, final status, shutdown and the sweep of dead jobs."""

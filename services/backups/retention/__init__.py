@@ -1,0 +1,1 @@
+"""Retention: the GFS policy as a pure function, and applying it to rows and artifacts."""
