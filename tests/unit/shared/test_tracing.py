@@ -39,6 +39,7 @@ from flask import Flask
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from shared import tracing
 from shared.observability import configure_logging, carrying_request_id
+from shared.web.background import after_response
 from shared.web.tracing import trace_requests
 
 exporter = InMemorySpanExporter()
@@ -69,8 +70,17 @@ def hook(vendor):
     worker.start(); worker.join()
     return "", 202
 
+def process_later():
+    logging.getLogger("webhook").warning("after the answer")
+
+@app.post("/later")
+def later():
+    after_response(process_later)  # as integrations processes a webhook
+    return "", 202
+
 client = app.test_client()
 client.post("/hooks/syncro?token=hunter2", headers={"traceparent": TRACEPARENT})
+client.post("/later").close()
 client.get("/healthz")
 provider.force_flush()
 spans = [
@@ -142,7 +152,7 @@ def test_a_request_continues_its_callers_trace_into_background_work_and_its_call
     server = by_name["POST /hooks/<vendor>"]
     background = by_name["background background"]
     client = by_name["GET"]
-    assert {span["trace_id"] for span in spans} == {TRACE_ID}
+    assert {span["trace_id"] for span in spans if "later" not in span["name"]} == {TRACE_ID}
     assert (server["kind"], server["parent"]) == ("SERVER", CALLER_SPAN)
     assert background["parent"] == server["span_id"]
     assert (client["kind"], client["parent"]) == ("CLIENT", background["span_id"])
@@ -175,6 +185,18 @@ def test_log_lines_under_a_span_carry_its_trace_and_span_ids(
     view, job = by_message["in the view"], by_message["in the background"]
     assert (view["trace_id"], view["span_id"]) == (TRACE_ID, span_ids["POST /hooks/<vendor>"])
     assert (job["trace_id"], job["span_id"]) == (TRACE_ID, span_ids["background background"])
+
+
+def test_work_run_after_the_answer_is_a_span_of_the_request_that_left_it(
+    traced: tuple[list[dict[str, Any]], list[str | None], list[dict[str, Any]]],
+) -> None:
+    spans, _, logs = traced
+    by_name = {span["name"]: span for span in spans}
+    request, later = by_name["POST /later"], by_name["background process_later"]
+    assert (later["trace_id"], later["parent"]) == (request["trace_id"], request["span_id"])
+    assert request["parent"] is None  # no traceparent came in: the request began a trace
+    logged = next(line for line in logs if line["message"] == "after the answer")
+    assert (logged["trace_id"], logged["span_id"]) == (later["trace_id"], later["span_id"])
 
 
 @pytest.mark.parametrize(
