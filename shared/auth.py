@@ -26,6 +26,7 @@ SCOPES = (
     "integrations:write",
     "backups:read",
     "backups:run",
+    "zapier",
     "admin",
 )
 # What a user of each role may hold: the MSP's trust levels, written once. A read-only user

@@ -14,6 +14,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.integrations.adapters.shapes import OutboundCall, PsaCredentials
+from services.integrations.zapier.publish import publish_backup_notice
 from shared.errors import Conflict, ValidationFailed
 from shared.models import ExternalIntegration, new_id, utcnow
 from shared.pagination import Page, filtered, keyset_page
@@ -127,6 +128,7 @@ def record_event(
         idempotency_owner=idempotency_owner,
         created_by=created_by,
     )
+    publish_backup_notice(session, row)
     try:
         # Insert first and let the unique key catch a replay: the common case costs no lookup.
         session.commit()

@@ -19,6 +19,7 @@ from services.integrations.adapters import (
 from services.integrations.events.services import add_event
 from services.integrations.psa.access import PsaAccess, as_domain_error
 from services.integrations.tickets.session_directory import SessionDirectory
+from services.integrations.zapier.publish import publish_ticket_link
 from shared.errors import Conflict, DomainError, NotFound
 from shared.models import TicketLink, utcnow
 from shared.pagination import Page, filtered, keyset_page
@@ -91,6 +92,7 @@ def create_link(
     apply_ticket(link, ticket)
     session.add(link)
     _add_linked_event(session, link, access)
+    publish_ticket_link(session, link)
     try:
         session.commit()
     except IntegrityError:

@@ -9,10 +9,20 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.models import ZapierDelivery, ZapierSample, ZapierSubscription, new_id, utcnow
+from shared.models import (
+    ExternalIntegration,
+    TicketLink,
+    ZapierDelivery,
+    ZapierSample,
+    ZapierSubscription,
+    new_id,
+    utcnow,
+)
 from shared.models.zapier import ZAPIER_EVENTS
 from shared.redaction import redact_json
 
+# The backups service's notices (integration events of msp_backups) that are Zapier events.
+BACKUP_NOTICES = ("backup_failed", "backup_verified")
 # A string longer than this in an item is cut: an item is a summary (a backup's error, a
 # ticket's subject), and the body must fit its TEXT column with room to spare.
 MAX_TEXT = 2000
@@ -62,3 +72,40 @@ def _bounded(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [_bounded(inner) for inner in value[:100]]
     return value
+
+
+def publish_backup_notice(session: Session, row: ExternalIntegration) -> None:
+    """Publish a backups notice (an integration event the backups service posted) when it is
+    one of BACKUP_NOTICES; any other event is left alone. `row` is already redacted."""
+    request = row.request_data or {}
+    event = request.get("event")
+    if row.integration_type != "msp_backups" or event not in BACKUP_NOTICES:
+        return
+    item = {
+        "backup_id": row.external_id,
+        "database": request.get("database"),
+        "backup_type": request.get("backup_type"),
+        "storage": request.get("storage"),
+        "error": request.get("error") or None,
+        "recorded_at": row.created_at or utcnow(),
+    }
+    publish(session, str(event), item)
+
+
+def publish_ticket_link(session: Session, link: TicketLink) -> None:
+    """Publish ticket_linked for a new link of a work session to a PSA ticket."""
+    link.id = link.id or new_id()  # the row is not flushed yet: its id is made here
+    item = {
+        "link_id": link.id,
+        "session_id": link.session_id,
+        "client_id": link.client_id,
+        "integration_type": link.integration_type,
+        "ticket_id": link.ticket_id,
+        "ticket_number": link.ticket_number,
+        "ticket_subject": link.ticket_subject,
+        "ticket_status": link.ticket_status,
+        "ticket_url": link.ticket_url,
+        "link_type": link.link_type,
+        "linked_at": link.linked_at,
+    }
+    publish(session, "ticket_linked", item)
