@@ -13,11 +13,14 @@ from services.integrations.access_log.checkpoint_schedule import install_checkpo
 from services.integrations.access_log.resources import blp as access_log_blp
 from services.integrations.credentials.resources import blp as credentials_blp
 from services.integrations.events.resources import blp as events_blp
+from services.integrations.events.services import record_outbound_call
 from services.integrations.keys.resources import blp as keys_blp
 from services.integrations.oauth.services import Broker
 from services.integrations.tickets.resources import blp as tickets_blp
 from services.integrations.vault.keys_config import vault_keys_from_settings
 from services.integrations.webhooks.resources import blp as webhooks_blp
+from services.integrations.zapier.resources import blp as zapier_blp
+from services.integrations.zapier.runner import install_delivery
 from shared.crypto import KeyringError
 from shared.crypto.keyring import RemoteKeyring
 from shared.web import create_service_app, on_worker_fork
@@ -30,6 +33,7 @@ BLUEPRINTS = [
     events_blp,
     tickets_blp,
     webhooks_blp,
+    zapier_blp,
 ]
 
 
@@ -51,6 +55,7 @@ def create_app(overrides: Mapping[str, str] | None = None) -> Flask:
         print(f"configuration error: vault keyring: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     install_checkpoints(app, settings)
+    install_delivery(app, settings, audit=record_outbound_call)
     keyring = app.extensions["vault"].keyring
     if isinstance(keyring, RemoteKeyring):  # KMS: its boto3 client must not cross a fork
         on_worker_fork(app, keyring.reconnect)

@@ -32,7 +32,7 @@ from services.integrations.access_log.verify import (
     verify_chain,
     verify_with_sinks,
 )
-from services.integrations.events.services import prune_events
+from services.integrations.events.services import prune_events, record_outbound_call
 from services.integrations.keys.services import (
     add_key_version,
     key_census,
@@ -45,6 +45,7 @@ from services.integrations.webhooks.unsigned import (
     close_abandoned,
     prune_rejected,
 )
+from services.integrations.zapier.delivery import DeliveryRules, deliver_due
 from shared.config import ensure_sqlite_folder
 from shared.db import make_engine, make_session_factory
 from shared.errors import DomainError
@@ -312,6 +313,24 @@ def prune_webhooks(ctx: click.Context) -> None:
         closed = close_abandoned(session=session)
         deleted = prune_rejected(session=session, limits=limits)
     click.echo(f"closed {closed} unverified deliveries; deleted {deleted} rejected deliveries")
+
+
+@integrations.command("zapier-deliver")
+@click.option("--limit", type=click.IntRange(1, 10000), default=500, show_default=True)
+@click.pass_context
+def zapier_deliver(ctx: click.Context, limit: int) -> None:
+    """Send the due Zapier deliveries once (signed; retried with backoff; stopped on 410);
+    safe to run from many places at once: each delivery is claimed before it is sent."""
+    settings, vault = _vault(ctx)
+    with _session(settings) as session:
+        report = deliver_due(
+            session=session,
+            keyring=vault.keyring,
+            rules=DeliveryRules.from_settings(settings),
+            audit=record_outbound_call,
+            limit=limit,
+        )
+    click.echo(f"zapier deliveries: {report}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from services.integrations.access_log.checkpoint_schedule import CHECKPOINT_SETT
 from services.integrations.adapters.endpoints import ENDPOINT_SETTINGS
 from services.integrations.psa.settings import PSA_SETTINGS
 from services.integrations.webhooks.settings import WEBHOOK_SETTINGS
+from services.integrations.zapier.settings import ZAPIER_SETTINGS
 from shared.config import (
     COMMON_SETTINGS,
     Setting,
@@ -95,6 +96,7 @@ SETTINGS: tuple[Setting, ...] = (
     + ENDPOINT_SETTINGS
     + PSA_SETTINGS
     + WEBHOOK_SETTINGS
+    + ZAPIER_SETTINGS
 )
 
 
