@@ -274,12 +274,12 @@ def print_import_profile(database_url: str, workdir: Path, top: int = 15) -> Non
             text=True,
             check=True,
         )
-        rows = []
+        rows: list[tuple[int, int, str]] = []
         for line in run.stderr.splitlines():
             if not line.startswith("import time:") or "self [us]" in line:
                 continue
-            self_us, cumulative_us, module = (part.strip() for part in line[12:].split("|"))
-            rows.append((int(self_us), int(cumulative_us), module.strip()))
+            own_time, cumulative_time, name = (part.strip() for part in line[12:].split("|"))
+            rows.append((int(own_time), int(cumulative_time), name))
         own = [row for row in rows if row[2].startswith(("shared", "services"))]
         total_ms = sum(row[0] for row in rows) / 1000
         own_ms = sum(row[0] for row in own) / 1000
