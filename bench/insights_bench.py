@@ -55,7 +55,7 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import insert  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from services.insights.failures.command_shape import shape_command  # noqa: E402
+from services.insights.commands.shape import shape_command  # noqa: E402
 from services.insights.failures.fingerprint import fingerprint_failure  # noqa: E402
 from shared.auth import create_user, issue_token  # noqa: E402
 from shared.db import make_engine  # noqa: E402

@@ -21,9 +21,9 @@ from services.insights.briefing.render import (
     render_item,
     render_title,
 )
+from services.insights.hosts.facts import host_facts
 from services.insights.knowledge.scope import applicable, candidates_query
 from services.insights.metrics.counters import count_briefing, mark_surfaced
-from services.insights.records import host_facts
 from shared.models import EnvironmentalExample, EnvironmentalInsight
 
 

@@ -10,13 +10,13 @@ from sqlalchemy import Row, bindparam, func, or_, select
 from sqlalchemy.orm import Session
 
 from services.insights import telemetry
-from services.insights.failures.command_shape import check_keys, shape_command, storable_key
+from services.insights.commands.shape import check_keys, shape_command, storable_key
 from services.insights.failures.fingerprint import names_missing_program
 from services.insights.failures.services import MAX_COMMAND_CHARS
+from services.insights.hosts.facts import HostFacts, host_facts
 from services.insights.knowledge.evidence import add_counter_evidence
 from services.insights.knowledge.scope import current_filter, host_matches
 from services.insights.metrics.counters import mark_surfaced
-from services.insights.records import HostFacts, get_or_404, host_facts, insert_row
 from shared.errors import Conflict, PayloadTooLarge
 from shared.models import (
     CommandCheck,
@@ -27,6 +27,7 @@ from shared.models import (
     utcnow,
 )
 from shared.models.insights import CONFIDENCE_LEVELS
+from shared.records import get_or_404, insert_row
 from shared.redaction import redact_text
 from shared.tenancy import Owned
 

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.insights.records import apply_changes, ensure_unique, get_or_404
 from shared.models import Client
 from shared.pagination import Page, sorted_page
+from shared.records import apply_changes, ensure_unique, get_or_404
 
 SORTABLE = {"name": Client.name, "created_at": Client.created_at}
 

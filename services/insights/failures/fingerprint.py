@@ -12,8 +12,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from services.insights.failures.command_shape import shape_command, simple_shapes
-from services.insights.failures.command_tokens import executable_name
+from services.insights.commands.shape import shape_command, simple_shapes
+from services.insights.commands.tokens import executable_name
 
 MAX_SIGNATURE = 160
 

@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.insights.records import apply_changes, get_or_404
 from shared.models import FailureOccurrence, FailurePattern
 from shared.pagination import Page, filtered, keyset_page, sorted_page
+from shared.records import apply_changes, get_or_404
 
 SORTABLE = {
     "last_seen_at": FailurePattern.last_seen_at,

@@ -16,7 +16,7 @@ from typing import cast
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from services.insights.records import HostFacts
+from services.insights.hosts.facts import HostFacts
 from shared.models import FailureOccurrence, FailurePattern
 
 PROMOTION_RULES = "promotion_rules"  # the app.extensions key

@@ -11,11 +11,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.insights import telemetry
+from services.insights.commands.shape import storable_key
 from services.insights.failures.classify import classify, severity_of
-from services.insights.failures.command_shape import storable_key
 from services.insights.failures.fingerprint import FailureSignature, all_signatures
 from services.insights.failures.promotion_hook import Evidence, PromotionOutcome, PromotionRules
-from services.insights.records import HostFacts, host_facts, insert_row, require_reference
+from services.insights.hosts.facts import HostFacts, host_facts
 from shared.errors import PayloadTooLarge
 from shared.models import (
     CommandCheck,
@@ -24,6 +24,7 @@ from shared.models import (
     FailurePattern,
     WorkSession,
 )
+from shared.records import insert_row, require_reference
 from shared.redaction import REDACTION_VERSION, redact_text
 from shared.tenancy import Owned
 

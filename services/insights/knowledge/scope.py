@@ -8,8 +8,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import BindParameter, Select, and_, bindparam, or_, select
 
+from services.insights.hosts.facts import HostFacts
 from services.insights.knowledge.facts import InsightFacts
-from services.insights.records import HostFacts
 from shared.models import EnvironmentalInsight
 
 F = TypeVar("F", bound=InsightFacts)

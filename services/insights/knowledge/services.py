@@ -8,11 +8,10 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from services.insights.failures.command_shape import constraint_key
+from services.insights.commands.shape import constraint_key
 from services.insights.knowledge.dedup import content_hash, exact_duplicate, near_duplicates
 from services.insights.knowledge.events import record_event
 from services.insights.knowledge.scope import selector_errors
-from services.insights.records import apply_changes, get_or_404, require_reference
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.models import (
     Client,
@@ -23,6 +22,7 @@ from shared.models import (
 )
 from shared.models.insights import MAX_EXAMPLES
 from shared.pagination import Page, filtered, sorted_page
+from shared.records import apply_changes, get_or_404, require_reference
 from shared.redaction import redact_text
 from shared.tenancy import Owned, require_same_client
 

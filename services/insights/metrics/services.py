@@ -10,8 +10,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.insights.metrics.rollup import RECOMPUTED
-from services.insights.records import get_or_404
 from shared.models import Client, LearningMetric
+from shared.records import get_or_404
 
 COUNTERS = (*RECOMPUTED, "briefings_served")
 

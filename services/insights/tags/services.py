@@ -7,9 +7,9 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from services.insights.records import apply_changes, ensure_unique, get_or_404
 from shared.models import Tag
 from shared.pagination import Page, sorted_page
+from shared.records import apply_changes, ensure_unique, get_or_404
 
 SORTABLE = {"name": Tag.name, "created_at": Tag.created_at}
 

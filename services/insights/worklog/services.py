@@ -7,11 +7,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from services.insights.records import apply_changes, get_or_404
 from services.insights.tags.services import attach_tag, detach_tag
 from shared.errors import ValidationFailed
 from shared.models import Client, FailureOccurrence, Infrastructure, Tag, WorkItem, WorkSession
 from shared.pagination import Page, filtered, sorted_page
+from shared.records import apply_changes, get_or_404
 from shared.tenancy import Owned, require_same_client
 
 SESSION_SORTS = {

@@ -9,10 +9,10 @@ import pytest
 
 from services.insights.briefing.ranking import rank
 from services.insights.briefing.render import as_data, estimate_tokens
+from services.insights.hosts.facts import HostFacts
 from services.insights.knowledge.evidence import add_counter_evidence, add_support, beta_score
 from services.insights.knowledge.scope import host_matches, selector_errors
 from services.insights.knowledge.staleness import is_stale
-from services.insights.records import HostFacts
 from shared.models import EnvironmentalInsight
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.insights.failures.command_shape import check_keys, shape_command
+from services.insights.commands.shape import check_keys, shape_command
 from services.insights.failures.fingerprint import fingerprint_failure
 from tests.unit.insights.failure_corpus import CORPUS
 

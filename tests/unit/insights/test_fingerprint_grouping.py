@@ -7,7 +7,7 @@ from itertools import combinations
 
 import pytest
 
-from services.insights.failures.command_shape import COMMAND_KEY_COLUMN_LENGTH, storable_key
+from services.insights.commands.shape import COMMAND_KEY_COLUMN_LENGTH, storable_key
 from services.insights.failures.fingerprint import (
     FINGERPRINTERS,
     all_signatures,

@@ -11,7 +11,7 @@ import binascii
 import re
 from dataclasses import dataclass
 
-from services.insights.failures.command_tokens import unquote
+from services.insights.commands.tokens import unquote
 
 # (head key, values the head carried, the inner command line or "")
 Unwrapped = tuple[str, list[str], str]

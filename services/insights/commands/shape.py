@@ -5,15 +5,15 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from services.insights.failures.command_tokens import SEPARATORS, executable_name, tokenize, unquote
-from services.insights.failures.short_flags import split_bundle, takes_value
-from services.insights.failures.tool_syntax import (
+from services.insights.commands.short_flags import split_bundle, takes_value
+from services.insights.commands.tokens import SEPARATORS, executable_name, tokenize, unquote
+from services.insights.commands.tool_syntax import (
     DEFAULT_DEPTH,
     SUBCOMMAND_DEPTH,
     UNIX_EXECUTABLES,
     VALUE_FLAGS,
 )
-from services.insights.failures.wrappers import unwrap
+from services.insights.commands.wrappers import unwrap
 
 # How a command line is read, versioned with the fingerprint that uses it: 1 = flags as
 # written; 2 = bundled short flags of getopt tools split into a set (`-fsS` == `-f -s -S`).

@@ -1,0 +1,1 @@
+"""How a command line is read: tokens, wrappers, simple commands, shapes (a leaf package)."""
