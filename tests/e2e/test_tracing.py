@@ -9,8 +9,10 @@ import http.server
 import json
 import secrets
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,9 +23,10 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 )
 from pytest_httpserver import HTTPServer
 
+from tests.deploy.processes import start, wait_for_status
 from tests.e2e.private_stack import private_stack
-from tests.e2e.stack import Stack
-from tests.mariadb import MariaDBServer
+from tests.e2e.stack import REPO, Stack, gunicorn_command
+from tests.mariadb import MariaDBServer, free_port
 from tests.polling import eventually
 from tests.tokens import TokenMaker as Tokens
 
@@ -246,7 +249,10 @@ def failed_backup_trace(
             ("insights", "GET /v1/work-items/<string:item_id>"),
         }
         psa_calls = [span for span in spans if "/api/v1/tickets" in str(span.attributes)]
-        return spans if wanted <= names and psa_calls else None
+        # Each process exports on its own schedule: complete once no span misses its parent.
+        known = {span.span_id for span in spans} | set(caller.span_ids)
+        complete = all(span.parent_id in known for span in spans)
+        return spans if wanted <= names and psa_calls and complete else None
 
     return caller, request_id, eventually(whole_trace, within=60)
 
@@ -316,3 +322,24 @@ def test_the_backups_log_lines_of_that_request_carry_its_trace_id(
     assert {line.get("trace_id") for line in app_lines} == {caller.trace_id}
     backups_spans = {span.span_id for span in spans if span.service == "backups"}
     assert {line["span_id"] for line in app_lines} <= backups_spans
+
+
+def test_spans_still_batched_when_a_worker_stops_are_sent_before_it_exits(
+    system: tuple[Stack, Tokens], receiver: OtlpReceiver, tmp_path: Path
+) -> None:
+    stack, tokens = system
+    patient = {"OTEL_BSP_SCHEDULE_DELAY": "600000", "GUNICORN_WORKERS": "1"}  # ten minutes
+    env = {**stack.envs["insights"], "PORT": str(free_port()), **patient}
+    service = start(gunicorn_command("insights"), env, cwd=REPO, log_path=tmp_path / "log")
+    trace_id = secrets.token_hex(16)
+    try:
+        wait_for_status(service, "/readyz")
+        headers = tokens.headers("insights:read")
+        headers["traceparent"] = f"00-{trace_id}-{secrets.token_hex(8)}-01"
+        answer = requests.get(service.base_url + "/v1/clients", headers=headers, timeout=TIMEOUT)
+        assert answer.status_code == 200, answer.text
+        time.sleep(1)
+        assert receiver.trace(trace_id) == []  # still in the worker's batch
+    finally:
+        assert service.stop() == 0
+    assert [span.name for span in receiver.trace(trace_id)] == ["GET /v1/clients"]
