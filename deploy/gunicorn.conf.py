@@ -90,6 +90,9 @@ SERVICE = os.environ.get("K_SERVICE") or os.environ.get("SERVICE_NAME") or "msp"
 METRICS_DIR = _metrics_dir()
 
 
+_TRACE_ID = "msp.trace_id"  # shared.web.tracing.ACCESS_LOG_TRACE_ID (not imported: see below)
+
+
 class JsonLogger(glogging.Logger):  # type: ignore[misc]  # gunicorn ships no type hints
     """Gunicorn logger writing each access and error line as one JSON object, like the apps."""
 
@@ -123,6 +126,8 @@ class JsonLogger(glogging.Logger):  # type: ignore[misc]  # gunicorn ships no ty
                     "bytes": atoms["B"],
                     "duration_ms": atoms["M"],
                     "request_id": atoms.get("{x-request-id}o") or atoms.get("{x-request-id}i"),
+                    # Left by shared.web.tracing when tracing is on (the span has ended by now).
+                    **({"trace_id": environ[_TRACE_ID]} if _TRACE_ID in environ else {}),
                     "user_agent": atoms["a"],
                     "pid": os.getpid(),
                 }

@@ -12,7 +12,7 @@ import os
 from collections.abc import Callable
 from typing import Any
 
-from flask import Flask
+from flask import Flask, Response, request
 
 from shared import tracing
 from shared.redaction import redact_query, redact_url
@@ -53,9 +53,21 @@ def trace_requests(app: Flask, service: str) -> None:
         excluded_urls=excluded,
         enable_commenter=False,
     )
+    app.after_request(_leave_trace_id_for_access_log)
     requests_instrumentor = RequestsInstrumentor()
     if not requests_instrumentor.is_instrumented_by_opentelemetry:
         requests_instrumentor.instrument(request_hook=_scrub_client_span)
+
+
+# gunicorn's access line is written once the span has ended: the id waits for it in the environ.
+ACCESS_LOG_TRACE_ID = "msp.trace_id"
+
+
+def _leave_trace_id_for_access_log(response: Response) -> Response:
+    ids = tracing.current_trace_ids()
+    if ids:
+        request.environ[ACCESS_LOG_TRACE_ID] = ids[0]
+    return response
 
 
 def _starter(service: str) -> Callable[[], None]:

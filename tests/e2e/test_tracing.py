@@ -313,13 +313,11 @@ def test_the_backups_log_lines_of_that_request_carry_its_trace_id(
         for line in stack.services["backups"].log().splitlines()
         if line.startswith("{")
     ]
-    app_lines = [  # the app's own lines; gunicorn's access line is written after the span ends
-        line
-        for line in lines
-        if line.get("request_id") == request_id and line["name"] != "gunicorn.access"
-    ]
-    assert app_lines, "the failed backup logged nothing under its request id"
-    assert {line.get("trace_id") for line in app_lines} == {caller.trace_id}
+    of_request = [line for line in lines if line.get("request_id") == request_id]
+    access = [line for line in of_request if line["name"] == "gunicorn.access"]
+    app_lines = [line for line in of_request if line["name"] != "gunicorn.access"]
+    assert access and app_lines, of_request
+    assert {line.get("trace_id") for line in of_request} == {caller.trace_id}
     backups_spans = {span.span_id for span in spans if span.service == "backups"}
     assert {line["span_id"] for line in app_lines} <= backups_spans
 
