@@ -18,7 +18,7 @@ from pathlib import Path
 # (username, role, token file, scopes): each service gets only what it calls its peers for.
 ACCOUNTS = (
     ("svc-insights", "service", "insights.token", ("integrations:read",)),
-    ("svc-integrations", "service", "integrations.token", ("insights:read",)),
+    ("svc-integrations", "service", "integrations.token", ("insights:read", "insights:write")),
     ("svc-backups", "service", "backups.token", ("integrations:write",)),
     ("svc-scheduler", "service", "scheduler.token", ("backups:run",)),
     ("admin", "admin", "admin.token", ("admin",)),

@@ -15,6 +15,7 @@ from services.integrations.credentials.resources import blp as credentials_blp
 from services.integrations.events.resources import blp as events_blp
 from services.integrations.events.services import record_outbound_call
 from services.integrations.keys.resources import blp as keys_blp
+from services.integrations.msp360.resources import blp as msp360_blp
 from services.integrations.oauth.services import Broker
 from services.integrations.tickets.resources import blp as tickets_blp
 from services.integrations.vault.keys_config import vault_keys_from_settings
@@ -34,6 +35,7 @@ BLUEPRINTS = [
     tickets_blp,
     webhooks_blp,
     zapier_blp,
+    msp360_blp,
 ]
 
 

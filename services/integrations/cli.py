@@ -32,6 +32,7 @@ from services.integrations.access_log.verify import (
     verify_chain,
     verify_with_sinks,
 )
+from services.integrations.app import create_app
 from services.integrations.events.services import prune_events, record_outbound_call
 from services.integrations.keys.services import (
     add_key_version,
@@ -39,6 +40,7 @@ from services.integrations.keys.services import (
     retire_key,
     rewrap_batch,
 )
+from services.integrations.msp360.command import msp360_sync_command
 from services.integrations.vault.keys_config import VaultKeys, vault_keys_from_settings
 from services.integrations.webhooks.unsigned import (
     UnsignedLimits,
@@ -313,6 +315,9 @@ def prune_webhooks(ctx: click.Context) -> None:
         closed = close_abandoned(session=session)
         deleted = prune_rejected(session=session, limits=limits)
     click.echo(f"closed {closed} unverified deliveries; deleted {deleted} rejected deliveries")
+
+
+integrations.add_command(msp360_sync_command(create_app))
 
 
 @integrations.command("zapier-deliver")

@@ -7,6 +7,7 @@ from typing import Any
 
 from services.integrations.access_log.checkpoint_schedule import CHECKPOINT_SETTINGS
 from services.integrations.adapters.endpoints import ENDPOINT_SETTINGS
+from services.integrations.msp360.settings import MSP360_SETTINGS
 from services.integrations.psa.settings import PSA_SETTINGS
 from services.integrations.webhooks.settings import WEBHOOK_SETTINGS
 from services.integrations.zapier.settings import ZAPIER_SETTINGS
@@ -97,6 +98,7 @@ SETTINGS: tuple[Setting, ...] = (
     + PSA_SETTINGS
     + WEBHOOK_SETTINGS
     + ZAPIER_SETTINGS
+    + MSP360_SETTINGS
 )
 
 

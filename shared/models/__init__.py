@@ -24,6 +24,7 @@ from shared.models.integrations import (
     ExternalIntegration,
     IntegrationCredential,
 )
+from shared.models.msp360 import Msp360Mapping, Msp360Plan, Msp360Problem
 from shared.models.tickets import TicketLink, WebhookDelivery
 from shared.models.zapier import ZapierCursor, ZapierDelivery, ZapierSample, ZapierSubscription
 
@@ -46,6 +47,9 @@ __all__ = [
     "InsightEvent",
     "IntegrationCredential",
     "LearningMetric",
+    "Msp360Mapping",
+    "Msp360Plan",
+    "Msp360Problem",
     "RestoreLog",
     "Tag",
     "TicketLink",

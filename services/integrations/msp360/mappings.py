@@ -1,0 +1,229 @@
+"""MSP360 companies -> clients (and their PSA company), computers -> hosts: matched by name,
+corrected by the operator (an operator's mapping is never overwritten by a sync)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.integrations.adapters.msp360 import MonitoredPlan, clean_text
+from services.integrations.msp360.identity import company_key, computer_key, fold
+from shared.errors import ValidationFailed
+from shared.models import utcnow
+from shared.models.msp360 import Msp360Mapping, Msp360Plan
+from shared.pagination import Page, keyset_page
+
+# Name lookups in insights per sync, at most: a first sync of a large account matches the
+# rest on the following runs instead of holding one request for minutes.
+MAX_LOOKUPS_PER_SYNC = 300
+
+
+class Directory(Protocol):
+    """Where clients and hosts are looked up (the insights service)."""
+
+    def client_named(self, name: str) -> str | None: ...
+
+    def host_named(self, client_id: str, computer: str) -> str | None: ...
+
+    def check_client(self, client_id: str) -> None: ...
+
+    def client_of_host(self, host_id: str) -> str: ...
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where a plan belongs here: its client, host and the PSA company of its tickets."""
+
+    client_id: str | None
+    infrastructure_id: str | None
+    psa_type: str | None
+    psa_company_id: str | None
+
+
+@dataclass
+class _Lookups:
+    directory: Directory
+    left: int = MAX_LOOKUPS_PER_SYNC
+
+    def take(self) -> bool:
+        self.left -= 1
+        return self.left >= 0
+
+
+def place_plans(
+    *, session: Session, plans: Iterable[MonitoredPlan], directory: Directory
+) -> dict[tuple[str, str], Placement]:
+    """(company, computer) folded -> Placement, creating and auto-matching mapping rows."""
+    lookups, placements = _Lookups(directory), {}
+    for company, computers in _names(plans).items():
+        company_row = _mapping(session, "company", company, "", lookups)
+        for computer in computers:
+            row = _mapping(session, "computer", company, computer, lookups, company_row.client_id)
+            placements[(fold(company), fold(computer))] = Placement(
+                client_id=row.client_id or company_row.client_id,
+                infrastructure_id=row.infrastructure_id,
+                psa_type=company_row.psa_type,
+                psa_company_id=company_row.psa_company_id,
+            )
+    session.commit()
+    return placements
+
+
+def _names(plans: Iterable[MonitoredPlan]) -> dict[str, list[str]]:
+    names: dict[str, dict[str, str]] = {}
+    for plan in plans:
+        names.setdefault(plan.company_name, {}).setdefault(
+            fold(plan.computer_name), plan.computer_name
+        )
+    return {company: list(computers.values()) for company, computers in names.items()}
+
+
+def _key(kind: str, company: str, computer: str) -> str:
+    return company_key(company) if kind == "company" else computer_key(company, computer)
+
+
+def _mapping(
+    session: Session,
+    kind: str,
+    company: str,
+    computer: str,
+    lookups: _Lookups,
+    client_id: str | None = None,
+) -> Msp360Mapping:
+    key = _key(kind, company, computer)
+    row = session.scalars(select(Msp360Mapping).where(Msp360Mapping.name_key == key)).first()
+    if row is None:
+        row = _insert(session, kind, key, company, computer)
+    row.last_seen_at = utcnow()
+    if row.source == "auto":
+        _auto_match(row, lookups, client_id)
+    return row
+
+
+def _insert(session: Session, kind: str, key: str, company: str, computer: str) -> Msp360Mapping:
+    row = Msp360Mapping(
+        kind=kind, name_key=key, company_name=company, computer_name=computer, source="auto"
+    )
+    try:
+        with session.begin_nested():  # another sync may be adding the same name right now
+            session.add(row)
+    except IntegrityError:
+        found = session.scalars(select(Msp360Mapping).where(Msp360Mapping.name_key == key)).one()
+        return found
+    return row
+
+
+def _auto_match(row: Msp360Mapping, lookups: _Lookups, client_id: str | None) -> None:
+    if row.kind == "company" and row.client_id is None and lookups.take():
+        row.client_id = lookups.directory.client_named(row.company_name)
+    if row.kind == "computer" and client_id and row.client_id != client_id:
+        row.client_id, row.infrastructure_id = client_id, None  # the company moved: match again
+    if row.kind == "computer" and client_id and row.infrastructure_id is None and lookups.take():
+        row.infrastructure_id = lookups.directory.host_named(client_id, row.computer_name)
+
+
+def list_mappings(
+    *,
+    session: Session,
+    kind: str | None = None,
+    unmapped: bool | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[Msp360Mapping]:
+    """Mappings by company then computer name; `unmapped` keeps those without a target."""
+    query = select(Msp360Mapping)
+    if kind:
+        query = query.where(Msp360Mapping.kind == kind)
+    if unmapped is not None:
+        missing = ((Msp360Mapping.kind == "company") & Msp360Mapping.client_id.is_(None)) | (
+            (Msp360Mapping.kind == "computer") & Msp360Mapping.infrastructure_id.is_(None)
+        )
+        query = query.where(missing if unmapped else ~missing)
+    return keyset_page(
+        session=session,
+        query=query,
+        sort=Msp360Mapping.company_name,
+        tiebreak=Msp360Mapping.id,
+        cursor=cursor,
+        limit=limit,
+    )
+
+
+def set_mapping(
+    *, session: Session, directory: Directory, data: Mapping[str, Any]
+) -> Msp360Mapping:
+    """The operator's mapping of a company or computer (checked against insights); the plans
+    it names move with it at once."""
+    kind = data["kind"]
+    company = clean_text(data["company_name"])
+    computer = clean_text(data.get("computer_name") or "") if kind == "computer" else ""
+    if kind == "computer" and not computer:
+        raise ValidationFailed({"computer_name": ["is required for a computer mapping"]})
+    client_id, host_id = _checked_targets(directory, kind, data)
+    key = _key(kind, company, computer)
+    row = session.scalars(
+        select(Msp360Mapping).where(Msp360Mapping.name_key == key).with_for_update()
+    ).first() or _insert(session, kind, key, company, computer)
+    row.source, row.client_id, row.infrastructure_id = "operator", client_id, host_id
+    if kind == "company":
+        row.psa_type, row.psa_company_id = data.get("psa_type"), data.get("psa_company_id")
+    _move_plans(session, row)
+    session.commit()
+    return row
+
+
+def _checked_targets(
+    directory: Directory, kind: str, data: Mapping[str, Any]
+) -> tuple[str | None, str | None]:
+    client_id, host_id = data.get("client_id"), data.get("infrastructure_id")
+    if kind == "company" and host_id:
+        raise ValidationFailed({"infrastructure_id": ["a company maps to a client, not a host"]})
+    if kind == "company" and data.get("computer_name"):
+        raise ValidationFailed({"computer_name": ["a company mapping names no computer"]})
+    if kind == "computer" and (data.get("psa_type") or data.get("psa_company_id")):
+        raise ValidationFailed({"psa_type": ["the PSA company is set on the company mapping"]})
+    if host_id:
+        owner = directory.client_of_host(host_id)
+        if client_id and client_id != owner:
+            raise ValidationFailed({"infrastructure_id": ["this host belongs to another client"]})
+        client_id = owner
+    elif client_id:
+        directory.check_client(client_id)
+    return client_id, host_id
+
+
+def _move_plans(session: Session, row: Msp360Mapping) -> None:
+    plans = update(Msp360Plan).where(Msp360Plan.company_name == row.company_name)
+    if row.kind == "computer":
+        plans = plans.where(Msp360Plan.computer_name == row.computer_name)
+        session.execute(
+            plans.values(client_id=row.client_id, infrastructure_id=row.infrastructure_id)
+        )
+    else:
+        session.execute(plans.values(client_id=row.client_id))
+
+
+def unmapped_counts(session: Session) -> tuple[int, int]:
+    """How many companies have no client, and how many computers no host."""
+    rows = session.execute(
+        select(Msp360Mapping.kind, func.count())
+        .where(
+            ((Msp360Mapping.kind == "company") & Msp360Mapping.client_id.is_(None))
+            | ((Msp360Mapping.kind == "computer") & Msp360Mapping.infrastructure_id.is_(None))
+        )
+        .group_by(Msp360Mapping.kind)
+    )
+    counts = {kind: int(count) for kind, count in rows}
+    session.rollback()
+    return counts.get("company", 0), counts.get("computer", 0)
+
+
+def company_mapping(session: Session, company: str) -> Msp360Mapping | None:
+    """The mapping row of an MSP360 company, if a sync or the operator made one."""
+    key = company_key(company)
+    return session.scalars(select(Msp360Mapping).where(Msp360Mapping.name_key == key)).first()

@@ -1,0 +1,486 @@
+"""MSP360 client backup monitoring across the real services: a plan that fails in MSP360 becomes
+one ticket in the PSA, one event, one failure in insights shown in the host's briefing, one
+Zapier item; the same state changes nothing; recovery notes and closes the ticket."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+from sqlalchemy import func, select
+
+from shared.db import make_engine
+from shared.models import ExternalIntegration, IntegrationCredential, ZapierSample
+from tests.e2e.msp360_fake import Fakes, running_fakes
+from tests.e2e.private_stack import private_stack
+from tests.e2e.stack import Stack
+from tests.mariadb import MariaDBServer
+from tests.tokens import TokenMaker as Tokens
+
+TIMEOUT = 60
+READ, WRITE = "integrations:read", "integrations:write"
+
+
+@pytest.fixture(scope="module")
+def fakes() -> Iterator[Fakes]:
+    with running_fakes() as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def database(mariadb_server: MariaDBServer) -> str:
+    return mariadb_server.migrated_database("e2e_msp360")
+
+
+@pytest.fixture(scope="module")
+def system(
+    database: str, tmp_path_factory: pytest.TempPathFactory, fakes: Fakes
+) -> Iterator[tuple[Stack, Tokens]]:
+    workdir = tmp_path_factory.mktemp("msp360")
+    extra = {"MSP360_TICKET_PSA": "syncro", "PSA_DEFAULT_COMPANIES": "syncro=77"}
+    with private_stack(database, workdir, **extra) as running:
+        stack, tokens = running
+        for body in (
+            {
+                "integration_name": "syncro-main",
+                "integration_type": "syncro",
+                "credential_type": "api_key",
+                "api_url": fakes.url,
+                "api_key": fakes.syncro.token,
+            },
+            {
+                "integration_name": "msp360-main",
+                "integration_type": "msp_backups",
+                "credential_type": "basic_auth",
+                "api_url": fakes.url,
+                "username": fakes.msp360.username,
+                "password": fakes.msp360.password,
+            },
+        ):
+            answer = call(stack, tokens, "POST", "integrations", "/v1/credentials", json=body)
+            assert answer.status_code == 201, answer.text
+        yield stack, tokens
+
+
+def call(
+    stack: Stack, tokens: Tokens, method: str, service: str, path: str, **kwargs: Any
+) -> requests.Response:
+    scopes = (
+        "integrations:read",
+        "integrations:write",
+        "insights:read",
+        "insights:write",
+        "credentials:write",
+    )
+    return requests.request(
+        method,
+        stack.url(service) + path,
+        headers=tokens.headers(*scopes),
+        timeout=TIMEOUT,
+        **kwargs,
+    )
+
+
+def ok(response: requests.Response) -> Any:
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+def sync(stack: Stack, tokens: Tokens) -> dict[str, Any]:
+    report: dict[str, Any] = ok(call(stack, tokens, "POST", "integrations", "/v1/msp360/sync"))
+    return report
+
+
+def client_with_host(stack: Stack, tokens: Tokens, name: str, hostname: str) -> tuple[str, str]:
+    client = ok(call(stack, tokens, "POST", "insights", "/v1/clients", json={"name": name}))
+    host = ok(
+        call(
+            stack,
+            tokens,
+            "POST",
+            "insights",
+            "/v1/hosts",
+            json={"client_id": client["id"], "hostname": hostname, "os": "Windows Server"},
+        )
+    )
+    return client["id"], host["id"]
+
+
+def briefed_titles(stack: Stack, tokens: Tokens, client_id: str, host_id: str) -> list[str]:
+    briefing = ok(
+        call(stack, tokens, "GET", "insights", f"/v1/clients/{client_id}/hosts/{host_id}/briefing")
+    )
+    return [
+        item["title"]
+        for items in briefing["sections"].values()
+        if isinstance(items, list)
+        for item in items
+        if isinstance(item, dict) and "title" in item
+    ]
+
+
+def backup_events(database: str, plan: str) -> list[Any]:
+    engine = make_engine(database)
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                select(ExternalIntegration).where(
+                    ExternalIntegration.integration_type == "msp_backups",
+                    ExternalIntegration.direction == "inbound",
+                    ExternalIntegration.external_id.contains(plan),
+                )
+            ).all()
+        return list(rows)
+    finally:
+        engine.dispose()
+
+
+def zapier_items(database: str, plan: str) -> int:
+    engine = make_engine(database)
+    try:
+        with engine.connect() as connection:
+            return int(
+                connection.execute(
+                    select(func.count())
+                    .select_from(ZapierSample)
+                    .where(
+                        ZapierSample.event == "client_backup_problem",
+                        ZapierSample.body.contains(plan),
+                    )
+                ).scalar_one()
+            )
+    finally:
+        engine.dispose()
+
+
+def tickets_about(fakes: Fakes, plan: str) -> list[dict[str, Any]]:
+    return [t for t in fakes.syncro.tickets.values() if plan in str(t["subject"])]
+
+
+def unique(prefix: str) -> str:
+    return f"{prefix}-{secrets.token_hex(3)}"
+
+
+def test_a_failing_plan_becomes_one_ticket_event_failure_and_zapier_item_then_closes(
+    system: tuple[Stack, Tokens], fakes: Fakes, database: str
+) -> None:
+    stack, tokens = system
+    company, computer, plan = unique("Acme Dental"), unique("SRV-DC01"), unique("Nightly files")
+    client_id, host_id = client_with_host(stack, tokens, company, computer)
+    fakes.msp360.plan(
+        company=company,
+        computer=computer,
+        plan=plan,
+        status="Success",
+        last_start="2026-12-03T01:00:00",
+    )
+    first = sync(stack, tokens)
+    assert first["opened"] == 0 and not tickets_about(fakes, plan)
+
+    fakes.msp360.plan(
+        company=company,
+        computer=computer,
+        plan=plan,
+        status="Error",
+        last_start="2026-12-04T01:00:00",
+        error="Access to the path 'D:\\Shares' is denied",
+    )
+    failed = sync(stack, tokens)
+    assert failed["opened"] == 1, failed
+    [ticket] = tickets_about(fakes, plan)
+    assert ticket["customer_id"] == 77 and ticket["status"] == "New"
+    assert "Access to the path" in ticket["comments"][0]["body"]
+    assert len(backup_events(database, plan)) == 1
+    assert zapier_items(database, plan) == 1
+    assert any(plan in title for title in briefed_titles(stack, tokens, client_id, host_id))
+    patterns = ok(
+        call(
+            stack,
+            tokens,
+            "GET",
+            "insights",
+            "/v1/failure-patterns",
+            params={"client_id": client_id},
+        )
+    )["items"]
+    assert [p["occurrence_count"] for p in patterns] == [1]
+    listed = ok(
+        call(
+            stack,
+            tokens,
+            "GET",
+            "integrations",
+            "/v1/msp360/plans",
+            params={"client_id": client_id, "status": "Error"},
+        )
+    )["items"]
+    assert [p["plan_name"] for p in listed] == [plan]
+    [problem] = listed[0]["open_problems"]
+    assert problem["ticket_state"] == "open" and problem["ticket_id"] == str(ticket["id"])
+    assert listed[0]["infrastructure_id"] == host_id
+
+    again = sync(stack, tokens)  # the same state: nothing happens
+    assert again["changed"] == 0 and again["follow_up"] == {}
+    assert len(tickets_about(fakes, plan)) == 1 and len(ticket["comments"]) == 1
+    assert len(backup_events(database, plan)) == 1 and zapier_items(database, plan) == 1
+
+    fakes.msp360.plan(
+        company=company,
+        computer=computer,
+        plan=plan,
+        status="Error",
+        last_start="2026-12-05T01:00:00",
+        error="Access to the path 'D:\\Shares' is denied",
+    )
+    repeated = sync(stack, tokens)
+    assert repeated["repeated"] == 1 and repeated["follow_up"].get("notes_added") == 1
+    assert len(tickets_about(fakes, plan)) == 1 and len(ticket["comments"]) == 2
+
+    fakes.msp360.plan(
+        company=company,
+        computer=computer,
+        plan=plan,
+        status="Success",
+        last_start="2026-12-06T01:00:00",
+    )
+    recovered = sync(stack, tokens)
+    assert recovered["recovered"] == 1 and recovered["follow_up"].get("tickets_closed") == 1
+    assert ticket["status"] == "Resolved"
+    assert "succeeded again" in ticket["comments"][-1]["body"]
+    assert not any(plan in title for title in briefed_titles(stack, tokens, client_id, host_id))
+    assert sync(stack, tokens)["changed"] == 0
+
+
+def test_two_syncs_at_once_open_one_ticket(system: tuple[Stack, Tokens], fakes: Fakes) -> None:
+    stack, tokens = system
+    company, computer, plan = unique("Beta Law"), unique("FS01"), unique("Hourly SQL")
+    client_with_host(stack, tokens, company, computer)
+    fakes.msp360.plan(
+        company=company,
+        computer=computer,
+        plan=plan,
+        status="Overdue",
+        last_start="2026-12-01T01:00:00",
+    )
+    reports: list[dict[str, Any]] = []
+    threads = [
+        threading.Thread(target=lambda: reports.append(sync(stack, tokens))) for _ in range(3)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(reports) == 3
+    assert sum(report["opened"] for report in reports) == 1
+    assert len(tickets_about(fakes, plan)) == 1
+
+
+def test_an_expired_token_costs_one_login_and_a_stored_token_none(
+    system: tuple[Stack, Tokens], fakes: Fakes, database: str
+) -> None:
+    stack, tokens = system
+    sync(stack, tokens)  # a token is stored
+    before = fakes.msp360.logins
+    assert sync(stack, tokens)["logins"] == 0 and fakes.msp360.logins == before
+    fakes.msp360.expire_tokens()
+    report = sync(stack, tokens)
+    assert report["logins"] == 1 and fakes.msp360.logins == before + 1
+    assert sync(stack, tokens)["logins"] == 0
+    engine = make_engine(database)
+    try:
+        with engine.connect() as connection:
+            logged = " ".join(
+                str(row)
+                for row in connection.execute(
+                    select(
+                        ExternalIntegration.request_data, ExternalIntegration.response_data
+                    ).where(ExternalIntegration.integration_type == "msp_backups")
+                )
+            )
+            sealed = connection.execute(
+                select(IntegrationCredential.access_token_encrypted).where(
+                    IntegrationCredential.integration_name == "msp360-main"
+                )
+            ).scalar_one()
+    finally:
+        engine.dispose()
+    assert fakes.msp360.password not in logged
+    assert not any(token in logged for token in fakes.msp360.issued)
+    assert sealed is not None and not any(t.encode() in sealed for t in fakes.msp360.issued)
+
+
+@pytest.mark.parametrize("mode", ["garbled", "not_a_list"])
+def test_an_unreadable_monitoring_answer_is_a_502_naming_msp360(
+    system: tuple[Stack, Tokens], fakes: Fakes, mode: str
+) -> None:
+    stack, tokens = system
+    fakes.msp360.mode = mode
+    try:
+        answer = call(stack, tokens, "POST", "integrations", "/v1/msp360/sync")
+    finally:
+        fakes.msp360.mode = None
+    assert answer.status_code == 502, answer.text
+    assert answer.headers["Content-Type"].startswith("application/problem+json")
+    assert "MSP360" in answer.json()["detail"]
+
+
+def test_a_401_loop_logs_in_once_more_then_stops_with_a_502(
+    system: tuple[Stack, Tokens], fakes: Fakes
+) -> None:
+    stack, tokens = system
+    before = fakes.msp360.logins
+    fakes.msp360.mode = "always_401"
+    try:
+        answer = call(stack, tokens, "POST", "integrations", "/v1/msp360/sync")
+    finally:
+        fakes.msp360.mode = None
+    assert answer.status_code == 502, answer.text
+    assert "refused" in answer.json()["detail"]
+    assert fakes.msp360.password not in answer.text
+    assert fakes.msp360.logins - before <= 2  # the stale token's renewal and nothing more
+
+
+def test_a_huge_list_is_read_bounded_and_ghost_rows_are_skipped(
+    system: tuple[Stack, Tokens], fakes: Fakes
+) -> None:
+    stack, tokens = system
+    company, computer, plan = unique("Gamma Corp"), unique("WS-7"), unique("Docs")
+    fakes.msp360.plan(
+        company=company,
+        computer=computer,
+        plan=plan,
+        status="Success",
+        last_start="2026-12-01T01:00:00",
+    )
+    fakes.msp360.mode = "huge"
+    try:
+        report = sync(stack, tokens)
+    finally:
+        fakes.msp360.mode = None
+    assert report["rows_skipped"] > 0
+    plans = ok(
+        call(stack, tokens, "GET", "integrations", "/v1/msp360/plans", params={"limit": 200})
+    )["items"]
+    assert all(len(p["plan_name"]) <= 255 and len(p["error_message"] or "") <= 4000 for p in plans)
+
+
+def test_control_characters_in_a_company_name_never_reach_a_ticket_or_mapping(
+    system: tuple[Stack, Tokens], fakes: Fakes
+) -> None:
+    stack, tokens = system
+    plan = unique("Mail")
+    fakes.msp360.plan(
+        company="Evil\r\nX-Injected: 1\x00\x1b[31m Co\u202e",
+        computer=unique("PC"),
+        plan=plan,
+        status="Error",
+        last_start="2026-12-04T03:00:00",
+        error="boom\r\nFAKE LINE",
+    )
+    report = sync(stack, tokens)
+    assert report["opened"] == 1
+    [ticket] = tickets_about(fakes, plan)
+    assert not any(ch in ticket["subject"] for ch in "\r\n\x00\x1b\u202e")
+    unmapped = ok(
+        call(
+            stack,
+            tokens,
+            "GET",
+            "integrations",
+            "/v1/msp360/unmapped",
+            params={"kind": "company", "limit": 200},
+        )
+    )["items"]
+    names = [m["company_name"] for m in unmapped]
+    assert "Evil X-Injected: 1 [31m Co" in names
+    assert not any(ch in name for name in names for ch in "\r\n\x00\x1b\u202e")
+
+
+def test_the_operator_maps_an_unmatched_company_and_its_plans_follow(
+    system: tuple[Stack, Tokens], fakes: Fakes
+) -> None:
+    stack, tokens = system
+    company, computer, plan = unique("Delta (old name)"), unique("NAS01"), unique("Photos")
+    client_id, host_id = client_with_host(stack, tokens, unique("Delta GmbH"), unique("nas-a"))
+    fakes.msp360.plan(
+        company=company,
+        computer=computer,
+        plan=plan,
+        status="Success",
+        last_start="2026-12-01T01:00:00",
+    )
+    sync(stack, tokens)
+    unmapped = ok(
+        call(stack, tokens, "GET", "integrations", "/v1/msp360/unmapped", params={"limit": 200})
+    )["items"]
+    assert company in {m["company_name"] for m in unmapped}
+    for body in (
+        {
+            "kind": "company",
+            "company_name": company,
+            "client_id": client_id,
+            "psa_type": "syncro",
+            "psa_company_id": "88",
+        },
+        {
+            "kind": "computer",
+            "company_name": company,
+            "computer_name": computer,
+            "infrastructure_id": host_id,
+        },
+    ):
+        mapped = ok(call(stack, tokens, "PUT", "integrations", "/v1/msp360/mappings", json=body))
+        assert mapped["source"] == "operator" and mapped["client_id"] == client_id
+    [listed] = ok(
+        call(
+            stack,
+            tokens,
+            "GET",
+            "integrations",
+            "/v1/msp360/plans",
+            params={"client_id": client_id},
+        )
+    )["items"]
+    assert listed["infrastructure_id"] == host_id
+    fakes.msp360.plan(
+        company=company,
+        computer=computer,
+        plan=plan,
+        status="Interrupted",
+        last_start="2026-12-02T01:00:00",
+    )
+    sync(stack, tokens)
+    [ticket] = tickets_about(fakes, plan)
+    assert ticket["customer_id"] == 88
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"kind": "company", "company_name": "X", "client_id": "0" * 36}, "client_id"),
+        ({"kind": "computer", "company_name": "X"}, "computer_name"),
+        (
+            {
+                "kind": "computer",
+                "company_name": "X",
+                "computer_name": "Y",
+                "infrastructure_id": "0" * 36,
+            },
+            "infrastructure_id",
+        ),
+        ({"kind": "company", "company_name": "X", "psa_company_id": "12; DROP"}, "psa_company_id"),
+        ({"kind": "planet", "company_name": "X"}, "kind"),
+        ({"kind": "company", "company_name": "X" * 256}, "company_name"),
+    ],
+)
+def test_a_bad_mapping_is_a_422_naming_the_field(
+    system: tuple[Stack, Tokens], body: dict[str, Any], field: str
+) -> None:
+    stack, tokens = system
+    answer = call(stack, tokens, "PUT", "integrations", "/v1/msp360/mappings", json=body)
+    assert answer.status_code == 422, answer.text
+    assert field in answer.json()["errors"]
