@@ -168,3 +168,21 @@ class ExternalIntegration(Base):
     request_fingerprint: Mapped[str | None] = mapped_column(CHAR(64))
     created_by: Mapped[str | None] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PsaRateWindow(Base):
+    """Calls made to one vendor within one scope in one short bucket of time, shared by every
+    worker and replica on the database (the client-side budgets of adapters/throttle.py).
+
+    window_start -1 is the budget's lock row: taking it orders the check-and-count of every
+    process, so two of them cannot both take the last call of a window.
+    """
+
+    __tablename__ = "psa_rate_windows"
+
+    integration_type: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # Whose budget: 'deployment' for Syncro, which counts per source address.
+    scope: Mapped[str] = mapped_column(String(255), primary_key=True)
+    # The bucket's start in milliseconds since the epoch (-1: the lock row).
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    calls: Mapped[int] = mapped_column(BigInteger, default=0)

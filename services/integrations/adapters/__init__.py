@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from services.integrations.adapters.autotask import AutotaskAdapter
@@ -43,13 +44,16 @@ def build_adapter(
     credentials: PsaCredentials,
     *,
     audit: AuditHook = discard_call,
+    vendor_options: Mapping[str, Mapping[str, Any]] | None = None,
     **options: Any,
 ) -> PsaAdapter:
-    """The adapter for a PSA type, wired to an audit hook that sees every outbound attempt."""
+    """The adapter for a PSA type, wired to an audit hook that sees every outbound attempt;
+    `vendor_options` adds what only one type takes (Syncro's shared rate budget)."""
     if integration_type not in ADAPTERS:
         raise PsaConfigurationError(integration_type, "no adapter for this integration type")
+    own = (vendor_options or {}).get(integration_type, {})
     adapter: PsaAdapter = ADAPTERS[integration_type](
-        credentials=credentials, audit=audit, **options
+        credentials=credentials, audit=audit, **options, **own
     )
     return adapter
 

@@ -7,7 +7,10 @@ from collections.abc import Mapping
 from typing import Any
 
 from services.integrations.adapters.endpoints import endpoint_policy
+from services.integrations.adapters.throttle import RateWindows, RollingWindowLimiter
 from services.integrations.adapters.transport import TransportSettings
+
+SYNCRO_WINDOW_SECONDS = 60.0
 
 
 def transport_settings(config: Mapping[str, Any]) -> TransportSettings:
@@ -26,5 +29,22 @@ def adapter_options(app: Any) -> dict[str, Any]:
     options the app was given (tests hand in a sleep that does not wait)."""
     return {
         "settings": transport_settings(app.config),
+        "vendor_options": shared_budgets(app),
         **app.extensions.get("psa_adapter_options", {}),
     }
+
+
+def shared_budgets(app: Any) -> dict[str, dict[str, Any]]:
+    """The per-vendor rate budgets of this app, counted in the database so that every worker
+    and replica on it shares them (Syncro: PSA_SYNCRO_CALLS_PER_MINUTE for the deployment,
+    since Syncro counts per source address)."""
+    budgets: dict[str, dict[str, Any]] | None = app.extensions.get("psa_rate_budgets")
+    if budgets is None:
+        syncro = RollingWindowLimiter(
+            integration_type="syncro",
+            limit=app.config.get("PSA_SYNCRO_CALLS_PER_MINUTE", 170),
+            window=SYNCRO_WINDOW_SECONDS,
+            windows=RateWindows(app.extensions["db_engine"]),
+        )
+        budgets = app.extensions["psa_rate_budgets"] = {"syncro": {"limiter": syncro}}
+    return budgets

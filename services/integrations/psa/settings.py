@@ -1,9 +1,11 @@
-"""PSA call settings: timeouts and how long a rate-limit wait may be absorbed inside a request."""
+"""PSA call settings: timeouts, rate budgets, how long a rate-limit wait may be absorbed."""
 
 from __future__ import annotations
 
 from shared.config import Setting, parse_positive_float, parse_positive_int
 from shared.models.tickets import TICKET_SYSTEMS
+
+SYNCRO_LIMIT_PER_MINUTE = 180  # per source address, rolling 60 s (reference/psa.md)
 
 
 def parse_companies(raw: str) -> dict[str, str]:
@@ -15,6 +17,14 @@ def parse_companies(raw: str) -> dict[str, str]:
     if unknown:
         raise ValueError(f"no PSA called {', '.join(repr(k) for k in unknown)}")
     return {kind.strip(): number.strip() for kind, number in pairs}
+
+
+def parse_syncro_budget(raw: str) -> int:
+    """Calls a minute to Syncro for the whole deployment: 1 to 180 (Syncro refuses above)."""
+    value = parse_positive_int(raw)
+    if value > SYNCRO_LIMIT_PER_MINUTE:
+        raise ValueError(f"Syncro allows at most {SYNCRO_LIMIT_PER_MINUTE} calls a minute")
+    return value
 
 
 PSA_SETTINGS: tuple[Setting, ...] = (
@@ -36,6 +46,12 @@ PSA_SETTINGS: tuple[Setting, ...] = (
         parse_positive_float,
         10.0,
         "longest Retry-After waited out in a request; longer ones answer 503",
+    ),
+    Setting(
+        "PSA_SYNCRO_CALLS_PER_MINUTE",
+        parse_syncro_budget,
+        170,
+        "calls a minute to Syncro for the whole deployment, counted in the database",
     ),
     Setting(
         "PSA_DEFAULT_COMPANIES",

@@ -15,7 +15,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.integrations.access_log.chain import AccessContext
-from services.integrations.adapters import autotask, connectwise, syncro
+from services.integrations.adapters import autotask, connectwise
+from services.integrations.adapters.throttle import RateWindows, RollingWindowLimiter
 from services.integrations.credentials.services import create_credential
 from shared.models import Client, ExternalIntegration, IntegrationCredential, WorkSession
 from tests.integration.integrations.psa_fakes import (
@@ -87,8 +88,15 @@ def psa(
     autotask.clear_caches()
     connectwise.clear_caches()
     monkeypatch.setitem(vault_app.extensions, "psa_adapter_options", {"sleep": lambda s: None})
-    # The suite may well make more than Syncro's 170 calls a minute to its fake.
-    monkeypatch.setattr(syncro.SYNCRO_LIMITER, "limit", 1_000_000)
+    # The suite may well make more than Syncro's 170 calls a minute to its fake: its budget is
+    # still counted in the database (psa_rate_windows), under a limit it cannot reach.
+    budget = RollingWindowLimiter(
+        integration_type="syncro",
+        limit=1_000_000,
+        window=60.0,
+        windows=RateWindows(vault_app.extensions["db_engine"]),
+    )
+    monkeypatch.setitem(vault_app.extensions, "psa_rate_budgets", {"syncro": {"limiter": budget}})
     monkeypatch.setitem(vault_app.config, "INSIGHTS_URL", httpserver.url_for("/").rstrip("/"))
     httpserver.expect_request(f"{AT_API}/ThresholdInformation").respond_with_json(
         {
