@@ -45,7 +45,11 @@ def publish(session: Session, event: str, item: Mapping[str, Any]) -> None:
     }
     body = json.dumps(envelope, default=str, separators=(",", ":"), ensure_ascii=True)
     session.add(ZapierSample(id=event_id, event=event, body=body, created_at=now))
-    for subscription_id in session.scalars(_active_subscriptions(event)):
+    # No autoflush: the caller's rows are flushed by its own commit, where it expects a
+    # duplicate (an idempotent replay, a second link) to be refused, not inside this query.
+    with session.no_autoflush:
+        subscription_ids = list(session.scalars(_active_subscriptions(event)))
+    for subscription_id in subscription_ids:
         session.add(
             ZapierDelivery(
                 subscription_id=subscription_id,
