@@ -16,9 +16,11 @@ from services.insights.commands.tool_syntax import (
 from services.insights.commands.wrappers import unwrap
 
 # How a command line is read, versioned with the fingerprint that uses it: 1 = flags as
-# written; 2 = bundled short flags of getopt tools split into a set (`-fsS` == `-f -s -S`).
-READINGS = (1, 2)
-CURRENT_READING = 2
+# written; 2 = bundled short flags of getopt tools split into a set (`-fsS` == `-f -s -S`);
+# 3 = sudo's and ssh's own options read as getopt does (`sudo -iu root cmd` runs `cmd`), and
+# ssh's options left out of its key (`ssh -p 22 h cmd` is `ssh <host> > cmd`).
+READINGS = (1, 2, 3)
+CURRENT_READING = 3
 MAX_WRAPPER_DEPTH = 16  # wrappers inside wrappers (ssh h sudo bash -c '...') read this deep
 
 _SLASH_FLAG = re.compile(r"^/[A-Za-z?][\w?-]*(?::.*)?$")
@@ -98,7 +100,9 @@ def inner_lines(command: str, depth: int = 0) -> list[str]:
         if isinstance(segment, str):
             continue
         tokens = _without_assignments(segment)
-        wrapped = unwrap(executable_name(tokens[0]), tokens[1:]) if tokens else None
+        wrapped = (
+            unwrap(executable_name(tokens[0]), tokens[1:], CURRENT_READING) if tokens else None
+        )
         if wrapped is not None and wrapped[2] and depth < MAX_WRAPPER_DEPTH:
             lines += inner_lines(wrapped[2], depth + 1)
     return lines
@@ -108,7 +112,8 @@ def check_keys(command: str) -> list[str]:
     """Every key a pattern or a constraint on this command may be stored under: the line and
     each line its wrappers run, each simple command inside them and its program, under every
     reading the fingerprint ever used, plus each inner command under plain `sudo` (a pattern
-    of `sudo x` still holds when `sudo` is left out)."""
+    of `sudo x` still holds when `sudo` is left out) and under `ssh <host>` (a pattern learned
+    through `ssh h x` holds for `x` run on that host, and for `ssh -p 22 h x`)."""
     keys: list[str] = []
     for reading in READINGS:
         for line in inner_lines(command):
@@ -118,6 +123,8 @@ def check_keys(command: str) -> list[str]:
             keys += [simple.key, simple.executable_key]
             if " > " not in simple.key:
                 keys.append(f"sudo > {simple.key}")
+            if not simple.key.startswith("ssh "):
+                keys.append(f"ssh <host> > {simple.key}")
     return list(dict.fromkeys(storable_key(k) for k in keys if k and k != "<empty>"))
 
 
@@ -131,11 +138,18 @@ def constraint_key(command: str) -> str:
         if len(segments) != 1 or isinstance(segments[0], str):
             break
         tokens = _without_assignments(segments[0])
-        wrapped = unwrap(executable_name(tokens[0]), tokens[1:]) if tokens else None
+        wrapped = (
+            unwrap(executable_name(tokens[0]), tokens[1:], CURRENT_READING) if tokens else None
+        )
         if wrapped is None or not wrapped[2]:
             break
         line = wrapped[2]
     return storable_key(shape_command(line).key)
+
+
+def _unwrap_current(tokens: list[str]) -> tuple[str, list[str], str] | None:
+    """What a wrapper runs, under the current reading (None: not a wrapper)."""
+    return unwrap(executable_name(tokens[0]), tokens[1:], CURRENT_READING) if tokens else None
 
 
 def _without_assignments(tokens: list[str]) -> list[str]:
@@ -151,7 +165,7 @@ def _shape_simple(tokens: list[str], reading: int, depth: int = 0) -> CommandSha
     if not tokens:
         return CommandShape("<empty>", "<empty>", [], "<empty>")
     exe = executable_name(tokens[0])
-    wrapped = unwrap(exe, tokens[1:])
+    wrapped = unwrap(exe, tokens[1:], reading)
     # Deeper than any real command: read the rest as arguments (`sudo sudo ... ` x 1,600 made
     # the reader recurse past Python's limit, a 500 on ingest and check).
     if wrapped is not None and depth < MAX_WRAPPER_DEPTH:

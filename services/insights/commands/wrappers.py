@@ -25,14 +25,43 @@ class WrapperSpec:
     command_flags: frozenset[str] = frozenset()  # the rest of the line is the inner command
     host_positional: bool = False  # first positional is a host, not the command
     leading_positionals: int = 0  # e.g. `timeout 30 cmd`
+    # From reading 3 on: the getopt letters that take a value, so bundles read as the tool
+    # reads them (`sudo -iu root`, `ssh -tp 2222`), case kept (`ssh -J` is not `ssh -j`)...
+    short_values: str | None = None
+    # ... and False: the options only say how to reach the host (ssh), so they are not part of
+    # the key: `ssh -p 22 -i k h cmd` is `ssh <host> > cmd`, as `ssh h cmd` is.
+    options_in_key: bool = True
 
 
-def _spec(value: str = "", command: str = "", host: bool = False, leading: int = 0) -> WrapperSpec:
-    return WrapperSpec(frozenset(value.split()), frozenset(command.split()), host, leading)
+def _spec(
+    value: str = "",
+    command: str = "",
+    host: bool = False,
+    leading: int = 0,
+    *,
+    short_values: str | None = None,
+    options_in_key: bool = True,
+) -> WrapperSpec:
+    return WrapperSpec(
+        frozenset(value.split()),
+        frozenset(command.split()),
+        host,
+        leading,
+        short_values,
+        options_in_key,
+    )
+
+
+# The first reading of command lines (see commands.shape.READINGS) that parses getopt wrappers.
+GETOPT_WRAPPERS_READING = 3
 
 
 WRAPPERS: dict[str, WrapperSpec] = {
-    "sudo": _spec("-u -g -C -h -p -U -r -t -D"),
+    "sudo": _spec(
+        "-u -g -C -h -p -U -r -t -D --user --group --close-from --host --prompt"
+        " --other-user --role --type --chdir --chroot --command-timeout",
+        short_values="CDghpRrTUu",
+    ),
     "doas": _spec("-u -C"),
     "nohup": _spec(),
     "time": _spec(),
@@ -51,7 +80,12 @@ WRAPPERS: dict[str, WrapperSpec] = {
     ),
     "cmd": _spec("", "/c /k /r"),
     "bash": _spec("-o -O --rcfile --init-file", "-c -lc -ic -xc -ec -ce"),
-    "ssh": _spec("-i -p -l -o -F -J -b -c -E -L -R -D -W -m -O -Q -S -w -B", host=True),
+    "ssh": _spec(
+        "-i -p -l -o -F -J -b -c -E -L -R -D -W -m -O -Q -S -w -B",
+        host=True,
+        short_values="BbcDEeFIiJLlmOopQRSWw",
+        options_in_key=False,
+    ),
     "psexec": _spec("-u -p -n -w -c -a -r", host=True),
     "winrs": _spec(),
     "invoke-command": _spec(
@@ -67,14 +101,60 @@ WRAPPERS["icm"] = WRAPPERS["invoke-command"]
 _FLAG = re.compile(r"^(?:--?|/)[A-Za-z?][\w?-]*(?:[=:].*)?$")
 
 
-def unwrap(exe: str, args: list[str]) -> Unwrapped | None:
+def unwrap(exe: str, args: list[str], reading: int) -> Unwrapped | None:
     """If `exe` is a wrapper, return its head key, its values and the inner command."""
     if exe in ("docker", "podman", "kubectl") and args[:1] == ["exec"]:
         return _unwrap_exec(exe, args[1:])
     spec = WRAPPERS.get(exe)
     if spec is None:
         return None
+    if spec.short_values is not None and reading >= GETOPT_WRAPPERS_READING:
+        return _unwrap_getopt(exe, spec, args)
     return _unwrap_with(exe, spec, args)
+
+
+def _unwrap_getopt(exe: str, spec: WrapperSpec, args: list[str]) -> Unwrapped:
+    """Walk a getopt wrapper's options (bundles, `--long=value`, `--`) up to the command;
+    options may follow the host, as OpenSSH allows (`ssh h -p 22 cmd`)."""
+    flags: set[str] = set()
+    values: list[str] = []
+    head = [exe]
+    positionals = spec.leading_positionals + (1 if spec.host_positional else 0)
+    index, options_done = 0, False
+    while index < len(args):
+        arg = args[index]
+        if arg == "--" and not options_done:
+            options_done = True
+        elif not options_done and arg.startswith("-") and len(arg) > 1:
+            letters, value, reads_next = _getopt_option(arg, spec)
+            flags.update(letters)
+            values.extend([value] if value else [])
+            if reads_next and index + 1 < len(args):
+                index += 1
+                values.append(unquote(args[index]))
+        elif positionals:
+            positionals -= 1
+            values.append(unquote(arg))
+            head.append("<host>" if spec.host_positional else "<arg>")
+        else:
+            break
+        index += 1
+    key = " ".join(head) if not spec.options_in_key else _head(head, flags)
+    return key, values, _inner(args[index:], "")
+
+
+def _getopt_option(arg: str, spec: WrapperSpec) -> tuple[list[str], str | None, bool]:
+    """(flag names, attached value, whether the next word is the value) of one option word."""
+    if arg.startswith("--"):
+        name, _, value = arg.partition("=")
+        return [name], unquote(value) or None, not value and name in spec.value_flags
+    letters: list[str] = []
+    for index, letter in enumerate(arg[1:], start=1):
+        letters.append(f"-{letter}")
+        if letter in (spec.short_values or ""):
+            value = arg[index + 1 :]
+            return letters, unquote(value) or None, not value
+    return letters, None, False
 
 
 def _unwrap_with(exe: str, spec: WrapperSpec, args: list[str]) -> Unwrapped:

@@ -136,8 +136,21 @@ def fingerprint_v2(
     signature = error_signature(error_output or "", shape.values)
     key = shape.key
     if _COMMAND_MISSING.search(signature):
-        key = _missing_program(command, error_output or "") or shape.executable_key
+        key = _missing_program(command, error_output or "", 2) or shape.executable_key
     return FailureSignature(2, key, shape.display, exit_code, signature)
+
+
+def fingerprint_v3(
+    command: str, error_output: str | None, exit_code: int | None
+) -> FailureSignature:
+    """Version 3: version 2 on the third reading: sudo's and ssh's options read as getopt does
+    (`sudo -iu root x` runs `x`) and ssh's left out of the key (`ssh -p 22 h x` == `ssh h x`)."""
+    shape = shape_command(command, reading=3)
+    signature = error_signature(error_output or "", shape.values)
+    key = shape.key
+    if _COMMAND_MISSING.search(signature):
+        key = _missing_program(command, error_output or "", 3) or shape.executable_key
+    return FailureSignature(3, key, shape.display, exit_code, signature)
 
 
 _MISSING_NAMES = re.compile(
@@ -147,7 +160,7 @@ _MISSING_NAMES = re.compile(
 )
 
 
-def _missing_program(command: str, error_output: str) -> str | None:
+def _missing_program(command: str, error_output: str, reading: int) -> str | None:
     """The one program of the command line the error says is missing, if it names one."""
     named = {
         executable_name(name)
@@ -155,7 +168,7 @@ def _missing_program(command: str, error_output: str) -> str | None:
         for name in match.groups()
         if name
     }
-    programs = {shape.executable_key for shape in simple_shapes(command, reading=2)}
+    programs = {shape.executable_key for shape in simple_shapes(command, reading)}
     found = named & programs
     return found.pop() if len(found) == 1 else None
 
@@ -168,6 +181,7 @@ def names_missing_program(signature: str) -> bool:
 FINGERPRINTERS: dict[int, Callable[[str, str | None, int | None], FailureSignature]] = {
     1: fingerprint_v1,
     2: fingerprint_v2,
+    3: fingerprint_v3,
 }
 
 

@@ -187,3 +187,40 @@ def test_wrappers_nested_without_end_are_read_not_a_server_error(
     assert (
         client.post("/v1/check", headers=hdr, json={**ids, "command": command}).status_code == 200
     )
+
+
+@pytest.mark.parametrize(
+    ("learned", "checked"),
+    [
+        (
+            "ssh admin@fs01.acme.local 'systemctl restart nginx'",
+            "ssh -p 22 admin@fs01.acme.local 'systemctl restart nginx'",
+        ),
+        ("ssh admin@fs01.acme.local 'systemctl restart nginx'", "systemctl restart nginx"),
+        ("ssh fs01 sudo systemctl restart nginx", "sudo systemctl restart nginx"),
+        (
+            "ssh -p 2222 -i ~/.ssh/id_ed25519 -o BatchMode=yes fs01 'systemctl restart nginx'",
+            "ssh fs01 'systemctl restart nginx'",
+        ),
+        ("sudo -iu root systemctl restart nginx", "sudo -u admin -i systemctl restart nginx"),
+    ],
+)
+def test_a_failure_learned_through_ssh_blocks_however_the_host_is_reached(
+    client: FlaskClient, hdr: dict, learned: str, checked: str
+) -> None:
+    owner = make_client(client, hdr)
+    host = make_host(client, hdr, owner["id"], os="Debian")
+    ids = {"client_id": owner["id"], "infrastructure_id": host["id"]}
+    failure = {
+        **ids,
+        "command": learned,
+        "error_output": "Failed to restart nginx.service: Access denied",
+        "exit_code": 1,
+    }
+    for _ in range(2):
+        response = client.post("/v1/failures", headers=hdr, json=failure)
+        assert response.status_code == 201, response.json
+    pattern = response.json["pattern"]
+    result = client.post("/v1/check", headers=hdr, json={**ids, "command": checked}).json
+    assert result["verdict"] == "block", result
+    assert pattern["id"] in [reason["id"] for reason in result["reasons"]]

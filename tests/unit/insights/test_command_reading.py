@@ -110,3 +110,46 @@ def test_the_same_missing_program_in_two_pipelines_is_one_failure() -> None:
     first = fingerprint_failure("curl -s https://a | jq .x", error, 127)
     second = fingerprint_failure("cat b.json | jq -r .y", error, 127)
     assert first.digest("c") == second.digest("c")
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "ssh -p 22 web01 'systemctl restart nginx'",
+        "ssh -p22 -i ~/.ssh/k web01 systemctl restart nginx",
+        "ssh -tp 2222 web01 systemctl restart nginx",
+        "ssh -oStrictHostKeyChecking=no -l admin web01 systemctl restart nginx",
+        "ssh -J bastion.example.com -F ~/.ssh/cfg web01 -- systemctl restart nginx",
+        "ssh web01 -p 2222 -L 8080:localhost:80 'systemctl restart nginx'",
+        "ssh -4 -A -C -E /tmp/log -b 10.0.0.1 -c aes128-ctr -D 1080 -R 9000:h:9 web01 "
+        "systemctl restart nginx",
+    ],
+)
+def test_ssh_options_are_read_as_ssh_reads_them_and_left_out_of_the_key(command: str) -> None:
+    assert shape_command(command).key == "ssh <host> > systemctl restart"
+    assert "systemctl restart" in check_keys(command)
+
+
+@pytest.mark.parametrize(
+    ("command", "inner"),
+    [
+        ("sudo -iu root apt-get dist-upgrade -y", "apt-get dist-upgrade -y"),
+        ("sudo -u postgres -- psql -c x", "psql -c"),
+        ("sudo --user=root -E systemctl restart nginx", "systemctl restart"),
+        ("sudo --user root systemctl restart nginx", "systemctl restart"),
+    ],
+)
+def test_sudo_options_bundled_or_long_do_not_hide_the_command(command: str, inner: str) -> None:
+    assert shape_command(command).key.endswith(f"> {inner}")
+    assert inner in check_keys(command)
+
+
+def test_a_command_run_directly_is_also_looked_up_as_run_through_ssh() -> None:
+    assert "ssh <host> > systemctl restart" in check_keys("systemctl restart nginx")
+    assert "ssh <host> > sudo > systemctl restart" in check_keys("sudo systemctl restart nginx")
+
+
+def test_earlier_readings_keep_ssh_options_so_their_patterns_still_match() -> None:
+    command = "ssh -p 22 web01 systemctl restart nginx"
+    assert shape_command(command, reading=2).key == "ssh <host> -p > systemctl restart"
+    assert "ssh <host> -p > systemctl restart" in check_keys(command)
