@@ -28,15 +28,18 @@ BACKUP_NOTICES = ("backup_failed", "backup_verified")
 MAX_TEXT = 2000
 
 
-def publish(session: Session, event: str, item: Mapping[str, Any]) -> None:
+def publish(
+    session: Session, event: str, item: Mapping[str, Any], *, event_id: str | None = None
+) -> None:
     """Add (not commit) `event` with `item` for every active subscription of it, and keep it
     as a recent sample; it is sent when the caller commits and a delivery run comes.
 
     The item is redacted like every audit record (a secret pasted into an error message is
-    masked) and encoded once: that exact text is what is signed and sent on every attempt."""
+    masked) and encoded once: that exact text is what is signed and sent on every attempt.
+    `event_id` (default: a new one) is the item's `id`, for a caller that derives it."""
     if event not in ZAPIER_EVENTS:
         raise ValueError(f"no Zapier event called {event!r}")
-    event_id, now = new_id(), utcnow()
+    event_id, now = event_id or new_id(), utcnow()
     envelope = {
         "id": event_id,
         "event": event,

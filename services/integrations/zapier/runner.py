@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from flask import Flask, Response
 
 from services.integrations.zapier.delivery import DeliveryRules, OutboundAudit, deliver_due
+from services.integrations.zapier.poll import PeerReader, poll_insights
+from shared.client import ServiceClient
 from shared.observability import carrying_request_id
 
 log = logging.getLogger(__name__)
@@ -39,28 +41,59 @@ def install_delivery(app: Flask, settings: Mapping[str, Any], *, audit: Outbound
     rules = DeliveryRules.from_settings(settings)
     schedule = DeliverySchedule(interval=settings["ZAPIER_DELIVER_EVERY_SECONDS"])
     app.extensions["zapier_delivery"] = schedule
+    # Without a service token insights would refuse the poll: only deliveries run then.
+    insights = insights_reader(settings) if settings.get("SERVICE_TOKEN") else None
+    run = ZapierRun(app, schedule, rules, audit, insights)
 
     @app.after_request
     def _deliver_when_due(response: Response) -> Response:
         if schedule.take_if_due():
-            response.call_on_close(carrying_request_id(_work(app, schedule, rules, audit)))
+            response.call_on_close(carrying_request_id(run))
         return response
 
 
-def _work(
-    app: Flask, schedule: DeliverySchedule, rules: DeliveryRules, audit: OutboundAudit
-) -> Callable[[], None]:
-    def work() -> None:
-        session = app.extensions["session_factory"]()
+def insights_reader(settings: Mapping[str, Any]) -> ServiceClient:
+    """The insights service as the poll reads it, with this service's token."""
+    return ServiceClient(
+        settings["INSIGHTS_URL"],
+        settings.get("SERVICE_TOKEN"),
+        name="insights",
+        connect_timeout=settings.get("HTTP_CONNECT_TIMEOUT", 2.0),
+        read_timeout=settings.get("HTTP_READ_TIMEOUT", 10.0),
+    )
+
+
+@dataclass
+class ZapierRun:
+    """One in-service run: poll insights for its events, then send what is due."""
+
+    app: Flask
+    schedule: DeliverySchedule
+    rules: DeliveryRules
+    audit: OutboundAudit
+    insights: PeerReader | None
+
+    def __call__(self) -> None:
+        session = self.app.extensions["session_factory"]()
         try:
-            keyring = app.extensions["vault"].keyring
-            report = deliver_due(session=session, keyring=keyring, rules=rules, audit=audit)
+            self._poll(session)
+            keyring = self.app.extensions["vault"].keyring
+            report = deliver_due(
+                session=session, keyring=keyring, rules=self.rules, audit=self.audit
+            )
             if report.counts:
                 log.info("zapier deliveries: %s", report)
         except Exception:  # after the answer: nobody to tell but the log
             log.exception("running zapier deliveries failed")
         finally:
             session.close()
-            schedule.running = False
+            self.schedule.running = False
 
-    return work
+    def _poll(self, session: Any) -> None:
+        if self.insights is None:
+            return
+        try:
+            poll_insights(session=session, insights=self.insights)
+        except Exception as exc:  # insights down: its events wait for the next run
+            session.rollback()
+            log.warning("polling insights for zapier events failed: %s", type(exc).__name__)

@@ -1,0 +1,139 @@
+"""insight_confirmed reaches Zapier only through the insights service's HTTP API: a real
+insights app on a loopback port, polled since a stored cursor, delivered once."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from sqlalchemy import delete, select, update
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from services.insights.app import create_app as create_insights
+from services.integrations.app import create_app
+from services.integrations.events.services import record_outbound_call
+from services.integrations.zapier.delivery import DeliveryRules, deliver_due
+from services.integrations.zapier.poll import CONFIRMED_CURSOR, poll_insights
+from shared.client import ServiceClient
+from shared.models import ZapierCursor, ZapierDelivery, ZapierSample, ZapierSubscription
+from tests.integration.integrations.zapier_receiver import ZapierReceiver
+from tests.mariadb import free_port
+
+LOCAL_RECEIVER = {
+    "OUTBOUND_ALLOW_LOCAL": "true",
+    "OUTBOUND_ALLOWED_HOSTS": "zapier=127.0.0.1",
+    "ZAPIER_DELIVER_EVERY_SECONDS": "0",
+}
+
+
+class _Quiet(WSGIRequestHandler):
+    def log(self, type: str, message: str, *args: object) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def insights_url(database_url: str) -> Iterator[str]:
+    app = create_insights({"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"})
+    server: BaseWSGIServer = make_server(
+        "127.0.0.1", free_port(), app, threaded=True, request_handler=_Quiet
+    )
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join()
+
+
+@pytest.fixture(scope="module")
+def zapier_app(database_url: str) -> Flask:
+    return create_app({"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING", **LOCAL_RECEIVER})
+
+
+@pytest.fixture
+def receiver(zapier_app: Flask) -> Iterator[ZapierReceiver]:
+    server = ZapierReceiver()
+    yield server
+    server.close()
+    with zapier_app.extensions["session_factory"]() as session:
+        session.execute(update(ZapierSubscription).values(is_active=False))
+        session.execute(
+            update(ZapierDelivery)
+            .where(ZapierDelivery.status == "pending")
+            .values(status="cancelled")
+        )
+        session.execute(delete(ZapierCursor).where(ZapierCursor.name == CONFIRMED_CURSOR))
+        session.commit()
+
+
+def test_a_confirmed_insight_is_polled_from_insights_and_delivered_once(
+    zapier_app, insights_url, receiver, token_factory
+):
+    client = zapier_app.test_client()
+    zap = {"Authorization": f"Bearer {token_factory('zapier')}"}
+    hook = {"target_url": receiver.answer("confirmed", 200), "event": "insight_confirmed"}
+    assert client.post("/v1/zapier/hooks", json=hook, headers=zap).status_code == 201
+    insights = ServiceClient(insights_url, token_factory("insights:read", "insights:write"))
+    factory = zapier_app.extensions["session_factory"]
+
+    def poll_and_deliver() -> dict[str, int]:
+        with factory() as session:
+            counts = poll_insights(session=session, insights=insights)
+            deliver_due(
+                session=session,
+                keyring=zapier_app.extensions["vault"].keyring,
+                rules=DeliveryRules.from_settings(zapier_app.config),
+                audit=record_outbound_call,
+            )
+        return counts
+
+    assert poll_and_deliver() == {"insight_confirmed": 0}  # the first poll only sets the cursor
+    made = insights.post(
+        "/v1/insights",
+        json={
+            "insight_category": "command_constraints",
+            "title": "robocopy /MIR needs /XD on the NAS",
+            "description": "Without /XD the recycle bin is mirrored too.",
+        },
+    )
+    insights.post(f"/v1/insights/{made['id']}/confirm", json={"reason": "seen twice"})
+
+    assert poll_and_deliver() == {"insight_confirmed": 1}
+    assert poll_and_deliver() == {"insight_confirmed": 0}  # the same confirmation is old news
+
+    [got] = receiver.received["confirmed"]
+    data = json.loads(got.body)["data"]
+    assert data["insight_id"] == made["id"] and data["confidence_level"] == "confirmed"
+    assert data["title"] == "robocopy /MIR needs /XD on the NAS"
+    with factory() as session:
+        samples = session.scalars(
+            select(ZapierSample.body).where(ZapierSample.event == "insight_confirmed")
+        ).all()
+    assert sum(made["id"] in body for body in samples) == 1
+
+
+def test_the_poll_command_reads_insights_with_the_service_token(
+    database_url, insights_url, receiver, token_factory
+):
+    env = {
+        **os.environ,
+        "DATABASE_URL": database_url,
+        "INSIGHTS_URL": insights_url,
+        "SERVICE_TOKEN": token_factory("insights:read"),
+        "LOG_LEVEL": "WARNING",
+    }
+    command = [sys.executable, "-m", "services.integrations.cli", "zapier-poll"]
+
+    first = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    broken = subprocess.run(
+        command, env={**env, "SERVICE_TOKEN": "msp_not-a-token"}, capture_output=True, text=True
+    )
+
+    assert first.returncode == 0, first.stderr
+    assert first.stdout.strip() == "zapier poll: 0 insight_confirmed"
+    assert broken.returncode != 0 and "msp_not-a-token" not in broken.stderr + broken.stdout
