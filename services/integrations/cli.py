@@ -48,6 +48,8 @@ from services.integrations.webhooks.unsigned import (
     prune_rejected,
 )
 from services.integrations.zapier.delivery import DeliveryRules, deliver_due
+from services.integrations.zapier.poll import poll_insights
+from services.integrations.zapier.runner import insights_reader
 from shared.config import ensure_sqlite_folder
 from shared.db import make_engine, make_session_factory
 from shared.errors import DomainError
@@ -336,6 +338,17 @@ def zapier_deliver(ctx: click.Context, limit: int) -> None:
             limit=limit,
         )
     click.echo(f"zapier deliveries: {report}")
+
+
+@integrations.command("zapier-poll")
+@click.pass_context
+def zapier_poll(ctx: click.Context) -> None:
+    """Publish the Zapier events that happened in insights since the last poll (read through
+    its API with SERVICE_TOKEN); run it before zapier-deliver."""
+    settings = ctx.obj["settings"]
+    with _session(settings) as session:
+        counts = poll_insights(session=session, insights=insights_reader(settings))
+    click.echo("zapier poll: " + ", ".join(f"{n} {event}" for event, n in counts.items()))
 
 
 if __name__ == "__main__":
