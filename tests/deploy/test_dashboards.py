@@ -1,7 +1,7 @@
 """Grafana dashboards: every file is a dashboard Grafana can import, every panel queries a declared
 data source, every PromQL expression parses (promtool) and names only metrics the three services
-really export (scraped from the real apps), and every SQL panel runs on the migrated MariaDB schema
-as the read-only login of deploy/monitoring/dashboards/grafana-reader.sql."""
+really export and labels those metrics carry (scraped from the real apps), and every SQL panel
+runs on the migrated MariaDB schema as the read-only login of grafana-reader.sql."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import secrets
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import yaml
 from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from prometheus_client import REGISTRY
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
@@ -29,7 +31,7 @@ from services.backups.app import create_app as create_backups
 from services.insights.app import create_app as create_insights
 from services.integrations.app import create_app as create_integrations
 from shared.db import make_engine
-from shared.models import BackupLog, Client, LearningMetric
+from shared.models import BackupLog, BackupSchedule, Client, LearningMetric
 from tests.mariadb import MariaDBServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -301,16 +303,61 @@ def _sample_names(exposition: str) -> set[str]:
     return names
 
 
+TODAY = datetime.now(UTC).date()
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """A freshly migrated database of this module's own, and the ids of the clients in it."""
+
+    url: str
+    client_ids: list[str]
+
+
 @pytest.fixture(scope="module")
-def exported(database_url: str) -> set[str]:
-    """The series names the three real apps serve at /metrics on a migrated database."""
-    overrides = {"DATABASE_URL": database_url, "LOG_LEVEL": "WARNING"}
+def seeded(mariadb_server: MariaDBServer) -> Seeded:
+    """Two clients with a day of learning metrics, the all-clients row, an old day; a daily
+    schedule with a verified success and a failed run."""
+    url = mariadb_server.migrated_database("msp_dashboards")
+    return Seeded(url, _seed(url))
+
+
+def _labels_of_untouched_metrics() -> dict[str, set[str]]:
+    """Label names of the metrics this process registered, samples or not (Prometheus adds
+    job and instance to every series; a histogram's buckets carry le)."""
+    found: dict[str, set[str]] = {}
+    for name, collector in REGISTRY._names_to_collectors.items():
+        labels = set(getattr(collector, "_labelnames", ()))
+        found[name] = labels | ({"le"} if name.endswith("_bucket") else set())
+    return found
+
+
+def _scraped_labels(exposition: str) -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for name, labels in re.findall(r"^([A-Za-z_:][\w:]*)(?:\{(.*)\})? \S+$", exposition, re.M):
+        found.setdefault(name, set()).update(re.findall(r'(\w+)="', labels))
+    return found
+
+
+@pytest.fixture(scope="module")
+def exported(seeded: Seeded) -> dict[str, set[str]]:
+    """Series name -> label names, for every series the three real apps serve at /metrics on
+    a migrated database holding a schedule, a verified backup and insights figures."""
+    overrides = {"DATABASE_URL": seeded.url, "LOG_LEVEL": "WARNING"}
+    scraped: dict[str, set[str]] = {}
     names: set[str] = set()
     for service, factory in FACTORIES.items():
         answer = factory(overrides).test_client().get("/metrics")
         assert answer.status_code == 200, service
-        names |= _sample_names(answer.get_data(as_text=True))
-    return names
+        text = answer.get_data(as_text=True)
+        names |= _sample_names(text)
+        for name, labels in _scraped_labels(text).items():
+            scraped.setdefault(name, set()).update(labels)
+    registered = _labels_of_untouched_metrics()
+    return {
+        name: scraped.get(name, set()) | registered.get(name, set()) | {"job", "instance"}
+        for name in names
+    }
 
 
 @pytest.fixture(scope="module")
@@ -356,7 +403,30 @@ def test_every_metric_a_panel_names_is_one_the_services_export(
 ) -> None:
     named = metric_names(_promql(dashboard, target["expr"]))
     assert named, f"{label}: no metric found in {target['expr']}"
-    assert named <= exported, f"{label}: not exported: {sorted(named - exported)}"
+    assert named <= set(exported), f"{label}: not exported: {sorted(named - set(exported))}"
+
+
+def label_names(expression: str, legend: str) -> set[str]:
+    """Label names an expression matches or groups on, and those its legend shows."""
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', '""', expression)
+    names = set(re.findall(r"(\w+)\s*(?:=~|!~|!=|=)\s*\"", text))
+    for listed in re.findall(
+        r"\b(?:by|without|on|ignoring|group_left|group_right)\s*\(([^)]*)\)", text
+    ):
+        names |= {name.strip() for name in listed.split(",") if name.strip()}
+    return names | set(re.findall(r"\{\{\s*(\w+)\s*\}\}", legend))
+
+
+@pytest.mark.parametrize(
+    ("label", "dashboard", "target"), [pytest.param(*t[:2], t[3], id=t[0]) for t in PROMQL]
+)
+def test_every_label_a_panel_matches_groups_or_shows_is_one_its_metrics_carry(
+    label: str, dashboard: dict[str, Any], target: dict[str, Any], exported: dict[str, set[str]]
+) -> None:
+    expression = _promql(dashboard, target["expr"])
+    carried = set().union(*(exported.get(name, set()) for name in metric_names(expression)))
+    used = label_names(expression, target.get("legendFormat", ""))
+    assert used <= carried, f"{label}: no metric of it has {sorted(used - carried)}"
 
 
 @pytest.mark.parametrize(
@@ -387,6 +457,22 @@ def test_the_metric_reader_finds_selectors_and_nothing_else(
     assert metric_names(expression) == named
 
 
+@pytest.mark.parametrize(
+    ("expression", "legend", "wrong"),
+    [
+        ("sum by (vendr) (rate(psa_requests_total[5m]))", "{{vendr}}", "vendr"),
+        ('sum(rate(http_requests_total{servce="insights"}[5m]))', "", "servce"),
+        ("sum by (service) (rate(http_requests_total[5m]))", "{{vendor}}", "vendor"),
+        ("max by (database, schedule) (backup_running)", "", "database"),
+    ],
+)
+def test_a_label_no_metric_of_the_panel_carries_is_refused(
+    expression: str, legend: str, wrong: str, exported: dict[str, set[str]]
+) -> None:
+    carried = set().union(*(exported[name] for name in metric_names(expression)))
+    assert wrong in label_names(expression, legend) - carried
+
+
 _TEMPLATES = (
     "sum(rate({}[5m]))",
     'sum by (vendor) (increase({}{{outcome="denied"}}[$__interval]))',
@@ -402,25 +488,23 @@ _TEMPLATES = (
     template=st.sampled_from(_TEMPLATES),
 )
 def test_a_panel_naming_a_metric_nobody_exports_is_refused(
-    name: str, template: str, exported: set[str]
+    name: str, template: str, exported: dict[str, set[str]]
 ) -> None:
     if name in exported or name.lower() in PROMQL_WORDS:
         return
     dashboard: dict[str, Any] = {"templating": {"list": []}}
     named = metric_names(_promql(dashboard, template.format(name)))
-    assert name in named and not named <= exported
+    assert name in named and not named <= set(exported)
 
 
 def test_a_gauge_is_not_read_as_a_counter_nor_a_histogram_as_its_bare_name(
-    exported: set[str],
+    exported: dict[str, set[str]],
 ) -> None:
-    assert {"backup_running", "http_request_duration_seconds_bucket"} <= exported
-    assert not {"backup_running_total", "http_request_duration_seconds"} & exported
+    assert {"backup_running", "http_request_duration_seconds_bucket"} <= set(exported)
+    assert not {"backup_running_total", "http_request_duration_seconds"} & set(exported)
 
 
 # --- SQL: every panel runs as the read-only login, and shows what it says --------------------
-
-TODAY = datetime.now(UTC).date()
 
 
 def _sql_values(ids: list[str], start: datetime, end: datetime) -> dict[str, str]:
@@ -439,13 +523,14 @@ def _expand(query: str, values: dict[str, str]) -> str:
 
 
 def _seed(url: str) -> list[str]:
-    """Two clients with a day of learning metrics each, the all-clients row, two backups."""
     engine = make_engine(url)
     started = datetime.now(UTC) - timedelta(hours=2)
     with Session(engine) as session:
+        schedule = BackupSchedule(name="nightly", backup_type="daily", cron_expression="0 2 * * *")
+        session.add(schedule)
         clients = [Client(name="Acme"), Client(name="Globex")]
         session.add_all(clients)
-        session.flush()
+        session.flush()  # ids for the rows below
         for client, (observed, repeats) in zip(clients, [(4, 3), (0, 0)], strict=True):
             session.add(_day(TODAY, client.id, observed, repeats, flagged=2, prevented=1))
         session.add(_day(TODAY, None, 4, 3, flagged=4, prevented=2))
@@ -453,6 +538,7 @@ def _seed(url: str) -> list[str]:
         for status, size in (("succeeded", 2048), ("failed", None)):
             session.add(
                 BackupLog(
+                    schedule_id=schedule.id,
                     backup_type="daily",
                     status=status,
                     database_name="msp",
@@ -485,12 +571,13 @@ def _day(
 
 
 @pytest.fixture(scope="module")
-def reader(mariadb_server: MariaDBServer) -> Iterator[tuple[pymysql.Connection, list[str]]]:
-    """A fresh migrated database with known rows, and a connection to it as the login that
-    grafana-reader.sql makes (database and login names swapped for this run's own)."""
-    url = mariadb_server.migrated_database("msp_dashboards")
-    database = make_url(url).database
-    ids = _seed(url)
+def reader(
+    mariadb_server: MariaDBServer, seeded: Seeded
+) -> Iterator[tuple[pymysql.Connection, list[str]]]:
+    """A connection to the seeded database as the login that grafana-reader.sql makes (its
+    database and login names swapped for this run's own)."""
+    database = make_url(seeded.url).database
+    ids = seeded.client_ids
     login, password = f"grafana_{secrets.token_hex(4)}", secrets.token_urlsafe(16)
     grants = READER_GRANTS.read_text(encoding="utf-8")
     grants = re.sub(r"--[^\n]*", "", grants).replace("`msp`.", f"`{database}`.")
