@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import getpass
 import json
+import signal
 import sys
 import threading
 from collections.abc import Callable
@@ -17,7 +18,8 @@ from services.backups import config
 from services.backups.catalog import services
 from services.backups.catalog.restores import prepare_restore, restore_facts, run_restore
 from services.backups.catalog.schemas import BackupLogSchema
-from services.backups.dump.job_control import JobControl
+from services.backups.dump.job_control import SHUTDOWN_REASON, JobControl
+from services.backups.jobs.claim import NotClaimable, claim_queued
 from services.backups.jobs.runner import BackupPlan, run_backup_job
 from services.backups.progress_bar import ProgressBar, progress_line
 from services.backups.runtime import BackupRuntime, runtime_from_settings
@@ -202,6 +204,8 @@ def run_due() -> None:
             f"{plan.backup_id} {final['status']} {one_line(final['error_message'] or '')}".rstrip(),
             err=True,
         )
+    if runtime.notifier is not None:  # what an outage of integrations left pending
+        runtime.notifier.deliver()
     failed = [r["id"] for r in results if r["status"] != "succeeded"]
     _emit(
         {"started": results, "waiting": list(due.waiting), "failed": failed},
@@ -209,6 +213,32 @@ def run_due() -> None:
     )
     if failed:
         _fail(f"{len(failed)} of {len(results)} backups failed: {', '.join(failed)}")
+
+
+@cli.command("run-job")
+@click.argument("backup_id")
+def run_job(backup_id: str) -> None:
+    """Run a queued backup here: the command of its Kubernetes Job; exit 1 if it fails.
+
+    It claims the row (and its lease) first, so a Job started twice runs the backup once.
+    SIGTERM (the pod deleted, the Job's deadline) stops it like a service's shutdown: the
+    row ends failed 'interrupted by shutdown', nothing is left behind, the notice is staged.
+    """
+    runtime = _runtime()
+    try:
+        plan = claim_queued(runtime, backup_id)
+    except NotClaimable as exc:
+        _fail(str(exc))
+    job = partial(run_backup_job, runtime=runtime, plan=plan)
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        _wait_cancellable(job, lambda _reason: runtime.leases.stop_all(SHUTDOWN_REASON))
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    final = _backup_json(runtime, backup_id)
+    _emit(final, f"backup {backup_id}: {final['status']} (notice {final['notice_status'] or '-'})")
+    if final["status"] != "succeeded":
+        _fail(final["error_message"] or "the backup failed")
 
 
 @cli.command("list")

@@ -2,20 +2,24 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from shared.config import (
     COMMON_SETTINGS,
+    ConfigError,
     Setting,
-    load_or_exit,
     load_settings,
     parse_bool,
     parse_database_url,
     parse_http_url,
     parse_optional_text,
     parse_positive_float,
+    parse_positive_int,
 )
 from shared.models.backups import COMPRESSIONS, STORAGES
 from shared.models.tickets import TICKET_SYSTEMS
@@ -53,6 +57,27 @@ def parse_level(low: int, high: int) -> Callable[[str], int]:
         return value
 
     return parse
+
+
+# Where a backup runs: a thread of the service process (embedded default, compose), or a
+# Kubernetes Job of its own, which a rollout or scale-down of the service never kills.
+RUNNERS = ("thread", "kubernetes-job")
+
+
+def parse_job_template(raw: str) -> dict[str, Any]:
+    """The YAML of a batch/v1 Job whose first container runs the backups image."""
+    try:
+        job = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        raise ValueError("expected the YAML of a Kubernetes Job") from None
+    if not isinstance(job, dict) or (job.get("apiVersion"), job.get("kind")) != ("batch/v1", "Job"):
+        raise ValueError("expected a Kubernetes Job (apiVersion batch/v1, kind Job)")
+    containers = (((job.get("spec") or {}).get("template") or {}).get("spec") or {}).get(
+        "containers"
+    )
+    if not isinstance(containers, list) or not containers or not isinstance(containers[0], dict):
+        raise ValueError("expected spec.template.spec.containers with the backups container")
+    return job
 
 
 BACKUP_SETTINGS: tuple[Setting, ...] = (
@@ -101,13 +126,53 @@ BACKUP_SETTINGS: tuple[Setting, ...] = (
         True,
         "tell the integrations service about failed backups",
     ),
+    Setting(
+        "BACKUP_NOTICE_MAX_ATTEMPTS",
+        parse_positive_int,
+        8,
+        "attempts to deliver a failure or warning notice before it is failed for good",
+    ),
+    Setting(
+        "BACKUP_NOTICE_RETRY_SECONDS",
+        parse_positive_float,
+        30.0,
+        "wait after a notice's first failed attempt; doubles each time, at most an hour",
+    ),
+    Setting(
+        "BACKUP_RUNNER",
+        parse_one_of(RUNNERS),
+        "thread",
+        f"where backups run: {_spelled_out(RUNNERS)}",
+    ),
+    Setting(
+        "BACKUP_JOB_TEMPLATE",
+        parse_job_template,
+        None,
+        "YAML of the Kubernetes Job a backup runs in (deploy/k8s/backup-job-template.yaml)",
+    ),
+    Setting(
+        "BACKUP_JOB_START_SECONDS",
+        parse_positive_float,
+        300.0,
+        "how long a queued backup waits for its Kubernetes Job to claim it before run-due fails it",
+    ),
+    Setting(
+        "BACKUP_JOB_SERVICEACCOUNT_DIR",
+        str,
+        "/var/run/secrets/kubernetes.io/serviceaccount",
+        "the pod's service-account token, CA and namespace (Kubernetes in-cluster config)",
+    ),
 )
 SETTINGS: tuple[Setting, ...] = (*COMMON_SETTINGS, *BACKUP_SETTINGS)
 
 
 def load(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Parse the settings or stop with one line naming the bad variable."""
-    return _resolved(load_or_exit(SETTINGS, environ))
+    try:
+        return parse(environ)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 def parse(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -119,4 +184,6 @@ def _resolved(settings: dict[str, Any]) -> dict[str, Any]:
     # Resolved once, against the folder the process started in: artifact locations are
     # recorded under it, and a relative folder would be joined to them a second time.
     settings["BACKUP_FOLDER"] = str(Path(settings["BACKUP_FOLDER"]).resolve())
+    if settings["BACKUP_RUNNER"] == "kubernetes-job" and settings["BACKUP_JOB_TEMPLATE"] is None:
+        raise ConfigError("BACKUP_JOB_TEMPLATE is required when BACKUP_RUNNER is kubernetes-job")
     return settings

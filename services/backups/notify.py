@@ -5,10 +5,15 @@ from __future__ import annotations
 import logging
 from typing import Any, Protocol
 
-from shared.client import ServiceClient
+from shared.client import PeerError, ServiceClient
 from shared.errors import DomainError
 
 _log = logging.getLogger(__name__)
+
+# What integrations refuses for the request itself: the same request can never succeed.
+# Everything else (unreachable, 5xx, 401/403 a new token fixes, 409 "still in flight", 429)
+# is worth another try later.
+REFUSED_FOR_GOOD = frozenset({400, 404, 405, 410, 413, 415, 422})
 
 
 class FailureNotifier(Protocol):
@@ -21,42 +26,78 @@ class FailureNotifier(Protocol):
     def restore_finished(self, *, restore: dict[str, Any]) -> dict[str, Any]: ...
 
 
+class NoticeNotTaken(Exception):
+    """Integrations did not take one request of a notice; `for_good` when retrying is futile."""
+
+    def __init__(self, reason: str, *, for_good: bool) -> None:
+        super().__init__(reason)
+        self.for_good = for_good
+
+
 class IntegrationsNotifier:
     """POST /v1/integration-events, then POST /v1/tickets when a ticketing PSA is configured.
 
-    A failed notification is logged and returned, never raised: it must not change the
-    backup's own result (which is already `failed`).
+    The requests of a notice are built once (`failure_requests`, `warning_requests`) and sent
+    as they are, with their Idempotency-Key, as often as delivery needs (`send`): a retried
+    request is the same request, so integrations records it once.
     """
 
     def __init__(self, client: ServiceClient, *, ticket_integration: str | None) -> None:
         self._client = client
         self._ticket_integration = ticket_integration
 
-    def backup_failed(self, *, backup: dict[str, Any]) -> dict[str, Any]:
-        """Record the event and open a ticket; returns what happened, for the log row."""
-        outcome: dict[str, Any] = {"event": self._post("/v1/integration-events", _event(backup))}
+    def failure_requests(self, backup: dict[str, Any]) -> list[dict[str, Any]]:
+        """The event, and the ticket when a ticketing PSA is configured."""
+        requests = [_request("/v1/integration-events", _event(backup))]
         if self._ticket_integration:
-            outcome["ticket"] = self._post("/v1/tickets", _ticket(backup, self._ticket_integration))
-        return outcome
+            requests.append(_request("/v1/tickets", _ticket(backup, self._ticket_integration)))
+        return requests
+
+    def warning_requests(self, backup: dict[str, Any], warning: str) -> list[dict[str, Any]]:
+        """The event of a suspicious but completed backup (say, far smaller than the last)."""
+        body = _event(backup, event="backup_warning")
+        body["request_data"]["warning"] = warning[:2000]
+        return [_request("/v1/integration-events", body)]
+
+    def send(self, request: dict[str, Any]) -> None:
+        """Send one request of a notice; NoticeNotTaken says why it did not land."""
+        try:
+            self._client.post(request["path"], json=request["body"], idempotency_key=request["key"])
+        except PeerError as exc:
+            refused = exc.peer_status in REFUSED_FOR_GOOD
+            reason = f"integrations answered {exc.peer_status}"
+            raise NoticeNotTaken(reason, for_good=refused) from None
+        except (DomainError, OSError) as exc:
+            raise NoticeNotTaken(type(exc).__name__, for_good=False) from None
+
+    def backup_failed(self, *, backup: dict[str, Any]) -> dict[str, Any]:
+        """Send the failure notice once, now; returns what happened to each part."""
+        return self._send_all(self.failure_requests(backup))
 
     def backup_warning(self, *, backup: dict[str, Any], warning: str) -> dict[str, Any]:
-        """Record a suspicious but completed backup (for example far smaller than the last)."""
-        body = _event(backup, event="backup_warning")
-        body["request_data"]["warning"] = warning
-        return {"event": self._post("/v1/integration-events", body)}
+        """Send the warning notice once, now."""
+        return self._send_all(self.warning_requests(backup, warning))
 
     def restore_finished(self, *, restore: dict[str, Any]) -> dict[str, Any]:
         """Record a restore's end in the audit: who asked, into which database, the outcome."""
-        return {"event": self._post("/v1/integration-events", _restore_event(restore))}
+        return self._send_all([_request("/v1/integration-events", _restore_event(restore))])
 
-    def _post(self, path: str, body: dict[str, Any]) -> str:
-        key = f"backup-failed-{body.pop('_key')}"
-        try:
-            self._client.post(path, json=body, idempotency_key=key)
-        except (DomainError, OSError) as exc:
-            _log.warning("could not notify integrations at %s: %s", path, type(exc).__name__)
-            return f"failed: {type(exc).__name__}"
-        return "sent"
+    def _send_all(self, requests: list[dict[str, Any]]) -> dict[str, Any]:
+        outcome: dict[str, Any] = {}
+        for request in requests:
+            part = "ticket" if request["path"] == "/v1/tickets" else "event"
+            try:
+                self.send(request)
+            except NoticeNotTaken as exc:
+                _log.warning("could not notify integrations at %s: %s", request["path"], exc)
+                outcome[part] = f"failed: {exc}"
+                continue
+            outcome[part] = "sent"
+        return outcome
+
+
+def _request(path: str, body: dict[str, Any]) -> dict[str, Any]:
+    return {"path": path, "key": f"backup-failed-{body.pop('_key')}", "body": body}
 
 
 def _event(backup: dict[str, Any], *, event: str = "backup_failed") -> dict[str, Any]:

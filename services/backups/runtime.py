@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from services.backups.adapters.kubernetes_jobs import InClusterApi, KubernetesJobs
 from services.backups.adapters.mariadb_client import MariaDBTarget
 from services.backups.adapters.storage import LocalStorage, Storage
 from services.backups.leases import LeaseKeeper
-from services.backups.notify import FailureNotifier, IntegrationsNotifier
+from services.backups.notice_outbox import NoticeOutbox, RetryPolicy
+from services.backups.notify import IntegrationsNotifier
 from shared.client import ServiceClient
 from shared.errors import ValidationFailed
 
@@ -26,7 +29,8 @@ class BackupRuntime:
     default_storage: str
     default_compression: str
     session_factory: sessionmaker[Session]
-    notifier: FailureNotifier | None = None
+    # The outbox of failure and warning notices (None: BACKUP_NOTIFY_FAILURES is off).
+    notifier: NoticeOutbox | None = None
     s3_options: dict[str, Any] = field(default_factory=dict)
     progress_interval: float = 1.0
     database_url: str = ""
@@ -34,11 +38,34 @@ class BackupRuntime:
     heartbeat_seconds: float = 5.0
     # How long a failed or finished job retries its final status while the database is down.
     final_write_seconds: float = 120.0
+    # "thread" (this process runs the job) or "kubernetes-job" (a Job of its own does).
+    runner: str = "thread"
+    job_template: dict[str, Any] | None = None
+    job_start_seconds: float = 300.0
+    serviceaccount_dir: str = "/var/run/secrets/kubernetes.io/serviceaccount"
     leases: LeaseKeeper = field(init=False, repr=False)
     _s3: Storage | None = field(default=None, init=False, repr=False)
+    _kubernetes: KubernetesJobs | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.leases = LeaseKeeper(self.session_factory, self.heartbeat_seconds)
+
+    def queued_lease_expiry(self) -> datetime:
+        """Until when a new queued row is safe from the sweep.
+
+        A thread's lease is renewed by this process from the start; a Kubernetes Job's pod
+        must first be scheduled and started, so its row waits longer, unrenewed, for the claim.
+        """
+        if self.runner == "kubernetes-job":
+            return datetime.now(UTC) + timedelta(seconds=self.job_start_seconds)
+        return self.leases.expiry()
+
+    def kubernetes_jobs(self) -> KubernetesJobs:
+        """The Kubernetes API of the pod this process runs in (JobNotCreated outside one)."""
+        if self._kubernetes is None:
+            api = InClusterApi.from_environment(self.serviceaccount_dir)
+            self._kubernetes = KubernetesJobs(api)
+        return self._kubernetes
 
     def level(self, codec: str) -> int | None:
         """The configured level of `codec` (None: the codec's own default)."""
@@ -102,9 +129,14 @@ def runtime_from_settings(
             connect_timeout=settings.get("HTTP_CONNECT_TIMEOUT", 2.0),
             read_timeout=settings.get("HTTP_READ_TIMEOUT", 10.0),
         )
-        notifier = IntegrationsNotifier(
+        sender = IntegrationsNotifier(
             client, ticket_integration=settings.get("BACKUP_TICKET_INTEGRATION")
         )
+        policy = RetryPolicy(
+            max_attempts=settings.get("BACKUP_NOTICE_MAX_ATTEMPTS", 8),
+            first_delay=settings.get("BACKUP_NOTICE_RETRY_SECONDS", 30.0),
+        )
+        notifier = NoticeOutbox(session_factory, sender, policy)
     return BackupRuntime(
         source_url=settings.get("BACKUP_SOURCE_URL") or settings["DATABASE_URL"],
         database_url=settings["DATABASE_URL"],
@@ -114,6 +146,12 @@ def runtime_from_settings(
         session_factory=session_factory,
         notifier=notifier,
         heartbeat_seconds=settings.get("BACKUP_HEARTBEAT_SECONDS", 5.0),
+        runner=settings.get("BACKUP_RUNNER", "thread"),
+        job_template=settings.get("BACKUP_JOB_TEMPLATE"),
+        job_start_seconds=settings.get("BACKUP_JOB_START_SECONDS", 300.0),
+        serviceaccount_dir=settings.get(
+            "BACKUP_JOB_SERVICEACCOUNT_DIR", "/var/run/secrets/kubernetes.io/serviceaccount"
+        ),
         levels={
             "zstd": settings.get("BACKUP_ZSTD_LEVEL", 1),
             "gzip": settings.get("BACKUP_GZIP_LEVEL", 6),

@@ -14,6 +14,7 @@ from sqlalchemy import (
     Index,
     String,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -26,6 +27,9 @@ COMPRESSIONS = ("zstd", "gzip", "none")
 VERIFICATION_STATUSES = ("passed", "failed", "not_verified")
 VERIFY_MODES = ("none", "checksum", "restore")
 RESTORE_STATUSES = ("running", "succeeded", "failed")
+# Whether a backup's failure or warning notice reached the integrations service (NULL: none due).
+NOTICE_STATUSES = ("pending", "delivered", "failed")
+NOTICE_KINDS = ("backup_failed", "backup_warning")
 
 
 class BackupSchedule(TimestampMixin, Base):
@@ -74,6 +78,8 @@ class BackupLog(Base):
         Index(None, "backup_completed_at"),
         Index(None, "verification_status"),
         Index(None, "status", "lease_expires_at"),
+        CheckConstraint(enum_check("notice_status", NOTICE_STATUSES), name="notice_status"),
+        Index(None, "notice_status"),
     )
 
     id: Mapped[str] = uuid_pk()
@@ -117,6 +123,12 @@ class BackupLog(Base):
     verification_details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     verified_at: Mapped[datetime | None]
     error_message: Mapped[str | None] = mapped_column(Text)
+    # What the request asked to verify: a Kubernetes Job runs the row, not the request (0016).
+    verify_mode: Mapped[str | None] = mapped_column(String(10))
+    # The failure or warning notice (backup_notices): pending until integrations has it.
+    notice_status: Mapped[str | None] = mapped_column(String(20))
+    notice_attempts: Mapped[int] = mapped_column(default=0)
+    notice_error: Mapped[str | None] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     def calculate_duration(self) -> float | None:
@@ -155,3 +167,35 @@ class RestoreLog(Base):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     progress_updated_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+
+
+class BackupNotice(Base):
+    """The outbox of failure and warning notices: written with the backup's final status,
+    delivered after the commit and retried with backoff until integrations has it.
+
+    `requests` holds the exact bodies and Idempotency-Keys sent, so a retry is the same
+    request and integrations records the event (and opens the ticket) once.
+    """
+
+    __tablename__ = "backup_notices"
+    __table_args__ = (
+        CheckConstraint(enum_check("kind", NOTICE_KINDS), name="kind"),
+        CheckConstraint(enum_check("status", NOTICE_STATUSES), name="status"),
+        UniqueConstraint("backup_id", "kind"),
+        Index(None, "status", "next_attempt_at"),
+    )
+
+    id: Mapped[str] = uuid_pk()
+    backup_id: Mapped[str] = mapped_column(
+        CHAR(36), ForeignKey("backup_log.id", ondelete="CASCADE")
+    )
+    kind: Mapped[str] = mapped_column(String(20))
+    requests: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
+    # How many of `requests` integrations has accepted (a retry sends only the rest).
+    parts_done: Mapped[int] = mapped_column(default=0)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    delivered_at: Mapped[datetime | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -17,7 +17,8 @@ from services.backups.catalog.schemas import (
     RestoreRequestSchema,
     RestoreStatusSchema,
 )
-from services.backups.jobs.runner import BackupPlan, run_backup_job
+from services.backups.jobs.launch import start_backup_job
+from services.backups.jobs.runner import BackupPlan
 from services.backups.runtime import BackupRuntime
 from shared.models import BackupLog, RestoreLog
 from shared.pagination import Page
@@ -39,9 +40,15 @@ def submit(job: Any, **kwargs: Any) -> None:
 
 
 def submit_backup(plan: BackupPlan) -> None:
-    """Queue a backup; its lease is renewed from now on, also while it waits for a worker."""
-    runtime().leases.hold(plan.backup_id, plan.lease_owner)
-    submit(run_backup_job, runtime=runtime(), plan=plan)
+    """Start a committed, queued backup: on a worker thread, or as a Kubernetes Job."""
+    start_backup_job(runtime(), plan, submit)
+
+
+def deliver_notices() -> None:
+    """Deliver the failure and warning notices still pending (integrations was down)."""
+    notifier = runtime().notifier
+    if notifier is not None:
+        notifier.deliver()
 
 
 @blp.route("")
@@ -61,6 +68,8 @@ class Backups(MethodView):
         """Start a backup; poll GET /v1/backups/{id} for progress"""
         backup, plan = services.start_backup(session=db_session(), runtime=runtime(), data=data)
         submit_backup(plan)
+        if runtime().runner == "kubernetes-job":
+            db_session().refresh(backup)  # failed already when its Job was refused
         return {"id": backup.id, "status": backup.status, "status_url": f"/v1/backups/{backup.id}"}
 
 

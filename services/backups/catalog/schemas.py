@@ -9,6 +9,7 @@ from shared.models.backups import (
     BACKUP_STATUSES,
     BACKUP_TYPES,
     COMPRESSIONS,
+    NOTICE_STATUSES,
     STORAGES,
     VERIFICATION_STATUSES,
     VERIFY_MODES,
@@ -71,6 +72,18 @@ class BackupLogSchema(Schema):
     verification_details = ma.fields.Raw(allow_none=True)
     verified_at = ma.fields.DateTime(allow_none=True)
     error_message = ma.fields.String(allow_none=True)
+    verify_mode = ma.fields.String(allow_none=True)
+    notice_status = ma.fields.String(
+        allow_none=True,
+        metadata={
+            "description": "the failure or warning notice to integrations: pending, delivered or "
+            "failed (given up after its last attempt); null when none is due"
+        },
+    )
+    notice_attempts = ma.fields.Integer()
+    notice_error = ma.fields.String(
+        allow_none=True, metadata={"description": "why its last delivery attempt failed"}
+    )
 
     def _duration(self, backup: object) -> float | None:
         return backup.calculate_duration()  # type: ignore[attr-defined,no-any-return]
@@ -81,6 +94,10 @@ class BackupLogQuerySchema(PageArgsSchema):
     status = ma.fields.String(validate=ma.validate.OneOf(BACKUP_STATUSES))
     verification_status = ma.fields.String(validate=ma.validate.OneOf(VERIFICATION_STATUSES))
     schedule_id = Id()
+    notice = ma.fields.String(
+        validate=ma.validate.OneOf(NOTICE_STATUSES),
+        metadata={"description": "only backups whose notice is pending, delivered or failed"},
+    )
 
 
 BackupLogPageSchema = page_schema(BackupLogSchema, "BackupLogPage")

@@ -31,10 +31,11 @@ def list_backups(
     status: str | None = None,
     verification_status: str | None = None,
     schedule_id: str | None = None,
+    notice: str | None = None,
     cursor: str | None = None,
     limit: int = 50,
 ) -> Page[BackupLog]:
-    """Newest first, filtered by type, status, verification and schedule."""
+    """Newest first, filtered by type, status, verification, schedule and notice status."""
     query = filtered(
         select(BackupLog),
         {
@@ -42,6 +43,7 @@ def list_backups(
             BackupLog.status: status,
             BackupLog.verification_status: verification_status,
             BackupLog.schedule_id: schedule_id,
+            BackupLog.notice_status: notice,
         },
     )
     return keyset_page(
@@ -159,11 +161,13 @@ def create_backup(
         pinned=backup_type == "pre-migration",
         backup_started_at=datetime.now(UTC),
         progress_updated_at=datetime.now(UTC),
-        # Queued counts as a phase: the lease starts now and the process that queued it renews.
+        # Queued counts as a phase: the lease starts now and the process that queued it renews
+        # it (a Kubernetes Job's row waits longer, for the Job to claim it).
         lease_owner=new_owner(),
-        lease_expires_at=runtime.leases.expiry(),
+        lease_expires_at=runtime.queued_lease_expiry(),
     )
     verify = _verify_mode(backup_type, data.get("verify"))  # a refusal writes nothing
+    backup.verify_mode = verify
     session.add(backup)
     if commit:
         session.commit()

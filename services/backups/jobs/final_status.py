@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
@@ -27,10 +28,25 @@ class Written(Enum):
     UNREACHABLE = "unreachable"  # the database stayed down past the bound (logged at ERROR)
 
 
+@dataclass(frozen=True)
+class StagedNotice:
+    """A notice that goes into the outbox with the final status (one transaction)."""
+
+    kind: str  # backup_failed or backup_warning
+    backup: dict[str, Any]  # what the notice says about the backup
+    warning: str = ""
+
+
 def write_final(
-    runtime: BackupRuntime, plan: BackupPlan, values: dict[str, Any], *, within: float
+    runtime: BackupRuntime,
+    plan: BackupPlan,
+    values: dict[str, Any],
+    *,
+    within: float,
+    notice: StagedNotice | None = None,
 ) -> Written:
-    """Write `values` (status and the rest) if the row is still this job's, with its schedule.
+    """Write `values` (status and the rest) if the row is still this job's, with its schedule
+    and its notice: a final status never exists without the notice it owes, nor the reverse.
 
     A database that is down is retried with backoff for `within` seconds: a failed backup
     must not stay in_progress because the failure was the database going away.
@@ -39,7 +55,7 @@ def write_final(
     delay = _FIRST_RETRY_SECONDS
     while True:
         try:
-            return _write_owned(runtime, plan, values)
+            return _write_owned(runtime, plan, values, notice)
         except SQLAlchemyError as exc:
             if time.monotonic() + delay > deadline:
                 _log.error(
@@ -54,7 +70,9 @@ def write_final(
             delay = min(delay * 2, _LONGEST_RETRY_SECONDS)
 
 
-def _write_owned(runtime: BackupRuntime, plan: BackupPlan, values: dict[str, Any]) -> Written:
+def _write_owned(
+    runtime: BackupRuntime, plan: BackupPlan, values: dict[str, Any], notice: StagedNotice | None
+) -> Written:
     with runtime.session_factory.begin() as session:
         result = session.execute(
             update(BackupLog)
@@ -72,5 +90,9 @@ def _write_owned(runtime: BackupRuntime, plan: BackupPlan, values: dict[str, Any
                 update(BackupSchedule)
                 .where(BackupSchedule.id == plan.schedule_id)
                 .values(last_status=values["status"])
+            )
+        if notice is not None and runtime.notifier is not None:
+            runtime.notifier.stage(
+                session, backup=notice.backup, kind=notice.kind, warning=notice.warning
             )
     return Written.WRITTEN

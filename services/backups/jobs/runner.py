@@ -29,7 +29,7 @@ from services.backups.dump.sqlite_backup import (
     run_sqlite_backup,
     sqlite_path_from_url,
 )
-from services.backups.jobs.final_status import Written, write_final
+from services.backups.jobs.final_status import StagedNotice, Written, write_final
 from services.backups.retention.prune import apply_schedule_retention
 from services.backups.runtime import BackupRuntime
 from services.backups.verification.checks import VerificationResult
@@ -39,7 +39,13 @@ from shared.observability import log_current_exception
 from shared.redaction import REDACTED, redact_text
 
 _log = logging.getLogger(__name__)
-__all__ = ["BackupPlan", "VerificationFailed", "run_backup_job", "write_progress"]
+__all__ = [
+    "BackupPlan",
+    "VerificationFailed",
+    "fail_unstarted",
+    "run_backup_job",
+    "write_progress",
+]
 SIZE_ANOMALY_RATIO = 0.5
 # Under shutdown the final write must fit the grace period beside the notice.
 SHUTDOWN_WRITE_SECONDS = 3.0
@@ -206,9 +212,12 @@ def _finish(
     warnings = list(outcome.warnings)
     if warning := _size_warning(previous, outcome):
         warnings.append(warning)
-    # One transaction: the succeeded row and its schedule's status, only while the row is ours.
+    news = _new_warnings(warnings, previous)
+    notice = StagedNotice("backup_warning", _notice(plan), "; ".join(news)) if news else None
+    # One transaction: the succeeded row, its schedule's status and its warning notice, only
+    # while the row is ours.
     values = _success_values(outcome, result, warnings)
-    written = write_final(runtime, plan, values, within=runtime.final_write_seconds)
+    written = write_final(runtime, plan, values, within=runtime.final_write_seconds, notice=notice)
     if written is not Written.WRITTEN:
         # Taken over (the sweep failed the row) or never recorded: nobody may trust the file.
         _log.warning("backup %s ended without its success recorded: %s", plan.backup_id, written)
@@ -217,9 +226,8 @@ def _finish(
     telemetry.record_success(plan, outcome.stored_bytes, verified=result is not None)
     if plan.schedule_id and result is not None:  # only a verified success allows a prune
         _prune_after_success(runtime, plan.schedule_id)
-    news = _new_warnings(warnings, previous)
-    if news and runtime.notifier is not None:  # a peer call never holds a transaction open
-        runtime.notifier.backup_warning(backup=_notice(plan), warning="; ".join(news))
+    if notice is not None and runtime.notifier is not None:  # after the commit, no transaction
+        runtime.notifier.deliver(backup_id=plan.backup_id)
 
 
 def _prune_after_success(runtime: BackupRuntime, schedule_id: str) -> None:
@@ -319,12 +327,21 @@ def _fail(
         "verification_status": "failed" if outcome is not None else "not_verified",
     }
     within = SHUTDOWN_WRITE_SECONDS if message == SHUTDOWN_REASON else runtime.final_write_seconds
-    if write_final(runtime, plan, values, within=within) is Written.NOT_OURS:
-        return  # whoever took the row over failed it and sent its notice
+    notice = StagedNotice("backup_failed", _notice(plan, error_message))
+    written = write_final(runtime, plan, values, within=within, notice=notice)
+    if written is Written.NOT_OURS:
+        return  # whoever took the row over failed it and staged its notice
     telemetry.record_failure(plan, dumped=outcome is not None)
-    if runtime.notifier is not None:
-        outcome_of_notice = runtime.notifier.backup_failed(backup=_notice(plan, error_message))
-        _log.info("backup %s failure reported: %s", plan.backup_id, outcome_of_notice)
+    # Unwritten (the database stayed down), the row's lease lapses and the sweep that fails
+    # it stages the notice; written, the notice is in the outbox and goes out now.
+    if written is Written.WRITTEN and runtime.notifier is not None:
+        delivered = runtime.notifier.deliver(backup_id=plan.backup_id)
+        _log.info("backup %s failure notice: %s", plan.backup_id, delivered)
+
+
+def fail_unstarted(runtime: BackupRuntime, plan: BackupPlan, message: str) -> None:
+    """Fail a queued backup that could not be started (its Kubernetes Job was refused)."""
+    _fail(runtime, plan, message, None, None)
 
 
 def _delete_artifact(plan: BackupPlan, storage: Storage, outcome: DumpOutcome) -> None:

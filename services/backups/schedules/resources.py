@@ -6,7 +6,7 @@ from typing import Any
 
 from flask.views import MethodView
 
-from services.backups.catalog.resources import runtime, submit_backup
+from services.backups.catalog.resources import deliver_notices, runtime, submit_backup
 from services.backups.catalog.services import fail_abandoned
 from services.backups.retention import prune
 from services.backups.schedules import services
@@ -56,6 +56,7 @@ class RunDue(MethodView):
         due = services.claim_due(session=db_session(), runtime=runtime(), limit=args["limit"])
         for plan in due.plans:
             submit_backup(plan)
+        deliver_notices()  # what an outage of integrations left pending (notice_outbox)
         return {
             "started": [plan.backup_id for plan in due.plans],
             "waiting": due.waiting,
