@@ -7,7 +7,10 @@ from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 
+from services.backups.config import parse_job_template
+from services.backups.jobs.launch import job_manifest
 from tests.deploy.conftest import (
     DEPLOY,
     PORTS,
@@ -191,3 +194,85 @@ def test_example_secrets_hold_only_placeholders() -> None:
     for doc in load_documents(DEPLOY / "k8s" / "secrets.example.yaml"):
         for value in doc["stringData"].values():
             assert "CHANGE-ME" in value
+
+
+# The backup Job (BACKUP_RUNNER=kubernetes-job): the template, what the service makes of it, and
+# the only Kubernetes API rights the system holds.
+TEMPLATE_MAP = BY_KIND["ConfigMap"]["backup-job-template"]
+BACKUP_JOB = yaml.safe_load(TEMPLATE_MAP["data"]["job.yaml"])
+SERVICE_ONLY_ENV = {"PORT", "GUNICORN_WORKERS", "BACKUP_RUNNER", "BACKUP_JOB_TEMPLATE"}
+
+
+def test_the_job_a_backup_would_run_is_valid_for_kubernetes_with_no_unknown_fields() -> None:
+    job = job_manifest(BACKUP_JOB, "0b8e2a4c-4d1e-4c8a-9f7e-1a2b3c4d5e6f", "msp")
+    kubernetes_validate.validate(job, KUBERNETES_VERSION, strict=True)
+    assert parse_job_template(TEMPLATE_MAP["data"]["job.yaml"]) == BACKUP_JOB
+
+
+def test_the_service_reads_its_job_template_from_the_config_map_and_may_create_jobs() -> None:
+    deployment = BY_KIND["Deployment"]["backups"]
+    env = env_map(pod_spec(deployment)["containers"][0])
+    assert env["BACKUP_RUNNER"] == "kubernetes-job"
+    ref = env["BACKUP_JOB_TEMPLATE"]["configMapKeyRef"]
+    assert (ref["name"], ref["key"]) == ("backup-job-template", "job.yaml")
+    assert pod_spec(deployment)["automountServiceAccountToken"] is True
+    assert BY_KIND["ServiceAccount"]["backups"]["automountServiceAccountToken"] is True
+
+
+def test_a_backup_job_runs_the_service_image_with_its_settings_and_secrets() -> None:
+    service = pod_spec(BY_KIND["Deployment"]["backups"])["containers"][0]
+    (job,) = pod_spec(BACKUP_JOB)["containers"]
+    assert job["image"] == service["image"]
+    assert job["envFrom"] == service["envFrom"]
+    expected = {k: v for k, v in env_map(service).items() if k not in SERVICE_ONLY_ENV}
+    assert env_map(job) == expected
+    assert job["securityContext"] == service["securityContext"]
+    assert "command" not in job  # the service sets it per backup
+
+
+def test_a_backup_job_never_retries_ends_within_its_deadline_and_is_cleaned_up() -> None:
+    spec = BACKUP_JOB["spec"]
+    assert spec["backoffLimit"] == 0
+    assert 3600 <= spec["activeDeadlineSeconds"] <= 86400
+    assert spec["ttlSecondsAfterFinished"] > 0
+    pod = pod_spec(BACKUP_JOB)
+    assert pod["restartPolicy"] == "Never"
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert pod["securityContext"]["runAsUser"] == 10001
+    # It reaches MariaDB like the services, and holds no Kubernetes API token.
+    assert BACKUP_JOB["spec"]["template"]["metadata"]["labels"]["msp.example/database-client"]
+    assert pod["serviceAccountName"] == "backup-job"
+    assert pod["automountServiceAccountToken"] is False
+    assert BY_KIND["ServiceAccount"]["backup-job"]["automountServiceAccountToken"] is False
+    for name, key in secret_refs(pod["containers"][0]):
+        assert key in example_secrets().get(name, set())
+
+
+def test_only_the_backups_service_may_use_the_kubernetes_api_and_only_for_jobs_in_its_namespace() -> (
+    None
+):
+    assert "ClusterRole" not in BY_KIND and "ClusterRoleBinding" not in BY_KIND
+    (role,) = BY_KIND["Role"].values()
+    assert role["metadata"]["namespace"] == "msp"
+    assert role["rules"] == [
+        {
+            "apiGroups": ["batch"],
+            "resources": ["jobs"],
+            "verbs": ["create", "get", "list", "delete"],
+        }
+    ]
+    (binding,) = BY_KIND["RoleBinding"].values()
+    assert binding["roleRef"] == {
+        "apiGroup": "rbac.authorization.k8s.io",
+        "kind": "Role",
+        "name": role["metadata"]["name"],
+    }
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "backups", "namespace": "msp"}
+    ]
+    mounted = [
+        name
+        for name, account in BY_KIND["ServiceAccount"].items()
+        if account.get("automountServiceAccountToken")
+    ]
+    assert mounted == ["backups"]
