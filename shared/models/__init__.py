@@ -3,6 +3,7 @@
 from shared.models.auth import USER_ROLES, ApiToken, ApiUser
 from shared.models.backups import BackupLog, BackupSchedule, RestoreLog
 from shared.models.base import Base, TimestampMixin, new_id, utcnow
+from shared.models.idempotency import RequestIdempotency
 from shared.models.insights import (
     Client,
     CommandCheck,
@@ -50,6 +51,7 @@ __all__ = [
     "Msp360Mapping",
     "Msp360Plan",
     "Msp360Problem",
+    "RequestIdempotency",
     "RestoreLog",
     "Tag",
     "TicketLink",
