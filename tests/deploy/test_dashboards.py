@@ -206,6 +206,13 @@ def test_there_is_a_dashboard_per_area_the_operator_watches() -> None:
 
 
 @pytest.mark.parametrize("path", DASHBOARDS, ids=lambda path: path.stem)
+def test_the_readme_describes_every_dashboard(path: Path) -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n### Dashboards\n", 1)[-1].split("\n### ", 1)[0]
+    assert f"(`{path.stem}`" in section, f"README.md's Dashboards section has no {path.stem}"
+
+
+@pytest.mark.parametrize("path", DASHBOARDS, ids=lambda path: path.stem)
 def test_every_file_is_a_grafana_dashboard(path: Path) -> None:
     dashboard = _load(path)
     jsonschema.validate(dashboard, DASHBOARD)
