@@ -41,6 +41,7 @@ def trace_requests(app: Flask, service: str) -> None:
     from opentelemetry.instrumentation.flask import FlaskInstrumentor
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
 
+    tracing.import_exporter()
     start = _starter(service)
     # Before the instrumentation's own hook, which opens the request's span.
     app.before_request(start)
