@@ -76,8 +76,8 @@ def start_exporting(service: str, exporter: SpanExporter | None = None) -> Trace
 def import_exporter() -> None:
     """Import the SDK and the OTLP exporter now, without starting them.
 
-    Called in gunicorn's master, which forks the workers: they then share these modules
-    copy-on-write instead of each importing them after the fork (time and memory per worker).
+    Called in gunicorn's master, which forks the workers: each worker then starts exporting
+    without importing them after the fork (its first request does not wait for the imports).
     """
     import opentelemetry.exporter.otlp.proto.http.trace_exporter
     import opentelemetry.sdk.resources
