@@ -181,7 +181,7 @@ def test_only_the_services_and_the_migration_may_reach_mariadb() -> None:
         for doc in workloads()
         if allowed.items() <= doc_template_labels(doc).items()
     ]
-    assert sorted(labelled) == sorted([*SERVICES, "msp-migrate"])
+    assert sorted(labelled) == sorted([*SERVICES, "msp-migrate", "msp360-sync"])
 
 
 def doc_template_labels(doc: dict[str, Any]) -> dict[str, str]:

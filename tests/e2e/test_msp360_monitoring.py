@@ -4,7 +4,10 @@ Zapier item; the same state changes nothing; recovery notes and closes the ticke
 
 from __future__ import annotations
 
+import json
 import secrets
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -17,7 +20,7 @@ from shared.db import make_engine
 from shared.models import ExternalIntegration, IntegrationCredential, ZapierSample
 from tests.e2e.msp360_fake import Fakes, running_fakes
 from tests.e2e.private_stack import private_stack
-from tests.e2e.stack import Stack
+from tests.e2e.stack import REPO, Stack
 from tests.mariadb import MariaDBServer
 from tests.tokens import TokenMaker as Tokens
 
@@ -332,7 +335,8 @@ def test_a_401_loop_logs_in_once_more_then_stops_with_a_502(
     system: tuple[Stack, Tokens], fakes: Fakes
 ) -> None:
     stack, tokens = system
-    before = fakes.msp360.logins
+    sync(stack, tokens)  # a stored token, which MSP360 is about to refuse
+    logins, calls = fakes.msp360.logins, fakes.msp360.monitoring_calls
     fakes.msp360.mode = "always_401"
     try:
         answer = call(stack, tokens, "POST", "integrations", "/v1/msp360/sync")
@@ -341,7 +345,9 @@ def test_a_401_loop_logs_in_once_more_then_stops_with_a_502(
     assert answer.status_code == 502, answer.text
     assert "refused" in answer.json()["detail"]
     assert fakes.msp360.password not in answer.text
-    assert fakes.msp360.logins - before <= 2  # the stale token's renewal and nothing more
+    # the refused token, one login, the new token refused too: then it stops
+    assert fakes.msp360.logins - logins == 1
+    assert fakes.msp360.monitoring_calls - calls == 0  # a refusal is counted before the list
 
 
 def test_a_huge_list_is_read_bounded_and_ghost_rows_are_skipped(
@@ -456,6 +462,36 @@ def test_the_operator_maps_an_unmatched_company_and_its_plans_follow(
     sync(stack, tokens)
     [ticket] = tickets_about(fakes, plan)
     assert ticket["customer_id"] == 88
+
+
+def test_the_cli_command_syncs_with_the_services_settings(
+    system: tuple[Stack, Tokens], fakes: Fakes
+) -> None:
+    stack, tokens = system
+    company, computer, plan = unique("Epsilon"), unique("APP1"), unique("VM image")
+    client_with_host(stack, tokens, company, computer)
+    fakes.msp360.plan(
+        company=company,
+        computer=computer,
+        plan=plan,
+        status="UnexpectedlyClosed",
+        last_start="2026-12-04T04:00:00",
+        error="The process was terminated",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "services.integrations.cli", "msp360-sync", "--json"],
+        env=stack.envs["integrations"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=TIMEOUT,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["opened"] == 1 and report["follow_up"]["failures_reported"] == 1
+    assert len(tickets_about(fakes, plan)) == 1
+    assert fakes.msp360.password not in done.stdout + done.stderr
 
 
 @pytest.mark.parametrize(
