@@ -72,9 +72,9 @@ def parse_job_template(raw: str) -> dict[str, Any]:
         raise ValueError("expected the YAML of a Kubernetes Job") from None
     if not isinstance(job, dict) or (job.get("apiVersion"), job.get("kind")) != ("batch/v1", "Job"):
         raise ValueError("expected a Kubernetes Job (apiVersion batch/v1, kind Job)")
-    containers = (((job.get("spec") or {}).get("template") or {}).get("spec") or {}).get(
-        "containers"
-    )
+    containers: Any = job
+    for key in ("spec", "template", "spec", "containers"):
+        containers = containers.get(key) if isinstance(containers, dict) else None
     if not isinstance(containers, list) or not containers or not isinstance(containers[0], dict):
         raise ValueError("expected spec.template.spec.containers with the backups container")
     return job
