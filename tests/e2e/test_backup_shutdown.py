@@ -1,4 +1,5 @@
-"""SIGTERM to a real gunicorn backups service mid-job: the row ends failed within the grace period."""
+"""SIGTERM to a real gunicorn backups service mid-job: the row ends failed within the grace period,
+and its failure notice, kept while integrations is down, is delivered once it is up."""
 
 from __future__ import annotations
 
@@ -66,6 +67,8 @@ def _start_backups(
         "BACKUP_FOLDER": str(workdir / "backups"),
         "BACKUP_GZIP_LEVEL": "9",
         "BACKUP_HEARTBEAT_SECONDS": "1",
+        "BACKUP_NOTICE_RETRY_SECONDS": "0.5",
+        "HTTP_CONNECT_TIMEOUT": "1",
         "INTEGRATIONS_URL": peer,
         "SERVICE_TOKEN": token,
         "GUNICORN_WORKERS": "1",
@@ -93,12 +96,12 @@ def test_sigterm_mid_job_fails_the_backup_within_the_grace_period_and_leaves_not
     httpserver.expect_request("/v1/integration-events", method="POST").respond_with_json(
         {"id": "evt-1"}, status=201
     )
-    peer = httpserver.url_for("").rstrip("/")
+    # Integrations is down while the service stops: nothing listens on its port.
     service = _start_backups(
         database_url,
         mariadb_server.url(slow_source),
         token_factory("integrations:write"),
-        peer,
+        f"http://127.0.0.1:{free_port()}",
         tmp_path,
     )
     try:
@@ -127,5 +130,24 @@ def test_sigterm_mid_job_fails_the_backup_within_the_grace_period_and_leaves_not
         cur.execute("SHOW DATABASES LIKE 'bkverify\\_%'")
         prefix = "bkverify_" + backup_id.replace("-", "")[:12]
         assert [name for (name,) in cur.fetchall() if name.startswith(prefix)] == []
+    assert (row.notice_status, row.notice_attempts) == ("pending", 1), service.log()
+    assert httpserver.log == []
+
+    # Integrations is up again: the next run-due (of a new process) delivers the notice, once.
+    again = _start_backups(
+        database_url,
+        mariadb_server.url(slow_source),
+        token_factory("integrations:write"),
+        httpserver.url_for("").rstrip("/"),
+        tmp_path,
+    )
+    try:
+        time.sleep(0.6)  # past the first retry delay
+        for _ in range(2):
+            _post(f"{again.base_url}/v1/schedules/run-due?limit=1", {}, headers)
+    finally:
+        again.stop()
     events = [req.get_json() for req, _ in httpserver.log if req.path == "/v1/integration-events"]
     assert [event["external_id"] for event in events] == [backup_id]
+    assert events[0]["request_data"]["error"] == "interrupted by shutdown"
+    assert _row(engine, backup_id).notice_status == "delivered"
