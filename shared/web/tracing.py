@@ -25,6 +25,11 @@ _UNTRACED_PATHS = r"//[^/]+/(healthz|readyz|metrics)(\?|$)"
 # shutdown hooks (a backup job recording its end still makes spans).
 WORKER_EXIT_FLUSHES = "worker_exit_flushes"
 
+# Peer services by base URL (their *_URL settings): a client span names the service it calls.
+_PEERS: dict[str, str] = {}
+_PEER_SETTINGS = {"INSIGHTS_URL": "insights", "INTEGRATIONS_URL": "integrations",
+                  "BACKUPS_URL": "backups"}  # fmt: skip
+
 # Span attributes that may hold a URL's query: webhooks carry their secret as ?token=...
 _SERVER_QUERY_ATTRIBUTES = ("http.target", "url.query", "http.url")
 _CLIENT_URL_ATTRIBUTES = ("http.url", "url.full")
@@ -42,6 +47,9 @@ def trace_requests(app: Flask, service: str) -> None:
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
 
     tracing.import_exporter()
+    for setting, peer in _PEER_SETTINGS.items():
+        if app.config.get(setting):
+            _PEERS[str(app.config[setting]).rstrip("/") + "/"] = peer
     start = _starter(service)
     # Before the instrumentation's own hook, which opens the request's span.
     app.before_request(start)
@@ -91,9 +99,15 @@ def _scrub_server_span(span: Any, _status: str, _headers: list[Any]) -> None:
 
 
 def _scrub_client_span(span: Any, request: Any) -> None:
-    """Mask secret query parameters and URL passwords in what a client span records."""
-    if span.is_recording() and request.url:
-        attributes = getattr(span, "attributes", None) or {}
-        for key in _CLIENT_URL_ATTRIBUTES:
-            if key in attributes:
-                span.set_attribute(key, redact_url(str(request.url)))
+    """Mask secret query parameters and URL passwords in what a client span records, and name
+    the peer service it calls (`peer.service`, what trace views draw service graphs from)."""
+    if not (span.is_recording() and request.url):
+        return
+    url = str(request.url)
+    attributes = getattr(span, "attributes", None) or {}
+    for key in _CLIENT_URL_ATTRIBUTES:
+        if key in attributes:
+            span.set_attribute(key, redact_url(url))
+    peer = next((name for base, name in _PEERS.items() if url.startswith(base)), None)
+    if peer:
+        span.set_attribute("peer.service", peer)

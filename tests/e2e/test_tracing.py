@@ -275,6 +275,7 @@ def test_the_ticket_descends_from_the_backup_request_through_its_background_job(
     # integrations' server span <- backups' client call <- the job's span <- the request
     assert path[0] == ("integrations", SERVER, "POST /v1/tickets")
     assert path[1][:2] == ("backups", CLIENT)
+    assert chain[1].attributes["peer.service"] == "integrations"
     assert path[2][0] == "backups" and path[2][2].startswith("background ")
     assert path[-1] == ("backups", SERVER, "POST /v1/backups")
     assert chain[-1].parent_id in caller.span_ids  # the caller's own span
@@ -287,6 +288,7 @@ def test_the_psa_call_is_a_client_span_of_the_ticket_and_carries_the_trace_to_th
     ticket = _only(spans, "integrations", "POST /v1/tickets")
     psa_calls = [span for span in spans if "/api/v1/tickets" in str(span.attributes)]
     assert [span.kind for span in psa_calls] == [CLIENT]
+    assert "peer.service" not in psa_calls[0].attributes  # a vendor, not one of ours
     assert ticket in _ancestry(psa_calls[0], spans)
     sent = [r for r, _ in psa.log if r.path == "/api/v1/tickets" and r.method == "POST"]
     assert sent[-1].headers["traceparent"] == f"00-{caller.trace_id}-{psa_calls[0].span_id}-01"
@@ -300,6 +302,7 @@ def test_insights_answers_integrations_within_the_same_trace(
     lookup = _only(spans, "insights", "GET /v1/work-items/<string:item_id>")
     path = [(span.service, span.kind) for span in _ancestry(lookup, spans)]
     assert path[:2] == [("insights", SERVER), ("integrations", CLIENT)]
+    assert _ancestry(lookup, spans)[1].attributes["peer.service"] == "insights"
     assert path[-1] == ("integrations", SERVER)
 
 
