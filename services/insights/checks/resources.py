@@ -16,6 +16,7 @@ from services.insights.checks.schemas import (
 )
 from shared.models import CommandCheck
 from shared.web import Blueprint, current_principal, db_session
+from shared.web.idempotency import idempotent
 
 blp = Blueprint("checks", __name__, url_prefix="/v1", description="Pre-command checks")
 
@@ -26,6 +27,7 @@ blp = Blueprint("checks", __name__, url_prefix="/v1", description="Pre-command c
 @blp.route("/check")
 class Check(MethodView):
     @blp.requires("insights:read", "insights:check")
+    @idempotent(blp)
     @blp.arguments(CheckInSchema)
     @blp.response(200, CheckResultSchema)
     def post(self, data: dict[str, Any]) -> Response:

@@ -16,6 +16,7 @@ from services.insights.clients.schemas import (
 from shared.models import Client
 from shared.pagination import Page
 from shared.web import Blueprint, db_session
+from shared.web.idempotency import idempotent
 
 blp = Blueprint("clients", __name__, url_prefix="/v1/clients", description="MSP clients")
 
@@ -30,6 +31,7 @@ class Clients(MethodView):
         return services.list_clients(session=db_session(), **args)
 
     @blp.requires("insights:write")
+    @idempotent(blp)
     @blp.arguments(ClientSchema)
     @blp.response(201, ClientSchema)
     def post(self, data: dict[str, Any]) -> Client:

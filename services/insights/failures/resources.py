@@ -21,6 +21,7 @@ from services.insights.failures.services import IngestResult, ingest_failure
 from shared.models import FailureOccurrence, FailurePattern
 from shared.pagination import Page
 from shared.web import Blueprint, PageArgsSchema, db_session
+from shared.web.idempotency import idempotent
 
 blp = Blueprint("failures", __name__, url_prefix="/v1", description="Failed commands and patterns")
 
@@ -28,6 +29,7 @@ blp = Blueprint("failures", __name__, url_prefix="/v1", description="Failed comm
 @blp.route("/failures")
 class Failures(MethodView):
     @blp.requires("insights:write")
+    @idempotent(blp)
     @blp.arguments(FailureInSchema)
     @blp.response(201, IngestResultSchema)
     def post(self, data: dict[str, Any]) -> IngestResult:

@@ -16,6 +16,7 @@ from services.insights.hosts.schemas import (
 from shared.models import Infrastructure
 from shared.pagination import Page
 from shared.web import Blueprint, db_session
+from shared.web.idempotency import idempotent
 
 blp = Blueprint("hosts", __name__, url_prefix="/v1/hosts", description="Client hosts and devices")
 
@@ -30,6 +31,7 @@ class Hosts(MethodView):
         return services.list_hosts(session=db_session(), **args)
 
     @blp.requires("insights:write")
+    @idempotent(blp)
     @blp.arguments(HostSchema)
     @blp.response(201, HostSchema)
     def post(self, data: dict[str, Any]) -> Infrastructure:

@@ -25,6 +25,7 @@ from services.insights.knowledge.schemas import (
 from shared.models import EnvironmentalInsight
 from shared.pagination import Page
 from shared.web import Blueprint, current_principal, db_session
+from shared.web.idempotency import idempotent
 
 blp = Blueprint(
     "insights",
@@ -48,6 +49,7 @@ class Insights(MethodView):
         return services.list_insights(session=db_session(), **args)
 
     @blp.requires("insights:write")
+    @idempotent(blp)
     @blp.arguments(InsightSchema)
     @blp.response(201, InsightSchema)
     @blp.alt_response(409, description="An identical insight exists (existing_id names it)")
@@ -83,6 +85,7 @@ class InsightsById(MethodView):
 @blp.route("/<string:insight_id>/examples")
 class InsightExamples(MethodView):
     @blp.requires("insights:write")
+    @idempotent(blp)
     @blp.arguments(ExampleSchema)
     @blp.response(201, InsightSchema)
     @blp.alt_response(409, description="The insight already keeps the most examples it holds")
@@ -96,6 +99,7 @@ class InsightExamples(MethodView):
 @blp.route("/<string:insight_id>/confirm")
 class ConfirmInsight(MethodView):
     @blp.requires("insights:write")
+    @idempotent(blp)
     @blp.arguments(OptionalReasonSchema)
     @blp.response(200, InsightSchema)
     def post(self, data: dict[str, Any], insight_id: str) -> EnvironmentalInsight:
@@ -108,6 +112,7 @@ class ConfirmInsight(MethodView):
 @blp.route("/<string:insight_id>/contradict")
 class ContradictInsight(MethodView):
     @blp.requires("insights:write")
+    @idempotent(blp)
     @blp.arguments(ReasonSchema)
     @blp.response(200, InsightSchema)
     def post(self, data: dict[str, Any], insight_id: str) -> EnvironmentalInsight:
@@ -132,6 +137,7 @@ class ResolveInsight(MethodView):
 @blp.route("/<string:insight_id>/supersede")
 class SupersedeInsight(MethodView):
     @blp.requires("insights:write")
+    @idempotent(blp)
     @blp.arguments(SupersedeSchema)
     @blp.response(201, InsightSchema)
     def post(self, data: dict[str, Any], insight_id: str) -> EnvironmentalInsight:

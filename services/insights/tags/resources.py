@@ -11,6 +11,7 @@ from services.insights.tags.schemas import TagPageSchema, TagQuerySchema, TagSch
 from shared.models import Tag
 from shared.pagination import Page
 from shared.web import Blueprint, db_session
+from shared.web.idempotency import idempotent
 
 blp = Blueprint("tags", __name__, url_prefix="/v1/tags", description="Tags for hosts and work")
 
@@ -25,6 +26,7 @@ class Tags(MethodView):
         return services.list_tags(session=db_session(), **args)
 
     @blp.requires("insights:write")
+    @idempotent(blp)
     @blp.arguments(TagSchema)
     @blp.response(201, TagSchema)
     def post(self, data: dict[str, Any]) -> Tag:

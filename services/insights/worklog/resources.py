@@ -20,6 +20,7 @@ from services.insights.worklog.schemas import (
 from shared.models import WorkItem, WorkSession
 from shared.pagination import Page
 from shared.web import Blueprint, db_session
+from shared.web.idempotency import idempotent
 
 blp = Blueprint("worklog", __name__, url_prefix="/v1", description="Work sessions and work items")
 
@@ -34,6 +35,7 @@ class Sessions(MethodView):
         return services.list_sessions(session=db_session(), **args)
 
     @blp.requires("insights:write")
+    @idempotent(blp)
     @blp.arguments(SessionSchema)
     @blp.response(201, SessionSchema)
     def post(self, data: dict[str, Any]) -> WorkSession:
@@ -73,6 +75,7 @@ class WorkItems(MethodView):
         return services.list_work_items(session=db_session(), **args)
 
     @blp.requires("insights:write")
+    @idempotent(blp)
     @blp.arguments(WorkItemSchema)
     @blp.response(201, WorkItemSchema)
     def post(self, data: dict[str, Any]) -> WorkItem:

@@ -1,0 +1,279 @@
+"""Idempotency-Key: a retried create gets the first answer back and writes nothing again."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pytest
+import requests
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine, text
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+
+from shared.web.idempotency import KEY_HEADER, REPLAYED_HEADER
+from tests.integration.insights.factories import WRITE, make_client, make_host, unique
+
+Auth = Callable[..., dict[str, str]]
+OTHER_TOKEN = (*WRITE, "insights:check")  # another token of the same caller kind
+DENIED = "Failed to restart nginx.service: Access denied"
+
+
+class _Quiet(WSGIRequestHandler):
+    def log(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def base_url(app: Flask) -> Iterator[str]:
+    """The insights app behind a real threaded HTTP server."""
+    server: BaseWSGIServer = make_server("127.0.0.1", 0, app, threaded=True, request_handler=_Quiet)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def hdr(auth: Auth) -> dict[str, str]:
+    return auth(*WRITE)
+
+
+@pytest.fixture
+def failure(client: FlaskClient, hdr: dict[str, str]) -> dict[str, Any]:
+    owner = make_client(client, hdr)
+    host = make_host(client, hdr, owner["id"], os="Debian")
+    return {
+        "client_id": owner["id"],
+        "infrastructure_id": host["id"],
+        "command": f"systemctl restart {unique('svc')}",
+        "error_output": DENIED,
+        "exit_code": 1,
+    }
+
+
+def keyed(headers: dict[str, str], key: str) -> dict[str, str]:
+    return {**headers, KEY_HEADER: key}
+
+
+def occurrences(engine: Engine, pattern_id: str) -> tuple[int, int]:
+    """(occurrence_count of the pattern, occurrence rows behind it)."""
+    with engine.connect() as connection:
+        count = connection.execute(
+            text("SELECT occurrence_count FROM failure_patterns WHERE id = :id"), {"id": pattern_id}
+        ).scalar_one()
+        rows = connection.execute(
+            text("SELECT COUNT(*) FROM failure_occurrences WHERE failure_pattern_id = :id"),
+            {"id": pattern_id},
+        ).scalar_one()
+    return count, rows
+
+
+def test_a_retried_failure_after_the_first_committed_replays_it_and_counts_once(
+    base_url: str, hdr: dict[str, str], failure: dict[str, Any], engine: Engine
+) -> None:
+    key = str(uuid.uuid4())
+    first = requests.post(f"{base_url}/v1/failures", json=failure, headers=keyed(hdr, key))
+    assert first.status_code == 201, first.text
+    assert REPLAYED_HEADER not in first.headers
+    # The client saw a 503 or lost the connection: it cannot know the write committed.
+    for _ in range(3):
+        retry = requests.post(f"{base_url}/v1/failures", json=failure, headers=keyed(hdr, key))
+        assert (retry.status_code, retry.json()) == (201, first.json())
+        assert retry.headers[REPLAYED_HEADER] == "true"
+    assert occurrences(engine, first.json()["pattern"]["id"]) == (1, 1)
+    # Without the key the same failure is a new occurrence, as before.
+    again = requests.post(f"{base_url}/v1/failures", json=failure, headers=hdr)
+    assert again.status_code == 201
+    assert occurrences(engine, first.json()["pattern"]["id"]) == (2, 2)
+
+
+def test_the_same_key_with_another_body_is_a_conflict_naming_the_key(
+    base_url: str, hdr: dict[str, str], failure: dict[str, Any], engine: Engine
+) -> None:
+    key = f"retry-{uuid.uuid4()}"
+    first = requests.post(f"{base_url}/v1/failures", json=failure, headers=keyed(hdr, key))
+    assert first.status_code == 201
+    other = {**failure, "exit_code": 2}
+    refused = requests.post(f"{base_url}/v1/failures", json=other, headers=keyed(hdr, key))
+    assert refused.status_code == 409
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert key in refused.json()["detail"]
+    assert refused.json()["idempotency_key"] == key
+    # Another endpoint with the same key is another request too.
+    client_body = {"name": unique("client")}
+    elsewhere = requests.post(f"{base_url}/v1/clients", json=client_body, headers=keyed(hdr, key))
+    assert elsewhere.status_code == 409
+    assert occurrences(engine, first.json()["pattern"]["id"]) == (1, 1)
+
+
+def test_the_same_body_with_its_keys_in_another_order_is_the_same_request(
+    base_url: str, hdr: dict[str, str], failure: dict[str, Any]
+) -> None:
+    key = str(uuid.uuid4())
+    first = requests.post(f"{base_url}/v1/failures", json=failure, headers=keyed(hdr, key))
+    reordered = dict(reversed(list(failure.items())))
+    retry = requests.post(f"{base_url}/v1/failures", json=reordered, headers=keyed(hdr, key))
+    assert retry.status_code == 201
+    assert retry.json() == first.json()
+
+
+def test_two_tokens_with_the_same_key_are_two_keys(
+    base_url: str, auth: Auth, failure: dict[str, Any], engine: Engine
+) -> None:
+    key = str(uuid.uuid4())
+    mine, theirs = auth(*WRITE), auth(*OTHER_TOKEN)
+    assert mine != theirs
+    first = requests.post(f"{base_url}/v1/failures", json=failure, headers=keyed(mine, key))
+    second = requests.post(f"{base_url}/v1/failures", json=failure, headers=keyed(theirs, key))
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert REPLAYED_HEADER not in second.headers
+    assert second.json()["occurrence_id"] != first.json()["occurrence_id"]
+    assert occurrences(engine, first.json()["pattern"]["id"]) == (2, 2)
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_concurrent_posts_of_one_key_write_once_and_all_get_the_first_answer(
+    base_url: str, hdr: dict[str, str], failure: dict[str, Any], engine: Engine, attempt: int
+) -> None:
+    key, senders = str(uuid.uuid4()), 8
+    start = threading.Barrier(senders)
+
+    def send(_: int) -> requests.Response:
+        start.wait()
+        return requests.post(f"{base_url}/v1/failures", json=failure, headers=keyed(hdr, key))
+
+    with ThreadPoolExecutor(senders) as pool:
+        answers = list(pool.map(send, range(senders)))
+    assert {a.status_code for a in answers} == {201}, [a.text for a in answers]
+    assert len({a.text for a in answers}) == 1
+    assert sum(REPLAYED_HEADER not in a.headers for a in answers) == 1
+    assert occurrences(engine, answers[0].json()["pattern"]["id"]) == (1, 1)
+
+
+def test_a_refused_request_does_not_keep_its_key(
+    base_url: str, hdr: dict[str, str], failure: dict[str, Any], engine: Engine
+) -> None:
+    key = str(uuid.uuid4())
+    wrong_host = {**failure, "infrastructure_id": str(uuid.uuid4())}
+    refused = requests.post(f"{base_url}/v1/failures", json=wrong_host, headers=keyed(hdr, key))
+    assert refused.status_code == 404
+    fixed = requests.post(f"{base_url}/v1/failures", json=failure, headers=keyed(hdr, key))
+    assert fixed.status_code == 201
+    assert REPLAYED_HEADER not in fixed.headers
+    assert occurrences(engine, fixed.json()["pattern"]["id"]) == (1, 1)
+
+
+def test_an_expired_key_is_a_new_request(
+    base_url: str, hdr: dict[str, str], failure: dict[str, Any], engine: Engine
+) -> None:
+    key = str(uuid.uuid4())
+    first = requests.post(f"{base_url}/v1/failures", json=failure, headers=keyed(hdr, key))
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE request_idempotency SET expires_at = UTC_TIMESTAMP() - INTERVAL 1 SECOND "
+                "WHERE idempotency_key = :key"
+            ),
+            {"key": key},
+        )
+    later = requests.post(f"{base_url}/v1/failures", json=failure, headers=keyed(hdr, key))
+    assert later.status_code == 201
+    assert REPLAYED_HEADER not in later.headers
+    assert occurrences(engine, first.json()["pattern"]["id"]) == (2, 2)
+    again = requests.post(f"{base_url}/v1/failures", json=failure, headers=keyed(hdr, key))
+    assert again.headers[REPLAYED_HEADER] == "true"
+    assert again.json() == later.json()
+
+
+@pytest.mark.parametrize("key", ["", " ", "has space", "x" * 256, "naïve", "tab\tkey"])
+def test_a_key_that_is_not_1_to_255_visible_ascii_characters_is_refused_by_name(
+    client: FlaskClient, hdr: dict[str, str], failure: dict[str, Any], key: str
+) -> None:
+    response = client.post("/v1/failures", json=failure, headers=keyed(hdr, key))
+    assert response.status_code == 422
+    assert KEY_HEADER in response.get_json()["errors"]
+
+
+def test_no_secret_of_a_keyed_failure_is_kept_with_its_key(
+    client: FlaskClient, hdr: dict[str, str], failure: dict[str, Any], engine: Engine
+) -> None:
+    secret = f"Pw{uuid.uuid4().hex[:12]}!"
+    body = {**failure, "command": rf"net use Z: \\nas01\share /user:CORP\svc {secret}"}
+    key = str(uuid.uuid4())
+    assert client.post("/v1/failures", json=body, headers=keyed(hdr, key)).status_code == 201
+    with engine.connect() as connection:
+        row = connection.execute(
+            text("SELECT * FROM request_idempotency WHERE idempotency_key = :key"), {"key": key}
+        ).one()
+    assert row.status_code == 201
+    assert all(secret not in str(value) for value in row)
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/v1/clients", lambda ids: {"name": unique("client")}),
+        ("/v1/hosts", lambda ids: {"client_id": ids["client_id"], "hostname": unique("h")}),
+        ("/v1/tags", lambda ids: {"name": unique("tag"), "category": "technology"}),
+        ("/v1/sessions", lambda ids: {"client_id": ids["client_id"], "title": "patching"}),
+        (
+            "/v1/insights",
+            lambda ids: {
+                "client_id": ids["client_id"],
+                "insight_category": "command_constraints",
+                "title": unique("Never restart nginx by hand"),
+                "description": "it is managed by the cluster",
+            },
+        ),
+        (
+            "/v1/check",
+            lambda ids: {
+                "client_id": ids["client_id"],
+                "infrastructure_id": ids["infrastructure_id"],
+                "command": "uptime",
+            },
+        ),
+    ],
+)
+def test_every_creating_endpoint_replays_a_retried_key(
+    client: FlaskClient,
+    hdr: dict[str, str],
+    failure: dict[str, Any],
+    path: str,
+    body: Callable[[dict[str, Any]], dict[str, Any]],
+) -> None:
+    sent, key = body(failure), str(uuid.uuid4())
+    first = client.post(path, json=sent, headers=keyed(hdr, key))
+    retry = client.post(path, json=sent, headers=keyed(hdr, key))
+    assert first.status_code in (200, 201), first.json
+    assert (retry.status_code, retry.json) == (first.status_code, first.json)
+    assert retry.headers[REPLAYED_HEADER] == "true"
+
+
+def test_the_openapi_documents_the_key_on_every_creating_endpoint(client: FlaskClient) -> None:
+    spec = client.get("/openapi.json").get_json()
+    creating = [
+        "/v1/failures",
+        "/v1/clients",
+        "/v1/hosts",
+        "/v1/tags",
+        "/v1/sessions",
+        "/v1/work-items",
+        "/v1/insights",
+        "/v1/check",
+        "/v1/insights/{insight_id}/examples",
+        "/v1/insights/{insight_id}/confirm",
+        "/v1/insights/{insight_id}/contradict",
+        "/v1/insights/{insight_id}/supersede",
+    ]
+    for path in creating:
+        operation = spec["paths"][path]["post"]
+        headers = [p for p in operation.get("parameters", []) if p["in"] == "header"]
+        assert [p["name"] for p in headers] == [KEY_HEADER], path
+        assert headers[0]["schema"]["maxLength"] == 255
+        assert "409" in operation["responses"], path
