@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, ParamSpec, TypeVar
 
 from shared import observability
+from shared.config import ConfigError, parse_http_url
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import TracerProvider
@@ -38,6 +39,21 @@ def tracing_wanted(environ: Mapping[str, str] = os.environ) -> bool:
     return any(
         environ.get(name, "").strip() for name in (ENDPOINT_VARIABLE, TRACES_ENDPOINT_VARIABLE)
     )
+
+
+def check_endpoints(environ: Mapping[str, str] = os.environ) -> None:
+    """Raise ConfigError naming the variable (never its value) if an endpoint is no http(s) URL.
+
+    The exporter would only log a warning at every export, and spans would be lost quietly.
+    """
+    for name in (ENDPOINT_VARIABLE, TRACES_ENDPOINT_VARIABLE):
+        raw = environ.get(name, "").strip()
+        if not raw:
+            continue
+        try:
+            parse_http_url(raw)
+        except ValueError:
+            raise ConfigError(f"{name} is malformed: expected an http(s) URL") from None
 
 
 def service_name(default: str, environ: Mapping[str, str] = os.environ) -> str:

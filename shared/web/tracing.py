@@ -9,12 +9,14 @@ imported while OTEL_EXPORTER_OTLP_ENDPOINT is unset.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, request
 
 from shared import tracing
+from shared.config import ConfigError
 from shared.redaction import redact_query, redact_url
 from shared.web.forking import on_worker_fork
 
@@ -43,6 +45,11 @@ def trace_requests(app: Flask, service: str) -> None:
     """
     if not tracing.tracing_wanted():
         return
+    try:
+        tracing.check_endpoints()
+    except ConfigError as exc:  # one line naming the variable, as every other setting
+        print(f"configuration error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
     from opentelemetry.instrumentation.flask import FlaskInstrumentor
     from opentelemetry.instrumentation.requests import RequestsInstrumentor
 

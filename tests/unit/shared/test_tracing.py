@@ -200,6 +200,33 @@ def test_work_run_after_the_answer_is_a_span_of_the_request_that_left_it(
 
 
 @pytest.mark.parametrize(
+    "variable", ["OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT"]
+)
+@pytest.mark.parametrize(
+    "endpoint", ["collector:4318", "grpc://collector:4317", "http://", "s3cr3t"]
+)
+def test_an_endpoint_that_is_no_http_url_stops_the_service_naming_the_variable(
+    variable: str, endpoint: str
+) -> None:
+    script = (
+        f'from services.insights.app import create_app\ncreate_app({{"DATABASE_URL": "{NOWHERE}"}})'
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": ".", variable: endpoint},
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"configuration error: {variable} is malformed: expected an http(s) URL"
+    )
+    assert endpoint not in result.stderr
+
+
+@pytest.mark.parametrize(
     ("environ", "wanted"),
     [
         ({}, False),
