@@ -1,4 +1,5 @@
-"""Command line of the insights service: metric roll-up, staleness sweep, cross-client report.
+"""Command line of the insights service: metric roll-up, staleness sweep, cross-client report,
+expired Idempotency-Keys.
 
 Run as `python -m services.insights.cli rollup-metrics --day 2026-11-24` (cron or a K8s CronJob).
 """
@@ -16,6 +17,7 @@ from services.insights.metrics.rollup import rollup_day
 from services.insights.tenancy_audit import cross_client_references
 from shared.db import make_engine, make_session_factory
 from shared.models.base import EARLIEST, LATEST
+from shared.web.idempotency import purge_expired_keys
 
 
 def _session() -> Session:
@@ -71,6 +73,14 @@ def cross_client_report() -> None:
     click.echo(f"{len(found)} cross-client references")
     if found:
         raise SystemExit(1)
+
+
+@cli.command("purge-idempotency-keys")
+def purge_idempotency_keys() -> None:
+    """Delete Idempotency-Keys past their 24 hours (their requests may then run again)."""
+    with _session() as session:
+        purged = purge_expired_keys(session)
+    click.echo(f"{purged} expired Idempotency-Keys deleted")
 
 
 if __name__ == "__main__":

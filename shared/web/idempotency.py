@@ -244,3 +244,17 @@ def _in_flight(key: str) -> IdempotencyKeyInFlight:
         "key to write again",
         idempotency_key=key,
     )
+
+
+def purge_expired_keys(session: Session, *, batch: int = 1000) -> int:
+    """Delete the keys past their lifetime, a batch per transaction; how many went."""
+    purged = 0
+    while True:
+        expired = select(RequestIdempotency.id).where(RequestIdempotency.expires_at <= utcnow())
+        ids = list(session.scalars(expired.limit(batch)))
+        if ids:
+            session.execute(delete(RequestIdempotency).where(RequestIdempotency.id.in_(ids)))
+        session.commit()
+        purged += len(ids)
+        if len(ids) < batch:
+            return purged

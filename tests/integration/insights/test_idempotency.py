@@ -12,10 +12,11 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, text
+from sqlalchemy import Engine, bindparam, text
+from sqlalchemy.orm import Session
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
-from shared.web.idempotency import KEY_HEADER, REPLAYED_HEADER
+from shared.web.idempotency import KEY_HEADER, REPLAYED_HEADER, purge_expired_keys
 from tests.integration.insights.factories import WRITE, make_client, make_host, unique
 
 Auth = Callable[..., dict[str, str]]
@@ -277,3 +278,30 @@ def test_the_openapi_documents_the_key_on_every_creating_endpoint(client: FlaskC
         assert [p["name"] for p in headers] == [KEY_HEADER], path
         assert headers[0]["schema"]["maxLength"] == 255
         assert "409" in operation["responses"], path
+
+
+def test_purging_deletes_only_the_expired_keys(
+    client: FlaskClient, hdr: dict[str, str], failure: dict[str, Any], engine: Engine
+) -> None:
+    expired, live = str(uuid.uuid4()), str(uuid.uuid4())
+    for key, command in ((expired, "uptime"), (live, "hostname")):
+        body = {**failure, "command": command}
+        assert client.post("/v1/failures", json=body, headers=keyed(hdr, key)).status_code == 201
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE request_idempotency SET expires_at = UTC_TIMESTAMP() - INTERVAL 1 HOUR "
+                "WHERE idempotency_key = :key"
+            ),
+            {"key": expired},
+        )
+    with Session(engine) as session:
+        assert purge_expired_keys(session, batch=1) >= 1
+    with engine.connect() as connection:
+        left = connection.execute(
+            text(
+                "SELECT idempotency_key FROM request_idempotency WHERE idempotency_key IN :keys"
+            ).bindparams(bindparam("keys", expanding=True)),
+            {"keys": [expired, live]},
+        ).scalars()
+        assert list(left) == [live]
