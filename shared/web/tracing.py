@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 from typing import Any
 
 from flask import Flask, Response, request
@@ -45,28 +44,45 @@ def trace_requests(app: Flask, service: str) -> None:
     """
     if not tracing.tracing_wanted():
         return
+    _exit_on_a_bad_endpoint()
+    tracing.import_exporter()
+    _remember_peers(app)
+    _export_from_each_worker(app, service)
+    _instrument(app)
+
+
+def _exit_on_a_bad_endpoint() -> None:
     try:
         tracing.check_endpoints()
-    except ConfigError as exc:  # one line naming the variable, as every other setting
+    except ConfigError as exc:  # one line naming the variable, as for every other setting
         print(f"configuration error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    from opentelemetry.instrumentation.flask import FlaskInstrumentor
-    from opentelemetry.instrumentation.requests import RequestsInstrumentor
 
-    tracing.import_exporter()
+
+def _remember_peers(app: Flask) -> None:
     for setting, peer in _PEER_SETTINGS.items():
         if app.config.get(setting):
             _PEERS[str(app.config[setting]).rstrip("/") + "/"] = peer
-    start = _starter(service)
-    # Before the instrumentation's own hook, which opens the request's span.
-    app.before_request(start)
-    on_worker_fork(app, start)  # gunicorn's post_fork: before the worker's first request
+
+
+def _export_from_each_worker(app: Flask, service: str) -> None:
+    def start_exporting() -> None:
+        tracing.start_exporting(service)
+
+    # Registered before the instrumentation's own hook, which opens the request's span.
+    app.before_request(start_exporting)
+    on_worker_fork(app, start_exporting)  # gunicorn's post_fork: before any request
     app.extensions.setdefault(WORKER_EXIT_FLUSHES, []).append(tracing.flush_traces)
-    excluded = os.environ.get("OTEL_PYTHON_FLASK_EXCLUDED_URLS") or _UNTRACED_PATHS
+
+
+def _instrument(app: Flask) -> None:
+    from opentelemetry.instrumentation.flask import FlaskInstrumentor
+    from opentelemetry.instrumentation.requests import RequestsInstrumentor
+
     FlaskInstrumentor().instrument_app(  # type: ignore[no-untyped-call]
         app,
         response_hook=_scrub_server_span,
-        excluded_urls=excluded,
+        excluded_urls=os.environ.get("OTEL_PYTHON_FLASK_EXCLUDED_URLS") or _UNTRACED_PATHS,
         enable_commenter=False,
     )
     app.after_request(_leave_trace_id_for_access_log)
@@ -84,13 +100,6 @@ def _leave_trace_id_for_access_log(response: Response) -> Response:
     if ids:
         request.environ[ACCESS_LOG_TRACE_ID] = ids[0]
     return response
-
-
-def _starter(service: str) -> Callable[[], None]:
-    def start_exporting() -> None:
-        tracing.start_exporting(service)
-
-    return start_exporting
 
 
 def _scrub_server_span(span: Any, _status: str, _headers: list[Any]) -> None:
