@@ -221,23 +221,54 @@ def failed_backup_trace(
         {"ticket": {"id": 4343, "number": 5343, "subject": "Backup failed", "status": "New"}}
     )
     caller = Caller(stack, tokens)
-    client = caller.call("POST", "insights", "/v1/clients", "insights:write", json={
-        "name": f"trace-{secrets.token_hex(4)}"})  # fmt: skip
-    session = caller.call("POST", "insights", "/v1/sessions", "insights:write", json={
-        "client_id": client["id"], "title": "restore the nightly backups"})  # fmt: skip
-    item = caller.call("POST", "insights", "/v1/work-items", "insights:write", json={
-        "session_id": session["id"], "category": "infrastructure", "title": "backups"})  # fmt: skip
+    client = caller.call(
+        "POST",
+        "insights",
+        "/v1/clients",
+        "insights:write",
+        json={"name": f"trace-{secrets.token_hex(4)}"},
+    )
+    session = caller.call(
+        "POST",
+        "insights",
+        "/v1/sessions",
+        "insights:write",
+        json={"client_id": client["id"], "title": "restore the nightly backups"},
+    )
+    item = caller.call(
+        "POST",
+        "insights",
+        "/v1/work-items",
+        "insights:write",
+        json={"session_id": session["id"], "category": "infrastructure", "title": "backups"},
+    )
     request_id = f"trace-backup-{secrets.token_hex(4)}"
-    backup = caller.call("POST", "backups", "/v1/backups", "backups:run", request_id=request_id,
-        json={"database": f"no_such_db_{secrets.token_hex(4)}"})  # fmt: skip
+    backup = caller.call(
+        "POST",
+        "backups",
+        "/v1/backups",
+        "backups:run",
+        request_id=request_id,
+        json={"database": f"no_such_db_{secrets.token_hex(4)}"},
+    )
 
     def ticket_opened() -> bool:
         return any(r.path == "/api/v1/tickets" and r.method == "POST" for r, _ in psa.log)
 
     eventually(ticket_opened, within=120)
-    caller.call("POST", "integrations", "/v1/integration-events", "integrations:write", json={
-        "work_item_id": item["id"], "integration_type": "msp_backups", "direction": "inbound",
-        "action": "fetched", "external_id": backup["id"]})  # fmt: skip
+    caller.call(
+        "POST",
+        "integrations",
+        "/v1/integration-events",
+        "integrations:write",
+        json={
+            "work_item_id": item["id"],
+            "integration_type": "msp_backups",
+            "direction": "inbound",
+            "action": "fetched",
+            "external_id": backup["id"],
+        },
+    )
 
     def whole_trace() -> list[ReceivedSpan] | None:
         spans = receiver.trace(caller.trace_id)
