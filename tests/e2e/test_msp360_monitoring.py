@@ -316,6 +316,26 @@ def test_an_expired_token_costs_one_login_and_a_stored_token_none(
     assert sealed is not None and not any(t.encode() in sealed for t in fakes.msp360.issued)
 
 
+def test_replicas_that_all_find_the_token_refused_log_in_once_between_them(
+    system: tuple[Stack, Tokens], fakes: Fakes
+) -> None:
+    stack, tokens = system
+    sync(stack, tokens)
+    before = fakes.msp360.logins
+    fakes.msp360.expire_tokens()
+    reports: list[dict[str, Any]] = []
+    threads = [
+        threading.Thread(target=lambda: reports.append(sync(stack, tokens))) for _ in range(4)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(reports) == 4
+    assert fakes.msp360.logins - before == 1
+    assert sum(report["logins"] for report in reports) == 1
+
+
 @pytest.mark.parametrize("mode", ["garbled", "not_a_list"])
 def test_an_unreadable_monitoring_answer_is_a_502_naming_msp360(
     system: tuple[Stack, Tokens], fakes: Fakes, mode: str

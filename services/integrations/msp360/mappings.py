@@ -70,7 +70,7 @@ def place_plans(
                 psa_type=company_row.psa_type,
                 psa_company_id=company_row.psa_company_id,
             )
-    session.commit()
+        session.commit()  # a company at a time: no row stays locked across many lookups
     return placements
 
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from services.integrations.adapters.msp360 import MonitoredPlan
@@ -21,6 +22,7 @@ from services.integrations.msp360.mappings import (
     unmapped_counts,
 )
 from services.integrations.msp360.plans import Transition, observe
+from services.integrations.msp360.sync_lock import sync_turn
 from shared.models import utcnow
 
 ZAPIER_EVENT = "client_backup_problem"
@@ -123,8 +125,24 @@ def run_sync(
     report = SyncReport()
     plans, report.rows_skipped = source.monitoring()
     report.plans_seen, report.logins = len(plans), source.logins
-    placements = place_plans(session=session, plans=plans, directory=directory)
-    now = utcnow()
+    session.rollback()  # nothing of this session's reads is held across the lock wait
+    with sync_turn(_engine(session)):
+        placements = place_plans(session=session, plans=plans, directory=directory)
+        now = utcnow()
+        transitions = _store_states(session, plans, placements, now, publish)
+    _count(report, transitions, session)
+    report.follow_up = follow_up.run(session, transitions, now)
+    report.errors = follow_up.errors[:50]
+    return report
+
+
+def _store_states(
+    session: Session,
+    plans: list[MonitoredPlan],
+    placements: dict[tuple[str, str], Placement],
+    now: datetime,
+    publish: Publish | None,
+) -> list[Transition]:
     transitions: list[Transition] = []
     for observed in plans:
         placement = placements.get(
@@ -135,10 +153,12 @@ def run_sync(
             _record(session, transition, now, publish)
             transitions.append(transition)
         session.commit()  # one plan at a time: each lock is held for one plan only
-    _count(report, transitions, session)
-    report.follow_up = follow_up.run(session, transitions, now)
-    report.errors = follow_up.errors[:50]
-    return report
+    return transitions
+
+
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind.engine if isinstance(bind, Connection) else bind
 
 
 def _count(report: SyncReport, transitions: list[Transition], session: Session) -> None:
