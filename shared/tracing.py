@@ -69,6 +69,8 @@ def start_exporting(service: str, exporter: SpanExporter | None = None) -> Trace
     provider its sampler from OTEL_TRACES_SAMPLER. `exporter` is for tests.
     """
     global _provider, _provider_pid
+    if _provider is not None and _provider_pid == os.getpid():
+        return _provider  # every request asks: no lock once this process has its provider
     with _provider_lock:
         if _provider is not None and _provider_pid == os.getpid():
             return _provider
