@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import string
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ from sqlalchemy import JSON, Engine, String, Table, Text, text
 
 from shared.models import insights as insights_models
 from shared.models.base import Base
+from shared.models.idempotency import RequestIdempotency
 from shared.redaction import REDACTION_VERSION
 from tests.integration.insights.factories import WRITE, make_client, make_host
 from tests.unit.insights.secret_commands import SECRET_COMMANDS
@@ -36,6 +38,7 @@ def _insights_tables() -> list[Table]:
         if isinstance(value, type) and issubclass(value, Base) and hasattr(value, "__tablename__")
     }
     names |= {t.name for t in vars(insights_models).values() if isinstance(t, Table)}
+    names.add(RequestIdempotency.__tablename__)  # the answers kept for Idempotency-Key retries
     return [table for table in Base.metadata.sorted_tables if table.name in names]
 
 
@@ -70,7 +73,8 @@ def estate(client: FlaskClient, hdr: dict) -> dict[str, Any]:
 
 
 def ingest_and_check(client: FlaskClient, hdr: dict, estate: dict, command: str) -> None:
-    """Two failures on one host (a host-level insight with its example) and a check."""
+    """Two failures on one host (a host-level insight with its example) and a check, each
+    with an Idempotency-Key, so their answers are kept too."""
     body = {
         "client_id": estate["client"]["id"],
         "infrastructure_id": estate["host"]["id"],
@@ -79,17 +83,22 @@ def ingest_and_check(client: FlaskClient, hdr: dict, estate: dict, command: str)
         "error_output": f"error: the command failed\n+ {command}\nexit status 1",
     }
     for _ in range(2):
-        response = client.post("/v1/failures", json=body, headers=hdr)
+        response = client.post("/v1/failures", json=body, headers=_keyed(hdr))
         assert response.status_code == 201, response.json
     check = {key: body[key] for key in ("client_id", "infrastructure_id", "command")}
-    response = client.post("/v1/check", json=check, headers=hdr)
+    response = client.post("/v1/check", json=check, headers=_keyed(hdr))
     assert response.status_code == 200, response.json
+
+
+def _keyed(hdr: dict[str, str]) -> dict[str, str]:
+    return {**hdr, "Idempotency-Key": str(uuid.uuid4())}
 
 
 def test_the_scan_sees_every_text_column_of_every_insights_table() -> None:
     scanned = {table for table, _ in _text_columns()}
     assert {"failure_occurrences", "failure_patterns", "environmental_insights"} <= scanned
     assert {"environmental_examples", "insight_events", "command_checks"} <= scanned
+    assert "request_idempotency" in scanned
 
 
 @pytest.mark.parametrize(("syntax", "command", "secret"), SECRET_COMMANDS)
