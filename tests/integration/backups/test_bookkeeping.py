@@ -99,7 +99,10 @@ def test_a_failed_backup_job_records_its_failure_in_one_transaction(
     steps, final = _run_job(runtime, "checksum", schedule_id, monkeypatch)
     assert final.status == "failed"
     assert "dump is empty" in (final.error_message or "")
-    assert steps == ["begin", "end", "dump", "dumped", "begin", "end"]
+    # The failure and its notice (the outbox row) in one transaction; then the notice's
+    # delivery: which are due, the claim, the result; none is open during the peer call.
+    assert steps == ["begin", "end", "dump", "dumped", "begin", "end"] + ["begin", "end"] * 3
+    assert final.notice_status == "delivered"
     assert _last_status(runtime, schedule_id) == "failed"
 
 
