@@ -17,7 +17,12 @@ from typing import Any, Protocol
 
 import requests
 
-from services.integrations.adapters.errors import PsaAuthFailed, PsaConfigurationError, PsaError
+from services.integrations.adapters.errors import (
+    PsaAuthFailed,
+    PsaConfigurationError,
+    PsaError,
+    PsaRejected,
+)
 from services.integrations.adapters.shapes import AuditHook, JsonValue
 from services.integrations.adapters.transport import PsaResponse, PsaTransport, TransportSettings
 from shared.models.base import EARLIEST, LATEST
@@ -214,13 +219,16 @@ class Msp360Adapter:
     def login(self, username: str, password: str) -> LoginGrant:
         """Exchange the API login for a bearer token (safe to retry: it changes nothing)."""
         self.transport.headers.pop("Authorization", None)
-        response = self.transport.send(
-            "POST",
-            f"{self.api}/Provider/Login",
-            action="updated",
-            json={"UserName": username, "Password": password},
-            idempotent=True,
-        )
+        try:
+            response = self.transport.send(
+                "POST",
+                f"{self.api}/Provider/Login",
+                action="updated",
+                json={"UserName": username, "Password": password},
+                idempotent=True,
+            )
+        except PsaRejected as exc:  # the token endpoint's 400 invalid_grant: a wrong login
+            raise PsaAuthFailed(INTEGRATION_TYPE, "the API login was refused") from exc
         if response.status == 404:
             raise PsaConfigurationError(INTEGRATION_TYPE, "no MSP360 API at this api_url")
         return _grant(response.body)

@@ -17,6 +17,7 @@ from services.integrations.adapters.errors import (
     PsaConfigurationError,
     PsaError,
     PsaRateLimited,
+    PsaRejected,
 )
 from services.integrations.adapters.msp360 import (
     INTEGRATION_TYPE,
@@ -52,6 +53,8 @@ def as_problem(exc: PsaError) -> DomainError:
         return Msp360Refused(f"MSP360 answered something unreadable: {exc.detail}")
     if isinstance(exc, PsaConfigurationError):
         return Conflict(f"the msp_backups credential cannot be used: {exc.detail}")
+    if isinstance(exc, PsaRejected):
+        return Msp360Refused(f"MSP360 refused the call: {exc.detail}"[:500])
     retry = int(exc.retry_after) + 1 if isinstance(exc, PsaRateLimited) else 30
     return ServiceUnavailable(f"MSP360: {exc.detail}", retry_after=retry)
 
