@@ -50,12 +50,23 @@ def storable_key(key: str) -> str:
 
 def shape_command(command: str, reading: int = CURRENT_READING, depth: int = 0) -> CommandShape:
     """Normalise a whole command line (pipelines and lists included)."""
-    shapes = [
+    return _joined(_shape_segments(_segments(tokenize(command.strip())), reading, depth))
+
+
+def _shape_segments(
+    segments: list[list[str] | str], reading: int, depth: int = 0
+) -> list[CommandShape]:
+    """Each simple command's shape; a separator (`|`, `&&`...) stands for itself."""
+    return [
         CommandShape(segment, segment, [], segment)
         if isinstance(segment, str)
         else _shape_simple(segment, reading, depth)
-        for segment in _segments(tokenize(command.strip()))
+        for segment in segments
     ]
+
+
+def _joined(shapes: list[CommandShape]) -> CommandShape:
+    """The shape of a whole line from the shapes of its simple commands and separators."""
     return CommandShape(
         " ".join(s.key for s in shapes),
         " ".join(s.display for s in shapes),
@@ -115,17 +126,29 @@ def check_keys(command: str) -> list[str]:
     of `sudo x` still holds when `sudo` is left out) and under `ssh <host>` (a pattern learned
     through `ssh h x` holds for `x` run on that host, and for `ssh -p 22 h x`)."""
     keys: list[str] = []
+    # Each line is split once; each reading shapes its simple commands once, and the line's
+    # own key is joined from them (a check runs before every command an assistant types).
+    lines = [_segments(tokenize(line.strip())) for line in inner_lines(command)]
     for reading in READINGS:
-        for line in inner_lines(command):
-            whole = shape_command(line, reading)
+        for segments in lines:
+            shapes = _shape_segments(segments, reading)
+            whole = _joined(shapes)
             keys += [whole.key, whole.executable_key]
-        for simple in simple_shapes(command, reading):
-            keys += [simple.key, simple.executable_key]
-            if " > " not in simple.key:
-                keys.append(f"sudo > {simple.key}")
-            if not simple.key.startswith("ssh "):
-                keys.append(f"ssh <host> > {simple.key}")
+            for simple, segment in zip(shapes, segments, strict=True):
+                if not isinstance(segment, str):
+                    keys += _simple_keys(simple)
     return list(dict.fromkeys(storable_key(k) for k in keys if k and k != "<empty>"))
+
+
+def _simple_keys(simple: CommandShape) -> list[str]:
+    """One simple command's keys: as written, its program, and under plain `sudo` and
+    `ssh <host>` when it is not already run through them."""
+    keys = [simple.key, simple.executable_key]
+    if " > " not in simple.key:
+        keys.append(f"sudo > {simple.key}")
+    if not simple.key.startswith("ssh "):
+        keys.append(f"ssh <host> > {simple.key}")
+    return keys
 
 
 def constraint_key(command: str) -> str:
