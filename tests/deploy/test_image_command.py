@@ -130,3 +130,24 @@ def _migration_command(image: Image, database_url: str) -> subprocess.CompletedP
         check=False,
         executable=str(image.venv / "bin" / "python"),
     )
+
+
+def test_only_the_backups_image_has_the_command_its_kubernetes_jobs_run(
+    image: Image, database_url: str, tmp_path: Path
+) -> None:
+    # backup-job-template.yaml runs `msp-backups run-job <id>` in the backups image.
+    script = image.venv / "bin" / "msp-backups"
+    assert script.exists() == (image.service == "backups")
+    if image.service == "backups":
+        _, env = image.process(DATABASE_URL=database_url)
+        done = subprocess.run(
+            ["msp-backups", "run-job", "no-such-backup"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            check=False,
+            timeout=120,
+        )
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.strip().splitlines()[-1] == "Error: no backup no-such-backup"
