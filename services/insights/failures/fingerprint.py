@@ -11,6 +11,7 @@ import hashlib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 
 from services.insights.commands.shape import shape_command, simple_shapes
 from services.insights.commands.tokens import executable_name
@@ -207,12 +208,19 @@ def all_signatures(
 
 def error_signature(error_output: str, command_values: list[str]) -> str:
     """Normalise the error text to the line that names the error, with values as placeholders."""
+    return _error_signature(error_output, tuple(command_values))
+
+
+# Ingest signs one failure under every version, and the readings mostly carry the same
+# values: the error text is then normalised once, not once per version.
+@lru_cache(maxsize=32)
+def _error_signature(error_output: str, command_values: tuple[str, ...]) -> str:
     fqei = _FQEI.search(error_output)
     if fqei:
         return "fqid:" + fqei.group(1).lower()
     line = _signature_line(error_output)
     line = _PROGRAM_PREFIX.sub("", line)
-    line = _mask_command_values(line, command_values)
+    line = _mask_command_values(line, list(command_values))
     return normalise_message(line)[:MAX_SIGNATURE]
 
 
