@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from flask import Flask, Response
@@ -20,17 +21,20 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class DeliverySchedule:
-    """This worker's next in-service delivery run (the CLI command runs them on its own)."""
+    """This worker's next in-service delivery run (the CLI command runs them on its own).
+
+    `busy` keeps a worker's threads from running two at once; it is taken by the run itself,
+    so a run that never started (an answer nobody closed) cannot hold it."""
 
     interval: float
     last_at: float = 0.0
-    running: bool = False
+    busy: threading.Lock = field(default_factory=threading.Lock)
 
     def take_if_due(self) -> bool:
         now = time.monotonic()
-        if self.interval <= 0 or self.running or now - self.last_at < self.interval:
+        if self.interval <= 0 or now - self.last_at < self.interval:
             return False
-        self.last_at, self.running = now, True
+        self.last_at = now
         return True
 
 
@@ -74,6 +78,8 @@ class ZapierRun:
     insights: PeerReader | None
 
     def __call__(self) -> None:
+        if not self.schedule.busy.acquire(blocking=False):
+            return
         session = self.app.extensions["session_factory"]()
         try:
             self._poll(session)
@@ -87,7 +93,7 @@ class ZapierRun:
             log.exception("running zapier deliveries failed")
         finally:
             session.close()
-            self.schedule.running = False
+            self.schedule.busy.release()
 
     def _poll(self, session: Any) -> None:
         if self.insights is None:

@@ -434,3 +434,25 @@ def test_unknown_events_are_404_on_the_list_and_422_on_subscribe(api, auth):
         headers=auth(ZAPIER),
     )
     assert answer.status_code == 422 and "event" in answer.get_json()["errors"]
+
+
+def test_a_worker_delivers_after_answering_a_request_when_its_turn_came(
+    database_url, auth, receiver, db
+):
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "LOG_LEVEL": "WARNING",
+            **LOCAL_RECEIVER,
+            "ZAPIER_DELIVER_EVERY_SECONDS": "0.01",
+        }
+    )
+    api = app.test_client()
+    subscribe(api, auth, receiver.answer("worker", 200), "backup_failed")
+    publish_now(db, "backup_failed", {"database": "acme"})
+    time.sleep(0.02)
+
+    with api.get("/v1/zapier/hooks", headers=auth(ZAPIER)) as answer:  # closing runs the work
+        assert answer.status_code == 200
+
+    assert len(receiver.received["worker"]) == 1
