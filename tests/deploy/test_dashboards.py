@@ -402,11 +402,126 @@ def test_every_promql_expression_parses(promtool: str, tmp_path: Path) -> None:
     assert f"SUCCESS: {len(rules)} rules found" in checked.stdout
 
 
+def _panel_promql(uid: str, title: str) -> str:
+    dashboard = _load(FOLDER / f"{uid}.json")
+    (panel,) = [p for p in dashboard["panels"] if p["title"] == title]
+    return _promql(dashboard, panel["targets"][0]["expr"])
+
+
+# (dashboard, panel title, input series at 1-minute steps, expected samples at 10m).
+# time() is 600 at 10m: promtool's clock starts at 0.
+PANEL_CASES = {
+    "a schedule is overdue by its newest verified backup, or by its creation if it never had one": (
+        "msp-backups",
+        "Overdue: age / schedule interval",
+        {
+            'backup_last_success_timestamp_seconds{database="msp",schedule="daily"}': "0x10",
+            'backup_schedule_interval_seconds{database="msp",schedule="daily"}': "400x10",
+            'backup_schedule_created_timestamp_seconds{database="msp",schedule="daily"}': "0x10",
+            'backup_schedule_interval_seconds{database="crm",schedule="weekly"}': "100x10",
+            'backup_schedule_created_timestamp_seconds{database="crm",schedule="weekly"}': "300x10",
+        },
+        {'{database="msp",schedule="daily"}': 1.5, '{database="crm",schedule="weekly"}': 3.0},
+    ),
+    "a broken chain verified after the last passing one shows 1 (BROKEN)": (
+        "msp-vault",
+        "Audit chain: newest verification",
+        {
+            'audit_chain_last_verification_timestamp_seconds{result="ok"}': "100x10",
+            'audit_chain_last_verification_timestamp_seconds{result="broken"}': "200x10",
+        },
+        {"{}": 1.0},
+    ),
+    "a passing verification after a broken one shows 0 (passed)": (
+        "msp-vault",
+        "Audit chain: newest verification",
+        {
+            'audit_chain_last_verification_timestamp_seconds{result="broken"}': "100x10",
+            'audit_chain_last_verification_timestamp_seconds{result="ok"}': "200x10",
+        },
+        {"{}": 0.0},
+    ),
+    "only passing verifications show 0 (passed)": (
+        "msp-vault",
+        "Audit chain: newest verification",
+        {'audit_chain_last_verification_timestamp_seconds{result="ok"}': "200x10"},
+        {"{}": 0.0},
+    ),
+    "the 5xx ratio of a service is its 5xx answers over all of them, each replica summed": (
+        "msp-services",
+        "5xx ratio by service",
+        {
+            'http_requests_total{service="insights",route="/v1/x",status="500",instance="a"}': (
+                "0+1x10"
+            ),
+            'http_requests_total{service="insights",route="/v1/x",status="200",instance="a"}': (
+                "0+2x10"
+            ),
+            'http_requests_total{service="insights",route="/v1/x",status="200",instance="b"}': (
+                "0+1x10"
+            ),
+            'http_requests_total{service="backups",route="/v1/y",status="200",instance="c"}': (
+                "0+5x10"
+            ),
+        },
+        {'{service="insights"}': 0.25, '{service="backups"}': 0.0},
+    ),
+    "a service with answers and no 5xx shows 0%, not an empty top-row stat": (
+        "msp-services",
+        "5xx ratio",
+        {'http_requests_total{service="backups",route="/v1/y",status="200"}': "0+5x10"},
+        {"{}": 0.0},
+    ),
+    "a PSA vendor whose calls all succeed shows an error ratio of 0": (
+        "msp-vault",
+        "PSA error ratio",
+        {
+            'psa_requests_total{vendor="syncro",outcome="success"}': "0+3x10",
+            'psa_requests_total{vendor="autotask",outcome="server_error"}': "0+1x10",
+            'psa_requests_total{vendor="autotask",outcome="success"}': "0+1x10",
+        },
+        {'{vendor="syncro"}': 0.0, '{vendor="autotask"}': 0.5},
+    ),
+    "rate-limit waits are counted per minute": (
+        "msp-vault",
+        "Rate-limit waits per minute",
+        {'psa_rate_limit_waits_total{vendor="syncro",source="vendor"}': "0+4x10"},
+        {'{vendor="syncro",source="vendor"}': 4.0},
+    ),
+}
+
+
+def test_panels_show_the_numbers_they_promise(promtool: str, tmp_path: Path) -> None:
+    """promtool evaluates the panels' own expressions on made-up series."""
+    (tmp_path / "none.yml").write_text("groups: []\n")
+    tests = []
+    for name, (uid, title, series, expected) in PANEL_CASES.items():
+        check = {
+            "expr": _panel_promql(uid, title),
+            "eval_time": "10m",
+            "exp_samples": [{"labels": k, "value": v} for k, v in expected.items()],
+        }
+        inputs = [{"series": k, "values": v} for k, v in series.items()]
+        tests.append({"name": name, "interval": "1m", "input_series": inputs,
+                      "promql_expr_test": [check]})  # fmt: skip
+    path = tmp_path / "panels.test.yml"
+    path.write_text(yaml.safe_dump({"rule_files": ["none.yml"], "tests": tests}))
+    tested = subprocess.run(
+        [promtool, "test", "rules", path.name],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert tested.returncode == 0, tested.stdout + tested.stderr
+
+
 @pytest.mark.parametrize(
     ("label", "dashboard", "target"), [pytest.param(*t[:2], t[3], id=t[0]) for t in PROMQL]
 )
 def test_every_metric_a_panel_names_is_one_the_services_export(
-    label: str, dashboard: dict[str, Any], target: dict[str, Any], exported: set[str]
+    label: str, dashboard: dict[str, Any], target: dict[str, Any], exported: dict[str, set[str]]
 ) -> None:
     named = metric_names(_promql(dashboard, target["expr"]))
     assert named, f"{label}: no metric found in {target['expr']}"
