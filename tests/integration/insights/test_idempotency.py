@@ -16,6 +16,7 @@ from sqlalchemy import Engine, bindparam, text
 from sqlalchemy.orm import Session
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from shared.web import idempotency
 from shared.web.idempotency import KEY_HEADER, REPLAYED_HEADER, purge_expired_keys
 from tests.integration.insights.factories import WRITE, make_client, make_host, unique
 
@@ -305,3 +306,30 @@ def test_purging_deletes_only_the_expired_keys(
             {"keys": [expired, live]},
         ).scalars()
         assert list(left) == [live]
+
+
+def test_a_write_whose_answer_was_lost_is_not_run_again(
+    client: FlaskClient,
+    hdr: dict[str, str],
+    failure: dict[str, Any],
+    engine: Engine,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The first request committed, then died before keeping its answer: a retry must not
+    write again; it is told the key is still being answered, and when to ask again."""
+    monkeypatch.setattr(idempotency, "ANSWER_WAIT_SECONDS", 0.3)
+    key = str(uuid.uuid4())
+    first = client.post("/v1/failures", json=failure, headers=keyed(hdr, key))
+    with engine.begin() as connection:
+        connection.execute(
+            text(
+                "UPDATE request_idempotency SET status_code = NULL, response_body = NULL "
+                "WHERE idempotency_key = :key"
+            ),
+            {"key": key},
+        )
+    retry = client.post("/v1/failures", json=failure, headers=keyed(hdr, key))
+    assert retry.status_code == 409
+    assert retry.headers["Retry-After"] == "1"
+    assert key in retry.get_json()["detail"]
+    assert occurrences(engine, first.get_json()["pattern"]["id"]) == (1, 1)
