@@ -50,12 +50,15 @@ def _fail_on_behalf(runtime: BackupRuntime, backup_id: str, owner: str) -> None:
                 )
             ).rowcount  # type: ignore[attr-defined]
             row = session.scalars(select(BackupLog).where(BackupLog.id == backup_id)).first()
-            notice = _notice(row) if written and row is not None else None
+            notifier = runtime.notifier if written and row is not None else None
+            if notifier is not None and row is not None:
+                # The notice goes into the outbox with the failure, in this transaction.
+                notifier.stage(session, backup=_notice(row), kind="backup_failed")
     except SQLAlchemyError as exc:
         _log.error("backup %s: not marked failed at shutdown (%s)", backup_id, type(exc).__name__)
         return
-    if notice is not None and runtime.notifier is not None:
-        runtime.notifier.backup_failed(backup=notice)
+    if notifier is not None:
+        notifier.deliver(backup_id=backup_id)
 
 
 def _notice(row: BackupLog) -> dict[str, Any]:

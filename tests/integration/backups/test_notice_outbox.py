@@ -18,10 +18,12 @@ from pytest_httpserver import HTTPServer
 from sqlalchemy import Engine, func, select, update
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 
+from services.backups.catalog.services import create_backup
+from services.backups.jobs.shutdown import stop_backup_jobs
 from services.integrations.app import create_app as create_integrations_app
 from shared.models import ExternalIntegration
 from shared.models.backups import BackupNotice
-from tests.integration.backups.backup_fixtures import AppFactory, take_backup
+from tests.integration.backups.backup_fixtures import AppFactory, posted, take_backup
 from tests.mariadb import MariaDBServer, free_port
 from tests.polling import eventually
 
@@ -261,3 +263,21 @@ def test_an_unknown_notice_filter_is_a_422_naming_it(
     assert answer.status_code == 422
     assert answer.content_type == "application/problem+json"
     assert "notice" in str(answer.get_json()["errors"])
+
+
+def test_a_job_failed_on_its_behalf_at_shutdown_stages_its_notice_with_the_failure(
+    make_backup_app: AppFactory, source_db: str, integrations: HTTPServer, auth: Auth
+) -> None:
+    app = make_backup_app(source_db)
+    runtime = app.extensions["backups_runtime"]
+    with app.extensions["session_factory"]() as session:
+        _, plan = create_backup(session=session, runtime=runtime, data={})
+    # Held, but no job ever ends it (as a pre-dump step that ignores the stop would).
+    runtime.leases.hold(plan.backup_id, plan.lease_owner)
+    stop_backup_jobs(runtime, 0.3)
+    shown = _show(app.test_client(), auth, plan.backup_id)
+    assert (shown["status"], shown["error_message"]) == ("failed", "interrupted by shutdown")
+    assert (shown["notice_status"], shown["notice_attempts"]) == ("delivered", 1)
+    events = posted(integrations, "/v1/integration-events")
+    assert [e["external_id"] for e in events] == [plan.backup_id]
+    runtime.leases.release(plan.backup_id)
