@@ -8,6 +8,8 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
+from dataclasses import asdict
+from datetime import timedelta
 from functools import partial
 from typing import Any, NoReturn
 
@@ -15,12 +17,16 @@ import click
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.backups import config
+from services.backups.adapters.storage import StorageError
 from services.backups.catalog import services
+from services.backups.catalog.rebuild import rebuild_catalog
 from services.backups.catalog.restores import prepare_restore, restore_facts, run_restore
+from services.backups.catalog.reverify import reverify_backup
 from services.backups.catalog.schemas import BackupLogSchema
 from services.backups.dump.job_control import SHUTDOWN_REASON, JobControl
 from services.backups.jobs.claim import NotClaimable, claim_queued
 from services.backups.jobs.runner import BackupPlan, run_backup_job
+from services.backups.jobs.sweep import sweep_storages
 from services.backups.progress_bar import ProgressBar, progress_line
 from services.backups.runtime import BackupRuntime, runtime_from_settings
 from services.backups.schedules.services import claim_due
@@ -43,6 +49,15 @@ CANCELLED = "cancelled by the operator (Ctrl-C)"
 # What a shell reports for a process ended by SIGINT; a CronJob or script can tell it apart.
 EXIT_CANCELLED = 130
 EXIT_CONFIGURATION = 2  # as every service and tool of the project exits on a bad setting
+STALE_UPLOADS = click.option(
+    "--stale-upload-hours",
+    "stale_upload_hours",
+    type=click.FloatRange(0, 24 * 365),
+    default=24.0,
+    show_default=True,
+    envvar="BACKUP_STALE_UPLOAD_HOURS",
+    help="abort multipart uploads started longer ago than this (an ended backup's at once)",
+)
 
 
 def _runtime() -> BackupRuntime:
@@ -189,11 +204,19 @@ def _restore_json(runtime: BackupRuntime, restore_id: str) -> dict[str, Any]:
 
 
 @cli.command("run-due")
-def run_due() -> None:
-    """Run every due schedule once; exit 1 when any backup it started failed."""
+@STALE_UPLOADS
+def run_due(stale_upload_hours: float) -> None:
+    """Run every due schedule once; exit 1 when any backup it started failed.
+
+    First the sweep: abandoned rows failed, their scratch databases and partial files
+    removed, stale multipart uploads aborted, orphan objects listed (see `sweep`).
+    """
     runtime = _runtime()
     with runtime.session_factory() as session:
-        services.fail_abandoned(session=session)
+        services.fail_abandoned(session=session, runtime=runtime, sweep_storage=False)
+        sweep_storages(
+            session=session, runtime=runtime, stale_after=timedelta(hours=stale_upload_hours)
+        )
         due = claim_due(session=session, runtime=runtime)
     results = []
     for plan in due.plans:
@@ -213,6 +236,80 @@ def run_due() -> None:
     )
     if failed:
         _fail(f"{len(failed)} of {len(results)} backups failed: {', '.join(failed)}")
+
+
+@cli.command()
+@click.option("--remove", is_flag=True, help="also remove orphan objects no row names")
+@STALE_UPLOADS
+def sweep(remove: bool, stale_upload_hours: float) -> None:
+    """Clear what dead jobs and lost answers left; list (or --remove) orphan objects.
+
+    Never touches an artifact a backup row names, a backup that has a manifest but no row
+    (run rebuild-catalog), files not named like artifacts, or another prefix's objects.
+    """
+    runtime = _runtime()
+    with runtime.session_factory() as session:
+        abandoned = services.fail_abandoned(session=session, runtime=runtime, sweep_storage=False)
+        reports = sweep_storages(
+            session=session,
+            runtime=runtime,
+            remove=remove,
+            stale_after=timedelta(hours=stale_upload_hours),
+        )
+    body = {"abandoned": abandoned, "storages": [asdict(r) for r in reports]}
+    lines = [f"{len(abandoned)} abandoned backups failed"]
+    for r in reports:
+        lines.append(
+            f"{r.storage}: {len(r.aborted_uploads)} uploads aborted, {len(r.removed)} removed, "
+            f"{len(r.orphans)} orphans, {len(r.uncatalogued)} uncatalogued"
+        )
+        lines += [f"  orphan: {one_line(x)}" for x in r.orphans]
+        lines += [f"  uncatalogued (run rebuild-catalog): {one_line(x)}" for x in r.uncatalogued]
+        lines += [f"  error: {one_line(x)}" for x in r.errors]
+    _emit(body, "\n".join(lines))
+    if any(r.errors for r in reports):
+        _fail("the sweep could not finish: " + "; ".join(e for r in reports for e in r.errors))
+
+
+@cli.command("rebuild-catalog")
+@click.option("--storage", "kinds", type=click.Choice(STORAGES), multiple=True)
+def rebuild_catalog_command(kinds: tuple[str, ...]) -> None:
+    """Recreate backup rows from the manifests beside the artifacts (existing rows untouched)."""
+    runtime = _runtime()
+    kinds = kinds or ("local", *(("s3",) if runtime.s3_options.get("bucket") else ()))
+    reports = []
+    with runtime.session_factory() as session:
+        for kind in kinds:
+            try:
+                reports.append(rebuild_catalog(session=session, storage=runtime.storage(kind)))
+            except StorageError as exc:
+                _fail(f"{kind} storage could not be listed: {exc}")
+    body = {"storages": [{**asdict(r), **r.counts()} for r in reports]}
+    lines = [
+        f"{r.storage}: {r.counts()['inserted']} inserted, {r.counts()['existing']} existing, "
+        f"{r.counts()['skipped']} skipped"
+        for r in reports
+    ]
+    lines += [
+        f"  skipped {one_line(k)}: {one_line(v)}" for r in reports for k, v in r.skipped.items()
+    ]
+    _emit(body, "\n".join(lines))
+
+
+@cli.command()
+@click.argument("backup_id")
+@click.option("--mode", type=click.Choice(["checksum", "restore"]), default="checksum")
+def verify(backup_id: str, mode: str) -> None:
+    """Re-check a backup's artifact now (as POST /v1/backups/{id}/verify); exit 1 if it fails."""
+    runtime = _runtime()
+    with runtime.session_factory() as session:
+        backup = services.get_backup(session=session, backup_id=backup_id)
+        reverify_backup(session=session, runtime=runtime, backup=backup, mode=mode)
+    final = _backup_json(runtime, backup_id)
+    _emit(final, f"backup {backup_id}: verification {final['verification_status']}")
+    if final["verification_status"] != "passed":
+        problems = (final["verification_details"] or {}).get("problems") or ["failed"]
+        _fail("; ".join(map(str, problems)))
 
 
 @cli.command("run-job")

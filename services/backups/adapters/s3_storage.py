@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import logging
 import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -12,7 +14,23 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
-from services.backups.adapters.storage import StorageError, StoredArtifact
+from services.backups.adapters.storage import (
+    MANIFEST_MAX_BYTES,
+    META_BACKUP_ID,
+    PendingUpload,
+    StorageError,
+    StoredArtifact,
+    StoredObject,
+    manifest_location,
+)
+
+_log = logging.getLogger(__name__)
+# Object metadata (x-amz-meta-*): which backup an object is, and what its bytes must hash to.
+META_SHA256 = "sha256"
+META_SIZE = "size"
+# Metadata can only be set by writing the object: a completed multipart upload gets its
+# checksum through a copy onto itself, which one CopyObject call allows up to 5 GiB.
+MAX_COPY_BYTES = 5 << 30
 
 MIN_PART = 8 << 20
 MAX_PART = 5 << 30
@@ -58,12 +76,14 @@ class S3Writer:
         self._pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="s3-part")
         self._slots = threading.BoundedSemaphore(2)
         self._size = 0
+        self._sha = hashlib.sha256()
         self._failure: Exception | None = None
 
     def write(self, data: bytes) -> None:
         """Add bytes; a full part is sent in the background."""
         self._buffer += data
         self._size += len(data)
+        self._sha.update(data)
         while len(self._buffer) >= part_size_for(len(self._parts) + 1, first_part_size=self._first):
             size = part_size_for(len(self._parts) + 1, first_part_size=self._first)
             self._send(bytes(self._buffer[:size]))
@@ -73,7 +93,8 @@ class S3Writer:
         if len(self._parts) >= MAX_PARTS:
             raise StorageError("artifact exceeds the S3 part limit")
         if self._upload_id is None:
-            self._upload_id = self._call("create_multipart_upload", Key=self.key)["UploadId"]
+            answer = self._call("create_multipart_upload", Key=self.key, Metadata=self._s3.labels)
+            self._upload_id = answer["UploadId"]
         if self._failure is not None:
             raise StorageError(_message(self._failure))
         self._slots.acquire()  # memory stays at <= 2 parts in flight + the one being filled
@@ -103,15 +124,26 @@ class S3Writer:
         except (BotoCoreError, ClientError) as exc:
             raise StorageError(_message(exc)) from exc
 
+    def _metadata(self) -> dict[str, str]:
+        return {**self._s3.labels, META_SHA256: self._sha.hexdigest(), META_SIZE: str(self._size)}
+
     def commit(self) -> StoredArtifact:
-        """Send the last part and complete the upload (a small artifact is one PUT)."""
+        """Send the last part and complete the upload (a small artifact is one PUT).
+
+        The object carries the backup id, SHA-256 and size as metadata. If the completion's
+        answer is lost, the object may exist all the same: it is deleted here when the
+        endpoint answers, else by the next sweep (its row is failed).
+        """
+        completing = False
         try:
             if self._upload_id is None:
-                self._call("put_object", Key=self.key, Body=bytes(self._buffer))
+                body = bytes(self._buffer)
+                self._call("put_object", Key=self.key, Body=body, Metadata=self._metadata())
             else:
                 if self._buffer or not self._parts:
                     self._send(bytes(self._buffer))
                 parts = [f.result() for f in self._parts]
+                completing = True
                 self._call(
                     "complete_multipart_upload",
                     Key=self.key,
@@ -120,13 +152,34 @@ class S3Writer:
                 )
         except Exception as exc:
             self.abort()
+            if completing:
+                with contextlib.suppress(StorageError):
+                    self._call("delete_object", Key=self.key)
             if isinstance(exc, StorageError):
                 raise
             raise StorageError(_message(exc)) from exc
         finally:
             self._pool.shutdown(wait=True)
         self._buffer = bytearray()
+        if completing:
+            self._label_completed()
         return StoredArtifact(location=self.key, size_bytes=self._size)
+
+    def _label_completed(self) -> None:
+        # A failed copy leaves the object with its backup id only: the manifest still holds
+        # the checksum, so the backup stands.
+        if self._size > MAX_COPY_BYTES:
+            return
+        try:
+            self._call(
+                "copy_object",
+                Key=self.key,
+                CopySource={"Bucket": self._s3.bucket, "Key": self.key},
+                Metadata=self._metadata(),
+                MetadataDirective="REPLACE",
+            )
+        except StorageError as exc:
+            _log.warning("checksum metadata not set on %s: %s", self.key, exc)
 
     def abort(self) -> None:
         """Abort the multipart upload so no orphan parts stay billed."""
@@ -151,14 +204,25 @@ class S3Storage:
         endpoint_url: str | None = None,
         region: str | None = None,
         client: Any = None,
+        labels: dict[str, str] | None = None,
     ) -> None:
         self.bucket = bucket
         self.prefix = prefix.strip("/")
+        self.labels = dict(labels or {})
         config = Config(
             connect_timeout=5, read_timeout=60, retries={"max_attempts": 3, "mode": "standard"}
         )
         self.client = client or boto3.client(
             "s3", endpoint_url=endpoint_url, region_name=region or "us-east-1", config=config
+        )
+
+    def for_backup(self, backup_id: str) -> S3Storage:
+        """The same bucket and client; the objects it writes carry `backup_id` as metadata."""
+        return S3Storage(
+            self.bucket,
+            prefix=self.prefix,
+            client=self.client,
+            labels={**self.labels, META_BACKUP_ID: backup_id},
         )
 
     def preflight(self) -> None:
@@ -183,16 +247,92 @@ class S3Storage:
             raise StorageError(_message(exc)) from exc
 
     def delete(self, location: str) -> None:
-        """Delete the object."""
-        try:
-            self.client.delete_object(Bucket=self.bucket, Key=location)
-        except (BotoCoreError, ClientError) as exc:
-            raise StorageError(_message(exc)) from exc
+        """Delete the object and its manifest."""
+        for key in (location, manifest_location(location)):
+            self._call("delete_object", Key=key)
 
     def exists(self, location: str) -> bool:
         """True when HEAD finds the object."""
+        return self._head(location) is not None
+
+    def size_of(self, location: str) -> int | None:
+        """The object's size, None when it is missing."""
+        head = self._head(location)
+        return None if head is None else int(head["ContentLength"])
+
+    def metadata_of(self, location: str) -> dict[str, str]:
+        """The object's x-amz-meta-* values (empty when it is missing)."""
+        head = self._head(location)
+        return {} if head is None else dict(head.get("Metadata") or {})
+
+    def write_manifest(self, location: str, body: bytes) -> None:
+        """PUT the sidecar manifest beside the object."""
+        self._call(
+            "put_object",
+            Key=manifest_location(location),
+            Body=body,
+            ContentType="application/json",
+            Metadata=self.labels,
+        )
+
+    def read_manifest(self, location: str) -> bytes | None:
+        """The sidecar manifest's bytes (None when there is none)."""
         try:
-            self.client.head_object(Bucket=self.bucket, Key=location)
-        except ClientError:
-            return False
-        return True
+            answer = self.client.get_object(Bucket=self.bucket, Key=manifest_location(location))
+            data: bytes = answer["Body"].read(MANIFEST_MAX_BYTES + 1)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+                return None
+            raise StorageError(_message(exc)) from exc
+        except BotoCoreError as exc:
+            raise StorageError(_message(exc)) from exc
+        return data
+
+    def list_objects(self) -> list[StoredObject]:
+        """Every object under this prefix (never another prefix's)."""
+        pages = self._pages("list_objects_v2", "Contents")
+        return [
+            StoredObject(item["Key"], int(item["Size"]), item["LastModified"]) for item in pages
+        ]
+
+    def pending_uploads(self) -> list[PendingUpload]:
+        """Multipart uploads under this prefix that were never completed or aborted."""
+        pages = self._pages("list_multipart_uploads", "Uploads")
+        return [PendingUpload(item["Key"], item["UploadId"], item["Initiated"]) for item in pages]
+
+    def abort_upload(self, upload: PendingUpload) -> None:
+        """Abort one multipart upload (its parts stop being stored and billed)."""
+        self._call("abort_multipart_upload", Key=upload.location, UploadId=upload.upload_id)
+
+    def same_location(self, location: str, recorded: str) -> bool:
+        """Whether a row's file_path names this key."""
+        return location == recorded
+
+    def _pages(self, operation: str, items: str) -> list[dict[str, Any]]:
+        prefix = f"{self.prefix}/" if self.prefix else ""
+        try:
+            paginator = self.client.get_paginator(operation)
+            return [
+                item
+                for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix)
+                for item in page.get(items, [])
+            ]
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(_message(exc)) from exc
+
+    def _head(self, location: str) -> dict[str, Any] | None:
+        try:
+            head: dict[str, Any] = self.client.head_object(Bucket=self.bucket, Key=location)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return None
+            raise StorageError(_message(exc)) from exc
+        except BotoCoreError as exc:
+            raise StorageError(_message(exc)) from exc
+        return head
+
+    def _call(self, operation: str, **kwargs: Any) -> Any:
+        try:
+            return getattr(self.client, operation)(Bucket=self.bucket, **kwargs)
+        except (BotoCoreError, ClientError) as exc:
+            raise StorageError(_message(exc)) from exc

@@ -8,12 +8,14 @@ from flask import current_app
 from flask.views import MethodView
 
 from services.backups.catalog import restores, services
+from services.backups.catalog.reverify import reverify_backup
 from services.backups.catalog.schemas import (
     BackupAcceptedSchema,
     BackupCreateSchema,
     BackupLogPageSchema,
     BackupLogQuerySchema,
     BackupLogSchema,
+    BackupVerifySchema,
     RestoreRequestSchema,
     RestoreStatusSchema,
 )
@@ -95,6 +97,19 @@ class BackupPin(MethodView):
     def delete(self, backup_id: str) -> BackupLog:
         """Release a pin (for example after the migration a pre-migration backup guarded)"""
         return services.release_pin(session=db_session(), backup_id=backup_id)
+
+
+@blp.route("/<backup_id>/verify")
+class BackupVerify(MethodView):
+    @blp.requires("backups:run")
+    @blp.arguments(BackupVerifySchema)
+    @blp.response(200, BackupLogSchema)
+    @blp.alt_response(409, description="the artifact is missing (the key is named), or no artifact")
+    def post(self, data: dict[str, Any], backup_id: str) -> BackupLog:
+        """Re-check a backup's artifact now; the result is recorded on the backup"""
+        session = db_session()
+        backup = services.get_backup(session=session, backup_id=backup_id)
+        return reverify_backup(session=session, runtime=runtime(), backup=backup, **data)
 
 
 @blp.route("/<backup_id>/restore")

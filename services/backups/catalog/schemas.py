@@ -111,6 +111,18 @@ class BackupCreateSchema(Schema):
     verify = ma.fields.String(load_default=None, validate=ma.validate.OneOf(VERIFY_MODES))
 
 
+class BackupVerifySchema(Schema):
+    mode = ma.fields.String(
+        load_default="checksum",
+        validate=ma.validate.OneOf(("checksum", "restore")),
+        metadata={
+            "description": "checksum: re-read the artifact (SHA-256, size, a complete stream); "
+            "restore: also load it into a scratch database and compare with the dump-time "
+            "inventory"
+        },
+    )
+
+
 class BackupAcceptedSchema(Schema):
     id = ma.fields.String()
     status = ma.fields.String()

@@ -76,9 +76,19 @@ def _online_copy(source: Path, dest: Path, tracker: ProgressTracker) -> None:
             )
 
         src.backup(dst, pages=PAGES_PER_STEP, progress=step)
+        # A WAL-mode source makes a WAL-mode copy, and every later open of it (the inventory,
+        # a restore) would leave -wal/-shm files: the artifact is a plain rollback-journal file.
+        dst.execute("PRAGMA journal_mode=DELETE")
     finally:
         dst.close()
         src.close()
+
+
+def _remove_with_companions(path: Path) -> None:
+    """Remove a SQLite file and the -wal, -shm and -journal files SQLite may have made."""
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(f"{path}{suffix}")
 
 
 def run_sqlite_backup(
@@ -108,8 +118,7 @@ def run_sqlite_backup(
     except (sqlite3.Error, OSError, StorageError) as exc:
         raise SQLiteBackupError(f"SQLite backup failed: {exc}") from exc
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temp)
+        _remove_with_companions(Path(temp))
         tracker.stop()
     return DumpOutcome(
         location=artifact.location,
@@ -205,8 +214,11 @@ def restore_sqlite(
     temp = target.with_name(f".{target.name}.restoring")
     try:
         _expand(storage, location, codec, temp)
+        if replace:  # the old file's -wal would be replayed into the restored one
+            for suffix in ("-wal", "-shm", "-journal"):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(f"{target}{suffix}")
         os.replace(temp, target)
     finally:
-        with contextlib.suppress(FileNotFoundError):
-            temp.unlink()
+        _remove_with_companions(temp)
     return round(time.monotonic() - started, 3)

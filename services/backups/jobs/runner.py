@@ -30,6 +30,7 @@ from services.backups.dump.sqlite_backup import (
     sqlite_path_from_url,
 )
 from services.backups.jobs.final_status import StagedNotice, Written, write_final
+from services.backups.jobs.manifest import record_manifest
 from services.backups.retention.prune import apply_schedule_retention
 from services.backups.runtime import BackupRuntime
 from services.backups.verification.checks import VerificationResult
@@ -100,7 +101,7 @@ def _run(runtime: BackupRuntime, plan: BackupPlan, control: JobControl) -> None:
     outcome: DumpOutcome | None = None
     try:
         control.check()  # queued when the process was told to stop
-        storage = runtime.storage(plan.storage)
+        storage = runtime.storage(plan.storage).for_backup(plan.backup_id)
         report = partial(write_progress, runtime, plan)
         report(Progress(phase="checking"))
         previous = _previous_good(runtime, plan)  # sizes the upload and judges the result
@@ -223,6 +224,7 @@ def _finish(
         _log.warning("backup %s ended without its success recorded: %s", plan.backup_id, written)
         _delete_artifact(plan, storage, outcome)
         return
+    record_manifest(runtime.session_factory, storage, plan.backup_id)  # the row, beside the file
     telemetry.record_success(plan, outcome.stored_bytes, verified=result is not None)
     if plan.schedule_id and result is not None:  # only a verified success allows a prune
         _prune_after_success(runtime, plan.schedule_id)

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.backups.adapters import mariadb_inventory as inventory
 from services.backups.adapters.storage import LocalStorage, StorageError
+from services.backups.jobs.storage_sweep import STALE_UPLOAD_AFTER, StorageSweep, sweep_storage
 from services.backups.runtime import BackupRuntime
 from shared.errors import ValidationFailed
 from shared.models import BackupLog
@@ -48,7 +49,11 @@ def lease_live(now: datetime) -> Any:
 
 
 def fail_abandoned(
-    *, session: Session, runtime: BackupRuntime | None = None, now: datetime | None = None
+    *,
+    session: Session,
+    runtime: BackupRuntime | None = None,
+    now: datetime | None = None,
+    sweep_storage: bool = True,
 ) -> list[str]:
     """Fail the rows whose lease lapsed, then clear what dead jobs left (with a runtime).
 
@@ -64,7 +69,36 @@ def fail_abandoned(
             _after_abandonment(runtime, row)
         sweep_scratch_databases(session=session, runtime=runtime)
         sweep_partial_files(session=session, runtime=runtime)
+        if sweep_storage:  # the CLI sweeps storage itself, with its own options
+            sweep_storages(session=session, runtime=runtime)
     return [row.id for row in failed]
+
+
+def sweep_storages(
+    *,
+    session: Session,
+    runtime: BackupRuntime,
+    remove: bool = False,
+    stale_after: timedelta = STALE_UPLOAD_AFTER,
+) -> list[StorageSweep]:
+    """Sweep the local folder, and the S3 bucket when one is configured (see storage_sweep)."""
+    kinds = ["local", *(["s3"] if runtime.s3_options.get("bucket") else [])]
+    reports = []
+    for kind in kinds:
+        report = sweep_storage(
+            session=session,
+            storage=runtime.storage(kind),
+            remove=remove,
+            stale_after=stale_after,
+        )
+        for line in report.orphans:
+            _log.warning("%s holds %s, which no backup row names", kind, line)
+        for line in report.uncatalogued:
+            _log.warning("%s holds backup %s with no row: run rebuild-catalog", kind, line)
+        for line in report.errors:
+            _log.warning("storage sweep of %s: %s", kind, line)
+        reports.append(report)
+    return reports
 
 
 def _take_over(session: Session, backup_id: str, now: datetime) -> bool:
