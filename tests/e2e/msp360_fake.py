@@ -97,6 +97,9 @@ class FakeSyncro:
 
     token: str = field(default_factory=lambda: f"syncro-{secrets.token_hex(12)}")
     tickets: dict[int, dict[str, Any]] = field(default_factory=dict)
+    # "rate_limited": 429 with a long Retry-After (nothing processed); "broken": 500 after
+    # creating the ticket (the caller cannot know whether it exists)
+    mode: str | None = None
     next_id: int = 9000
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -219,10 +222,19 @@ class _Handler(BaseHTTPRequestHandler):
         if self._bearer() != syncro.token:
             return self._json(401, {"error": "bad token"})
         body = self._body() or {}
+        if syncro.mode == "rate_limited":
+            self.send_response(429)
+            self.send_header("Retry-After", "600")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
         if ticket_id is None:
             if not body.get("subject"):
                 return self._json(422, {"errors": {"subject": ["can't be blank"]}})
-            return self._json(200, {"ticket": syncro.create(body)})
+            created = syncro.create(body)
+            if syncro.mode == "broken":
+                return self._json(500, {"error": "internal error"})
+            return self._json(200, {"ticket": created})
         with syncro.lock:
             ticket = syncro.tickets.get(int(ticket_id))
             if ticket is None:

@@ -77,6 +77,7 @@ def call(
         "integrations:write",
         "insights:read",
         "insights:write",
+        "credentials:read",
         "credentials:write",
     )
     return requests.request(
@@ -334,6 +335,103 @@ def test_replicas_that_all_find_the_token_refused_log_in_once_between_them(
     assert len(reports) == 4
     assert fakes.msp360.logins - before == 1
     assert sum(report["logins"] for report in reports) == 1
+
+
+def problems_of(stack: Stack, tokens: Tokens, plan: str) -> list[dict[str, Any]]:
+    page = ok(
+        call(stack, tokens, "GET", "integrations", "/v1/msp360/plans", params={"limit": 200})
+    )["items"]
+    [found] = [p for p in page if p["plan_name"] == plan]
+    problems: list[dict[str, Any]] = found["open_problems"]
+    return problems
+
+
+def test_a_ticket_the_psa_refused_for_now_is_opened_by_the_next_sync(
+    system: tuple[Stack, Tokens], fakes: Fakes
+) -> None:
+    stack, tokens = system
+    company, computer, plan = unique("Zeta"), unique("SQL2"), unique("Logs")
+    fakes.msp360.plan(
+        company=company,
+        computer=computer,
+        plan=plan,
+        status="Error",
+        last_start="2026-12-04T05:00:00",
+        error="disk full",
+    )
+    fakes.syncro.mode = "rate_limited"
+    try:
+        first = sync(stack, tokens)
+    finally:
+        fakes.syncro.mode = None
+    assert first["opened"] == 1 and first["errors"]
+    [problem] = problems_of(stack, tokens, plan)
+    assert problem["ticket_state"] == "failed" and not tickets_about(fakes, plan)
+    second = sync(stack, tokens)
+    assert second["changed"] == 0 and second["follow_up"].get("tickets_open") == 1
+    assert len(tickets_about(fakes, plan)) == 1
+    assert problems_of(stack, tokens, plan)[0]["ticket_state"] == "open"
+    assert sync(stack, tokens)["follow_up"] == {}
+
+
+def test_a_create_with_an_unknown_outcome_is_never_retried_blindly(
+    system: tuple[Stack, Tokens], fakes: Fakes
+) -> None:
+    stack, tokens = system
+    company, computer, plan = unique("Eta"), unique("WEB3"), unique("Site")
+    fakes.msp360.plan(
+        company=company,
+        computer=computer,
+        plan=plan,
+        status="Interrupted",
+        last_start="2026-12-04T06:00:00",
+    )
+    fakes.syncro.mode = "broken"
+    try:
+        sync(stack, tokens)
+    finally:
+        fakes.syncro.mode = None
+    assert problems_of(stack, tokens, plan)[0]["ticket_state"] == "uncertain"
+    sync(stack, tokens)
+    assert len(tickets_about(fakes, plan)) == 1  # the one the PSA made; no second
+
+
+def test_a_wrong_api_password_is_a_502_and_a_changed_login_never_uses_the_old_token(
+    system: tuple[Stack, Tokens], fakes: Fakes
+) -> None:
+    stack, tokens = system
+    sync(stack, tokens)  # a token of the right login is stored
+    [credential] = ok(
+        call(
+            stack,
+            tokens,
+            "GET",
+            "integrations",
+            "/v1/credentials",
+            params={"integration_name": "msp360-main"},
+        )
+    )["items"]
+
+    def patch(version: int, **changes: str) -> int:
+        body = {"expected_version": version, **changes}
+        answer = call(
+            stack, tokens, "PATCH", "integrations", f"/v1/credentials/{credential['id']}", json=body
+        )
+        version_now: int = ok(answer)["version"]
+        return version_now
+
+    version = patch(credential["version"], username="someone-else@msp.example")
+    answer = call(stack, tokens, "POST", "integrations", "/v1/msp360/sync")
+    assert answer.status_code == 502, answer.text  # the stored token was another login's
+    assert "API login" in answer.json()["detail"]
+    assert fakes.msp360.password not in answer.text
+    current = ok(call(stack, tokens, "GET", "integrations", f"/v1/credentials/{credential['id']}"))[
+        "version"
+    ]
+    patch(current, username=fakes.msp360.username)
+    # back to the login the stored token belongs to: it is that login's token again
+    assert sync(stack, tokens)["plans_seen"] > 0
+    assert version > credential["version"]
 
 
 @pytest.mark.parametrize("mode", ["garbled", "not_a_list"])

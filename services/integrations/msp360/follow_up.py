@@ -32,11 +32,14 @@ class FollowUp:
     reporter: Reporter
     done: Counter[str] = field(default_factory=Counter)
     errors: list[str] = field(default_factory=list)
+    # Problems this sync already worked on: its retry pass leaves them to the next sync.
+    handled: set[str] = field(default_factory=set)
 
     def run(self, session: Session, transitions: list[Transition], now: datetime) -> dict[str, int]:
         """Handle this sync's transitions, then retry what earlier syncs left undone."""
         for transition in transitions:
             for problem in transition.problems:
+                self.handled.add(problem.id)
                 self._follow(session, transition.kind, transition.plan, problem, now)
         self._retry(session, now)
         return dict(self.done)
@@ -217,7 +220,8 @@ class FollowUp:
         ).all()
         session.commit()
         for problem, plan in rows:
-            self._retry_one(session, problem, plan, now, stale)
+            if problem.id not in self.handled:
+                self._retry_one(session, problem, plan, now, stale)
 
     def _retry_one(
         self,
