@@ -4,13 +4,21 @@ its outbound calls and its log lines, and secrets in a URL never reach a span.""
 from __future__ import annotations
 
 import json
+import string
 import subprocess
 import sys
+from types import SimpleNamespace
 from typing import Any
+from urllib.parse import urlencode
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 
+from shared.redaction import is_secret_key
 from shared.tracing import service_name, tracing_wanted
+from shared.web.tracing import _scrub_client_span, _scrub_server_span
 
 NOWHERE = "mysql+pymysql://nobody@127.0.0.1:1/none"
 
@@ -243,3 +251,42 @@ def test_tracing_is_on_only_with_an_otlp_endpoint(environ: dict[str, str], wante
 def test_the_service_name_is_the_operators_when_given() -> None:
     assert service_name("backups", {}) == "backups"
     assert service_name("backups", {"OTEL_SERVICE_NAME": "backups-eu"}) == "backups-eu"
+
+
+# A provider of this test's own, never made global: the spans are real SDK spans.
+SPANS = TracerProvider().get_tracer("test")
+SECRET_KEYS = st.sampled_from(
+    ["token", "api_key", "apikey", "access_token", "secret", "password", "client_secret", "sig"]
+)
+SECRET_VALUES = st.text(string.ascii_letters + string.digits, min_size=12, max_size=40)
+
+
+@given(key=SECRET_KEYS, value=SECRET_VALUES)
+def test_a_secret_query_parameter_is_masked_in_a_server_span(key: str, value: str) -> None:
+    assume(is_secret_key(key))
+    query = urlencode({"vendor": "syncro", key: value})
+    span = SPANS.start_span(
+        "POST /v1/webhooks/<vendor>",
+        attributes={"http.target": f"/v1/webhooks/syncro?{query}", "url.query": query},
+    )
+    _scrub_server_span(span, "202 ACCEPTED", [])
+    span.end()
+    assert isinstance(span, ReadableSpan)
+    recorded = json.dumps(dict(span.attributes or {}))
+    assert value not in recorded
+    assert "vendor=syncro" in recorded  # the rest of the query is kept
+
+
+@given(key=SECRET_KEYS, value=SECRET_VALUES, password=SECRET_VALUES)
+def test_a_secret_query_parameter_or_password_is_masked_in_a_client_span(
+    key: str, value: str, password: str
+) -> None:
+    assume(is_secret_key(key))
+    url = f"https://user:{password}@psa.example/api/v1/tickets?{urlencode({key: value})}"
+    span = SPANS.start_span("POST", attributes={"http.url": url, "url.full": url})
+    _scrub_client_span(span, SimpleNamespace(url=url))
+    span.end()
+    assert isinstance(span, ReadableSpan)
+    recorded = json.dumps(dict(span.attributes or {}))
+    assert value not in recorded and password not in recorded
+    assert "psa.example/api/v1/tickets" in recorded
