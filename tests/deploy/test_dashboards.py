@@ -783,6 +783,21 @@ def test_failures_prevented_per_client_keep_to_the_time_range(
     assert rows == [(TODAY, "Acme", 1), (TODAY, "Globex", 1)]  # not the day 400 days ago
 
 
+def test_backup_counts_come_from_backup_log_whichever_process_ran_them(
+    reader: tuple[pymysql.Connection, list[str]],
+) -> None:
+    counts = {
+        title: _run_panel(reader, _panel_sql("msp-backups", title))[1]
+        for title in ("Failed in range", "Verification failures in range", "Succeeded in range")
+    }
+    assert counts == {title: [(1,)] for title in counts}
+    _, per_hour = _run_panel(reader, _panel_sql("msp-backups", "Backups per hour by result"))
+    assert [(metric, value) for _, metric, value in per_hour] == [
+        ("daily failed", 1),
+        ("daily succeeded", 1),
+    ]
+
+
 def test_the_reader_cannot_read_what_the_dashboards_do_not_show(
     reader: tuple[pymysql.Connection, list[str]],
 ) -> None:
