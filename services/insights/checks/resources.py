@@ -10,11 +10,14 @@ from flask.views import MethodView
 from services.insights.checks import services
 from services.insights.checks.schemas import (
     CheckInSchema,
+    CheckPageSchema,
+    CheckQuerySchema,
     CheckResultSchema,
     CheckSchema,
     OutcomeInSchema,
 )
 from shared.models import CommandCheck
+from shared.pagination import Page
 from shared.web import Blueprint, current_principal, db_session
 from shared.web.idempotency import idempotent
 
@@ -49,3 +52,13 @@ class CheckOutcome(MethodView):
             outcome=data["outcome"],
             actor=current_principal().actor,
         )
+
+
+@blp.route("/checks")
+class Checks(MethodView):
+    @blp.requires("insights:read")
+    @blp.arguments(CheckQuerySchema, location="query")
+    @blp.response(200, CheckPageSchema)
+    def get(self, args: dict[str, Any]) -> Page[CommandCheck]:
+        """List pre-command checks, oldest first, by verdict and since an instant"""
+        return services.list_checks(session=db_session(), **args)

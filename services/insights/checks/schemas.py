@@ -5,7 +5,8 @@ from __future__ import annotations
 import marshmallow as ma
 
 from services.insights.failures.services import MAX_COMMAND_CHARS
-from shared.web import Id, Schema, Text
+from shared.models.insights import CHECK_VERDICTS
+from shared.web import Id, PageArgsSchema, Schema, Text, UtcDateTime, page_schema
 
 
 class CheckInSchema(Schema):
@@ -48,3 +49,11 @@ class CheckSchema(Schema):
     outcome = ma.fields.String()
     created_at = ma.fields.DateTime()
     outcome_at = ma.fields.DateTime(allow_none=True)
+
+
+class CheckQuerySchema(PageArgsSchema):
+    verdict = ma.fields.String(validate=ma.validate.OneOf(CHECK_VERDICTS))
+    since = UtcDateTime(metadata={"description": "checks made at or after this instant"})
+
+
+CheckPageSchema = page_schema(CheckSchema, "CheckPage")

@@ -27,6 +27,7 @@ from shared.models import (
     utcnow,
 )
 from shared.models.insights import CONFIDENCE_LEVELS
+from shared.pagination import Page, filtered, keyset_page
 from shared.records import get_or_404, insert_row
 from shared.redaction import redact_text
 from shared.tenancy import Owned
@@ -233,3 +234,29 @@ def report_outcome(*, session: Session, check_id: str, outcome: str, actor: str)
             )
     session.commit()
     return check
+
+
+def list_checks(
+    *,
+    session: Session,
+    verdict: str | None = None,
+    since: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 50,
+) -> Page[CommandCheck]:
+    """Checks oldest first, by verdict and since an instant (integrations' Zapier poll)."""
+    query = filtered(
+        select(CommandCheck),
+        {CommandCheck.verdict: verdict},
+        time_column=CommandCheck.created_at,
+        since=since,
+    )
+    return keyset_page(
+        session=session,
+        query=query,
+        sort=CommandCheck.created_at,
+        tiebreak=CommandCheck.id,
+        descending=False,
+        cursor=cursor,
+        limit=limit,
+    )
