@@ -13,6 +13,7 @@ from services.integrations.zapier.publish import publish
 from shared.models import ZapierCursor, ZapierSample, utcnow
 
 CONFIRMED_CURSOR = "insights:insight_confirmed"
+BLOCKED_CURSOR = "insights:check_blocked"
 # Re-read this much before the cursor: a confirmation committed late (its transaction began
 # before a newer one ended) is still seen; the derived event id makes a re-read a no-op.
 OVERLAP = timedelta(seconds=30)
@@ -29,7 +30,10 @@ class PeerReader(Protocol):
 
 def poll_insights(*, session: Session, insights: PeerReader) -> dict[str, int]:
     """Publish what insights did since the last poll; returns how many events were new."""
-    return {"insight_confirmed": poll_confirmed(session=session, insights=insights)}
+    return {
+        "insight_confirmed": poll_confirmed(session=session, insights=insights),
+        "check_blocked": poll_blocked(session=session, insights=insights),
+    }
 
 
 def poll_confirmed(*, session: Session, insights: PeerReader) -> int:
@@ -48,6 +52,48 @@ def poll_confirmed(*, session: Session, insights: PeerReader) -> int:
         if verified is not None and verified > since:
             published += _publish_once(session, f"{item['id']}@{verified.isoformat()}", item)
     return _save_cursor(session, CONFIRMED_CURSOR, newest, published=published)
+
+
+def poll_blocked(*, session: Session, insights: PeerReader) -> int:
+    """check_blocked for every pre-command check answered `block` since the cursor, read
+    oldest first from `GET /v1/checks?verdict=block&since=`; the first poll sets the cursor."""
+    cursor = _cursor(session, BLOCKED_CURSOR)
+    if cursor is None:
+        return _save_cursor(session, BLOCKED_CURSOR, utcnow(), published=0)
+    params: dict[str, Any] = {
+        "verdict": "block",
+        "since": (cursor - OVERLAP).isoformat(),
+        "limit": PAGE_SIZE * 4,
+    }
+    newest, published = cursor, 0
+    for _ in range(MAX_PAGES):
+        page = insights.get("/v1/checks", params=params)
+        for check in page.get("items") or []:
+            newest = max(newest, _instant(check.get("created_at")) or newest)
+            published += _publish_blocked(session, check)
+        if not page.get("next_cursor"):
+            break
+        params["cursor"] = page["next_cursor"]
+    return _save_cursor(session, BLOCKED_CURSOR, newest, published=published)
+
+
+def _publish_blocked(session: Session, check: dict[str, Any]) -> int:
+    event_id = str(uuid.uuid5(_IDS, f"check_blocked:{check['id']}"))
+    if session.get(ZapierSample, event_id) is not None:
+        return 0
+    fields = (
+        "client_id",
+        "infrastructure_id",
+        "command",
+        "command_key",
+        "matched_pattern_id",
+        "matched_insight_id",
+    )
+    item = {"check_id": check["id"]} | {name: check.get(name) for name in fields}
+    publish(
+        session, "check_blocked", item | {"checked_at": check.get("created_at")}, event_id=event_id
+    )
+    return 1
 
 
 def _updated_since(insights: PeerReader, since: datetime) -> Any:

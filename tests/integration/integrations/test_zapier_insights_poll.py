@@ -19,7 +19,7 @@ from services.insights.app import create_app as create_insights
 from services.integrations.app import create_app
 from services.integrations.events.services import record_outbound_call
 from services.integrations.zapier.delivery import DeliveryRules, deliver_due
-from services.integrations.zapier.poll import CONFIRMED_CURSOR, poll_insights
+from services.integrations.zapier.poll import BLOCKED_CURSOR, CONFIRMED_CURSOR, poll_insights
 from shared.client import ServiceClient
 from shared.models import ZapierCursor, ZapierDelivery, ZapierSample, ZapierSubscription
 from tests.integration.integrations.zapier_receiver import ZapierReceiver
@@ -67,7 +67,9 @@ def receiver(zapier_app: Flask) -> Iterator[ZapierReceiver]:
             .where(ZapierDelivery.status == "pending")
             .values(status="cancelled")
         )
-        session.execute(delete(ZapierCursor).where(ZapierCursor.name == CONFIRMED_CURSOR))
+        session.execute(
+            delete(ZapierCursor).where(ZapierCursor.name.in_([CONFIRMED_CURSOR, BLOCKED_CURSOR]))
+        )
         session.commit()
 
 
@@ -92,7 +94,8 @@ def test_a_confirmed_insight_is_polled_from_insights_and_delivered_once(
             )
         return counts
 
-    assert poll_and_deliver() == {"insight_confirmed": 0}  # the first poll only sets the cursor
+    quiet = {"insight_confirmed": 0, "check_blocked": 0}
+    assert poll_and_deliver() == quiet  # the first poll only sets the cursor
     made = insights.post(
         "/v1/insights",
         json={
@@ -103,8 +106,8 @@ def test_a_confirmed_insight_is_polled_from_insights_and_delivered_once(
     )
     insights.post(f"/v1/insights/{made['id']}/confirm", json={"reason": "seen twice"})
 
-    assert poll_and_deliver() == {"insight_confirmed": 1}
-    assert poll_and_deliver() == {"insight_confirmed": 0}  # the same confirmation is old news
+    assert poll_and_deliver() == {"insight_confirmed": 1, "check_blocked": 0}
+    assert poll_and_deliver() == quiet  # the same confirmation is old news
 
     [got] = receiver.received["confirmed"]
     data = json.loads(got.body)["data"]
@@ -135,5 +138,59 @@ def test_the_poll_command_reads_insights_with_the_service_token(
     )
 
     assert first.returncode == 0, first.stderr
-    assert first.stdout.strip() == "zapier poll: 0 insight_confirmed"
+    assert first.stdout.strip() == "zapier poll: 0 insight_confirmed, 0 check_blocked"
     assert broken.returncode != 0 and "msp_not-a-token" not in broken.stderr + broken.stdout
+
+
+def test_a_blocked_check_is_polled_from_insights_and_delivered_once(
+    zapier_app, insights_url, receiver, token_factory
+):
+    zap = {"Authorization": f"Bearer {token_factory('zapier')}"}
+    hook = {"target_url": receiver.answer("blocked", 200), "event": "check_blocked"}
+    assert (
+        zapier_app.test_client().post("/v1/zapier/hooks", json=hook, headers=zap).status_code == 201
+    )
+    insights = ServiceClient(insights_url, token_factory("insights:read", "insights:write"))
+    factory = zapier_app.extensions["session_factory"]
+
+    def poll_and_deliver() -> dict[str, int]:
+        with factory() as session:
+            counts = poll_insights(session=session, insights=insights)
+            deliver_due(
+                session=session,
+                keyring=zapier_app.extensions["vault"].keyring,
+                rules=DeliveryRules.from_settings(zapier_app.config),
+                audit=record_outbound_call,
+            )
+        return counts
+
+    poll_and_deliver()  # sets the cursors
+    owner = insights.post("/v1/clients", json={"name": f"zap-{os.urandom(4).hex()}"})
+    host = insights.post(
+        "/v1/hosts", json={"client_id": owner["id"], "hostname": f"h-{os.urandom(4).hex()}"}
+    )
+    insights.post(
+        "/v1/insights",
+        json={
+            "client_id": owner["id"],
+            "insight_category": "command_constraints",
+            "title": f"Never format the data disk {os.urandom(4).hex()}",
+            "description": "it holds the shares",
+            "confidence_level": "confirmed",
+            "priority": 8,
+            "examples": [{"kind": "dont", "command": "format d: /q"}],
+        },
+    )
+    checked = {"client_id": owner["id"], "infrastructure_id": host["id"]}
+    blocked = insights.post("/v1/check", json={**checked, "command": "format d: /q"})
+    fine = insights.post("/v1/check", json={**checked, "command": "dir d:"})
+    assert blocked["verdict"] == "block" and fine["verdict"] == "ok"
+
+    counts = poll_and_deliver()
+    assert counts["check_blocked"] == 1
+    assert poll_and_deliver()["check_blocked"] == 0
+
+    [got] = receiver.received["blocked"]
+    data = json.loads(got.body)["data"]
+    assert data["check_id"] == blocked["id"] and data["infrastructure_id"] == host["id"]
+    assert data["command"] == "format d: /q"
