@@ -9,6 +9,7 @@ from typing import Any
 import pymysql
 import pymysql.cursors
 
+from services.backups.adapters import dump_estimate
 from services.backups.adapters.mariadb_client import MariaDBTarget
 from services.backups.database_names import check_database_name
 
@@ -65,13 +66,8 @@ def drop_database(target: MariaDBTarget, name: str) -> None:
 
 
 def estimated_dump_bytes(cur: Any, schema: str) -> int:
-    """A first guess at the dump's size from information_schema (data only)."""
-    cur.execute(
-        "SELECT COALESCE(SUM(DATA_LENGTH), 0) FROM information_schema.TABLES "
-        "WHERE TABLE_SCHEMA = %s AND TABLE_TYPE = 'BASE TABLE'",
-        (schema,),
-    )
-    return int(cur.fetchone()[0])
+    """A first guess at the dump's size: data, with binary columns counted twice (--hex-blob)."""
+    return dump_estimate.estimated_dump_bytes(cur, schema)
 
 
 def names(cur: Any, sql: str, schema: str) -> list[str]:
