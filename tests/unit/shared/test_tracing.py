@@ -18,7 +18,13 @@ from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 
 from shared.redaction import is_secret_key
 from shared.tracing import service_name, tracing_wanted
-from shared.web.tracing import _scrub_client_span, _scrub_server_span
+from shared.web.tracing import (
+    ACCESS_LOG_TRACE_ID,
+    WORKER_EXIT_FLUSHES,
+    _scrub_client_span,
+    _scrub_server_span,
+)
+from tests.deploy.conftest import DEPLOY
 
 NOWHERE = "mysql+pymysql://nobody@127.0.0.1:1/none"
 
@@ -290,3 +296,15 @@ def test_a_secret_query_parameter_or_password_is_masked_in_a_client_span(
     recorded = json.dumps(dict(span.attributes or {}))
     assert value not in recorded and password not in recorded
     assert "psa.example/api/v1/tickets" in recorded
+
+
+def test_gunicorns_config_reads_the_names_the_app_writes(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The config imports nothing of shared (it is read before the app's path exists), so it
+    # keeps its own copy of the two names; this holds the copies equal to the originals.
+    import runpy
+
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", "")
+    config = runpy.run_path(str(DEPLOY / "gunicorn.conf.py"))
+    config["on_exit"](None)
+    assert config["WORKER_EXIT_FLUSHES"] == WORKER_EXIT_FLUSHES
+    assert config["_TRACE_ID"] == ACCESS_LOG_TRACE_ID
