@@ -10,6 +10,7 @@ import re
 import secrets
 import shutil
 import subprocess
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -31,7 +32,7 @@ from services.backups.app import create_app as create_backups
 from services.insights.app import create_app as create_insights
 from services.integrations.app import create_app as create_integrations
 from shared.db import make_engine
-from shared.models import BackupLog, BackupSchedule, Client, LearningMetric
+from shared.models import BackupLog, BackupSchedule, Client, CredentialAccessLog, LearningMetric
 from tests.mariadb import MariaDBServer
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -670,10 +671,26 @@ def _seed(url: str) -> list[str]:
                     verification_status="passed" if size else "failed",
                 )
             )
+        for seq, (action, outcome) in enumerate([("revealed", "success"), ("revealed", "denied")]):
+            session.add(_access_row(seq, action, outcome))
         session.commit()
         ids = [client.id for client in clients]
     engine.dispose()
     return ids
+
+
+def _access_row(seq: int, action: str, outcome: str) -> CredentialAccessLog:
+    """An access-log row as the dashboards read it (its hashes are not checked here)."""
+    return CredentialAccessLog(
+        chain=0,
+        seq=seq,
+        credential_id=str(uuid.uuid4()),
+        credential_version=1,
+        action=action,
+        outcome=outcome,
+        prev_hash="0" * 64,
+        row_hash=f"{seq:064x}",
+    )
 
 
 def _day(
@@ -798,6 +815,17 @@ def test_backup_counts_come_from_backup_log_whichever_process_ran_them(
     ]
 
 
+def test_the_access_log_panel_counts_the_log_rows_by_action_and_outcome(
+    reader: tuple[pymysql.Connection, list[str]],
+) -> None:
+    query = _panel_sql("msp-vault", "Access log per hour (from the log itself)")
+    _, rows = _run_panel(reader, query)
+    assert [(metric, value) for _, metric, value in rows] == [
+        ("revealed denied", 1),
+        ("revealed success", 1),
+    ]
+
+
 def test_the_reader_cannot_read_what_the_dashboards_do_not_show(
     reader: tuple[pymysql.Connection, list[str]],
 ) -> None:
@@ -805,6 +833,7 @@ def test_the_reader_cannot_read_what_the_dashboards_do_not_show(
         "SELECT notes FROM clients",
         "SELECT error_message FROM backup_log",
         "SELECT encrypted_secret FROM integration_credentials",
+        "SELECT purpose, on_behalf_of FROM credential_access_log",
         "SELECT token_hash FROM api_tokens",
         "UPDATE learning_metrics SET failures_prevented = 0",
     ):
