@@ -356,11 +356,16 @@ def test_the_backups_log_lines_of_that_request_carry_its_trace_id(
     assert {line["span_id"] for line in app_lines} <= backups_spans
 
 
+@pytest.mark.parametrize("preload", ["true", "false"])  # forked from the master, or loaded anew
 def test_spans_still_batched_when_a_worker_stops_are_sent_before_it_exits(
-    system: tuple[Stack, Tokens], receiver: OtlpReceiver, tmp_path: Path
+    system: tuple[Stack, Tokens], receiver: OtlpReceiver, tmp_path: Path, preload: str
 ) -> None:
     stack, tokens = system
-    patient = {"OTEL_BSP_SCHEDULE_DELAY": "600000", "GUNICORN_WORKERS": "1"}  # ten minutes
+    patient = {  # a batch that would wait ten minutes
+        "OTEL_BSP_SCHEDULE_DELAY": "600000",
+        "GUNICORN_WORKERS": "1",
+        "GUNICORN_PRELOAD": preload,
+    }
     env = {**stack.envs["insights"], "PORT": str(free_port()), **patient}
     service = start(gunicorn_command("insights"), env, cwd=REPO, log_path=tmp_path / "log")
     trace_id = secrets.token_hex(16)
