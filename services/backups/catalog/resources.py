@@ -8,6 +8,7 @@ from flask import current_app
 from flask.views import MethodView
 
 from services.backups.catalog import restores, services
+from services.backups.catalog.readiness import backup_readiness
 from services.backups.catalog.reverify import reverify_backup
 from services.backups.catalog.schemas import (
     BackupAcceptedSchema,
@@ -15,6 +16,7 @@ from services.backups.catalog.schemas import (
     BackupLogPageSchema,
     BackupLogQuerySchema,
     BackupLogSchema,
+    BackupReadinessSchema,
     BackupVerifySchema,
     RestoreRequestSchema,
     RestoreStatusSchema,
@@ -73,6 +75,15 @@ class Backups(MethodView):
         if runtime().runner == "kubernetes-job":
             db_session().refresh(backup)  # failed already when its Job was refused
         return {"id": backup.id, "status": backup.status, "status_url": f"/v1/backups/{backup.id}"}
+
+
+@blp.route("/readiness")
+class BackupReadiness(MethodView):
+    @blp.requires("backups:read")
+    @blp.response(200, BackupReadinessSchema)
+    def get(self) -> dict[str, Any]:
+        """Whether each source can be backed up and restore-verified now, and why not"""
+        return backup_readiness(session=db_session(), runtime=runtime())
 
 
 @blp.route("/<backup_id>")

@@ -123,6 +123,19 @@ class BackupVerifySchema(Schema):
     )
 
 
+class SourceReadinessSchema(Schema):
+    database = ma.fields.String()
+    ready = ma.fields.Boolean(metadata={"description": "a backup of it can be taken now"})
+    reasons = ma.fields.List(ma.fields.String(), metadata={"description": "why not"})
+    restore_verification_ready = ma.fields.Boolean()
+    restore_verification_reasons = ma.fields.List(ma.fields.String())
+
+
+class BackupReadinessSchema(Schema):
+    ready = ma.fields.Boolean(metadata={"description": "every source is ready"})
+    sources = ma.fields.List(ma.fields.Nested(SourceReadinessSchema))
+
+
 class BackupAcceptedSchema(Schema):
     id = ma.fields.String()
     status = ma.fields.String()
