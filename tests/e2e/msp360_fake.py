@@ -150,6 +150,12 @@ class _Handler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         if self.path == "/api/Provider/Login":
             return self._login()
+        if self.path.startswith("/hooks/standard/"):  # a Zapier REST hook target
+            length = int(self.headers.get("Content-Length") or 0)
+            raw = self.rfile.read(length)
+            with self.server.zapier_lock:
+                self.server.zapier.append((self.path, dict(self.headers.items()), raw))
+            return self._json(200, {"status": "success"})
         match = re.fullmatch(r"/api/v1/tickets(?:/(\d+)/comment)?", self.path)
         if match:
             return self._syncro_post(match.group(1))
@@ -260,15 +266,19 @@ class _Server(ThreadingHTTPServer):
     daemon_threads = True
     msp360: FakeMsp360
     syncro: FakeSyncro
+    zapier: list[tuple[str, dict[str, str], bytes]]
+    zapier_lock: threading.Lock
 
 
 @dataclass
 class Fakes:
-    """Both fakes on one loopback port (each answers only its own paths)."""
+    """The fakes on one loopback port (each answers only its own paths); `zapier` holds every
+    REST hook delivery received: (path, headers, raw body)."""
 
     url: str
     msp360: FakeMsp360
     syncro: FakeSyncro
+    zapier: list[tuple[str, dict[str, str], bytes]]
 
 
 @contextmanager
@@ -276,10 +286,12 @@ def running_fakes() -> Iterator[Fakes]:
     """Start the fake MSP360 and Syncro on a free loopback port."""
     server = _Server(("127.0.0.1", 0), _Handler)
     server.msp360, server.syncro = FakeMsp360(), FakeSyncro()
+    server.zapier, server.zapier_lock = [], threading.Lock()
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield Fakes(f"http://127.0.0.1:{server.server_address[1]}", server.msp360, server.syncro)
+        url = f"http://127.0.0.1:{server.server_address[1]}"
+        yield Fakes(url, server.msp360, server.syncro, server.zapier)
     finally:
         server.shutdown()
         server.server_close()

@@ -4,11 +4,14 @@ Zapier item; the same state changes nothing; recovery notes and closes the ticke
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import secrets
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -22,6 +25,7 @@ from tests.e2e.msp360_fake import Fakes, running_fakes
 from tests.e2e.private_stack import private_stack
 from tests.e2e.stack import REPO, Stack
 from tests.mariadb import MariaDBServer
+from tests.polling import eventually
 from tests.tokens import TokenMaker as Tokens
 
 TIMEOUT = 60
@@ -44,7 +48,11 @@ def system(
     database: str, tmp_path_factory: pytest.TempPathFactory, fakes: Fakes
 ) -> Iterator[tuple[Stack, Tokens]]:
     workdir = tmp_path_factory.mktemp("msp360")
-    extra = {"MSP360_TICKET_PSA": "syncro", "PSA_DEFAULT_COMPANIES": "syncro=77"}
+    extra = {
+        "MSP360_TICKET_PSA": "syncro",
+        "PSA_DEFAULT_COMPANIES": "syncro=77",
+        "ZAPIER_DELIVER_EVERY_SECONDS": "1",
+    }
     with private_stack(database, workdir, **extra) as running:
         stack, tokens = running
         for body in (
@@ -79,6 +87,7 @@ def call(
         "insights:write",
         "credentials:read",
         "credentials:write",
+        "zapier",
     )
     return requests.request(
         method,
@@ -161,6 +170,18 @@ def zapier_items(database: str, plan: str) -> int:
         engine.dispose()
 
 
+def zapier_deliveries(fakes: Fakes, plan: str) -> list[tuple[dict[str, str], bytes]]:
+    return [(headers, raw) for _, headers, raw in list(fakes.zapier) if plan.encode() in raw]
+
+
+def delivered_after_a_request(
+    stack: Stack, tokens: Tokens, fakes: Fakes, plan: str
+) -> list[tuple[dict[str, str], bytes]]:
+    """Deliveries run after a worker answers a request (when due): ask, then look."""
+    call(stack, tokens, "GET", "integrations", "/v1/zapier/hooks")
+    return zapier_deliveries(fakes, plan)
+
+
 def tickets_about(fakes: Fakes, plan: str) -> list[dict[str, Any]]:
     return [t for t in fakes.syncro.tickets.values() if plan in str(t["subject"])]
 
@@ -175,6 +196,19 @@ def test_a_failing_plan_becomes_one_ticket_event_failure_and_zapier_item_then_cl
     stack, tokens = system
     company, computer, plan = unique("Acme Dental"), unique("SRV-DC01"), unique("Nightly files")
     client_id, host_id = client_with_host(stack, tokens, company, computer)
+    hook = ok(
+        call(
+            stack,
+            tokens,
+            "POST",
+            "integrations",
+            "/v1/zapier/hooks",
+            json={
+                "target_url": f"{fakes.url}/hooks/standard/{secrets.token_hex(4)}/",
+                "event": "client_backup_problem",
+            },
+        )
+    )
     fakes.msp360.plan(
         company=company,
         computer=computer,
@@ -200,6 +234,14 @@ def test_a_failing_plan_becomes_one_ticket_event_failure_and_zapier_item_then_cl
     assert "Access to the path" in ticket["comments"][0]["body"]
     assert len(backup_events(database, plan)) == 1
     assert zapier_items(database, plan) == 1
+    [(headers, raw)] = eventually(lambda: delivered_after_a_request(stack, tokens, fakes, plan))
+    signed = hmac.new(hook["secret"].encode(), raw, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(headers["X-Signature"], f"sha256={signed}")
+    delivered = json.loads(raw)
+    assert delivered["event"] == "client_backup_problem"
+    assert (
+        delivered["data"]["status"] == "Error" and delivered["data"]["infrastructure_id"] == host_id
+    )
     assert any(plan in title for title in briefed_titles(stack, tokens, client_id, host_id))
     patterns = ok(
         call(
@@ -231,6 +273,9 @@ def test_a_failing_plan_becomes_one_ticket_event_failure_and_zapier_item_then_cl
     assert again["changed"] == 0 and again["follow_up"] == {}
     assert len(tickets_about(fakes, plan)) == 1 and len(ticket["comments"]) == 1
     assert len(backup_events(database, plan)) == 1 and zapier_items(database, plan) == 1
+    for _ in range(3):  # delivery runs: nothing more is sent for an unchanged state
+        time.sleep(1.1)
+        assert len(delivered_after_a_request(stack, tokens, fakes, plan)) == 1
 
     fakes.msp360.plan(
         company=company,
