@@ -193,8 +193,11 @@ def _send(rules: DeliveryRules, target_url: str, delivery: ZapierDelivery, secre
     """One signed POST to the target, connecting only to the address that was checked."""
     body = delivery.body.encode("utf-8")
     started = time.monotonic()
+    try:  # the rules of today, not of subscribe time; a target they refuse is never retried
+        url = rules.policy.check(target_url, VENDOR)
+    except EndpointRefused as exc:
+        return Attempt(None, "", _ms(started), error=f"refused: {exc}")
     try:
-        url = rules.policy.check(target_url, VENDOR)  # the rules of today, not of subscribe time
         headers = signed_headers(
             secret=secret,
             body=body,
@@ -210,8 +213,8 @@ def _send(rules: DeliveryRules, target_url: str, delivery: ZapierDelivery, secre
             timeout=(CONNECT_TIMEOUT, rules.timeout_seconds),
             allow_redirects=False,
         )
-    except EndpointRefused as exc:
-        return Attempt(None, "", _ms(started), error=f"refused: {exc}")
+    except EndpointRefused as exc:  # at connect time: DNS failed or named a private address
+        return Attempt(None, "", _ms(started), error=f"not sent: {exc}")
     except requests.RequestException as exc:
         return Attempt(None, "", _ms(started), error=type(exc).__name__)
     return Attempt(

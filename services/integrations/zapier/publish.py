@@ -23,6 +23,8 @@ from shared.redaction import redact_json
 
 # The backups service's notices (integration events of msp_backups) that are Zapier events.
 BACKUP_NOTICES = ("backup_failed", "backup_verified")
+# The TEXT columns hold 65,535 bytes: a body over this keeps the item's top-level scalars only.
+MAX_BODY = 60_000
 # A string longer than this in an item is cut: an item is a summary (a backup's error, a
 # ticket's subject), and the body must fit its TEXT column with room to spare.
 MAX_TEXT = 2000
@@ -46,7 +48,10 @@ def publish(
         "occurred_at": now.isoformat().replace("+00:00", "Z"),
         "data": _bounded(redact_json(dict(item))),
     }
-    body = json.dumps(envelope, default=str, separators=(",", ":"), ensure_ascii=True)
+    body = _encoded(envelope)
+    if len(body) > MAX_BODY:  # only the item's top-level scalars, so the row always fits
+        data = {key: _cut(value) for key, value in envelope["data"].items() if _scalar(value)}
+        body = _encoded({**envelope, "data": {**data, "truncated": True}})
     session.add(ZapierSample(id=event_id, event=event, body=body, created_at=now))
     # No autoflush: the caller's rows are flushed by its own commit, where it expects a
     # duplicate (an idempotent replay, a second link) to be refused, not inside this query.
@@ -69,6 +74,18 @@ def _active_subscriptions(event: str) -> Any:
     return select(ZapierSubscription.id).where(
         ZapierSubscription.event == event, ZapierSubscription.is_active.is_(True)
     )
+
+
+def _encoded(envelope: Mapping[str, Any]) -> str:
+    return json.dumps(envelope, default=str, separators=(",", ":"), ensure_ascii=True)
+
+
+def _scalar(value: Any) -> bool:
+    return not isinstance(value, dict | list | tuple)
+
+
+def _cut(value: Any) -> Any:
+    return value[:200] if isinstance(value, str) else value
 
 
 def _bounded(value: Any) -> Any:

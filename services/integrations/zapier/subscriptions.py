@@ -22,6 +22,7 @@ VENDOR = "zapier"
 SECRET_PREFIX = "zsec_"  # noqa: S105 - a visible marker, not a secret
 SECRET_BYTES = 32
 SAMPLES_LISTED = 10
+TARGET_URL_CHARS = 1000  # the column's length
 
 
 class SubscriptionSecretUnreadable(DomainError):
@@ -44,6 +45,9 @@ def checked_target(policy: EndpointPolicy, target_url: str) -> str:
     except EndpointRefused as exc:
         message = f"refused: {exc}"
         raise ValidationFailed({"target_url": [message]}, detail=message) from None
+    if len(url.url) > TARGET_URL_CHARS:  # an IDNA host is longer in its checked form
+        message = f"the checked URL is longer than {TARGET_URL_CHARS} characters"
+        raise ValidationFailed({"target_url": [message]}, detail=message)
     return url.url
 
 

@@ -456,3 +456,13 @@ def test_a_worker_delivers_after_answering_a_request_when_its_turn_came(
         assert answer.status_code == 200
 
     assert len(receiver.received["worker"]) == 1
+
+
+def test_an_item_too_large_for_its_row_keeps_its_top_level_values_and_says_it_was_cut(
+    api, auth, db
+):
+    huge = {"ticket_number": "T-1", "notes": [f"note {n} " + "x" * 1900 for n in range(100)]}
+    publish_now(db, "ticket_linked", huge)
+
+    [item] = api.get("/v1/zapier/events/ticket_linked", headers=auth(ZAPIER)).get_json()[:1]
+    assert item["data"] == {"ticket_number": "T-1", "truncated": True}
