@@ -441,6 +441,41 @@ def test_a_create_with_an_unknown_outcome_is_never_retried_blindly(
     assert len(tickets_about(fakes, plan)) == 1  # the one the PSA made; no second
 
 
+def test_with_insights_down_the_ticket_still_opens_and_the_report_follows_later(
+    system: tuple[Stack, Tokens], fakes: Fakes
+) -> None:
+    stack, tokens = system
+    company, computer, plan = unique("Theta"), unique("HV01"), unique("VMs")
+    client_id, host_id = client_with_host(stack, tokens, company, computer)
+    fakes.msp360.plan(
+        company=company,
+        computer=computer,
+        plan=plan,
+        status="Success",
+        last_start="2026-12-04T01:00:00",
+    )
+    sync(stack, tokens)  # mapped while insights answers
+    fakes.msp360.plan(
+        company=company,
+        computer=computer,
+        plan=plan,
+        status="Error",
+        last_start="2026-12-04T07:00:00",
+        error="VSS snapshot failed",
+    )
+    stack.services["insights"].stop()
+    try:
+        down = sync(stack, tokens)
+    finally:
+        stack.launch("insights")
+    assert down["opened"] == 1 and any("insights" in error for error in down["errors"])
+    assert len(tickets_about(fakes, plan)) == 1
+    later = sync(stack, tokens)
+    assert later["changed"] == 0 and later["follow_up"].get("failures_reported") == 1
+    assert any(plan in title for title in briefed_titles(stack, tokens, client_id, host_id))
+    assert sync(stack, tokens)["follow_up"] == {}
+
+
 def test_a_wrong_api_password_is_a_502_and_a_changed_login_never_uses_the_old_token(
     system: tuple[Stack, Tokens], fakes: Fakes
 ) -> None:

@@ -3,7 +3,7 @@ corrected by the operator (an operator's mapping is never overwritten by a sync)
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.integrations.adapters.msp360 import MonitoredPlan, clean_text
 from services.integrations.msp360.identity import company_key, computer_key, fold
-from shared.errors import ValidationFailed
+from shared.errors import DomainError, ValidationFailed
 from shared.models import utcnow
 from shared.models.msp360 import Msp360Mapping, Msp360Plan
 from shared.pagination import Page, keyset_page
@@ -47,12 +47,27 @@ class Placement:
 
 @dataclass
 class _Lookups:
+    """The name lookups a sync may still make; insights being down ends them (the states,
+    events and tickets of the sync go on, and the next sync matches what is left)."""
+
     directory: Directory
     left: int = MAX_LOOKUPS_PER_SYNC
 
-    def take(self) -> bool:
+    def client_named(self, name: str) -> str | None:
+        return self._ask(lambda: self.directory.client_named(name))
+
+    def host_named(self, client_id: str, computer: str) -> str | None:
+        return self._ask(lambda: self.directory.host_named(client_id, computer))
+
+    def _ask(self, lookup: Callable[[], str | None]) -> str | None:
+        if self.left <= 0:
+            return None
         self.left -= 1
-        return self.left >= 0
+        try:
+            return lookup()
+        except DomainError:
+            self.left = 0
+            return None
 
 
 def place_plans(
@@ -119,12 +134,12 @@ def _insert(session: Session, kind: str, key: str, company: str, computer: str) 
 
 
 def _auto_match(row: Msp360Mapping, lookups: _Lookups, client_id: str | None) -> None:
-    if row.kind == "company" and row.client_id is None and lookups.take():
-        row.client_id = lookups.directory.client_named(row.company_name)
+    if row.kind == "company" and row.client_id is None:
+        row.client_id = lookups.client_named(row.company_name)
     if row.kind == "computer" and client_id and row.client_id != client_id:
         row.client_id, row.infrastructure_id = client_id, None  # the company moved: match again
-    if row.kind == "computer" and client_id and row.infrastructure_id is None and lookups.take():
-        row.infrastructure_id = lookups.directory.host_named(client_id, row.computer_name)
+    if row.kind == "computer" and client_id and row.infrastructure_id is None:
+        row.infrastructure_id = lookups.host_named(client_id, row.computer_name)
 
 
 def list_mappings(
