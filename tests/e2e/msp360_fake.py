@@ -40,6 +40,7 @@ class FakeMsp360:
     token_lifetime: int = 1_209_599
     rows: list[dict[str, Any]] = field(default_factory=list)
     companies: list[dict[str, Any]] = field(default_factory=list)
+    users: list[dict[str, Any]] = field(default_factory=list)
     tokens: set[str] = field(default_factory=set)
     issued: list[str] = field(default_factory=list)
     logins: int = 0
@@ -181,6 +182,8 @@ class _Handler(BaseHTTPRequestHandler):
             return self._json(401, {"Message": "Authorization has been denied for this request."})
         if self.path == "/api/Companies":
             return self._json(200, fake.companies)
+        if self.path == "/api/Users":
+            return self._json(200, fake.users)
         match = re.fullmatch(r"/api/Monitoring(?:/([0-9a-fA-F-]+))?", self.path)
         if not match:
             return self._json(404, {"Message": "No HTTP resource was found"})

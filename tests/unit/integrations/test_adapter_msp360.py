@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from services.integrations.adapters import OutboundCall, PsaAuthFailed
-from services.integrations.adapters.errors import PsaEndpointRefused
+from services.integrations.adapters.errors import PsaConfigurationError, PsaEndpointRefused
 from services.integrations.adapters.msp360 import (
     MAX_ERROR_CHARS,
     MAX_NAME_CHARS,
@@ -242,3 +242,30 @@ def test_a_huge_list_is_cut_and_counted(fakes: Fakes) -> None:
     assert len(plans) == 2 and skipped == 30_003  # all but the two plans, read or not
     assert all(len(p.plan_name) <= MAX_NAME_CHARS for p in plans)
     assert len(json.dumps([p.error_message for p in plans])) < 10_000
+
+
+def test_companies_users_and_one_users_monitoring(fakes: Fakes) -> None:
+    fakes.msp360.companies = [{"Id": "c-1", "Name": "Acme\r\nDental", "StorageLimit": 0}]
+    fakes.msp360.users = [
+        {"ID": "u-1", "Email": "backup@acme.example", "Company": "Acme", "Enabled": True}
+    ]
+    for user in ("4f7c9d2e-0000-4000-8000-000000000001", "4f7c9d2e-0000-4000-8000-000000000002"):
+        fakes.msp360.plan(
+            company="Acme",
+            computer="SRV01",
+            plan=f"Daily {user[-1]}",
+            status="Success",
+            last_start="2026-12-01T01:00:00",
+            user_id=user,
+        )
+    adapter, _ = adapter_for(fakes, [])
+    assert adapter.companies() == [{"id": "c-1", "name": "Acme Dental"}]
+    assert adapter.users() == [{"id": "u-1", "email": "backup@acme.example", "company": "Acme"}]
+    plans, _ = adapter.monitoring("4f7c9d2e-0000-4000-8000-000000000002")
+    assert [p.plan_name for p in plans] == ["Daily 2"]
+
+
+def test_a_user_id_that_is_not_an_id_never_reaches_the_path(fakes: Fakes) -> None:
+    adapter, _ = adapter_for(fakes, [])
+    with pytest.raises(PsaConfigurationError):
+        adapter.monitoring("../Companies")
