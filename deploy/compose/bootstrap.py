@@ -1,4 +1,5 @@
-"""One-shot bootstrap of the compose stack: service tokens, dev vault keys, the backup bucket.
+"""One-shot bootstrap of the compose stack: service tokens, dev vault keys, the backup bucket,
+the backup login (exactly the README's grants, from services.backups.adapters.grants).
 
 Idempotent: whatever already exists in $SECRETS_DIR is kept, so `docker compose up` twice is safe.
 Tokens are made with the shared auth CLI (python -m shared.cli) and written to files the
@@ -10,6 +11,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -94,6 +96,41 @@ def ensure_bucket(endpoint: str, bucket: str, region: str, attempts: int = 30) -
     raise SystemExit(f"S3 endpoint {endpoint} never answered")
 
 
+def ensure_backup_login(admin_url: str, source_url: str) -> None:
+    """Create the login BACKUP_SOURCE_URL names with exactly the dump and verification grants.
+
+    The root login (DATABASE_ADMIN_URL) is used for this one step only; the password is the
+    one in BACKUP_SOURCE_URL and is never printed.
+    """
+    import pymysql
+    from sqlalchemy.engine import make_url
+
+    from services.backups.adapters.grants import grant_statements
+
+    admin, source = make_url(admin_url), make_url(source_url)
+    user = source.username or ""
+    if not re.fullmatch(r"[A-Za-z0-9_]{1,32}", user) or not source.database:
+        raise SystemExit("BACKUP_SOURCE_URL needs a plain user name and a database")
+    account = f"'{user}'@'%'"
+    conn = pymysql.connect(
+        host=admin.host or "127.0.0.1",
+        port=admin.port or 3306,
+        user=admin.username or "root",
+        password=admin.password or "",
+        autocommit=True,
+    )
+    try:
+        with conn.cursor() as cur:
+            password = conn.escape(source.password or "")
+            cur.execute(f"CREATE USER IF NOT EXISTS {account} IDENTIFIED BY {password}")
+            cur.execute(f"ALTER USER {account} IDENTIFIED BY {password}")
+            for statement in grant_statements(account, source.database):
+                cur.execute(statement)
+    finally:
+        conn.close()
+    print(f"backup login {user}: granted dump and restore-verification privileges")
+
+
 def main() -> None:
     """Bootstrap everything the services need before they start."""
     secrets = Path(os.environ.get("SECRETS_DIR", "/run/msp-secrets"))
@@ -101,6 +138,12 @@ def main() -> None:
     for username, role, filename, scopes in ACCOUNTS:
         ensure_token(secrets, username, role, filename, scopes)
     ensure_vault_keys(secrets)
+    admin_url, source_url = (
+        os.environ.get("DATABASE_ADMIN_URL"),
+        os.environ.get("BACKUP_SOURCE_URL"),
+    )
+    if admin_url and source_url:
+        ensure_backup_login(admin_url, source_url)
     endpoint = os.environ.get("BACKUP_S3_ENDPOINT_URL")
     if endpoint:
         region = os.environ.get("BACKUP_S3_REGION", "us-east-1")
