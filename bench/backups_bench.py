@@ -42,10 +42,25 @@ import json, resource, sys, time
 from services.backups.adapters.mariadb_client import MariaDBTarget
 from services.backups.adapters.storage import LocalStorage
 from services.backups.dump.pipeline import run_mariadb_backup
-url, folder, codec, level = sys.argv[1:5]
+url, folder, codec, level, completeness = sys.argv[1:6]
+if completeness == "off":  # the A/B baseline: no stream inventory, no completeness compare
+    import services.backups.dump.pipeline as pipeline
+
+    class _Everything:
+        structures = {"*"}
+        def missing_from(self, source): return []
+        def named(self, kind): return set()
+
+    class _NoScan:
+        current_table, tables_with_structure = None, 1
+        def feed(self, chunk): pass
+        def finish(self): return _Everything()
+
+    pipeline.DumpInventoryScanner = _NoScan
 started = time.monotonic()
 out = run_mariadb_backup(target=MariaDBTarget.from_url(url), storage=LocalStorage(folder),
-                         artifact_name=f"service-{level}.sql.zst", codec=codec, level=int(level),
+                         artifact_name=f"service-{level}-{completeness}.sql.zst", codec=codec,
+                         level=int(level),
                          fingerprint_tables=False)
 print(json.dumps({"seconds": time.monotonic() - started, "raw": out.raw_bytes,
                   "stored": out.stored_bytes, "location": out.location,
@@ -81,9 +96,11 @@ def generate(target: MariaDBTarget, size_mb: int) -> None:
             )
 
 
-def service_backup(url: str, folder: str, codec: str, level: int) -> dict[str, Any]:
+def service_backup(
+    url: str, folder: str, codec: str, level: int, completeness: str = "on"
+) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, "-c", SERVICE_BACKUP, url, folder, codec, str(level)],
+        [sys.executable, "-c", SERVICE_BACKUP, url, folder, codec, str(level), completeness],
         check=True,
         capture_output=True,
         text=True,
@@ -93,7 +110,7 @@ def service_backup(url: str, folder: str, codec: str, level: int) -> dict[str, A
 
 
 def service_restore_verify(
-    server: MariaDBTarget, folder: str, location: str, expected: dict
+    server: MariaDBTarget, folder: str, location: str, expected: dict[str, Any]
 ) -> tuple[float, float, bool]:
     from services.backups.adapters.storage import LocalStorage
     from services.backups.verification.checks import verify_by_restore
@@ -140,8 +157,9 @@ def backups(target: MariaDBTarget, url: str, work: str, cnf: str, runs: int) -> 
     dump = shlex.join(
         ["mariadb-dump", f"--defaults-extra-file={cnf}", *DUMP_FLAGS, target.database]
     )
-    times: dict[str, list[float]] = {k: [] for k in ("bare", "gzip6", "zstd1", "svc1", "svc3")}
-    service: dict[str, Any] = {}
+    keys = ("bare", "gzip6", "zstd1", "svc1", "svc1_nocheck", "svc3")
+    times: dict[str, list[float]] = {k: [] for k in keys}
+    service: dict[int, Any] = {}
     for i in range(runs):
         print(f"  backup run {i + 1}/{runs}", flush=True)
         times["bare"].append(sh(f"{dump} > /dev/null", os.environ.copy()))
@@ -155,6 +173,8 @@ def backups(target: MariaDBTarget, url: str, work: str, cnf: str, runs: int) -> 
             previous = service.get(level, {"rss_kib": 0})
             out["rss_kib"] = max(out["rss_kib"], previous["rss_kib"])
             service[level] = out
+        # The same pipeline without completeness checking: what the check costs.
+        times["svc1_nocheck"].append(service_backup(url, work, "zstd", 1, "off")["seconds"])
     medians = {k: statistics.median(v) for k, v in times.items()}
     return {
         "t": medians,
@@ -215,6 +235,7 @@ def report(
         ("mariadb-dump | gzip -6 > file", t["gzip6"], f"{measured['gzip_size'] / 1e6:.0f} MB"),
         ("mariadb-dump | zstd -1 -T2 > file", t["zstd1"], f"{measured['zstd1_size'] / 1e6:.0f} MB"),
         ("service backup, zstd -1 (default)", t["svc1"], f"{service[1]['stored'] / 1e6:.0f} MB"),
+        ("service backup, zstd -1, no completeness", t["svc1_nocheck"], "-"),
         ("service backup, zstd -3", t["svc3"], f"{service[3]['stored'] / 1e6:.0f} MB"),
     ]
     print(f"\nSQL dumped: {raw_mb:.0f} MB; medians of {len(measured['all']['bare'])} runs\n")
@@ -231,11 +252,15 @@ def report(
         "\nall runs (s): "
         + json.dumps({k: [round(x, 2) for x in v] for k, v in measured["all"].items()})
     )
+    cost = t["svc1"] / t["svc1_nocheck"] - 1
+    print(f"completeness checking: {cost:+.1%} wall time (zstd -1, medians)")
     print(
         f"service peak RSS: zstd -1 {service[1]['rss_kib'] / 1024:.0f} MiB, zstd -3 "
         f"{service[3]['rss_kib'] / 1024:.0f} MiB (mariadb-dump child: "
         f"{service[1]['dump_rss_kib'] / 1024:.0f} MiB)"
     )
+    if not restore_times["shell"]:
+        return  # --restore-runs 0
     restore = statistics.median(restore_times["shell"])
     verify_load = statistics.median(restore_times["load"])
     verify_total = statistics.median(restore_times["total"])
