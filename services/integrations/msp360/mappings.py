@@ -51,6 +51,7 @@ class _Lookups:
     events and tickets of the sync go on, and the next sync matches what is left)."""
 
     directory: Directory
+    errors: list[str]
     left: int = MAX_LOOKUPS_PER_SYNC
 
     def client_named(self, name: str) -> str | None:
@@ -65,16 +66,23 @@ class _Lookups:
         self.left -= 1
         try:
             return lookup()
-        except DomainError:
+        except DomainError as exc:
             self.left = 0
+            self.errors.append(f"matching names in insights stopped: {exc.detail}"[:500])
             return None
 
 
 def place_plans(
-    *, session: Session, plans: Iterable[MonitoredPlan], directory: Directory
+    *,
+    session: Session,
+    plans: Iterable[MonitoredPlan],
+    directory: Directory,
+    errors: list[str] | None = None,
 ) -> dict[tuple[str, str], Placement]:
-    """(company, computer) folded -> Placement, creating and auto-matching mapping rows."""
-    lookups, placements = _Lookups(directory), {}
+    """(company, computer) folded -> Placement, creating and auto-matching mapping rows;
+    a lookup that failed is told in `errors`."""
+    lookups = _Lookups(directory, errors if errors is not None else [])
+    placements = {}
     for company, computers in _names(plans).items():
         company_row = _mapping(session, "company", company, "", lookups)
         for computer in computers:

@@ -127,12 +127,14 @@ def run_sync(
     report.plans_seen, report.logins = len(plans), source.logins
     session.rollback()  # nothing of this session's reads is held across the lock wait
     with sync_turn(_engine(session)):
-        placements = place_plans(session=session, plans=plans, directory=directory)
+        placements = place_plans(
+            session=session, plans=plans, directory=directory, errors=report.errors
+        )
         now = utcnow()
         transitions = _store_states(session, plans, placements, now, publish)
     _count(report, transitions, session)
     report.follow_up = follow_up.run(session, transitions, now)
-    report.errors = follow_up.errors[:50]
+    report.errors = (report.errors + follow_up.errors)[:50]
     return report
 
 
