@@ -70,6 +70,7 @@ class ZapierDelivery(Base):
         CheckConstraint(enum_check("event", ZAPIER_EVENTS), name="event"),
         Index(None, "status", "next_attempt_at"),
         Index(None, "subscription_id", "status"),
+        Index(None, "created_at"),  # pruning finished rows by age
     )
 
     id: Mapped[str] = uuid_pk()

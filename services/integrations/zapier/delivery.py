@@ -8,11 +8,11 @@ import logging
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any, Protocol
 
 import requests
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from services.integrations.adapters.endpoints import (
@@ -22,6 +22,7 @@ from services.integrations.adapters.endpoints import (
 )
 from services.integrations.adapters.pinned_http import pinned_session
 from services.integrations.adapters.shapes import OutboundCall
+from services.integrations.zapier.pruning import prune_finished, prune_samples
 from services.integrations.zapier.signing import signed_headers
 from services.integrations.zapier.subscriptions import (
     VENDOR,
@@ -30,15 +31,14 @@ from services.integrations.zapier.subscriptions import (
     open_secret,
 )
 from shared.crypto import Keyring
-from shared.models import ZapierDelivery, ZapierSample, ZapierSubscription, new_id, utcnow
-from shared.models.zapier import ZAPIER_EVENTS
+from shared.models import ZapierDelivery, ZapierSubscription, new_id, utcnow
 
 log = logging.getLogger(__name__)
 
 CONNECT_TIMEOUT = 5.0
-# A claimed row is not taken by another run for this long: longer than one attempt can last.
-LEASE_SECONDS = 120
-SAMPLES_KEPT = 25
+# Rows are claimed this many at a time (one commit); a claimed row is not taken by another run
+# until its lease ends, longer than the batch's attempts can last (DeliveryRules.lease_seconds).
+CLAIM_BATCH = 10
 RESPONSE_KEPT = 500
 
 
@@ -74,6 +74,11 @@ class DeliveryRules:
             retry_max_seconds=settings["ZAPIER_RETRY_MAX_SECONDS"],
             timeout_seconds=settings["ZAPIER_TIMEOUT_SECONDS"],
         )
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a claimed batch is its run's: every attempt at its longest, and a minute."""
+        return CLAIM_BATCH * (CONNECT_TIMEOUT + self.timeout_seconds) + 60.0
 
     def backoff(self, attempts: int, retry_after: float | None = None) -> float:
         """Seconds before the next attempt after `attempts` failed ones (doubling, capped);
@@ -127,31 +132,41 @@ def deliver_due(
         )
     )
     session.rollback()  # end the read: each claim is its own short transaction
-    for delivery_id in due:
-        claim = _claim(session, delivery_id)
-        if claim is None:
-            report.add("taken by another run")
-            continue
-        report.add(_deliver_claimed(session, keyring, rules, audit, delivery_id, claim))
+    for start in range(0, len(due), CLAIM_BATCH):
+        batch = due[start : start + CLAIM_BATCH]
+        claim, mine = _claim(session, batch, rules.lease_seconds)
+        for delivery_id in batch:
+            if delivery_id not in mine:
+                report.add("taken by another run")
+                continue
+            report.add(_deliver_claimed(session, keyring, rules, audit, delivery_id, claim))
     prune_samples(session=session)
+    prune_finished(session=session)
     return report
 
 
-def _claim(session: Session, delivery_id: str) -> str | None:
+def _claim(session: Session, batch: list[str], lease: float) -> tuple[str, set[str]]:
+    """Claim those of `batch` still due, in one compare-and-set; returns the claim and the
+    ids it took (another run's claim of the same rows waits for this commit, then takes none)."""
     now, claim = utcnow(), new_id()
-    claimed = session.execute(
+    session.execute(
         update(ZapierDelivery)
-        .where(ZapierDelivery.id == delivery_id)
+        .where(ZapierDelivery.id.in_(batch))
         .where(ZapierDelivery.status == "pending", ZapierDelivery.next_attempt_at <= now)
         .values(
             claim=claim,
             attempts=ZapierDelivery.attempts + 1,
-            next_attempt_at=now + timedelta(seconds=LEASE_SECONDS),
+            next_attempt_at=now + timedelta(seconds=lease),
         )
         .execution_options(synchronize_session=False)
     )
     session.commit()
-    return claim if claimed.rowcount == 1 else None  # type: ignore[attr-defined]
+    mine = session.scalars(
+        select(ZapierDelivery.id).where(ZapierDelivery.id.in_(batch), ZapierDelivery.claim == claim)
+    )
+    taken = set(mine)
+    session.rollback()
+    return claim, taken
 
 
 def _deliver_claimed(
@@ -291,27 +306,3 @@ def _audit_call(
         attempt=delivery.attempts,
         error=attempt.error,
     )
-
-
-def prune_samples(*, session: Session, keep: int = SAMPLES_KEPT) -> int:
-    """Keep only the newest `keep` samples of each event; returns how many were deleted."""
-    deleted = 0
-    for event in ZAPIER_EVENTS:
-        oldest_kept = session.scalar(
-            select(ZapierSample.created_at)
-            .where(ZapierSample.event == event)
-            .order_by(ZapierSample.created_at.desc())
-            .offset(keep - 1)
-            .limit(1)
-        )
-        if oldest_kept is not None:
-            deleted += _delete_older(session, event, oldest_kept)
-    session.commit()
-    return deleted
-
-
-def _delete_older(session: Session, event: str, cutoff: datetime) -> int:
-    result = session.execute(
-        delete(ZapierSample).where(ZapierSample.event == event, ZapierSample.created_at < cutoff)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]

@@ -89,6 +89,7 @@ def upgrade() -> None:
         "zapier_deliveries",
         ["subscription_id", "status"],
     )
+    op.create_index(op.f("ix_zapier_deliveries_created_at"), "zapier_deliveries", ["created_at"])
     op.create_table(
         "zapier_samples",
         sa.Column("id", sa.CHAR(length=36), nullable=False),
