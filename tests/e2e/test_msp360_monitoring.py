@@ -622,22 +622,23 @@ def test_the_operator_maps_an_unmatched_company_and_its_plans_follow(
         call(stack, tokens, "GET", "integrations", "/v1/msp360/unmapped", params={"limit": 200})
     )["items"]
     assert company in {m["company_name"] for m in unmapped}
-    for body in (
-        {
-            "kind": "company",
-            "company_name": company,
-            "client_id": client_id,
-            "psa_type": "syncro",
-            "psa_company_id": "88",
-        },
-        {
-            "kind": "computer",
-            "company_name": company,
-            "computer_name": computer,
-            "infrastructure_id": host_id,
-        },
+    for kind, body in (
+        (
+            "companies",
+            {
+                "company_name": company,
+                "client_id": client_id,
+                "psa_type": "syncro",
+                "psa_company_id": "88",
+            },
+        ),
+        (
+            "computers",
+            {"company_name": company, "computer_name": computer, "infrastructure_id": host_id},
+        ),
     ):
-        mapped = ok(call(stack, tokens, "PUT", "integrations", "/v1/msp360/mappings", json=body))
+        path = f"/v1/msp360/mappings/{kind}"
+        mapped = ok(call(stack, tokens, "PUT", "integrations", path, json=body))
         assert mapped["source"] == "operator" and mapped["client_id"] == client_id
     [listed] = ok(
         call(
@@ -693,28 +694,27 @@ def test_the_cli_command_syncs_with_the_services_settings(
 
 
 @pytest.mark.parametrize(
-    ("body", "field"),
+    ("kind", "body", "field"),
     [
-        ({"kind": "company", "company_name": "X", "client_id": "0" * 36}, "client_id"),
-        ({"kind": "computer", "company_name": "X"}, "computer_name"),
+        ("companies", {"company_name": "X", "client_id": "0" * 36}, "client_id"),
+        ("companies", {"company_name": "X", "client_id": "short"}, "client_id"),
+        ("computers", {"company_name": "X"}, "computer_name"),
         (
-            {
-                "kind": "computer",
-                "company_name": "X",
-                "computer_name": "Y",
-                "infrastructure_id": "0" * 36,
-            },
+            "computers",
+            {"company_name": "X", "computer_name": "Y", "infrastructure_id": "0" * 36},
             "infrastructure_id",
         ),
-        ({"kind": "company", "company_name": "X", "psa_company_id": "12; DROP"}, "psa_company_id"),
-        ({"kind": "planet", "company_name": "X"}, "kind"),
-        ({"kind": "company", "company_name": "X" * 256}, "company_name"),
+        ("companies", {"company_name": "X", "psa_company_id": "12; DROP"}, "psa_company_id"),
+        ("companies", {"company_name": "X", "psa_type": "halopsa"}, "psa_type"),
+        ("companies", {"company_name": "X" * 256}, "company_name"),
+        ("companies", {"company_name": "X", "infrastructure_id": "0" * 36}, "infrastructure_id"),
     ],
 )
 def test_a_bad_mapping_is_a_422_naming_the_field(
-    system: tuple[Stack, Tokens], body: dict[str, Any], field: str
+    system: tuple[Stack, Tokens], kind: str, body: dict[str, Any], field: str
 ) -> None:
     stack, tokens = system
-    answer = call(stack, tokens, "PUT", "integrations", "/v1/msp360/mappings", json=body)
+    path = f"/v1/msp360/mappings/{kind}"
+    answer = call(stack, tokens, "PUT", "integrations", path, json=body)
     assert answer.status_code == 422, answer.text
     assert field in answer.json()["errors"]

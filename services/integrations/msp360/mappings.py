@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.integrations.adapters.msp360 import MonitoredPlan, clean_text
 from services.integrations.msp360.identity import company_key, computer_key, fold
-from shared.errors import DomainError, ValidationFailed
+from shared.errors import DomainError
 from shared.models import utcnow
 from shared.models.msp360 import Msp360Mapping, Msp360Plan
 from shared.pagination import Page, keyset_page
@@ -177,47 +177,44 @@ def list_mappings(
     )
 
 
-def set_mapping(
+def set_company_mapping(
     *, session: Session, directory: Directory, data: Mapping[str, Any]
 ) -> Msp360Mapping:
-    """The operator's mapping of a company or computer (checked against insights); the plans
-    it names move with it at once."""
-    kind = data["kind"]
-    company = clean_text(data["company_name"])
-    computer = clean_text(data.get("computer_name") or "") if kind == "computer" else ""
-    if kind == "computer" and not computer:
-        raise ValidationFailed({"computer_name": ["is required for a computer mapping"]})
-    client_id, host_id = _checked_targets(directory, kind, data)
-    key = _key(kind, company, computer)
-    row = session.scalars(
-        select(Msp360Mapping).where(Msp360Mapping.name_key == key).with_for_update()
-    ).first() or _insert(session, kind, key, company, computer)
-    row.source, row.client_id, row.infrastructure_id = "operator", client_id, host_id
-    if kind == "company":
-        row.psa_type, row.psa_company_id = data.get("psa_type"), data.get("psa_company_id")
+    """The operator's client (and PSA company) for an MSP360 company, checked against
+    insights; its plans move at once. A null client_id unmaps it."""
+    client_id = data.get("client_id")
+    if client_id:
+        directory.check_client(client_id)
+    row = _operator_row(session, "company", clean_text(data["company_name"]), "")
+    row.client_id, row.infrastructure_id = client_id, None
+    row.psa_type, row.psa_company_id = data.get("psa_type"), data.get("psa_company_id")
     _move_plans(session, row)
     session.commit()
     return row
 
 
-def _checked_targets(
-    directory: Directory, kind: str, data: Mapping[str, Any]
-) -> tuple[str | None, str | None]:
-    client_id, host_id = data.get("client_id"), data.get("infrastructure_id")
-    if kind == "company" and host_id:
-        raise ValidationFailed({"infrastructure_id": ["a company maps to a client, not a host"]})
-    if kind == "company" and data.get("computer_name"):
-        raise ValidationFailed({"computer_name": ["a company mapping names no computer"]})
-    if kind == "computer" and (data.get("psa_type") or data.get("psa_company_id")):
-        raise ValidationFailed({"psa_type": ["the PSA company is set on the company mapping"]})
-    if host_id:
-        owner = directory.client_of_host(host_id)
-        if client_id and client_id != owner:
-            raise ValidationFailed({"infrastructure_id": ["this host belongs to another client"]})
-        client_id = owner
-    elif client_id:
-        directory.check_client(client_id)
-    return client_id, host_id
+def set_computer_mapping(
+    *, session: Session, directory: Directory, data: Mapping[str, Any]
+) -> Msp360Mapping:
+    """The operator's host for an MSP360 computer (its client is the host's), checked against
+    insights; its plans move at once. A null infrastructure_id unmaps it."""
+    host_id = data.get("infrastructure_id")
+    client_id = directory.client_of_host(host_id) if host_id else None
+    company, computer = clean_text(data["company_name"]), clean_text(data["computer_name"])
+    row = _operator_row(session, "computer", company, computer)
+    row.client_id, row.infrastructure_id = client_id, host_id
+    _move_plans(session, row)
+    session.commit()
+    return row
+
+
+def _operator_row(session: Session, kind: str, company: str, computer: str) -> Msp360Mapping:
+    key = _key(kind, company, computer)
+    row = session.scalars(
+        select(Msp360Mapping).where(Msp360Mapping.name_key == key).with_for_update()
+    ).first() or _insert(session, kind, key, company, computer)
+    row.source = "operator"
+    return row
 
 
 def _move_plans(session: Session, row: Msp360Mapping) -> None:

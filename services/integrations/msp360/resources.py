@@ -9,6 +9,8 @@ from flask.views import MethodView
 
 from services.integrations.msp360 import mappings, plans, wiring
 from services.integrations.msp360.schemas import (
+    CompanyMappingSchema,
+    ComputerMappingSchema,
     MappingPageSchema,
     MappingQuerySchema,
     MappingSchema,
@@ -60,12 +62,29 @@ class Mappings(MethodView):
         """List how MSP360 companies and computers map to clients and hosts"""
         return mappings.list_mappings(session=db_session(), **args)
 
+
+@blp.route("/mappings/companies")
+class CompanyMappings(MethodView):
     @blp.requires("integrations:write")
-    @blp.arguments(MappingSchema)
+    @blp.arguments(CompanyMappingSchema)
     @blp.response(200, MappingSchema)
     def put(self, data: dict[str, Any]) -> Msp360Mapping:
-        """Set (or correct) the client, host or PSA company of an MSP360 name"""
-        return mappings.set_mapping(session=db_session(), directory=wiring.directory(), data=data)
+        """Set (or correct) the client and PSA company of an MSP360 company"""
+        return mappings.set_company_mapping(
+            session=db_session(), directory=wiring.directory(), data=data
+        )
+
+
+@blp.route("/mappings/computers")
+class ComputerMappings(MethodView):
+    @blp.requires("integrations:write")
+    @blp.arguments(ComputerMappingSchema)
+    @blp.response(200, MappingSchema)
+    def put(self, data: dict[str, Any]) -> Msp360Mapping:
+        """Set (or correct) the host of an MSP360 computer"""
+        return mappings.set_computer_mapping(
+            session=db_session(), directory=wiring.directory(), data=data
+        )
 
 
 @blp.route("/unmapped")

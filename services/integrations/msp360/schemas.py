@@ -87,25 +87,38 @@ class PlanQuerySchema(PageArgsSchema):
 
 
 class MappingSchema(Schema):
-    id = ma.fields.String(dump_only=True)
-    kind = ma.fields.String(required=True, validate=ma.validate.OneOf(MAPPING_KINDS))
+    id = ma.fields.String()
+    kind = ma.fields.String(metadata={"description": "company or computer"})
+    company_name = ma.fields.String()
+    computer_name = ma.fields.String(metadata={"description": "empty for a company"})
+    client_id = ma.fields.String(allow_none=True)
+    infrastructure_id = ma.fields.String(allow_none=True)
+    psa_type = ma.fields.String(allow_none=True)
+    psa_company_id = ma.fields.String(allow_none=True)
+    source = ma.fields.String(metadata={"description": "auto (matched by name) or operator"})
+    last_seen_at = ma.fields.DateTime(allow_none=True)
+    created_at = ma.fields.DateTime()
+    updated_at = ma.fields.DateTime()
+
+
+class CompanyMappingSchema(Schema):
     company_name = Text(required=True, min=1, max=255)
-    computer_name = Text(allow_none=True, max=255)
-    client_id = Id(allow_none=True)
-    infrastructure_id = Id(allow_none=True)
+    client_id = Id(allow_none=True, metadata={"description": "null unmaps the company"})
     psa_type = ma.fields.String(allow_none=True, validate=ma.validate.OneOf(TICKET_SYSTEMS))
     psa_company_id = Text(
         allow_none=True,
         max=100,
-        validate=ma.validate.Regexp(r"^\d+$", error="is the PSA's numeric company id"),
+        validate=ma.validate.Regexp(r"^[0-9]+$", error="is the PSA's numeric company id"),
         metadata={"description": "the PSA's customer/company id for this company's tickets"},
     )
-    source = ma.fields.String(
-        dump_only=True, metadata={"description": "auto (matched by name) or operator"}
+
+
+class ComputerMappingSchema(Schema):
+    company_name = Text(required=True, min=1, max=255)
+    computer_name = Text(required=True, min=1, max=255)
+    infrastructure_id = Id(
+        allow_none=True, metadata={"description": "the host; its client follows; null unmaps"}
     )
-    last_seen_at = ma.fields.DateTime(dump_only=True, allow_none=True)
-    created_at = ma.fields.DateTime(dump_only=True)
-    updated_at = ma.fields.DateTime(dump_only=True)
 
 
 class MappingQuerySchema(PageArgsSchema):
