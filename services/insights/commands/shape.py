@@ -13,7 +13,11 @@ from services.insights.commands.tool_syntax import (
     UNIX_EXECUTABLES,
     VALUE_FLAGS,
 )
-from services.insights.commands.wrappers import unwrap
+from services.insights.commands.wrappers import (
+    GETOPT_WRAPPER_NAMES,
+    GETOPT_WRAPPERS_READING,
+    unwrap,
+)
 
 # How a command line is read, versioned with the fingerprint that uses it: 1 = flags as
 # written; 2 = bundled short flags of getopt tools split into a set (`-fsS` == `-f -s -S`);
@@ -51,6 +55,18 @@ def storable_key(key: str) -> str:
 def shape_command(command: str, reading: int = CURRENT_READING, depth: int = 0) -> CommandShape:
     """Normalise a whole command line (pipelines and lists included)."""
     return _joined(_shape_segments(_segments(tokenize(command.strip())), reading, depth))
+
+
+def same_reading(command: str, reading: int) -> int:
+    """The earliest reading that shapes `command` exactly as `reading` does, as far as a glance
+    tells: reading 3 changes only getopt wrappers (sudo, ssh), so a line naming none of them
+    reads as under reading 2. Lets the fingerprint versions share one shaping."""
+    lowered = command.lower()
+    if reading >= GETOPT_WRAPPERS_READING and not any(
+        name in lowered for name in GETOPT_WRAPPER_NAMES
+    ):
+        return GETOPT_WRAPPERS_READING - 1
+    return reading
 
 
 def _shape_segments(

@@ -98,6 +98,9 @@ WRAPPERS["pwsh"] = WRAPPERS["powershell_ise"] = WRAPPERS["powershell"]
 WRAPPERS["sh"] = WRAPPERS["zsh"] = WRAPPERS["dash"] = WRAPPERS["bash"]
 WRAPPERS["psexec64"] = WRAPPERS["paexec"] = WRAPPERS["psexec"]
 WRAPPERS["icm"] = WRAPPERS["invoke-command"]
+# The wrappers reading 3 parses as getopt does: a command naming none of them reads alike
+# under readings 2 and 3.
+GETOPT_WRAPPER_NAMES = tuple(name for name, spec in WRAPPERS.items() if spec.short_values)
 _FLAG = re.compile(r"^(?:--?|/)[A-Za-z?][\w?-]*(?:[=:].*)?$")
 
 

@@ -13,7 +13,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 
-from services.insights.commands.shape import shape_command, simple_shapes
+from services.insights.commands.shape import (
+    CommandShape,
+    same_reading,
+    shape_command,
+    simple_shapes,
+)
 from services.insights.commands.tokens import executable_name
 
 MAX_SIGNATURE = 160
@@ -121,7 +126,7 @@ def fingerprint_v1(
     command: str, error_output: str | None, exit_code: int | None
 ) -> FailureSignature:
     """Version 1: command shape (wrappers unwrapped) + exit code + first meaningful error line."""
-    shape = shape_command(command, reading=1)
+    shape = _shape(command, 1)
     signature = error_signature(error_output or "", shape.values)
     # When the program itself is missing, its arguments cannot matter.
     key = shape.executable_key if _COMMAND_MISSING.search(signature) else shape.key
@@ -133,7 +138,7 @@ def fingerprint_v2(
 ) -> FailureSignature:
     """Version 2: bundled short flags read as a set (`curl -fsS` == `curl -f -s -S`), and a
     missing program named by the error is the key on its own (`... | jq` -> `jq`)."""
-    shape = shape_command(command, reading=2)
+    shape = _shape(command, 2)
     signature = error_signature(error_output or "", shape.values)
     key = shape.key
     if _COMMAND_MISSING.search(signature):
@@ -146,12 +151,24 @@ def fingerprint_v3(
 ) -> FailureSignature:
     """Version 3: version 2 on the third reading: sudo's and ssh's options read as getopt does
     (`sudo -iu root x` runs `x`) and ssh's left out of the key (`ssh -p 22 h x` == `ssh h x`)."""
-    shape = shape_command(command, reading=3)
+    shape = _shape(command, 3)
     signature = error_signature(error_output or "", shape.values)
     key = shape.key
     if _COMMAND_MISSING.search(signature):
         key = _missing_program(command, error_output or "", 3) or shape.executable_key
     return FailureSignature(3, key, shape.display, exit_code, signature)
+
+
+@lru_cache(maxsize=8)
+def _shaped(command: str, reading: int) -> CommandShape:
+    """The command's shape under a reading; ingest signs a failure under every version, and
+    versions whose readings read this command alike share one shaping (a few entries: the
+    failure being signed, not a cache of traffic)."""
+    return shape_command(command, reading)
+
+
+def _shape(command: str, reading: int) -> CommandShape:
+    return _shaped(command, same_reading(command, reading))
 
 
 _MISSING_NAMES = re.compile(
