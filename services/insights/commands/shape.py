@@ -62,11 +62,11 @@ def same_reading(command: str, reading: int) -> int:
     tells: reading 3 changes only getopt wrappers (sudo, ssh), so a line naming none of them
     reads as under reading 2. Lets the fingerprint versions share one shaping."""
     lowered = command.lower()
-    if reading >= GETOPT_WRAPPERS_READING and not any(
-        name in lowered for name in GETOPT_WRAPPER_NAMES
-    ):
-        return GETOPT_WRAPPERS_READING - 1
-    return reading
+    if reading < GETOPT_WRAPPERS_READING or any(n in lowered for n in GETOPT_WRAPPER_NAMES):
+        return reading
+    if " -e" in lowered and ("powershell" in lowered or "pwsh" in lowered):
+        return reading  # an -EncodedCommand may run one, unseen until decoded
+    return GETOPT_WRAPPERS_READING - 1
 
 
 def _shape_segments(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 
 import pytest
@@ -19,6 +20,9 @@ V1_CORPUS_DIGEST = "e174221f356d26ab716f078460c9766b567f94148c982312f3d31712dc6f
 # The same over the version-2 digests of the corpus and the labelled disguises (ssh and sudo
 # options among them), taken with the code before reading 3 existed.
 V2_DIGEST = "e072c90635ac25dc613561453f5e13f7fe9d3de3d608170d57ca7ce4d4f766b3"
+ENCODED_SUDO = base64.b64encode(
+    "sudo -iu root apt-get dist-upgrade -y".encode("utf-16-le")
+).decode()
 DISGUISED = [command for dont, disguises in BLOCKED for command in (dont, *disguises)]
 
 
@@ -34,7 +38,11 @@ def test_version_2_fingerprints_are_unchanged_by_reading_3() -> None:
 
 
 @pytest.mark.parametrize(
-    "command", [c for _, c, _, _ in CORPUS] + DISGUISED + UNRELATED + ["sshpass -p x ssh h ls"]
+    "command",
+    [c for _, c, _, _ in CORPUS]
+    + DISGUISED
+    + UNRELATED
+    + ["sshpass -p x ssh h ls", f"powershell -NoProfile -enc {ENCODED_SUDO}"],
 )
 def test_a_line_read_alike_under_an_earlier_reading_is_shaped_alike(command: str) -> None:
     earliest = same_reading(command, 3)
