@@ -178,7 +178,11 @@ def _deliver_claimed(
     claim: str,
 ) -> str:
     delivery = session.get(ZapierDelivery, delivery_id, populate_existing=True)
-    subscription = session.get(ZapierSubscription, delivery.subscription_id) if delivery else None
+    subscription = (  # read afresh: another run may have stopped it since (a 410)
+        session.get(ZapierSubscription, delivery.subscription_id, populate_existing=True)
+        if delivery
+        else None
+    )
     if delivery is None or delivery.claim != claim or subscription is None:
         session.rollback()
         return "taken by another run"
