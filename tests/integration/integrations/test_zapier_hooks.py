@@ -466,3 +466,19 @@ def test_an_item_too_large_for_its_row_keeps_its_top_level_values_and_says_it_wa
 
     [item] = api.get("/v1/zapier/events/ticket_linked", headers=auth(ZAPIER)).get_json()[:1]
     assert item["data"] == {"ticket_number": "T-1", "truncated": True}
+
+
+def test_a_target_url_changed_in_the_database_is_never_signed_for_or_sent_to(
+    api, auth, receiver, db, deliver
+):
+    made = subscribe(api, auth, receiver.answer("honest", 200), "backup_failed")
+    db.execute(
+        update(ZapierSubscription)
+        .where(ZapierSubscription.id == made["id"])
+        .values(target_url=receiver.hook_url("attacker"))
+    )
+    db.commit()
+    publish_now(db, "backup_failed", {"database": "acme"})
+
+    assert deliver().counts == {"failed": 1}
+    assert receiver.received["attacker"] == [] and receiver.received["honest"] == []
