@@ -228,8 +228,8 @@ def _finish(
     telemetry.record_success(plan, outcome.stored_bytes, verified=result is not None)
     if plan.schedule_id and result is not None:  # only a verified success allows a prune
         _prune_after_success(runtime, plan.schedule_id)
-    if notice is not None and runtime.notifier is not None:  # after the commit, no transaction
-        runtime.notifier.deliver(backup_id=plan.backup_id)
+    if notice is not None:  # after the commit, no transaction
+        _deliver_notices(runtime, plan, backlog=True)
 
 
 def _prune_after_success(runtime: BackupRuntime, schedule_id: str) -> None:
@@ -336,9 +336,19 @@ def _fail(
     telemetry.record_failure(plan, dumped=outcome is not None)
     # Unwritten (the database stayed down), the row's lease lapses and the sweep that fails
     # it stages the notice; written, the notice is in the outbox and goes out now.
-    if written is Written.WRITTEN and runtime.notifier is not None:
-        delivered = runtime.notifier.deliver(backup_id=plan.backup_id)
-        _log.info("backup %s failure notice: %s", plan.backup_id, delivered)
+    if written is Written.WRITTEN:
+        _deliver_notices(runtime, plan, backlog=message != SHUTDOWN_REASON)
+
+
+def _deliver_notices(runtime: BackupRuntime, plan: BackupPlan, *, backlog: bool) -> None:
+    """Deliver this backup's notice; when integrations took it, also the due ones an earlier
+    outage left (not while the process is stopping: the grace period is for this job)."""
+    if runtime.notifier is None:
+        return
+    done = runtime.notifier.deliver(backup_id=plan.backup_id)
+    _log.info("backup %s notice: %s", plan.backup_id, done)
+    if backlog and done.delivered:
+        runtime.notifier.deliver()
 
 
 def fail_unstarted(runtime: BackupRuntime, plan: BackupPlan, message: str) -> None:

@@ -100,8 +100,11 @@ def test_a_failed_backup_job_records_its_failure_in_one_transaction(
     assert final.status == "failed"
     assert "dump is empty" in (final.error_message or "")
     # The failure and its notice (the outbox row) in one transaction; then the notice's
-    # delivery: which are due, the claim, the result; none is open during the peer call.
-    assert steps == ["begin", "end", "dump", "dumped", "begin", "end"] + ["begin", "end"] * 3
+    # delivery (which are due, the claim, the result) and, since integrations took it, a look
+    # for notices an earlier outage left: short transactions, none open during a peer call.
+    assert steps[:6] == ["begin", "end", "dump", "dumped", "begin", "end"]
+    delivery = steps[6:]
+    assert len(delivery) >= 8 and delivery == ["begin", "end"] * (len(delivery) // 2)
     assert final.notice_status == "delivered"
     assert _last_status(runtime, schedule_id) == "failed"
 
