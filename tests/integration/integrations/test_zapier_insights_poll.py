@@ -9,8 +9,10 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
+import requests
 from flask import Flask
 from sqlalchemy import delete, select, update
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -194,3 +196,33 @@ def test_a_blocked_check_is_polled_from_insights_and_delivered_once(
     data = json.loads(got.body)["data"]
     assert data["check_id"] == blocked["id"] and data["infrastructure_id"] == host["id"]
     assert data["command"] == "format d: /q"
+
+
+def test_insights_lists_checks_by_verdict_since_an_instant_oldest_first(
+    insights_url, token_factory
+):
+    token = token_factory("insights:read", "insights:write")
+    insights = ServiceClient(insights_url, token)
+    owner = insights.post("/v1/clients", json={"name": f"zap-{os.urandom(4).hex()}"})
+    host = insights.post(
+        "/v1/hosts", json={"client_id": owner["id"], "hostname": f"h-{os.urandom(4).hex()}"}
+    )
+    checked = {"client_id": owner["id"], "infrastructure_id": host["id"]}
+    before = (datetime.now(UTC) - timedelta(seconds=1)).isoformat()
+    first = insights.post("/v1/check", json={**checked, "command": "dir c:"})
+    second = insights.post("/v1/check", json={**checked, "command": "dir e:"})
+
+    ok = insights.get("/v1/checks", params={"verdict": "ok", "since": before, "limit": 200})
+    blocked = insights.get("/v1/checks", params={"verdict": "block", "since": before})
+    bad = requests.get(
+        f"{insights_url}/v1/checks",
+        params={"verdict": "maybe"},
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+
+    ids = [item["id"] for item in ok["items"]]
+    assert ids.index(first["id"]) < ids.index(second["id"])
+    assert {first["id"], second["id"]}.isdisjoint(item["id"] for item in blocked["items"])
+    assert all(item["verdict"] == "block" for item in blocked["items"])
+    assert bad.status_code == 422 and "query.verdict" in bad.json()["errors"]
