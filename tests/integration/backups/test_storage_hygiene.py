@@ -376,3 +376,51 @@ def test_verify_refuses_bad_input_with_a_problem(
     answer = _verify(app, auth, "00000000-0000-0000-0000-000000000000", **body)
     assert answer.status_code == 422
     assert answer.content_type == "application/problem+json"
+
+
+BAD_MANIFESTS = [
+    (b"not json", "not JSON"),
+    (b'{"format": "someone-else/v9", "id": "x"}', "format"),
+    (json.dumps({"format": "msp-backups/manifest-v1", "id": "x"}).encode(), "no database_name"),
+    (b"{" + b" " * (2 << 20) + b"}", "larger than 1 MiB"),
+]
+
+
+@pytest.mark.parametrize(("body", "reason"), BAD_MANIFESTS)
+def test_a_manifest_that_cannot_be_trusted_is_skipped_and_named(
+    tmp_path: Path, db_session: Session, body: bytes, reason: str
+) -> None:
+    from services.backups.adapters.storage import LocalStorage
+    from services.backups.catalog.rebuild import rebuild_catalog
+
+    artifact = tmp_path / "db-manual-20260101T000000Z-0badc0de.sql.zst"
+    artifact.write_bytes(b"x")
+    Path(f"{artifact}.manifest.json").write_bytes(body)
+    report = rebuild_catalog(session=db_session, storage=LocalStorage(tmp_path))
+    assert report.inserted == [] and report.existing == []
+    (why,) = report.skipped.values()
+    assert reason in why
+
+
+def test_a_manifest_whose_artifact_changed_size_is_skipped(
+    tmp_path: Path, db_session: Session
+) -> None:
+    from services.backups.adapters.storage import LocalStorage
+    from services.backups.catalog.rebuild import rebuild_catalog
+
+    artifact = tmp_path / "db-manual-20260101T000000Z-0badc0de.sql.zst"
+    artifact.write_bytes(b"truncated")
+    manifest = {
+        "format": "msp-backups/manifest-v1",
+        "id": "0badc0de-0000-4000-8000-000000000000",
+        "database_name": "msp",
+        "checksum_sha256": "0" * 64,
+        "file_size_bytes": 123456,
+        "backup_type": "manual",
+    }
+    Path(f"{artifact}.manifest.json").write_text(json.dumps(manifest))
+    report = rebuild_catalog(session=db_session, storage=LocalStorage(tmp_path))
+    assert report.inserted == []
+    assert list(report.skipped.values()) == [
+        f"artifact {artifact} holds 9 bytes, its manifest 123456"
+    ]
