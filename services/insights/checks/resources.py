@@ -42,6 +42,7 @@ class Check(MethodView):
 @blp.route("/checks/<string:check_id>/outcome")
 class CheckOutcome(MethodView):
     @blp.requires("insights:check")
+    @idempotent(blp)
     @blp.arguments(OutcomeInSchema)
     @blp.response(200, CheckSchema)
     def post(self, data: dict[str, Any], check_id: str) -> CommandCheck:

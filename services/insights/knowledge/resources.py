@@ -125,6 +125,7 @@ class ContradictInsight(MethodView):
 @blp.route("/<string:insight_id>/resolve")
 class ResolveInsight(MethodView):
     @blp.requires("insights:write")
+    @idempotent(blp)
     @blp.arguments(ReasonSchema)
     @blp.response(200, InsightSchema)
     def post(self, data: dict[str, Any], insight_id: str) -> EnvironmentalInsight:
@@ -154,6 +155,7 @@ class SupersedeInsight(MethodView):
 @blp.route("/<string:insight_id>/merge")
 class MergeInsight(MethodView):
     @blp.requires("insights:write")
+    @idempotent(blp)
     @blp.arguments(MergeSchema)
     @blp.response(200, InsightSchema)
     def post(self, data: dict[str, Any], insight_id: str) -> EnvironmentalInsight:

@@ -16,6 +16,7 @@ from services.insights.metrics.schemas import (
 )
 from services.insights.metrics.services import MetricsReport, metrics_report
 from shared.web import Blueprint, db_session
+from shared.web.idempotency import idempotent
 
 blp = Blueprint("metrics", __name__, url_prefix="/v1/metrics", description="Learning metrics")
 
@@ -33,6 +34,7 @@ class Metrics(MethodView):
 @blp.route("/rollup")
 class MetricsRollup(MethodView):
     @blp.requires("insights:write")
+    @idempotent(blp)
     @blp.arguments(RollupArgsSchema)
     @blp.response(200, RollupResultSchema)
     def post(self, args: dict[str, Any]) -> dict[str, Any]:

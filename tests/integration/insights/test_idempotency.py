@@ -257,28 +257,29 @@ def test_every_creating_endpoint_replays_a_retried_key(
     assert retry.headers[REPLAYED_HEADER] == "true"
 
 
-def test_the_openapi_documents_the_key_on_every_creating_endpoint(client: FlaskClient) -> None:
+def test_the_openapi_documents_the_key_on_every_post(client: FlaskClient) -> None:
     spec = client.get("/openapi.json").get_json()
-    creating = [
-        "/v1/failures",
-        "/v1/clients",
-        "/v1/hosts",
-        "/v1/tags",
-        "/v1/sessions",
-        "/v1/work-items",
-        "/v1/insights",
-        "/v1/check",
-        "/v1/insights/{insight_id}/examples",
-        "/v1/insights/{insight_id}/confirm",
-        "/v1/insights/{insight_id}/contradict",
-        "/v1/insights/{insight_id}/supersede",
-    ]
-    for path in creating:
-        operation = spec["paths"][path]["post"]
+    posts = {path: ops["post"] for path, ops in spec["paths"].items() if "post" in ops}
+    assert {"/v1/failures", "/v1/check", "/v1/insights", "/v1/work-items"} <= set(posts)
+    for path, operation in posts.items():
         headers = [p for p in operation.get("parameters", []) if p["in"] == "header"]
         assert [p["name"] for p in headers] == [KEY_HEADER], path
         assert headers[0]["schema"]["maxLength"] == 255
         assert "409" in operation["responses"], path
+
+
+def test_a_retried_outcome_report_gets_its_first_answer_not_a_conflict(
+    client: FlaskClient, hdr: dict[str, str], failure: dict[str, Any]
+) -> None:
+    body = {k: failure[k] for k in ("client_id", "infrastructure_id", "command")}
+    check = client.post("/v1/check", json=body, headers=hdr).get_json()
+    path, key = f"/v1/checks/{check['id']}/outcome", str(uuid.uuid4())
+    first = client.post(path, json={"outcome": "succeeded"}, headers=keyed(hdr, key))
+    retry = client.post(path, json={"outcome": "succeeded"}, headers=keyed(hdr, key))
+    assert first.status_code == 200, first.get_json()
+    assert (retry.status_code, retry.get_json()) == (200, first.get_json())
+    unkeyed = client.post(path, json={"outcome": "succeeded"}, headers=hdr)
+    assert unkeyed.status_code == 409  # without a key, a second report is refused as before
 
 
 def test_purging_deletes_only_the_expired_keys(
