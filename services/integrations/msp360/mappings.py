@@ -82,19 +82,52 @@ def place_plans(
     """(company, computer) folded -> Placement, creating and auto-matching mapping rows;
     a lookup that failed is told in `errors`."""
     lookups = _Lookups(directory, errors if errors is not None else [])
+    names = _names(plans)
+    known = _preload(session, names)
     placements = {}
-    for company, computers in _names(plans).items():
-        company_row = _mapping(session, "company", company, "", lookups)
+    for company, computers in names.items():
+        company_row = _mapping(session, known, "company", company, "", lookups)
         for computer in computers:
-            row = _mapping(session, "computer", company, computer, lookups, company_row.client_id)
+            row = _mapping(
+                session, known, "computer", company, computer, lookups, company_row.client_id
+            )
             placements[(fold(company), fold(computer))] = Placement(
                 client_id=row.client_id or company_row.client_id,
                 infrastructure_id=row.infrastructure_id,
                 psa_type=company_row.psa_type,
                 psa_company_id=company_row.psa_company_id,
             )
-        session.commit()  # a company at a time: no row stays locked across many lookups
+        if session.new or any(session.is_modified(row) for row in session.dirty):
+            session.commit()  # a company at a time: no row stays locked across many lookups
+    _mark_seen(session, list(known))
     return placements
+
+
+def _chunks(keys: list[str], size: int = 500) -> Iterable[list[str]]:
+    return (keys[start : start + size] for start in range(0, len(keys), size))
+
+
+def _preload(session: Session, names: Mapping[str, list[str]]) -> dict[str, Msp360Mapping]:
+    """Every mapping row the sync will read, in a few queries instead of one per name."""
+    keys = [company_key(company) for company in names]
+    keys += [computer_key(c, computer) for c, computers in names.items() for computer in computers]
+    known: dict[str, Msp360Mapping] = {}
+    for chunk in _chunks(keys):
+        query = select(Msp360Mapping).where(Msp360Mapping.name_key.in_(chunk))
+        known.update({row.name_key: row for row in session.scalars(query)})
+    return known
+
+
+def _mark_seen(session: Session, keys: list[str]) -> None:
+    now = utcnow()
+    for chunk in _chunks(keys):
+        session.execute(
+            update(Msp360Mapping)
+            .where(Msp360Mapping.name_key.in_(chunk))
+            .values(last_seen_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    session.commit()
 
 
 def _names(plans: Iterable[MonitoredPlan]) -> dict[str, list[str]]:
@@ -112,6 +145,7 @@ def _key(kind: str, company: str, computer: str) -> str:
 
 def _mapping(
     session: Session,
+    known: dict[str, Msp360Mapping],
     kind: str,
     company: str,
     computer: str,
@@ -119,10 +153,9 @@ def _mapping(
     client_id: str | None = None,
 ) -> Msp360Mapping:
     key = _key(kind, company, computer)
-    row = session.scalars(select(Msp360Mapping).where(Msp360Mapping.name_key == key)).first()
+    row = known.get(key)
     if row is None:
-        row = _insert(session, kind, key, company, computer)
-    row.last_seen_at = utcnow()
+        row = known[key] = _insert(session, kind, key, company, computer)
     if row.source == "auto":
         _auto_match(row, lookups, client_id)
     return row

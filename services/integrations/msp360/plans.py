@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -45,6 +45,47 @@ class Transition:
     problems: list[Msp360Problem] = field(default_factory=list)
 
 
+# What a sync compares before it takes a plan's lock: a plan whose state and placement are
+# the stored ones is only marked seen (in bulk), not locked and rewritten.
+QUICK_FIELDS = ("status", "last_start", "next_start", "client_id", "infrastructure_id")
+
+
+def stored_states(session: Session, keys: list[str]) -> dict[str, tuple[Any, ...]]:
+    """plan_key -> the QUICK_FIELDS of every stored plan among `keys` (no locks)."""
+    columns = [getattr(Msp360Plan, name) for name in QUICK_FIELDS]
+    found: dict[str, tuple[Any, ...]] = {}
+    for start in range(0, len(keys), 500):
+        query = select(Msp360Plan.plan_key, *columns).where(
+            Msp360Plan.plan_key.in_(keys[start : start + 500])
+        )
+        found.update({row[0]: tuple(row[1:]) for row in session.execute(query)})
+    session.rollback()
+    return found
+
+
+def quick_state(observed: MonitoredPlan, placement: Placement) -> tuple[Any, ...]:
+    """The QUICK_FIELDS of what was just observed, to compare with stored_states."""
+    return (
+        observed.status,
+        observed.last_start,
+        observed.next_start,
+        placement.client_id,
+        placement.infrastructure_id,
+    )
+
+
+def mark_seen(session: Session, keys: list[str], now: datetime) -> None:
+    """last_seen_at of unchanged plans, a statement per 500 of them."""
+    for start in range(0, len(keys), 500):
+        session.execute(
+            update(Msp360Plan)
+            .where(Msp360Plan.plan_key.in_(keys[start : start + 500]))
+            .values(last_seen_at=now)
+            .execution_options(synchronize_session=False)
+        )
+    session.commit()
+
+
 def open_key(plan_id: str, problem: str) -> str:
     """The unique key of a plan's open problem of one kind."""
     return f"{plan_id}:{problem}"
@@ -72,6 +113,25 @@ def observe(
     return Transition(row, previous, "changed")
 
 
+def new_plan(observed: MonitoredPlan, placement: Placement, now: datetime) -> Msp360Plan:
+    """The row of a plan seen for the first time."""
+    row = Msp360Plan(
+        plan_key=plan_key(observed),
+        msp360_user_id=observed.user_id,
+        computer_name=observed.computer_name,
+        plan_name=observed.plan_name,
+        status=observed.status,
+        last_start=observed.last_start,
+        client_id=placement.client_id,
+        infrastructure_id=placement.infrastructure_id,
+        status_changed_at=now,
+        last_seen_at=now,
+    )
+    for name in OBSERVED_FIELDS:
+        setattr(row, name, getattr(observed, name))
+    return row
+
+
 def _locked_plan(
     session: Session, observed: MonitoredPlan, placement: Placement, now: datetime
 ) -> tuple[Msp360Plan, bool]:
@@ -80,17 +140,7 @@ def _locked_plan(
     row = session.scalars(query).first()
     if row is not None:
         return row, False
-    row = Msp360Plan(
-        plan_key=key,
-        msp360_user_id=observed.user_id,
-        computer_name=observed.computer_name,
-        plan_name=observed.plan_name,
-        company_name=observed.company_name,
-        status=observed.status,
-        last_start=observed.last_start,
-        status_changed_at=now,
-        last_seen_at=now,
-    )
+    row = new_plan(observed, placement, now)
     try:
         with session.begin_nested():
             session.add(row)

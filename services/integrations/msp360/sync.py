@@ -14,16 +14,24 @@ from sqlalchemy.orm import Session
 from services.integrations.adapters.msp360 import MonitoredPlan
 from services.integrations.events.services import add_event
 from services.integrations.msp360.follow_up import FollowUp
-from services.integrations.msp360.identity import fold
+from services.integrations.msp360.identity import fold, plan_key
 from services.integrations.msp360.mappings import (
     Directory,
     Placement,
     place_plans,
     unmapped_counts,
 )
-from services.integrations.msp360.plans import Transition, observe
+from services.integrations.msp360.plans import (
+    Transition,
+    mark_seen,
+    new_plan,
+    observe,
+    quick_state,
+    stored_states,
+)
 from services.integrations.msp360.sync_lock import sync_turn
 from shared.models import utcnow
+from shared.models.msp360 import PROBLEM_STATUSES
 
 ZAPIER_EVENT = "client_backup_problem"
 Publish = Callable[[Session, str, dict[str, Any]], Any]
@@ -145,16 +153,29 @@ def _store_states(
     now: datetime,
     publish: Publish | None,
 ) -> list[Transition]:
+    stored = stored_states(session, [plan_key(observed) for observed in plans])
     transitions: list[Transition] = []
+    unchanged: list[str] = []
     for observed in plans:
         placement = placements.get(
             (fold(observed.company_name), fold(observed.computer_name)), NOWHERE
         )
+        key = plan_key(observed)
+        if stored.get(key) == quick_state(observed, placement):
+            unchanged.append(key)
+            continue
+        if key not in stored and observed.status not in PROBLEM_STATUSES:
+            # A plan seen for the first time in good health: nothing to lock or to tell.
+            session.add(new_plan(observed, placement, now))
+            stored[key] = quick_state(observed, placement)
+            continue
         transition = observe(session=session, observed=observed, placement=placement, now=now)
         if transition is not None:
             _record(session, transition, now, publish)
             transitions.append(transition)
         session.commit()  # one plan at a time: each lock is held for one plan only
+    session.commit()
+    mark_seen(session, unchanged, now)
     return transitions
 
 
