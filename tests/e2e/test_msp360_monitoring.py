@@ -24,7 +24,7 @@ from shared.models import ExternalIntegration, IntegrationCredential, ZapierSamp
 from tests.e2e.msp360_fake import Fakes, running_fakes
 from tests.e2e.private_stack import private_stack
 from tests.e2e.stack import REPO, Stack
-from tests.mariadb import MariaDBServer
+from tests.mariadb import MariaDBServer, free_port
 from tests.polling import eventually
 from tests.tokens import TokenMaker as Tokens
 
@@ -87,6 +87,8 @@ def call(
         "insights:write",
         "credentials:read",
         "credentials:write",
+        # moving a credential's api_url sends its stored secrets (the cached token too) there
+        "credentials:reveal",
         "zapier",
     )
     return requests.request(
@@ -512,6 +514,42 @@ def test_a_wrong_api_password_is_a_502_and_a_changed_login_never_uses_the_old_to
     # back to the login the stored token belongs to: it is that login's token again
     assert sync(stack, tokens)["plans_seen"] > 0
     assert version > credential["version"]
+
+
+def test_msp360_down_is_a_503_peer_unavailable_with_retry_after(
+    system: tuple[Stack, Tokens], fakes: Fakes
+) -> None:
+    stack, tokens = system
+    [credential] = ok(
+        call(
+            stack,
+            tokens,
+            "GET",
+            "integrations",
+            "/v1/credentials",
+            params={"integration_name": "msp360-main"},
+        )
+    )["items"]
+    path = f"/v1/credentials/{credential['id']}"
+
+    def move(api_url: str, version: int) -> int:
+        body = {"expected_version": version, "api_url": api_url, "password": fakes.msp360.password}
+        moved: int = ok(call(stack, tokens, "PATCH", "integrations", path, json=body))["version"]
+        return moved
+
+    closed = f"http://127.0.0.1:{free_port()}"
+    version = move(closed, credential["version"])
+    try:
+        answer = call(stack, tokens, "POST", "integrations", "/v1/msp360/sync")
+    finally:
+        current = ok(call(stack, tokens, "GET", "integrations", path))["version"]
+        move(fakes.url, current)
+    assert answer.status_code == 503, answer.text
+    assert answer.json()["type"].endswith("/peer-unavailable")
+    assert int(answer.headers["Retry-After"]) > 0
+    assert "MSP360" in answer.json()["detail"] and fakes.msp360.password not in answer.text
+    assert version > credential["version"]
+    assert sync(stack, tokens)["plans_seen"] > 0
 
 
 @pytest.mark.parametrize("mode", ["garbled", "not_a_list"])

@@ -31,7 +31,8 @@ from services.integrations.events.services import record_outbound_call
 from services.integrations.msp360.sync import PlanSource
 from services.integrations.msp360.tokens import VaultTokens
 from services.integrations.vault.keys_config import VaultKeys
-from shared.errors import Conflict, DomainError, NotFound, ServiceUnavailable
+from shared.client import PeerUnavailable
+from shared.errors import Conflict, DomainError, NotFound
 from shared.models import IntegrationCredential
 
 ADAPTER_OPTIONS = ("settings", "sleep", "http")
@@ -56,7 +57,8 @@ def as_problem(exc: PsaError) -> DomainError:
     if isinstance(exc, PsaRejected):
         return Msp360Refused(f"MSP360 refused the call: {exc.detail}"[:500])
     retry = int(exc.retry_after) + 1 if isinstance(exc, PsaRateLimited) else 30
-    return ServiceUnavailable(f"MSP360: {exc.detail}", retry_after=retry)
+    # MSP360 is a system this request needs, down or busy for now: the peer-unavailable problem
+    return PeerUnavailable(f"MSP360: {exc.detail}", retry_after=retry)
 
 
 @dataclass
