@@ -194,7 +194,7 @@ def test_bootstrap_issues_scoped_tokens_keys_and_the_bucket_once(
         engine.dispose()
     assert scopes == {
         "insights": {"integrations:read"},
-        "integrations": {"insights:read"},
+        "integrations": {"insights:read", "insights:write"},
         "backups": {"integrations:write"},
         "scheduler": {"backups:run"},
         "admin": {"admin"},
