@@ -54,6 +54,8 @@ class FollowUp:
         if kind in ("opened", "repeated"):
             self._report(session, plan, problem, now)
         if kind == "recovered":
+            if problem.insight_id:  # once, with the recovery (a retried close does not repeat it)
+                self._resolve(problem.insight_id, plan, now)
             self._close(session, plan, problem, now)
 
     def _claim(self, session: Session, problem_id: str, *conditions: Any, **values: Any) -> bool:
@@ -128,8 +130,6 @@ class FollowUp:
     def _close(
         self, session: Session, plan: Msp360Plan, problem: Msp360Problem, now: datetime
     ) -> None:
-        if problem.insight_id:
-            self._resolve(problem.insight_id, plan, now)
         if not self._claim(
             session, problem.id, Msp360Problem.close_pending.is_(True), close_pending=False
         ):
