@@ -275,7 +275,7 @@ def test_without_the_development_setting_no_credential_reaches_a_local_server(
     made = client.post(
         "/v1/credentials",
         json={
-            "integration_name": f"strict-{new_secret('n')}",
+            "integration_name": f"strict-{uuid.uuid4().hex}",
             "integration_type": "syncro",
             "credential_type": "api_key",
             "api_key": new_secret("strict-key"),
@@ -324,7 +324,7 @@ def test_a_backslash_url_is_refused_when_stored(
     answer = vault_client.post(
         "/v1/credentials",
         json={
-            "integration_name": f"bs-{new_secret('n')}",
+            "integration_name": f"bs-{uuid.uuid4().hex}",
             "integration_type": "syncro",
             "credential_type": "api_key",
             "api_key": new_secret("bs-key"),

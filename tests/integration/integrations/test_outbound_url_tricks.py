@@ -7,6 +7,7 @@ this machine be reached at all, so only the one-parse rule stands between it and
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -90,7 +91,7 @@ def test_no_adapter_sends_a_credential_to_a_host_hidden_behind_a_trick(
     made = vault_client.post(
         "/v1/credentials",
         json={
-            "integration_name": f"trick-{new_secret('n')}",
+            "integration_name": f"trick-{uuid.uuid4().hex}",
             "integration_type": vendor,
             "api_url": api_url,
             **VENDOR_FIELDS[vendor](),
@@ -120,7 +121,7 @@ def test_no_refresh_token_goes_to_a_token_url_hidden_behind_a_trick(
     answer = vault_client.post(
         "/v1/credentials",
         json={
-            "integration_name": f"trick-{new_secret('n')}",
+            "integration_name": f"trick-{uuid.uuid4().hex}",
             "integration_type": "syncro",
             "credential_type": "oauth",
             "client_id": "client-1",
