@@ -536,7 +536,9 @@ def print_table(
     labels = {
         "bare-reveal": "bare select + AES-GCM decrypt",
         "reveal": "POST .../reveal (audited)",
-        "reveal-unchecked": "POST .../reveal, #11 checks off",
+        "reveal-unchecked": "POST .../reveal, 2nd (A/A)"
+        if args.same_app
+        else "POST .../reveal, #11 checks off",
         "bare-ingest": "bare INSERT event",
         "ingest": "POST /v1/integration-events",
     }
