@@ -45,6 +45,9 @@ class ProblemSchema(ma.Schema):
         # RFC 9457 extension members (missing_scopes, existing_id, constraint...) ride along.
         unknown = ma.INCLUDE
 
+    def __deepcopy__(self, memo: dict[int, Any]) -> ProblemSchema:
+        return self  # documented on every view; see shared.web.api.Schema.__deepcopy__
+
     type = ma.fields.String()
     title = ma.fields.String()
     status = ma.fields.Integer()
