@@ -127,10 +127,17 @@ BACKUP_SETTINGS: tuple[Setting, ...] = (
         "tell the integrations service about failed backups",
     ),
     Setting(
+        "BACKUP_NOTIFY_VERIFIED",
+        parse_bool,
+        True,
+        "tell the integrations service about verified backups too (Zapier's backup_verified);"
+        " BACKUP_NOTIFY_FAILURES=false turns every notice off",
+    ),
+    Setting(
         "BACKUP_NOTICE_MAX_ATTEMPTS",
         parse_positive_int,
         8,
-        "attempts to deliver a failure or warning notice before it is failed for good",
+        "attempts to deliver a notice (failed, warning, verified) before it is failed for good",
     ),
     Setting(
         "BACKUP_NOTICE_RETRY_SECONDS",

@@ -1,9 +1,11 @@
-"""The notice outbox: a backup's failure or warning notice is a row until integrations has it.
+"""The notice outbox: a backup's notice (failed, warning, verified) is a row until integrations
+has it.
 
 The row is staged in the transaction that writes the backup's final status, so a notice exists
 exactly when the status does; it is delivered after the commit, and what stays pending (say,
 integrations was down) is retried with exponential backoff by run-due. After the last attempt
-it is failed, and `GET /v1/backups?notice=failed` lists its backup.
+it is failed, and `GET /v1/backups?notice=failed` lists its backup. A backup with several
+notices (a warning and a verified one) shows the worst of them on its row.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ _log = logging.getLogger(__name__)
 # An attempt owns its notice this long: longer than its requests can take (connect + read
 # timeouts, twice), so two deliverers never send the same notice at the same time.
 CLAIM_SECONDS = 60.0
+# The backup row shows its worst notice: a delivered verified notice never hides a failed one.
+_WORSE = {"delivered": 0, "pending": 1, "failed": 2}
 
 
 @dataclass(frozen=True)
@@ -69,31 +73,39 @@ class NoticeOutbox:
         sender: IntegrationsNotifier,
         policy: RetryPolicy | None = None,
         redact: Callable[[str], str] = redact_text,
+        *,
+        notify_verified: bool = True,
     ) -> None:
         self._session_factory = session_factory
         self._sender = sender
         self.policy = policy or RetryPolicy()
         self._redact = redact
+        self.notify_verified = notify_verified
 
     def stage(
         self, session: Session, *, backup: dict[str, Any], kind: str, warning: str = ""
     ) -> None:
-        """Add the notice of `backup` to the caller's transaction (once per backup and kind)."""
+        """Add the notice of `backup` to the caller's transaction (once per backup and kind;
+        a backup_verified one only while BACKUP_NOTIFY_VERIFIED is on)."""
+        if kind == "backup_verified" and not self.notify_verified:
+            return
+        _lock_backup(session, backup["id"])
         taken = select(BackupNotice.id).where(
             BackupNotice.backup_id == backup["id"], BackupNotice.kind == kind
         )
         if session.scalars(taken).first() is not None:
             return
-        if kind == "backup_warning":
-            requests = self._sender.warning_requests(backup, warning)
-        else:
-            requests = self._sender.failure_requests(backup)
+        requests = self._requests(backup, kind, warning)
         session.add(BackupNotice(backup_id=backup["id"], kind=kind, requests=requests))
-        session.execute(
-            update(BackupLog)
-            .where(BackupLog.id == backup["id"])
-            .values(notice_status="pending", notice_attempts=0, notice_error=None)
-        )
+        session.flush()
+        _show_worst_notice(session, backup["id"])
+
+    def _requests(self, backup: dict[str, Any], kind: str, warning: str) -> list[dict[str, Any]]:
+        if kind == "backup_warning":
+            return self._sender.warning_requests(backup, warning)
+        if kind == "backup_verified":
+            return self._sender.verified_requests(backup)
+        return self._sender.failure_requests(backup)
 
     def deliver(
         self, *, backup_id: str | None = None, now: datetime | None = None, limit: int = 50
@@ -181,12 +193,9 @@ class NoticeOutbox:
         if status == "pending":
             values["next_attempt_at"] = now + self.policy.delay(attempts)
         with self._session_factory.begin() as session:
+            _lock_backup(session, backup_id)
             session.execute(update(BackupNotice).where(BackupNotice.id == notice_id).values(values))
-            session.execute(
-                update(BackupLog)
-                .where(BackupLog.id == backup_id)
-                .values(notice_status=status, notice_attempts=attempts, notice_error=attempt.error)
-            )
+            _show_worst_notice(session, backup_id)
         if status == "failed":
             _log.error("backup %s: its notice failed for good: %s", backup_id, attempt.error)
         return status
@@ -212,3 +221,32 @@ class NoticeOutbox:
             return {"notice": "lost"}
         done = self.deliver(backup_id=backup["id"])
         return {"notice": "delivered" if done.delivered else "failed" if done.failed else "pending"}
+
+
+def _lock_backup(session: Session, backup_id: str) -> None:
+    """Take the backup row first: whoever changes one of its notices then reads all of them
+    after the others' changes, and always in this order (no deadlock between the two)."""
+    session.execute(select(BackupLog.id).where(BackupLog.id == backup_id).with_for_update())
+
+
+def _show_worst_notice(session: Session, backup_id: str) -> None:
+    """backup_log's notice columns from the worst of the backup's notices (the caller holds
+    the backup row, see _lock_backup): failed, then pending, then delivered; among equals,
+    the one tried most."""
+    notices = session.execute(
+        select(BackupNotice.status, BackupNotice.attempts, BackupNotice.last_error)
+        .where(BackupNotice.backup_id == backup_id)
+        .with_for_update()
+    ).all()
+    if not notices:
+        return
+    worst = max(notices, key=lambda notice: (_WORSE[notice.status], notice.attempts))
+    session.execute(
+        update(BackupLog)
+        .where(BackupLog.id == backup_id)
+        .values(
+            notice_status=worst.status,
+            notice_attempts=worst.attempts,
+            notice_error=worst.last_error,
+        )
+    )

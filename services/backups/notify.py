@@ -37,9 +37,9 @@ class NoticeNotTaken(Exception):
 class IntegrationsNotifier:
     """POST /v1/integration-events, then POST /v1/tickets when a ticketing PSA is configured.
 
-    The requests of a notice are built once (`failure_requests`, `warning_requests`) and sent
-    as they are, with their Idempotency-Key, as often as delivery needs (`send`): a retried
-    request is the same request, so integrations records it once.
+    The requests of a notice are built once (`failure_requests`, `warning_requests`,
+    `verified_requests`) and sent as they are, with their Idempotency-Key, as often as delivery
+    needs (`send`): a retried request is the same request, so integrations records it once.
     """
 
     def __init__(self, client: ServiceClient, *, ticket_integration: str | None) -> None:
@@ -58,6 +58,16 @@ class IntegrationsNotifier:
         body = _event(backup, event="backup_warning")
         body["request_data"]["warning"] = warning[:2000]
         return [_request("/v1/integration-events", body)]
+
+    def verified_requests(self, backup: dict[str, Any]) -> list[dict[str, Any]]:
+        """The event of a backup its job verified (no ticket: nothing needs doing).
+
+        Integrations publishes it as the Zapier event backup_verified."""
+        body = _event(backup, event="backup_verified")
+        del body["request_data"]["error"]
+        body["request_data"]["verification"] = backup.get("verify_mode")
+        body["request_data"]["size_bytes"] = backup.get("file_size_bytes")
+        return [_request("/v1/integration-events", body, prefix="backup-notice")]
 
     def send(self, request: dict[str, Any]) -> None:
         """Send one request of a notice; NoticeNotTaken says why it did not land."""
@@ -96,8 +106,9 @@ class IntegrationsNotifier:
         return outcome
 
 
-def _request(path: str, body: dict[str, Any]) -> dict[str, Any]:
-    return {"path": path, "key": f"backup-failed-{body.pop('_key')}", "body": body}
+def _request(path: str, body: dict[str, Any], *, prefix: str = "backup-failed") -> dict[str, Any]:
+    # The failure and warning keys keep their first prefix: integrations already holds them.
+    return {"path": path, "key": f"{prefix}-{body.pop('_key')}", "body": body}
 
 
 def _event(backup: dict[str, Any], *, event: str = "backup_failed") -> dict[str, Any]:

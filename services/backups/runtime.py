@@ -29,7 +29,7 @@ class BackupRuntime:
     default_storage: str
     default_compression: str
     session_factory: sessionmaker[Session]
-    # The outbox of failure and warning notices (None: BACKUP_NOTIFY_FAILURES is off).
+    # The outbox of failure, warning and verified notices (None: BACKUP_NOTIFY_FAILURES is off).
     notifier: NoticeOutbox | None = None
     s3_options: dict[str, Any] = field(default_factory=dict)
     progress_interval: float = 1.0
@@ -136,7 +136,8 @@ def runtime_from_settings(
             max_attempts=settings.get("BACKUP_NOTICE_MAX_ATTEMPTS", 8),
             first_delay=settings.get("BACKUP_NOTICE_RETRY_SECONDS", 30.0),
         )
-        notifier = NoticeOutbox(session_factory, sender, policy)
+        verified = settings.get("BACKUP_NOTIFY_VERIFIED", True)
+        notifier = NoticeOutbox(session_factory, sender, policy, notify_verified=verified)
     return BackupRuntime(
         source_url=settings.get("BACKUP_SOURCE_URL") or settings["DATABASE_URL"],
         database_url=settings["DATABASE_URL"],

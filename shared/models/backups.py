@@ -27,9 +27,10 @@ COMPRESSIONS = ("zstd", "gzip", "none")
 VERIFICATION_STATUSES = ("passed", "failed", "not_verified")
 VERIFY_MODES = ("none", "checksum", "restore")
 RESTORE_STATUSES = ("running", "succeeded", "failed")
-# Whether a backup's failure or warning notice reached the integrations service (NULL: none due).
+# Whether a backup's notices reached the integrations service (NULL: none due); with several
+# (a warning and a verified one), the worst of them: failed, then pending, then delivered.
 NOTICE_STATUSES = ("pending", "delivered", "failed")
-NOTICE_KINDS = ("backup_failed", "backup_warning")
+NOTICE_KINDS = ("backup_failed", "backup_warning", "backup_verified")
 
 
 class BackupSchedule(TimestampMixin, Base):

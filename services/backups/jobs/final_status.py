@@ -32,7 +32,7 @@ class Written(Enum):
 class StagedNotice:
     """A notice that goes into the outbox with the final status (one transaction)."""
 
-    kind: str  # backup_failed or backup_warning
+    kind: str  # backup_failed or backup_warning (backup_verified follows from the status)
     backup: dict[str, Any]  # what the notice says about the backup
     warning: str = ""
 
@@ -46,7 +46,8 @@ def write_final(
     notice: StagedNotice | None = None,
 ) -> Written:
     """Write `values` (status and the rest) if the row is still this job's, with its schedule
-    and its notice: a final status never exists without the notice it owes, nor the reverse.
+    and its notices: a final status never exists without the notices it owes, nor the reverse
+    (`notice`, and backup_verified for a success whose verification passed).
 
     A database that is down is retried with backoff for `within` seconds: a failed backup
     must not stay in_progress because the failure was the database going away.
@@ -91,8 +92,31 @@ def _write_owned(
                 .where(BackupSchedule.id == plan.schedule_id)
                 .values(last_status=values["status"])
             )
-        if notice is not None and runtime.notifier is not None:
-            runtime.notifier.stage(
-                session, backup=notice.backup, kind=notice.kind, warning=notice.warning
-            )
+        if runtime.notifier is not None:
+            for owed in _owed_notices(plan, values, notice):
+                runtime.notifier.stage(
+                    session, backup=owed.backup, kind=owed.kind, warning=owed.warning
+                )
     return Written.WRITTEN
+
+
+def _owed_notices(
+    plan: BackupPlan, values: dict[str, Any], notice: StagedNotice | None
+) -> list[StagedNotice]:
+    """The caller's notice and, for a success whose verification passed, backup_verified."""
+    owed = [notice] if notice is not None else []
+    if values.get("status") == "succeeded" and values.get("verification_status") == "passed":
+        owed.append(StagedNotice("backup_verified", _verified_notice(plan, values)))
+    return owed
+
+
+def _verified_notice(plan: BackupPlan, values: dict[str, Any]) -> dict[str, Any]:
+    """What a backup_verified event says: the backup, and how it was proven restorable."""
+    return {
+        "id": plan.backup_id,
+        "backup_type": plan.backup_type,
+        "database_name": plan.database,
+        "storage": plan.storage,
+        "verify_mode": plan.verify,
+        "file_size_bytes": values.get("file_size_bytes"),
+    }

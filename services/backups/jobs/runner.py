@@ -215,8 +215,8 @@ def _finish(
         warnings.append(warning)
     news = _new_warnings(warnings, previous)
     notice = StagedNotice("backup_warning", _notice(plan), "; ".join(news)) if news else None
-    # One transaction: the succeeded row, its schedule's status and its warning notice, only
-    # while the row is ours.
+    # One transaction: the succeeded row, its schedule's status and its notices (warning, and
+    # backup_verified when the verification passed), only while the row is ours.
     values = _success_values(outcome, result, warnings)
     written = write_final(runtime, plan, values, within=runtime.final_write_seconds, notice=notice)
     if written is not Written.WRITTEN:
@@ -228,7 +228,7 @@ def _finish(
     telemetry.record_success(plan, outcome.stored_bytes, verified=result is not None)
     if plan.schedule_id and result is not None:  # only a verified success allows a prune
         _prune_after_success(runtime, plan.schedule_id)
-    if notice is not None:  # after the commit, no transaction
+    if notice is not None or result is not None:  # after the commit, no transaction
         _deliver_notices(runtime, plan, backlog=True)
 
 
