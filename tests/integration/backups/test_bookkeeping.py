@@ -68,14 +68,24 @@ def schedule_id(engine: Engine) -> Iterator[str]:
         session.commit()
 
 
-@pytest.mark.parametrize(("verify", "after_dump"), [("none", 1), ("checksum", 3), ("restore", 3)])
+_OUTCOME, _MANIFEST, _RETENTION = ["begin", "end"], ["begin", "end"], ["begin", "end"]
+
+
+@pytest.mark.parametrize(
+    ("verify", "after_dump"),
+    [
+        ("none", ["begin", "end", *_MANIFEST]),
+        ("checksum", [*_OUTCOME, "begin", "notice", "end", *_MANIFEST, *_RETENTION]),
+        ("restore", [*_OUTCOME, "begin", "notice", "end", *_MANIFEST, *_RETENTION]),
+    ],
+)
 def test_a_backup_job_keeps_its_log_in_few_transactions_and_none_spans_the_dump(
     make_backup_app: AppFactory,
     source_db: str,
     schedule_id: str,
     monkeypatch: pytest.MonkeyPatch,
     verify: str,
-    after_dump: int,
+    after_dump: list[str],
 ) -> None:
     runtime: BackupRuntime = make_backup_app(source_db).extensions["backups_runtime"]
     steps, final = _run_job(runtime, verify, schedule_id, monkeypatch)
@@ -83,8 +93,16 @@ def test_a_backup_job_keeps_its_log_in_few_transactions_and_none_spans_the_dump(
     assert final.verification_status == ("not_verified" if verify == "none" else "passed")
     # Before the dump, the look-up of the previous good backup. After it, the outcome (only when
     # a verification follows, so the row names the artifact meanwhile), one transaction for the
-    # result and the schedule's status, then (after a verified success) retention's own.
-    assert steps == ["begin", "end", "dump", "dumped"] + ["begin", "end"] * after_dump
+    # result, the schedule's status and (verified) the backup_verified notice, the manifest's
+    # read of the committed row, then (after a verified success) retention's own; last, the
+    # notice's delivery (due, claim, result, and a look for what an earlier outage left).
+    assert steps[: 4 + len(after_dump)] == ["begin", "end", "dump", "dumped", *after_dump]
+    delivery = steps[4 + len(after_dump) :]
+    if verify == "none":
+        assert (delivery, final.notice_status) == ([], None)
+    else:
+        assert len(delivery) >= 8 and delivery == ["begin", "end"] * (len(delivery) // 2)
+        assert final.notice_status == "delivered"
     assert _last_status(runtime, schedule_id) == "succeeded"
 
 
@@ -102,8 +120,8 @@ def test_a_failed_backup_job_records_its_failure_in_one_transaction(
     # The failure and its notice (the outbox row) in one transaction; then the notice's
     # delivery (which are due, the claim, the result) and, since integrations took it, a look
     # for notices an earlier outage left: short transactions, none open during a peer call.
-    assert steps[:6] == ["begin", "end", "dump", "dumped", "begin", "end"]
-    delivery = steps[6:]
+    assert steps[:7] == ["begin", "end", "dump", "dumped", "begin", "notice", "end"]
+    delivery = steps[7:]
     assert len(delivery) >= 8 and delivery == ["begin", "end"] * (len(delivery) // 2)
     assert final.notice_status == "delivered"
     assert _last_status(runtime, schedule_id) == "failed"
@@ -135,6 +153,12 @@ def _record_transactions_and_the_dump(
     steps: list[str] = []
     for name, step in (("begin", "begin"), ("commit", "end"), ("rollback", "end")):
         event.listen(engine, name, lambda _conn, step=step: steps.append(step))
+
+    def staged(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        if statement.startswith("INSERT INTO backup_notices"):
+            steps.append("notice")  # inside whichever transaction staged it
+
+    event.listen(engine, "before_cursor_execute", staged)
     real_take = jobs._take
 
     def take(*args: Any, **kwargs: Any) -> Any:
