@@ -15,12 +15,17 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from pytest_httpserver import HTTPServer
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, delete, select, update
 from werkzeug.wrappers import Request, Response
 
+from services.backups.notice_outbox import NoticeOutbox, RetryPolicy
+from services.backups.notify import IntegrationsNotifier, NoticeNotTaken
 from services.integrations.app import create_app as create_integrations_app
-from shared.models import ExternalIntegration, ZapierDelivery, ZapierSubscription
+from shared.client import ServiceClient
+from shared.models import BackupLog, ExternalIntegration, ZapierDelivery, ZapierSubscription
 from shared.models.backups import BackupNotice
 from tests.integration.backups.backup_fixtures import (
     AppFactory,
@@ -323,3 +328,58 @@ def test_a_failed_backup_sends_backup_failed_and_no_verified_notice(
     assert [e["request_data"]["event"] for e in _ours(integrations, backup["id"])] == [
         "backup_failed"
     ]
+
+
+class _ScriptedIntegrations(IntegrationsNotifier):
+    """Builds the real requests; answers each notice's event as scripted: taken, not now
+    (worth a retry) or refused for good."""
+
+    def __init__(self, answers: dict[str, str]) -> None:
+        unused = ServiceClient("http://127.0.0.1:9", None, name="integrations")
+        super().__init__(unused, ticket_integration=None)
+        self.answers = answers
+
+    def send(self, request: dict[str, Any]) -> None:
+        answer = self.answers[request["body"]["request_data"]["event"]]
+        if answer != "taken":
+            raise NoticeNotTaken(f"scripted: {answer}", for_good=answer == "refused")
+
+
+_WORST_FIRST = ("failed", "pending", "delivered")
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    answers=st.dictionaries(
+        st.sampled_from(["backup_warning", "backup_verified", "backup_failed"]),
+        st.sampled_from(["taken", "later", "refused"]),
+        min_size=1,
+    )
+)
+def test_the_backup_row_shows_its_worst_notice_whatever_the_answers_and_their_order(
+    app: Flask, answers: dict[str, str]
+) -> None:
+    session_factory = app.extensions["session_factory"]
+    outbox = NoticeOutbox(session_factory, _ScriptedIntegrations(answers), RetryPolicy())
+    with session_factory.begin() as session:
+        row = BackupLog(backup_type="manual", status="succeeded", database_name="bk_scripted")
+        session.add(row)
+        session.flush()
+        backup = {"id": row.id, "database_name": "bk_scripted", "verify_mode": "checksum"}
+        for kind in answers:
+            outbox.stage(session, backup=backup, kind=kind, warning="smaller than the last")
+    try:
+        outbox.deliver(backup_id=row.id)
+        with session_factory() as session:
+            notices = session.scalars(select(BackupNotice).where(BackupNotice.backup_id == row.id))
+            by_kind = {notice.kind: notice.status for notice in notices}
+            shown = session.get(BackupLog, row.id)
+            assert shown is not None
+    finally:  # no pending notice of this made-up backup may reach another test's peer
+        with session_factory.begin() as session:
+            session.execute(delete(BackupLog).where(BackupLog.id == row.id))
+    assert set(by_kind) == set(answers)
+    worst = next(status for status in _WORST_FIRST if status in by_kind.values())
+    assert shown.notice_status == worst
+    if any(by_kind[kind] == "failed" for kind, answer in answers.items() if answer == "refused"):
+        assert shown.notice_status == "failed" and "refused" in (shown.notice_error or "")
