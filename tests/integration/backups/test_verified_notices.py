@@ -7,6 +7,8 @@ and its Zapier outbox are what a Zap sees); the fake peer where only the request
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import time
 from collections.abc import Callable, Iterator
@@ -24,6 +26,8 @@ from werkzeug.wrappers import Request, Response
 from services.backups.notice_outbox import NoticeOutbox, RetryPolicy
 from services.backups.notify import IntegrationsNotifier, NoticeNotTaken
 from services.integrations.app import create_app as create_integrations_app
+from services.integrations.events.services import record_outbound_call
+from services.integrations.zapier.delivery import DeliveryRules, deliver_due
 from shared.client import ServiceClient
 from shared.models import BackupLog, ExternalIntegration, ZapierDelivery, ZapierSubscription
 from shared.models.backups import BackupNotice
@@ -194,6 +198,24 @@ def test_a_verified_backup_is_one_backup_verified_event_and_one_zapier_delivery_
         backup["storage"],
         None,
     )
+    # The Zap receives it once, signed with its subscription's secret.
+    _deliver_zaps(real_integrations.app)
+    _deliver_zaps(real_integrations.app)
+    [got] = receiver.received["verified"]
+    assert json.loads(got.body) == zaps[0]
+    signature = hmac.new(made.get_json()["secret"].encode(), got.body, hashlib.sha256)
+    assert got.headers["X-Signature"] == "sha256=" + signature.hexdigest()
+
+
+def _deliver_zaps(app: Flask) -> None:
+    """One Zapier delivery run, as integrations' CLI and background runner do it."""
+    with app.extensions["session_factory"]() as session:
+        deliver_due(
+            session=session,
+            keyring=app.extensions["vault"].keyring,
+            rules=DeliveryRules.from_settings(app.config),
+            audit=record_outbound_call,
+        )
 
 
 def test_a_verified_notice_sent_while_integrations_is_down_waits_and_arrives_once(
