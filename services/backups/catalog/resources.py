@@ -49,7 +49,7 @@ def submit_backup(plan: BackupPlan) -> None:
 
 
 def deliver_notices() -> None:
-    """Deliver the failure and warning notices still pending (integrations was down)."""
+    """Deliver the notices (failure, warning, verified) still pending (integrations was down)."""
     notifier = runtime().notifier
     if notifier is not None:
         notifier.deliver()

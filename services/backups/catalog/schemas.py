@@ -76,8 +76,9 @@ class BackupLogSchema(Schema):
     notice_status = ma.fields.String(
         allow_none=True,
         metadata={
-            "description": "the failure or warning notice to integrations: pending, delivered or "
-            "failed (given up after its last attempt); null when none is due"
+            "description": "the notices to integrations (failure, warning, verified), the worst "
+            "of them: pending, delivered or failed (given up after its last attempt); null when "
+            "none is due"
         },
     )
     notice_attempts = ma.fields.Integer()
