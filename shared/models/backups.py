@@ -126,7 +126,7 @@ class BackupLog(Base):
     error_message: Mapped[str | None] = mapped_column(Text)
     # What the request asked to verify: a Kubernetes Job runs the row, not the request (0016).
     verify_mode: Mapped[str | None] = mapped_column(String(10))
-    # The failure or warning notice (backup_notices): pending until integrations has it.
+    # Its notices (backup_notices), the worst of them: pending until integrations has them.
     notice_status: Mapped[str | None] = mapped_column(String(20))
     notice_attempts: Mapped[int] = mapped_column(default=0)
     notice_error: Mapped[str | None] = mapped_column(String(500))
@@ -171,7 +171,7 @@ class RestoreLog(Base):
 
 
 class BackupNotice(Base):
-    """The outbox of failure and warning notices: written with the backup's final status,
+    """The outbox of failure, warning and verified notices: written with the backup's final status,
     delivered after the commit and retried with backoff until integrations has it.
 
     `requests` holds the exact bodies and Idempotency-Keys sent, so a retry is the same

@@ -259,6 +259,8 @@ def test_each_passed_verification_sends_its_mode_and_opens_no_ticket(
     assert events[0]["request_data"]["verification"] == verify
     assert "error" not in events[0]["request_data"]
     assert posted(integrations, "/v1/tickets") == []
+    keys = [r.headers["Idempotency-Key"] for r, _ in integrations.log if r.path.endswith("events")]
+    assert f"backup-notice-backup_verified-{backup['id']}" in keys
     assert _notice_kinds(engine, backup["id"]) == ["backup_verified"]
 
 
