@@ -64,6 +64,9 @@ STATEFUL_RULES: dict[str, set[str]] = {
 GRAMMAR_RULES: dict[str, str] = {
     "api_url": "Not a valid URL",
     "token_url": "Not a valid URL",
+    # a Zapier hook target: https, the vendor's hosts, a public address, no backslash or control
+    # character (the vault's outbound rules), which a URL format in JSON Schema cannot state
+    "target_url": "refused",
     "cron_expression": "cron",
     "storage": "s3 storage needs BACKUP_S3_BUCKET",
     # a database name: the document gives its characters; that it is no system schema (in any
