@@ -97,7 +97,9 @@ def test_a_confirmed_insight_is_polled_from_insights_and_delivered_once(
         return counts
 
     quiet = {"insight_confirmed": 0, "check_blocked": 0}
-    assert poll_and_deliver() == quiet  # the first poll only sets the cursor
+    # The first poll sets the cursors, or (when earlier tests of the session polled this
+    # database) reads what they left since: either way, from here on only new events count.
+    poll_and_deliver()
     made = insights.post(
         "/v1/insights",
         json={
