@@ -47,13 +47,22 @@ def _has_pattern(given: ValidatorArg) -> bool:
     return any(isinstance(validator, ma.validate.Regexp) for validator in validators)
 
 
+# White space as the documented pattern `\S` means it (ECMA-262, which JSON Schema regexes
+# follow): Python's str.strip() also trims U+001C-U+001F and U+0085, so a value the document
+# accepts was refused as blank.
+ECMA_WHITE_SPACE = (
+    "\t\n\v\f\r \u00a0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008"
+    "\u2009\u200a\u2028\u2029\u202f\u205f\u3000\ufeff"
+)
+
+
 class NotBlank(ma.validate.Validator):
     """Refuses a string that is empty once its white space is trimmed."""
 
     error = "Must not be blank."
 
     def __call__(self, value: str) -> str:
-        if not value.strip():
+        if not value.strip(ECMA_WHITE_SPACE):
             raise ma.ValidationError(self.error)
         return value
 
