@@ -8,6 +8,7 @@ from typing import Any
 import kubernetes_validate
 import pytest
 import yaml
+from sqlalchemy.engine import make_url
 
 from services.backups.config import parse_job_template
 from services.backups.jobs.launch import job_manifest
@@ -18,6 +19,7 @@ from tests.deploy.conftest import (
     env_map,
     example_secrets,
     k8s_documents,
+    knative_services,
     load_documents,
     secret_refs,
 )
@@ -228,6 +230,31 @@ def test_a_backup_job_runs_the_service_image_with_its_settings_and_secrets() -> 
     assert env_map(job) == expected
     assert job["securityContext"] == service["securityContext"]
     assert "command" not in job  # the service sets it per backup
+
+
+# Every container that dumps or restore-verifies: the service (Deployment and Knative) and the Job.
+DUMPING_CONTAINERS = {
+    "deployment": pod_spec(BY_KIND["Deployment"]["backups"])["containers"][0],
+    "knative": knative_services()["backups"]["spec"]["template"]["spec"]["containers"][0],
+    "job": pod_spec(BACKUP_JOB)["containers"][0],
+}
+
+
+@pytest.mark.parametrize("where", DUMPING_CONTAINERS)
+def test_backups_dump_as_the_backup_login_and_not_the_dml_only_application_login(
+    where: str,
+) -> None:
+    env = env_map(DUMPING_CONTAINERS[where])
+    assert env["BACKUP_SOURCE_URL"] == {
+        "secretKeyRef": {"name": "msp-database", "key": "backup-source-url"}
+    }
+    (database,) = [
+        doc
+        for doc in load_documents(DEPLOY / "k8s" / "secrets.example.yaml")
+        if doc["metadata"]["name"] == "msp-database"
+    ]
+    logins = {key: make_url(url).username for key, url in database["stringData"].items()}
+    assert logins["backup-source-url"] not in {logins["url"], logins["migrator-url"]}
 
 
 def test_a_backup_job_never_retries_ends_within_its_deadline_and_is_cleaned_up() -> None:
