@@ -134,6 +134,17 @@ def test_every_secret_reference_names_a_secret_and_key_of_the_example(
 
 
 @pytest.mark.parametrize("svc", SERVICES)
+def test_metrics_answer_the_scraper_with_the_token_its_service_monitor_sends(svc: str) -> None:
+    # Unset, /metrics answers loopback callers only: Prometheus in the cluster would get 403.
+    env = env_map(pod_spec(BY_KIND["Deployment"][svc])["containers"][0])
+    reference = {"name": "msp-metrics", "key": "token"}
+    assert env["METRICS_TOKEN"] == {"secretKeyRef": reference}
+    readme = (DEPLOY.parent / "README.md").read_text()
+    assert f"credentials: {{name: {reference['name']}, key: {reference['key']}}}" in readme
+    assert reference["key"] in example_secrets()[reference["name"]]
+
+
+@pytest.mark.parametrize("svc", SERVICES)
 def test_disruption_budget_covers_the_deployment_and_never_blocks_a_drain(svc: str) -> None:
     budget = BY_KIND["PodDisruptionBudget"][svc]["spec"]
     assert budget["selector"] == BY_KIND["Deployment"][svc]["spec"]["selector"]
@@ -202,7 +213,10 @@ def test_example_secrets_hold_only_placeholders() -> None:
 # the only Kubernetes API rights the system holds.
 TEMPLATE_MAP = BY_KIND["ConfigMap"]["backup-job-template"]
 BACKUP_JOB = yaml.safe_load(TEMPLATE_MAP["data"]["job.yaml"])
-SERVICE_ONLY_ENV = {"PORT", "GUNICORN_WORKERS", "BACKUP_RUNNER", "BACKUP_JOB_TEMPLATE"}
+# A backup Job serves no /metrics, so it needs no METRICS_TOKEN.
+SERVICE_ONLY_ENV = {
+    "PORT", "GUNICORN_WORKERS", "BACKUP_RUNNER", "BACKUP_JOB_TEMPLATE", "METRICS_TOKEN"
+}  # fmt: skip
 
 
 def test_the_job_a_backup_would_run_is_valid_for_kubernetes_with_no_unknown_fields() -> None:
