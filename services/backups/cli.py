@@ -9,7 +9,6 @@ import sys
 import threading
 from collections.abc import Callable
 from dataclasses import asdict
-from datetime import timedelta
 from functools import partial
 from typing import Any, NoReturn
 
@@ -52,16 +51,17 @@ EXIT_CONFIGURATION = 2  # as every service and tool of the project exits on a ba
 STALE_UPLOADS = click.option(
     "--stale-upload-hours",
     "stale_upload_hours",
-    type=click.FloatRange(0, 24 * 365),
-    default=24.0,
-    show_default=True,
-    envvar="BACKUP_STALE_UPLOAD_HOURS",
-    help="abort multipart uploads started longer ago than this (an ended backup's at once)",
+    type=click.FloatRange(config.STALE_UPLOAD_MIN_HOURS, config.STALE_UPLOAD_MAX_HOURS),
+    default=None,
+    help="abort multipart uploads started longer ago than this (an ended backup's at once)"
+    " [default: BACKUP_STALE_UPLOAD_HOURS, 24]",
 )
 
 
-def _runtime() -> BackupRuntime:
+def _runtime(stale_upload_hours: float | None = None) -> BackupRuntime:
     settings = config.parse()
+    if stale_upload_hours is not None:  # the option, over the setting
+        settings["BACKUP_STALE_UPLOAD_HOURS"] = stale_upload_hours
     engine = make_engine(settings["DATABASE_URL"])
     return runtime_from_settings(settings, make_session_factory(engine))
 
@@ -205,18 +205,15 @@ def _restore_json(runtime: BackupRuntime, restore_id: str) -> dict[str, Any]:
 
 @cli.command("run-due")
 @STALE_UPLOADS
-def run_due(stale_upload_hours: float) -> None:
+def run_due(stale_upload_hours: float | None) -> None:
     """Run every due schedule once; exit 1 when any backup it started failed.
 
     First the sweep: abandoned rows failed, their scratch databases and partial files
     removed, stale multipart uploads aborted, orphan objects listed (see `sweep`).
     """
-    runtime = _runtime()
+    runtime = _runtime(stale_upload_hours)
     with runtime.session_factory() as session:
-        services.fail_abandoned(session=session, runtime=runtime, sweep_storage=False)
-        sweep_storages(
-            session=session, runtime=runtime, stale_after=timedelta(hours=stale_upload_hours)
-        )
+        services.fail_abandoned(session=session, runtime=runtime)
         due = claim_due(session=session, runtime=runtime)
     results = []
     for plan in due.plans:
@@ -241,21 +238,16 @@ def run_due(stale_upload_hours: float) -> None:
 @cli.command()
 @click.option("--remove", is_flag=True, help="also remove orphan objects no row names")
 @STALE_UPLOADS
-def sweep(remove: bool, stale_upload_hours: float) -> None:
+def sweep(remove: bool, stale_upload_hours: float | None) -> None:
     """Clear what dead jobs and lost answers left; list (or --remove) orphan objects.
 
     Never touches an artifact a backup row names, a backup that has a manifest but no row
     (run rebuild-catalog), files not named like artifacts, or another prefix's objects.
     """
-    runtime = _runtime()
+    runtime = _runtime(stale_upload_hours)
     with runtime.session_factory() as session:
         abandoned = services.fail_abandoned(session=session, runtime=runtime, sweep_storage=False)
-        reports = sweep_storages(
-            session=session,
-            runtime=runtime,
-            remove=remove,
-            stale_after=timedelta(hours=stale_upload_hours),
-        )
+        reports = sweep_storages(session=session, runtime=runtime, remove=remove)
     body = {"abandoned": abandoned, "storages": [asdict(r) for r in reports]}
     lines = [f"{len(abandoned)} abandoned backups failed"]
     for r in reports:

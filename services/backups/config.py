@@ -59,6 +59,23 @@ def parse_level(low: int, high: int) -> Callable[[str], int]:
     return parse
 
 
+# A stale upload's age: at least an hour, since a running backup's own upload older than it is
+# aborted too (a tiny age, say 1e-10, would abort every upload in flight); at most a year, so
+# that "now minus it" is always a date.
+STALE_UPLOAD_MIN_HOURS = 1
+STALE_UPLOAD_MAX_HOURS = 24 * 365
+
+
+def parse_stale_upload_hours(raw: str) -> float:
+    """Hours after which a multipart upload is aborted (from an hour to a year)."""
+    value = parse_positive_float(raw)
+    if not STALE_UPLOAD_MIN_HOURS <= value <= STALE_UPLOAD_MAX_HOURS:
+        raise ValueError(
+            f"expected a number of hours from {STALE_UPLOAD_MIN_HOURS} to {STALE_UPLOAD_MAX_HOURS}"
+        )
+    return value
+
+
 # Where a backup runs: a thread of the service process (embedded default, compose), or a
 # Kubernetes Job of its own, which a rollout or scale-down of the service never kills.
 RUNNERS = ("thread", "kubernetes-job")
@@ -144,6 +161,13 @@ BACKUP_SETTINGS: tuple[Setting, ...] = (
         parse_positive_float,
         30.0,
         "wait after a notice's first failed attempt; doubles each time, at most an hour",
+    ),
+    Setting(
+        "BACKUP_STALE_UPLOAD_HOURS",
+        parse_stale_upload_hours,
+        24.0,
+        "run-due (HTTP and CLI) and sweep abort multipart uploads started longer ago"
+        " (an ended backup's at once)",
     ),
     Setting(
         "BACKUP_RUNNER",

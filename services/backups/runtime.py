@@ -19,6 +19,9 @@ from services.backups.notify import IntegrationsNotifier
 from shared.client import ServiceClient
 from shared.errors import ValidationFailed
 
+# BACKUP_STALE_UPLOAD_HOURS' default: a multipart upload this old is no running backup's.
+STALE_UPLOAD_AFTER = timedelta(hours=24)
+
 
 @dataclass
 class BackupRuntime:
@@ -43,6 +46,8 @@ class BackupRuntime:
     job_template: dict[str, Any] | None = None
     job_start_seconds: float = 300.0
     serviceaccount_dir: str = "/var/run/secrets/kubernetes.io/serviceaccount"
+    # A multipart upload older than this, of no running backup, is aborted by the sweep.
+    stale_upload_after: timedelta = STALE_UPLOAD_AFTER
     leases: LeaseKeeper = field(init=False, repr=False)
     _s3: Storage | None = field(default=None, init=False, repr=False)
     _kubernetes: KubernetesJobs | None = field(default=None, init=False, repr=False)
@@ -153,6 +158,7 @@ def runtime_from_settings(
         serviceaccount_dir=settings.get(
             "BACKUP_JOB_SERVICEACCOUNT_DIR", "/var/run/secrets/kubernetes.io/serviceaccount"
         ),
+        stale_upload_after=timedelta(hours=settings.get("BACKUP_STALE_UPLOAD_HOURS", 24.0)),
         levels={
             "zstd": settings.get("BACKUP_ZSTD_LEVEL", 1),
             "gzip": settings.get("BACKUP_GZIP_LEVEL", 6),

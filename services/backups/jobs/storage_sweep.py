@@ -31,10 +31,10 @@ from services.backups.adapters.storage import (
     StoredObject,
 )
 from services.backups.jobs.manifest import ManifestInvalid, parse_manifest
+from services.backups.runtime import STALE_UPLOAD_AFTER
 from shared.models import BackupLog
 
 _log = logging.getLogger(__name__)
-STALE_UPLOAD_AFTER = timedelta(days=1)
 # runner.artifact_name: <database>-<type>-<UTC stamp>-<first 8 of the id>.<sql|sqlite3><ext>
 ARTIFACT_NAME = re.compile(
     r"-(?:daily|weekly|monthly|manual|pre-migration)-\d{8}T\d{6}Z-([0-9a-f]{8})"

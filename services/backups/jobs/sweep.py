@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.backups.adapters import mariadb_inventory as inventory
 from services.backups.adapters.storage import LocalStorage, StorageError
-from services.backups.jobs.storage_sweep import STALE_UPLOAD_AFTER, StorageSweep, sweep_storage
+from services.backups.jobs.storage_sweep import StorageSweep, sweep_storage
 from services.backups.runtime import BackupRuntime
 from shared.errors import ValidationFailed
 from shared.models import BackupLog
@@ -69,7 +69,7 @@ def fail_abandoned(
             _after_abandonment(runtime, row)
         sweep_scratch_databases(session=session, runtime=runtime)
         sweep_partial_files(session=session, runtime=runtime)
-        if sweep_storage:  # the CLI sweeps storage itself, with its own options
+        if sweep_storage:  # the CLI's sweep command sweeps storage itself, with --remove
             sweep_storages(session=session, runtime=runtime)
     return [row.id for row in failed]
 
@@ -79,10 +79,12 @@ def sweep_storages(
     session: Session,
     runtime: BackupRuntime,
     remove: bool = False,
-    stale_after: timedelta = STALE_UPLOAD_AFTER,
+    stale_after: timedelta | None = None,
 ) -> list[StorageSweep]:
-    """Sweep the local folder, and the S3 bucket when one is configured (see storage_sweep)."""
+    """Sweep the local folder, and the S3 bucket when one is configured (see storage_sweep);
+    uploads are stale after `stale_after`, by default BACKUP_STALE_UPLOAD_HOURS."""
     kinds = ["local", *(["s3"] if runtime.s3_options.get("bucket") else [])]
+    stale_after = runtime.stale_upload_after if stale_after is None else stale_after
     reports = []
     for kind in kinds:
         report = sweep_storage(
