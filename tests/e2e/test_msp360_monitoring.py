@@ -756,3 +756,147 @@ def test_a_bad_mapping_is_a_422_naming_the_field(
     answer = call(stack, tokens, "PUT", "integrations", path, json=body)
     assert answer.status_code == 422, answer.text
     assert field in answer.json()["errors"]
+
+
+def put_mapping(stack: Stack, tokens: Tokens, kind: str, **body: Any) -> requests.Response:
+    return call(stack, tokens, "PUT", "integrations", f"/v1/msp360/mappings/{kind}", json=body)
+
+
+def assert_cross_client(answer: requests.Response, field: str, *ids: str) -> None:
+    assert answer.status_code == 422, answer.text
+    problem = answer.json()
+    assert problem["type"].endswith("/cross-client-reference") and field in problem["errors"]
+    assert all(id_ in problem["detail"] for id_ in ids), problem["detail"]
+
+
+def test_a_computer_is_never_mapped_to_a_host_of_another_client_than_its_company(
+    system: tuple[Stack, Tokens], fakes: Fakes
+) -> None:
+    stack, tokens = system
+    company, computer, plan = unique("Iota"), unique("PC9"), unique("Mail")
+    client_id, host_id = client_with_host(stack, tokens, company, computer)
+    other_client, other_host = client_with_host(stack, tokens, unique("Kappa"), unique("SRV"))
+    fakes.msp360.plan(
+        company=company, computer=computer, plan=plan, status="Success", last_start="2026-12-01"
+    )
+    sync(stack, tokens)  # the company and the computer are matched by name
+
+    answer = put_mapping(
+        stack,
+        tokens,
+        "computers",
+        company_name=company,
+        computer_name=computer,
+        infrastructure_id=other_host,
+    )
+    assert_cross_client(answer, "infrastructure_id", other_host, other_client, client_id)
+    refused = put_mapping(
+        stack,
+        tokens,
+        "computers",
+        company_name=unique("Unmapped Co"),
+        computer_name=computer,
+        infrastructure_id=host_id,
+    )
+    assert_cross_client(refused, "infrastructure_id", host_id, client_id)
+    [listed] = ok(
+        call(
+            stack,
+            tokens,
+            "GET",
+            "integrations",
+            "/v1/msp360/plans",
+            params={"client_id": client_id},
+        )
+    )["items"]
+    assert listed["plan_name"] == plan and listed["infrastructure_id"] == host_id
+
+
+def test_a_company_moves_to_another_client_only_without_its_operator_mapped_hosts(
+    system: tuple[Stack, Tokens], fakes: Fakes
+) -> None:
+    stack, tokens = system
+    company, computer, plan = unique("Lambda"), unique("NAS"), unique("Files")
+    client_id, host_id = client_with_host(stack, tokens, company, computer)
+    other_client, other_host = client_with_host(stack, tokens, unique("Mu"), computer)
+    fakes.msp360.plan(
+        company=company, computer=computer, plan=plan, status="Success", last_start="2026-12-01"
+    )
+    sync(stack, tokens)
+    mapped = put_mapping(
+        stack,
+        tokens,
+        "computers",
+        company_name=company,
+        computer_name=computer,
+        infrastructure_id=host_id,
+    )
+    assert ok(mapped)["client_id"] == client_id
+
+    moved = put_mapping(stack, tokens, "companies", company_name=company, client_id=other_client)
+    assert_cross_client(moved, "client_id", host_id, client_id, other_client)
+    unmapped = put_mapping(stack, tokens, "companies", company_name=company, client_id=None)
+    assert_cross_client(unmapped, "client_id", host_id, client_id)
+
+    ok(
+        put_mapping(
+            stack,
+            tokens,
+            "computers",
+            company_name=company,
+            computer_name=computer,
+            infrastructure_id=None,
+        )
+    )
+    ok(put_mapping(stack, tokens, "companies", company_name=company, client_id=other_client))
+    [listed] = ok(
+        call(
+            stack,
+            tokens,
+            "GET",
+            "integrations",
+            "/v1/msp360/plans",
+            params={"client_id": other_client},
+        )
+    )["items"]
+    # never the old client's host under the new client
+    assert listed["plan_name"] == plan and listed["infrastructure_id"] in (None, other_host)
+
+
+def test_a_company_moved_to_another_client_leaves_no_plan_on_the_old_clients_host(
+    system: tuple[Stack, Tokens], fakes: Fakes
+) -> None:
+    stack, tokens = system
+    company, computer, plan = unique("Nu"), unique("WS"), unique("Docs")
+    _, host_id = client_with_host(stack, tokens, company, computer)
+    other_client = ok(
+        call(stack, tokens, "POST", "insights", "/v1/clients", json={"name": unique("Xi")})
+    )["id"]
+    fakes.msp360.plan(
+        company=company, computer=computer, plan=plan, status="Success", last_start="2026-12-01"
+    )
+    sync(stack, tokens)  # the computer is matched by name to the first client's host
+    ok(put_mapping(stack, tokens, "companies", company_name=company, client_id=other_client))
+    [listed] = ok(
+        call(
+            stack,
+            tokens,
+            "GET",
+            "integrations",
+            "/v1/msp360/plans",
+            params={"client_id": other_client},
+        )
+    )["items"]
+    assert listed["plan_name"] == plan and listed["infrastructure_id"] is None
+    computers = ok(
+        call(
+            stack,
+            tokens,
+            "GET",
+            "integrations",
+            "/v1/msp360/mappings",
+            params={"kind": "computer", "limit": 200},
+        )
+    )["items"]
+    [row] = [m for m in computers if m["computer_name"] == computer]
+    assert row["client_id"] == other_client and row["infrastructure_id"] != host_id

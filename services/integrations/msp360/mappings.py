@@ -17,6 +17,7 @@ from shared.errors import DomainError
 from shared.models import utcnow
 from shared.models.msp360 import Msp360Mapping, Msp360Plan
 from shared.pagination import Page, keyset_page
+from shared.tenancy import Owned, require_same_client
 
 # Name lookups in insights per sync, at most: a first sync of a large account matches the
 # rest on the following runs instead of holding one request for minutes.
@@ -214,14 +215,22 @@ def set_company_mapping(
     *, session: Session, directory: Directory, data: Mapping[str, Any]
 ) -> Msp360Mapping:
     """The operator's client (and PSA company) for an MSP360 company, checked against
-    insights; its plans move at once. A null client_id unmaps it."""
+    insights; its plans move at once. A null client_id unmaps it. 422 while one of its
+    computers is mapped by the operator to a host of another client."""
     client_id = data.get("client_id")
     if client_id:
         directory.check_client(client_id)
     row = _operator_row(session, "company", clean_text(data["company_name"]), "")
     row.client_id, row.infrastructure_id = client_id, None
     row.psa_type, row.psa_company_id = data.get("psa_type"), data.get("psa_company_id")
-    _move_plans(session, row)
+    moved = _computers_elsewhere(session, row)
+    for computer in moved:
+        if computer.source == "operator":
+            host = Owned("host", computer.infrastructure_id, computer.client_id)
+            _refuse_crossing("client_id", row, host)
+        computer.client_id, computer.infrastructure_id = client_id, None  # matched again
+    for mapping in (row, *moved):
+        _move_plans(session, mapping)
     session.commit()
     return row
 
@@ -229,11 +238,16 @@ def set_company_mapping(
 def set_computer_mapping(
     *, session: Session, directory: Directory, data: Mapping[str, Any]
 ) -> Msp360Mapping:
-    """The operator's host for an MSP360 computer (its client is the host's), checked against
-    insights; its plans move at once. A null infrastructure_id unmaps it."""
+    """The operator's host for an MSP360 computer, checked against insights: 422 unless the
+    host is of the client its company maps to. Its plans move at once. A null
+    infrastructure_id unmaps it."""
     host_id = data.get("infrastructure_id")
-    client_id = directory.client_of_host(host_id) if host_id else None
     company, computer = clean_text(data["company_name"]), clean_text(data["computer_name"])
+    client_id = None
+    if host_id:
+        client_id = directory.client_of_host(host_id)
+        owner = _locked(session, company_key(company)) or Msp360Mapping(company_name=company)
+        _refuse_crossing("infrastructure_id", owner, Owned("host", host_id, client_id))
     row = _operator_row(session, "computer", company, computer)
     row.client_id, row.infrastructure_id = client_id, host_id
     _move_plans(session, row)
@@ -241,11 +255,39 @@ def set_computer_mapping(
     return row
 
 
+def _refuse_crossing(field: str, company: Msp360Mapping, host: Owned) -> None:
+    """The tenant rule: a computer's host belongs to the client of the computer's company."""
+    owner = Owned(f"MSP360 company {company.company_name!r}", company.id, company.client_id)
+    require_same_client(field, owner, host)
+
+
+def _computers_elsewhere(session: Session, company: Msp360Mapping) -> list[Msp360Mapping]:
+    """The company's computers mapped to a host of another client than the company's."""
+    return list(
+        session.scalars(
+            select(Msp360Mapping)
+            .where(
+                Msp360Mapping.kind == "computer",
+                Msp360Mapping.company_name == company.company_name,
+                Msp360Mapping.infrastructure_id.is_not(None),
+                Msp360Mapping.client_id != company.client_id
+                if company.client_id
+                else Msp360Mapping.client_id.is_not(None),
+            )
+            .with_for_update()
+        )
+    )
+
+
+def _locked(session: Session, key: str) -> Msp360Mapping | None:
+    return session.scalars(
+        select(Msp360Mapping).where(Msp360Mapping.name_key == key).with_for_update()
+    ).first()
+
+
 def _operator_row(session: Session, kind: str, company: str, computer: str) -> Msp360Mapping:
     key = _key(kind, company, computer)
-    row = session.scalars(
-        select(Msp360Mapping).where(Msp360Mapping.name_key == key).with_for_update()
-    ).first() or _insert(session, kind, key, company, computer)
+    row = _locked(session, key) or _insert(session, kind, key, company, computer)
     row.source = "operator"
     return row
 

@@ -53,10 +53,12 @@ REFERENCES = {
     ("integrations", "integration_events.IntegrationEvents", "post", "external_id"): "an id in "
     "the outside system",
     ("integrations", "msp360.CompanyMappings", "put", "client_id"): "checked: the client must "
-    "exist in insights (asked over HTTP; a company maps to one client, MSP-wide operator data)",
+    "exist in insights, and not while a computer of the company is mapped by the operator to "
+    "another client's host (tests/e2e/test_msp360_monitoring.py)",
     ("integrations", "msp360.CompanyMappings", "put", "psa_company_id"): "an id in the PSA",
-    ("integrations", "msp360.ComputerMappings", "put", "infrastructure_id"): "a host id in "
-    "insights, asked over HTTP; MSP-wide operator data, no client of the caller to cross",
+    ("integrations", "msp360.ComputerMappings", "put", "infrastructure_id"): "checked: same "
+    "client as the computer's company, the host's client asked of insights over HTTP "
+    "(tests/e2e/test_msp360_monitoring.py)",
     ("integrations", "tickets.TicketLinks", "post", "session_id"): "checked: one PSA ticket, one "
     "client (test_ticket_link_tenancy)",
     ("integrations", "tickets.TicketLinks", "post", "ticket_id"): "an id in the PSA",
