@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from services.integrations.access_log.chain import AccessContext
@@ -26,18 +24,14 @@ from services.integrations.adapters.msp360 import (
     Msp360Adapter,
     Msp360Unreadable,
 )
-from services.integrations.adapters.shapes import OutboundCall
-from services.integrations.events.services import record_outbound_call
 from services.integrations.msp360.sync import PlanSource
 from services.integrations.msp360.tokens import VaultTokens
+from services.integrations.psa.access import OutboundRecorder, active_credential
 from services.integrations.vault.keys_config import VaultKeys
 from shared.client import PeerUnavailable
-from shared.errors import Conflict, DomainError, NotFound
-from shared.models import IntegrationCredential
+from shared.errors import Conflict, DomainError
 
 ADAPTER_OPTIONS = ("settings", "sleep", "http")
-# A monitoring list of thousands of plans is stored in the call log by its size only.
-MAX_LOGGED_RESPONSE_BYTES = 64_000
 
 
 class Msp360Refused(DomainError):
@@ -61,27 +55,10 @@ def as_problem(exc: PsaError) -> DomainError:
     return PeerUnavailable(f"MSP360: {exc.detail}", retry_after=retry)
 
 
-@dataclass
-class CallLog:
-    """The adapter's audit hook: one external_integrations row per attempt, committed in a
-    session of its own, with the login's password and tokens masked wherever they appear."""
-
-    session_factory: Callable[[], Session]
-    created_by: str
-    secrets: set[str] = field(default_factory=set, repr=False)
-
-    def __call__(self, call: OutboundCall) -> None:
-        size = len(json.dumps(call.response, default=str))
-        if size > MAX_LOGGED_RESPONSE_BYTES:
-            call = replace(call, response={"truncated": True, "bytes": size})
-        with self.session_factory() as own:
-            record_outbound_call(
-                session=own,
-                call=call,
-                created_by=self.created_by,
-                known_secrets=tuple(self.secrets),
-            )
-            own.commit()
+def _mask(log: OutboundRecorder, secret: str) -> None:
+    """From now on `secret` is masked wherever it appears in a row the log writes."""
+    if secret not in log.known_secrets:
+        log.known_secrets += (secret,)
 
 
 @dataclass
@@ -102,21 +79,6 @@ class Msp360Source(PlanSource):
         return self.tokens.logins
 
 
-def msp360_credential(session: Session) -> IntegrationCredential:
-    """The active msp_backups credential (the first by name); 404 when there is none."""
-    row = session.scalars(
-        select(IntegrationCredential)
-        .where(
-            IntegrationCredential.integration_type == INTEGRATION_TYPE,
-            IntegrationCredential.is_active.is_(True),
-        )
-        .order_by(IntegrationCredential.integration_name)
-    ).first()
-    if row is None:
-        raise NotFound("integration", INTEGRATION_TYPE)
-    return row
-
-
 @dataclass(frozen=True)
 class Msp360Account:
     """Everything needed to open the account: vault, sessions, transport options."""
@@ -129,16 +91,18 @@ class Msp360Account:
 
     def open(self, session: Session) -> Msp360Source:
         """The source of the active credential; its token comes from the vault (or a login)."""
-        row = msp360_credential(session)
+        row = active_credential(session=session, integration_type=INTEGRATION_TYPE)
         credential_id, api_url = row.id, row.api_url
         session.rollback()
-        log = CallLog(self.session_factory, self.context.on_behalf_of or "msp360-sync")
+        log = OutboundRecorder(
+            self.session_factory, created_by=self.context.on_behalf_of or "msp360-sync"
+        )
         adapter_box: list[Msp360Adapter] = []
 
         def login(username: str, password: str) -> LoginGrant:
-            log.secrets.add(password)
+            _mask(log, password)
             grant = adapter_box[0].login(username, password)
-            log.secrets.add(grant.access_token)
+            _mask(log, grant.access_token)
             return grant
 
         tokens = _LoggedTokens(
@@ -162,16 +126,16 @@ class Msp360Account:
 class _LoggedTokens(VaultTokens):
     """Tokens handed to the adapter are also masked in its call log."""
 
-    log: CallLog | None = None
+    log: OutboundRecorder | None = None
 
     def token(self) -> str:
         token = super().token()
         if self.log is not None:
-            self.log.secrets.add(token)
+            _mask(self.log, token)
         return token
 
     def renew(self, rejected: str) -> str:
         token = super().renew(rejected)
         if self.log is not None:
-            self.log.secrets.add(token)
+            _mask(self.log, token)
         return token
