@@ -31,6 +31,9 @@ _SLASH_FLAG = re.compile(r"^/[A-Za-z?][\w?-]*(?::.*)?$")
 _DASH_FLAG = re.compile(r"^--?[A-Za-z?][\w.?-]*(?:[=:].*)?$")
 _WORD = re.compile(r"^[A-Za-z][\w:-]*$")
 _ENV_ASSIGNMENT = re.compile(r"^[A-Za-z_]\w*=")
+# `-e`, `-enc`, `-EncodedCommand` as a word: after any white space the tokenizer splits on
+# (`\s` is str.isspace here: a tab or U+00A0 before `-enc` hid an encoded `sudo`).
+_ENCODED_FLAG = re.compile(r"\s-e")
 
 
 @dataclass
@@ -64,7 +67,7 @@ def same_reading(command: str, reading: int) -> int:
     lowered = command.lower()
     if reading < GETOPT_WRAPPERS_READING or any(n in lowered for n in GETOPT_WRAPPER_NAMES):
         return reading
-    if " -e" in lowered and ("powershell" in lowered or "pwsh" in lowered):
+    if _ENCODED_FLAG.search(lowered) and ("powershell" in lowered or "pwsh" in lowered):
         return reading  # an -EncodedCommand may run one, unseen until decoded
     return GETOPT_WRAPPERS_READING - 1
 

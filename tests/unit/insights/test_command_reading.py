@@ -49,6 +49,33 @@ def test_a_line_read_alike_under_an_earlier_reading_is_shaped_alike(command: str
     assert shape_command(command, 3) == shape_command(command, earliest)
 
 
+# Every character the tokenizer splits words on (str.isspace), not only the space bar's.
+SPACES = [chr(c) for c in range(0x3001) if chr(c).isspace()]
+ENCODED_SSH = base64.b64encode("ssh -tp 2222 h systemctl restart x".encode("utf-16-le")).decode()
+PHRASES = [
+    *(
+        f"{shell} {flag} {encoded}".split()
+        for shell in ("powershell", "PWSH.exe")
+        for flag in ("-enc", "-e", "-EncodedCommand")
+        for encoded in (ENCODED_SUDO, ENCODED_SSH)
+    ),
+    *(line.split() for line in ("sudo -iu root", "SUDO -u x", "ssh -tp 2222 h", "| && ;")),
+    ["bash", "-c", "'sudo -iu x ls'"],
+    [r"C:\tools\ssh.exe", "-p", "22", "h"],
+    ["apt-get", "upgrade", "-y"],
+]
+
+
+@given(st.lists(st.sampled_from(PHRASES), min_size=1, max_size=4), st.data())
+def test_whatever_white_space_separates_its_words_a_line_read_alike_is_shaped_alike(
+    phrases: list[list[str]], data: st.DataObject
+) -> None:
+    words = [word for phrase in phrases for word in phrase]
+    spaces = data.draw(st.lists(st.sampled_from(SPACES), min_size=len(words), max_size=len(words)))
+    command = "".join(word + space for word, space in zip(words, spaces, strict=True))
+    assert shape_command(command, 3) == shape_command(command, same_reading(command, 3))
+
+
 @given(st.permutations("fsSLkv"), st.lists(st.integers(1, 6), min_size=6, max_size=6))
 def test_curl_short_flags_are_a_set_however_bundled(letters: list[str], cuts: list[int]) -> None:
     words, rest = [], "".join(letters)
