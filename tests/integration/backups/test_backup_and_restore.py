@@ -386,13 +386,31 @@ def test_backups_of_one_database_started_at_the_same_moment_never_overlap(
     make_backup_app: AppFactory,
     source_db: str,
     auth: Callable[..., dict[str, str]],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     from concurrent.futures import ThreadPoolExecutor
 
     app = make_backup_app(source_db)
     headers = auth("backups:run", "backups:read")
+    # The accepted backup may not end before every answer is in: a tiny dump takes under a
+    # second, and a start that a loaded machine delays past its end is rightly accepted (no
+    # overlap, yet a second 202). Its row stays live meanwhile: the lease is held from the start.
+    answered = threading.Event()
+    executor = app.extensions["backups_executor"]
+    submit = executor.submit
+
+    def submit_after_the_answers(job: Callable[..., None], /, **kwargs: object) -> object:
+        def after_the_answers() -> None:
+            answered.wait(60)
+            job(**kwargs)
+
+        return submit(after_the_answers)
+
+    monkeypatch.setattr(executor, "submit", submit_after_the_answers)
+    together = threading.Barrier(4)
 
     def start(_: int) -> tuple[int, str | None]:
+        together.wait(30)
         answer = app.test_client().post(
             "/v1/backups", json={"backup_type": "manual", "verify": "none"}, headers=headers
         )
@@ -400,6 +418,7 @@ def test_backups_of_one_database_started_at_the_same_moment_never_overlap(
 
     with ThreadPoolExecutor(4) as pool:
         answers = list(pool.map(start, range(4)))
+    answered.set()
     started = [backup_id for status, backup_id in answers if status == 202]
     assert len(started) == 1
     assert sorted(status for status, _ in answers) == [202, 409, 409, 409]
