@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import wraps
+from itertools import product
 from typing import Any, ParamSpec, TypeVar
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -40,6 +41,13 @@ RUNNING = Gauge(
     ["schedule"],
     multiprocess_mode="livesum",
 )
+
+# Each known label set exists at 0 from the process's start (preloaded, in the master's file of
+# PROMETHEUS_MULTIPROC_DIR that every scrape sums): a counter's first increment is then a change
+# increase() sees, where a series born at 1 would look unchanged to the alerts.
+for _counter, _results in ((RUNS, RESULTS), (VERIFICATIONS, VERIFICATION_RESULTS)):
+    for _labels in product(BACKUP_TYPES, _results):
+        _counter.labels(*_labels)
 
 
 def schedule_label(backup_type: object) -> str:

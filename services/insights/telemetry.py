@@ -28,6 +28,13 @@ PATTERNS_CREATED = Counter(
 CHECKS = Counter("insights_checks_total", "Command checks answered, by verdict", ["verdict"])
 BRIEFINGS = Counter("insights_briefings_served_total", "Briefings served to an assistant")
 
+# Each known label set exists at 0 from the start, so that increase() sees a counter's first
+# increment (see services/backups/telemetry.py).
+for _repeat in ("true", "false"):
+    FAILURES_INGESTED.labels(_repeat)
+for _verdict in CHECK_VERDICTS:
+    CHECKS.labels(_verdict)
+
 
 def _closed(value: object, allowed: tuple[str, ...]) -> str:
     return value if isinstance(value, str) and value in allowed else OTHER

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import wraps
+from itertools import product
 from typing import Any, ParamSpec, TypeVar
 
 from prometheus_client import Counter, Gauge, Histogram
@@ -25,6 +26,7 @@ PSA_OUTCOMES = (
 )
 WAIT_SOURCES = ("vendor", "client")
 REFRESH_OUTCOMES = ("success", "invalid_grant", "unavailable")
+CHAIN_RESULTS = ("ok", "broken")
 
 CREDENTIAL_ACCESS = Counter(
     "credential_access_total",
@@ -66,6 +68,20 @@ TOKEN_REFRESHES = Counter(
     "OAuth token refreshes, by vendor and outcome",
     ["vendor", "outcome"],
 )
+
+# Each known label set exists at 0 from the start, so that increase() sees a counter's first
+# increment (see services/backups/telemetry.py).
+for _counter, _choices in (
+    (CREDENTIAL_ACCESS, (ACCESS_ACTIONS, ACCESS_OUTCOMES)),
+    (CHAIN_VERIFICATIONS, (CHAIN_RESULTS,)),
+    (PSA_REQUESTS, (INTEGRATION_TYPES, PSA_OUTCOMES)),
+    (RATE_LIMIT_WAITS, (INTEGRATION_TYPES, WAIT_SOURCES)),
+    (RATE_LIMIT_WAIT_SECONDS, (INTEGRATION_TYPES, WAIT_SOURCES)),
+    (WEBHOOK_DELIVERIES, (INTEGRATION_TYPES, WEBHOOK_STATES)),
+    (TOKEN_REFRESHES, (INTEGRATION_TYPES, REFRESH_OUTCOMES)),
+):
+    for _labels in product(*_choices):
+        _counter.labels(*_labels)
 
 
 def closed(value: object, allowed: tuple[str, ...]) -> str:

@@ -6,12 +6,14 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, CollectorRegistry
+from prometheus_client.multiprocess import MultiProcessCollector
 
 # Imported for their side effect: each registers the metrics the rules name.
 import services.backups.telemetry
@@ -19,6 +21,8 @@ import services.insights.telemetry
 import services.integrations.telemetry  # noqa: F401
 import shared.web.metrics  # noqa: F401
 from services.backups.schedules.figures import _families as backup_figure_families
+from shared.models.backups import BACKUP_TYPES
+from shared.models.integrations import ACCESS_ACTIONS, INTEGRATION_TYPES
 
 ROOT = Path(__file__).resolve().parents[2]
 MONITORING = ROOT / "deploy" / "monitoring"
@@ -108,3 +112,41 @@ def test_every_metric_an_alert_names_is_one_the_code_exports(name: str) -> None:
     named |= set(re.findall(r"\(\s*([a-z][a-z0-9_]*_(?:total|seconds|bytes))\s*\)", expression))
     assert named, expression
     assert named <= _exported_names(), named - _exported_names()
+
+
+# What the alerts read with increase(): a series born at 1 would look unchanged to them.
+ZERO_AT_START = [
+    *[("backup_runs_total", {"schedule": s, "result": "failed"}) for s in BACKUP_TYPES],
+    *[("backup_verification_total", {"schedule": s, "result": "failed"}) for s in BACKUP_TYPES],
+    *[("credential_access_total", {"action": a, "outcome": "denied"}) for a in ACCESS_ACTIONS],
+    *[("webhook_deliveries_total", {"vendor": v, "state": "rejected"}) for v in INTEGRATION_TYPES],
+]
+
+
+def test_a_fresh_process_serves_every_known_label_set_of_an_alerted_counter_at_zero(
+    tmp_path: Path,
+) -> None:
+    # As gunicorn's master with preload_app: it imports the app, and each scrape sums the files.
+    imported = subprocess.run(
+        [sys.executable, "-c", "import services.backups.app, services.integrations.app"],
+        cwd=ROOT,
+        env={
+            "PATH": "/usr/bin:/bin",
+            "PYTHONPATH": str(ROOT),
+            "PROMETHEUS_MULTIPROC_DIR": str(tmp_path),
+        },
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert imported.returncode == 0, imported.stderr[-3000:]
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(tmp_path))  # type: ignore[no-untyped-call]
+    served = {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in registry.collect()
+        for sample in family.samples
+    }
+    for name, labels in ZERO_AT_START:
+        assert served.get((name, tuple(sorted(labels.items())))) == 0, (name, labels)
