@@ -129,10 +129,7 @@ def inner_lines(command: str, depth: int = 0) -> list[str]:
     for segment in _segments(tokenize(command.strip())):
         if isinstance(segment, str):
             continue
-        tokens = _without_assignments(segment)
-        wrapped = (
-            unwrap(executable_name(tokens[0]), tokens[1:], CURRENT_READING) if tokens else None
-        )
+        wrapped = _unwrap_current(_without_assignments(segment))
         if wrapped is not None and wrapped[2] and depth < MAX_WRAPPER_DEPTH:
             lines += inner_lines(wrapped[2], depth + 1)
     return lines
@@ -179,10 +176,7 @@ def constraint_key(command: str) -> str:
         segments = _segments(tokenize(line.strip()))
         if len(segments) != 1 or isinstance(segments[0], str):
             break
-        tokens = _without_assignments(segments[0])
-        wrapped = (
-            unwrap(executable_name(tokens[0]), tokens[1:], CURRENT_READING) if tokens else None
-        )
+        wrapped = _unwrap_current(_without_assignments(segments[0]))
         if wrapped is None or not wrapped[2]:
             break
         line = wrapped[2]
