@@ -900,3 +900,21 @@ def test_a_company_moved_to_another_client_leaves_no_plan_on_the_old_clients_hos
     )["items"]
     [row] = [m for m in computers if m["computer_name"] == computer]
     assert row["client_id"] == other_client and row["infrastructure_id"] != host_id
+
+
+def test_a_plan_gone_from_msp360_with_an_open_problem_is_reported_by_every_sync(
+    system: tuple[Stack, Tokens], fakes: Fakes
+) -> None:
+    stack, tokens = system
+    company, computer, plan = unique("Omicron"), unique("LAPTOP"), unique("Home")
+    fakes.msp360.plan(
+        company=company, computer=computer, plan=plan, status="Error", last_start="2026-12-04"
+    )
+    before = sync(stack, tokens)["vanished_with_problems"]
+    with fakes.msp360.lock:  # the computer was retired in MSP360 while its backup failed
+        fakes.msp360.rows = [r for r in fakes.msp360.rows if r["PlanName"] != plan]
+    for _ in range(2):
+        report = sync(stack, tokens)
+        assert report["vanished_with_problems"] == before + 1, report
+    [problem] = problems_of(stack, tokens, plan)
+    assert problem["ticket_state"] == "open" and len(tickets_about(fakes, plan)) == 1

@@ -55,9 +55,12 @@ def _run(app: Flask, as_json: bool) -> None:
 
 def _summary_line(summary: dict[str, Any]) -> str:
     counts = ", ".join(f"{name} {value}" for name, value in sorted(summary["follow_up"].items()))
+    gone = summary["vanished_with_problems"]
     return (
         f"{summary['plans_seen']} plans seen, {summary['changed']} changed: "
         f"{summary['opened']} problems opened, {summary['repeated']} repeated, "
         f"{summary['recovered']} recovered; {summary['unmapped_companies']} companies and "
-        f"{summary['unmapped_computers']} computers unmapped" + (f"; {counts}" if counts else "")
+        f"{summary['unmapped_computers']} computers unmapped"
+        + (f"; {gone} plans with open problems gone from MSP360" if gone else "")
+        + (f"; {counts}" if counts else "")
     )

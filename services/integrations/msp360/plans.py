@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -84,6 +84,18 @@ def mark_seen(session: Session, keys: list[str], now: datetime) -> None:
             .execution_options(synchronize_session=False)
         )
     session.commit()
+
+
+def vanished_with_problems(session: Session, seen: datetime) -> int:
+    """Plans with an open problem that the list read at `seen` no longer had: their problems
+    and tickets stay open until someone closes them (MSP360 never says they recovered)."""
+    count = session.scalar(
+        select(func.count(func.distinct(Msp360Plan.id)))
+        .join(Msp360Problem, Msp360Problem.plan_id == Msp360Plan.id)
+        .where(Msp360Problem.state == "open", Msp360Plan.last_seen_at < seen)
+    )
+    session.rollback()
+    return int(count or 0)
 
 
 def open_key(plan_id: str, problem: str) -> str:

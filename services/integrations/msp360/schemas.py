@@ -24,6 +24,12 @@ class SyncReportSchema(Schema):
     recovered = ma.fields.Integer(metadata={"description": "plans that succeeded again"})
     unmapped_companies = ma.fields.Integer()
     unmapped_computers = ma.fields.Integer()
+    vanished_with_problems = ma.fields.Integer(
+        metadata={
+            "description": "plans with an open problem that MSP360 no longer lists: their "
+            "tickets stay open until closed by hand"
+        }
+    )
     logins = ma.fields.Integer(metadata={"description": "provider logins this sync needed"})
     follow_up = ma.fields.Dict(
         keys=ma.fields.String(),

@@ -28,6 +28,7 @@ from services.integrations.msp360.plans import (
     observe,
     quick_state,
     stored_states,
+    vanished_with_problems,
 )
 from services.integrations.msp360.sync_lock import sync_turn
 from shared.models import utcnow
@@ -50,6 +51,7 @@ class SyncReport:
     recovered: int = 0
     unmapped_companies: int = 0
     unmapped_computers: int = 0
+    vanished_with_problems: int = 0
     logins: int = 0
     follow_up: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
@@ -141,6 +143,7 @@ def run_sync(
         now = utcnow()
         transitions = _store_states(session, plans, placements, now, publish)
     _count(report, transitions, session)
+    report.vanished_with_problems = vanished_with_problems(session, now)
     report.follow_up = follow_up.run(session, transitions, now)
     report.errors = (report.errors + follow_up.errors)[:50]
     return report
