@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
+from sqlalchemy import Table, delete
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -94,6 +95,13 @@ def _publish_blocked(session: Session, check: dict[str, Any]) -> int:
         session, "check_blocked", item | {"checked_at": check.get("created_at")}, event_id=event_id
     )
     return 1
+
+
+def forget_cursors(*, session: Session) -> None:
+    """Drop both cursors (not committed): the next poll is a first poll again, which only sets
+    its cursor. On the table, no ORM: the in-service run does this when nothing is subscribed."""
+    cursors = cast(Table, ZapierCursor.__table__)
+    session.execute(delete(cursors).where(cursors.c.name.in_([CONFIRMED_CURSOR, BLOCKED_CURSOR])))
 
 
 def _updated_since(insights: PeerReader, since: datetime) -> Any:

@@ -12,7 +12,9 @@ from typing import Any
 from flask import Flask, Response
 
 from services.integrations.zapier.delivery import DeliveryRules, OutboundAudit, deliver_due
-from services.integrations.zapier.poll import PeerReader, poll_insights
+from services.integrations.zapier.poll import PeerReader, forget_cursors, poll_insights
+from services.integrations.zapier.pruning import prune_finished, prune_samples
+from services.integrations.zapier.subscriptions import any_active
 from shared.client import ServiceClient
 from shared.observability import carrying_request_id
 
@@ -69,7 +71,12 @@ def insights_reader(settings: Mapping[str, Any]) -> ServiceClient:
 
 @dataclass
 class ZapierRun:
-    """One in-service run: poll insights for its events, then send what is due."""
+    """One in-service run: poll insights for its events, then send what is due.
+
+    Most deployments never subscribe a Zap, so a run first asks (one query on the table, no ORM)
+    whether any subscription is active; without one it only prunes, and forgets the poll
+    cursors so that the first poll after a subscription starts from then (no flood of what
+    happened while nobody listened)."""
 
     app: Flask
     schedule: DeliverySchedule
@@ -82,18 +89,24 @@ class ZapierRun:
             return
         session = self.app.extensions["session_factory"]()
         try:
-            self._poll(session)
-            keyring = self.app.extensions["vault"].keyring
-            report = deliver_due(
-                session=session, keyring=keyring, rules=self.rules, audit=self.audit
-            )
-            if report.counts:
-                log.info("zapier deliveries: %s", report)
+            if any_active(session=session):
+                self._deliver(session)
+            else:
+                forget_cursors(session=session)
+                prune_samples(session=session)
+                prune_finished(session=session)
         except Exception:  # after the answer: nobody to tell but the log
             log.exception("running zapier deliveries failed")
         finally:
             session.close()
             self.schedule.busy.release()
+
+    def _deliver(self, session: Any) -> None:
+        self._poll(session)
+        keyring = self.app.extensions["vault"].keyring
+        report = deliver_due(session=session, keyring=keyring, rules=self.rules, audit=self.audit)
+        if report.counts:
+            log.info("zapier deliveries: %s", report)
 
     def _poll(self, session: Any) -> None:
         if self.insights is None:

@@ -148,6 +148,14 @@ def deactivate(*, session: Session, subscription: ZapierSubscription, reason: st
     )
 
 
+def any_active(*, session: Session) -> bool:
+    """Whether any subscription is active; asked of the table (Core), so that a worker whose
+    service never saw a Zap does not configure the ORM's mappers for it."""
+    columns = ZapierSubscription.__table__.c
+    query = select(columns.id).where(columns.is_active.is_(True)).limit(1)
+    return session.execute(query).first() is not None
+
+
 def list_subscriptions(*, session: Session, event: str | None = None) -> list[ZapierSubscription]:
     """Every subscription, newest first (active and stopped ones)."""
     query = select(ZapierSubscription).order_by(ZapierSubscription.created_at.desc())

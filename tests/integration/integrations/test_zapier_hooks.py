@@ -24,8 +24,16 @@ from sqlalchemy.orm import Session
 from services.integrations.app import create_app
 from services.integrations.events.services import record_outbound_call
 from services.integrations.zapier.delivery import DeliveryReport, DeliveryRules, deliver_due
+from services.integrations.zapier.poll import CONFIRMED_CURSOR
+from services.integrations.zapier.pruning import SAMPLES_KEPT
 from services.integrations.zapier.publish import publish
-from shared.models import ExternalIntegration, ZapierDelivery, ZapierSubscription
+from shared.models import (
+    ExternalIntegration,
+    ZapierCursor,
+    ZapierDelivery,
+    ZapierSample,
+    ZapierSubscription,
+)
 from tests.integration.integrations.zapier_receiver import ZapierReceiver
 
 ZAPIER = "zapier"
@@ -482,3 +490,32 @@ def test_a_target_url_changed_in_the_database_is_never_signed_for_or_sent_to(
 
     assert deliver().counts == {"failed": 1}
     assert receiver.received["attacker"] == [] and receiver.received["honest"] == []
+
+
+def test_a_worker_with_no_active_subscription_only_prunes_and_forgets_the_poll_cursors(
+    database_url: str, auth: Callable[..., dict[str, str]], db: Session
+) -> None:
+    app = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "LOG_LEVEL": "WARNING",
+            **LOCAL_RECEIVER,
+            "ZAPIER_DELIVER_EVERY_SECONDS": "0.01",
+        }
+    )
+    db.execute(update(ZapierSubscription).values(is_active=False))
+    db.add(ZapierCursor(name=CONFIRMED_CURSOR, position="2026-01-01T00:00:00+00:00"))
+    db.commit()
+    for n in range(SAMPLES_KEPT + 5):
+        publish_now(db, "ticket_linked", {"ticket_number": f"T-{n}"})
+    time.sleep(0.02)
+
+    with app.test_client().get("/v1/zapier/hooks", headers=auth(ZAPIER)) as answer:
+        assert answer.status_code == 200
+
+    db.expire_all()
+    assert db.get(ZapierCursor, CONFIRMED_CURSOR) is None  # the next poll starts from then
+    kept = db.scalars(select(ZapierSample.body).where(ZapierSample.event == "ticket_linked"))
+    numbers = {json.loads(body)["data"]["ticket_number"] for body in kept}
+    assert f"T-{SAMPLES_KEPT + 4}" in numbers and "T-0" not in numbers
+    assert len(numbers) == SAMPLES_KEPT
