@@ -145,7 +145,8 @@ def check_keys(command: str) -> list[str]:
     # Each line is split once; each reading shapes its simple commands once, and the line's
     # own key is joined from them (a check runs before every command an assistant types).
     lines = [_segments(tokenize(line.strip())) for line in inner_lines(command)]
-    for reading in READINGS:
+    # A reading that reads this line as an earlier one does adds no key: not shaped again.
+    for reading in dict.fromkeys(same_reading(command, r) for r in READINGS):
         for segments in lines:
             shapes = _shape_segments(segments, reading)
             whole = _joined(shapes)

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from unittest.mock import patch
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from services.insights.commands import shape
 from services.insights.commands.shape import check_keys, same_reading, shape_command
 from services.insights.failures.fingerprint import fingerprint_failure
 from tests.unit.insights.disguised_commands import BLOCKED, UNRELATED
@@ -74,6 +76,18 @@ def test_whatever_white_space_separates_its_words_a_line_read_alike_is_shaped_al
     spaces = data.draw(st.lists(st.sampled_from(SPACES), min_size=len(words), max_size=len(words)))
     command = "".join(word + space for word, space in zip(words, spaces, strict=True))
     assert shape_command(command, 3) == shape_command(command, same_reading(command, 3))
+
+
+@given(st.lists(st.sampled_from(PHRASES), min_size=1, max_size=4), st.data())
+def test_a_check_skips_only_the_readings_that_add_no_key(
+    phrases: list[list[str]], data: st.DataObject
+) -> None:
+    words = [word for phrase in phrases for word in phrase]
+    spaces = data.draw(st.lists(st.sampled_from(SPACES), min_size=len(words), max_size=len(words)))
+    command = "".join(word + space for word, space in zip(words, spaces, strict=True))
+    with patch.object(shape, "same_reading", lambda _, reading: reading):
+        under_every_reading = check_keys(command)
+    assert check_keys(command) == under_every_reading
 
 
 @given(st.permutations("fsSLkv"), st.lists(st.integers(1, 6), min_size=6, max_size=6))
