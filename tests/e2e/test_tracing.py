@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import http.server
 import json
+import re
 import secrets
 import threading
 import time
@@ -17,13 +18,15 @@ from typing import Any
 
 import pytest
 import requests
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
 from pytest_httpserver import HTTPServer
 
-from tests.deploy.processes import start, wait_for_status
+from tests.deploy.processes import RunningService, start, wait_for_status
 from tests.e2e.private_stack import private_stack
 from tests.e2e.stack import REPO, Stack, gunicorn_command
 from tests.mariadb import MariaDBServer, free_port
@@ -380,3 +383,94 @@ def test_spans_still_batched_when_a_worker_stops_are_sent_before_it_exits(
     finally:
         assert service.stop() == 0
     assert [span.name for span in receiver.trace(trace_id)] == ["GET /v1/clients"]
+
+
+# A caller's traceparent is trusted when well formed (README "Traces"); anything else must
+# start a trace of our own, never fail the request, and never reach an answer or a log line.
+W3C_TRACEPARENT = re.compile(r"([0-9a-f]{2})-([0-9a-f]{32})-([0-9a-f]{16})-[0-9a-f]{2}(-.*)?")
+LATIN_1 = st.characters(min_codepoint=0x20, max_codepoint=0xFF, exclude_characters="\x7f")
+WRONG_FIELDS = st.sampled_from(["0" * 32, "0" * 16, "f" * 32, "A" * 32, "abc", "0" * 33, "g" * 16])
+
+
+def _well_formed(traceparent: str) -> bool:
+    """W3C Trace Context: version ff and zero ids are invalid; only later versions may go on."""
+    match = W3C_TRACEPARENT.fullmatch(traceparent)
+    if not match or match[1] == "ff" or (match[1] == "00" and match[4] is not None):
+        return False
+    return match[2] != "0" * 32 and match[3] != "0" * 16
+
+
+def _hex(size: int) -> st.SearchStrategy[str]:
+    return st.text("0123456789abcdef", min_size=size, max_size=size)
+
+
+def _shaped_traceparents() -> st.SearchStrategy[str]:
+    """W3C-shaped values with parts wrong (zero ids, version ff, upper case, lengths, tails)."""
+    return st.builds(
+        lambda *parts: "-".join(part for part in parts if part is not None),
+        st.one_of(_hex(2), st.sampled_from(["ff", "0g", ""])),
+        st.one_of(_hex(32), WRONG_FIELDS),
+        st.one_of(_hex(16), WRONG_FIELDS),
+        st.one_of(_hex(2), st.sampled_from(["", "zz"])),
+        st.one_of(st.none(), st.text(LATIN_1, max_size=40)),
+    )
+
+
+def _access_line(service: RunningService, request_id: str) -> dict[str, Any]:
+    def logged() -> dict[str, Any] | None:
+        for line in service.log().splitlines():
+            if request_id in line and '"gunicorn.access"' in line:
+                return dict(json.loads(line))
+        return None
+
+    return eventually(logged, within=10)
+
+
+@settings(max_examples=60, deadline=None)
+@given(traceparent=st.one_of(_shaped_traceparents(), st.text(LATIN_1, max_size=300)))
+def test_a_malformed_traceparent_starts_a_trace_of_our_own_and_the_request_succeeds(
+    system: tuple[Stack, Tokens], read_headers: dict[str, str], traceparent: str
+) -> None:
+    stack, _ = system
+    traceparent = traceparent.strip(" \t")
+    request_id = f"hostile-{secrets.token_hex(6)}"
+    headers = {**read_headers, "X-Request-ID": request_id, "traceparent": traceparent}
+    answer = requests.get(stack.url("insights") + "/v1/clients", headers=headers, timeout=TIMEOUT)
+    assert answer.status_code == 200, answer.text
+    trace_id = _access_line(stack.services["insights"], request_id)["trace_id"]
+    assert re.fullmatch(r"[0-9a-f]{32}", trace_id) and trace_id != "0" * 32
+    if not _well_formed(traceparent):
+        assert trace_id not in traceparent.lower()
+
+
+NOT_HEX = "zq" + secrets.token_urlsafe(12).replace("-", "x").replace("_", "y")
+
+
+@pytest.mark.parametrize(
+    ("traceparent", "tracestate"),
+    [
+        (f"00-{'a' * 32}-{'b' * 16}-01-{NOT_HEX * 400}"[:8000], NOT_HEX),  # within the header limit
+        (f"00-{NOT_HEX}-{'b' * 16}-01", f"{NOT_HEX}=={NOT_HEX},,={'x' * 600}"),
+        (f'00-"{NOT_HEX}"\\u0000<script>', f'k={NOT_HEX}\t;\\"{"y" * 7000}'),
+    ],
+    ids=["8000-characters", "non-hex-trace-id", "quotes-and-escapes"],
+)
+def test_a_hostile_trace_header_never_reaches_the_answer_or_the_logs(
+    system: tuple[Stack, Tokens], read_headers: dict[str, str], traceparent: str, tracestate: str
+) -> None:
+    stack, _ = system
+    request_id = f"hostile-{secrets.token_hex(6)}"
+    headers = {**read_headers, "X-Request-ID": request_id}
+    headers |= {"traceparent": traceparent, "tracestate": tracestate}
+    for service in ("insights", "integrations", "backups"):
+        answer = requests.get(stack.url(service) + "/healthz", headers=headers, timeout=TIMEOUT)
+        assert answer.status_code == 200, answer.text
+        assert NOT_HEX not in answer.text + json.dumps(dict(answer.headers))
+        _access_line(stack.services[service], request_id)
+        assert NOT_HEX not in stack.services[service].log()
+
+
+@pytest.fixture(scope="module")
+def read_headers(system: tuple[Stack, Tokens]) -> dict[str, str]:
+    _, tokens = system
+    return tokens.headers("insights:read")
