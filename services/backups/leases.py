@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
@@ -27,6 +28,16 @@ MISSED_HEARTBEATS = 3
 def new_owner() -> str:
     """A lease owner naming the host and process (for an operator) and unique to one run."""
     return f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:16]}"
+
+
+def held_by(backup_id: str, owner: str) -> tuple[Any, ...]:
+    """SQL conditions: the row of `backup_id` while `owner` still holds its lease (a lapsed
+    lease taken over by the sweep names the sweep, and the job may write nothing more)."""
+    return (
+        BackupLog.id == backup_id,
+        BackupLog.status == "in_progress",
+        BackupLog.lease_owner == owner,
+    )
 
 
 class LeaseKeeper:
@@ -102,11 +113,7 @@ class LeaseKeeper:
         with self._session_factory.begin() as session:
             result = session.execute(
                 update(BackupLog)
-                .where(
-                    BackupLog.id == backup_id,
-                    BackupLog.status == "in_progress",
-                    BackupLog.lease_owner == owner,
-                )
+                .where(*held_by(backup_id, owner))
                 .values(lease_expires_at=self.expiry())
             )
         return bool(result.rowcount)  # type: ignore[attr-defined]

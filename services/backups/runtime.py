@@ -18,6 +18,7 @@ from services.backups.notice_outbox import NoticeOutbox, RetryPolicy
 from services.backups.notify import IntegrationsNotifier
 from shared.client import ServiceClient
 from shared.errors import ValidationFailed
+from shared.redaction import REDACTED, redact_text
 
 # BACKUP_STALE_UPLOAD_HOURS' default: a multipart upload this old is no running backup's.
 STALE_UPLOAD_AFTER = timedelta(hours=24)
@@ -104,6 +105,13 @@ class BackupRuntime:
             password=url.password,
             database=database or url.database or "",
         )
+
+    def redact(self, message: str) -> str:
+        """`message` fit for a row or a log: the shared secret patterns, plus the source's own
+        password in whatever form a failing dump or restore shows it."""
+        password = None if self.is_sqlite else make_url(self.source_url).password
+        message = message.replace(password, REDACTED) if password else message
+        return redact_text(message)
 
     def storage(self, kind: str) -> Storage:
         """The storage adapter called `kind`."""

@@ -25,7 +25,6 @@ from services.backups.runtime import BackupRuntime
 from shared.errors import Conflict, NotFound, ValidationFailed
 from shared.models import BackupLog, RestoreLog
 from shared.observability import log_current_exception
-from shared.redaction import REDACTED, redact_text
 
 _log = logging.getLogger(__name__)
 # A running restore writes progress every second while it loads; the artifact check before and
@@ -132,7 +131,7 @@ def run_restore(
         with running_under(control):
             seconds = _restore(runtime, backup, restore_id, target, replace)
     except (PipelineError, StorageError, OSError, ValueError) as exc:
-        reason = control.reason or _safe_message(runtime, str(exc))
+        reason = control.reason or runtime.redact(str(exc))[-2000:]
         _end(runtime, restore_id, "failed", error=reason)
     except Exception:
         log_current_exception(_log, "restore %s crashed", restore_id)
@@ -258,13 +257,6 @@ def restore_facts(restore: RestoreLog) -> dict[str, Any]:
         "finished_at": restore.finished_at.isoformat() if restore.finished_at else None,
         "notice": restore.notice,
     }
-
-
-def _safe_message(runtime: BackupRuntime, message: str) -> str:
-    """The shared secret patterns, plus the source's own password in whatever form it shows."""
-    password = runtime.target(None).password if not runtime.is_sqlite else None
-    message = message.replace(password, REDACTED) if password else message
-    return redact_text(message)[-2000:]
 
 
 def _restore(

@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
+from services.backups.leases import held_by
 from services.backups.runtime import BackupRuntime
 from services.backups.verification.step import BackupPlan
 from shared.models import BackupLog, BackupSchedule
@@ -77,11 +78,7 @@ def _write_owned(
     with runtime.session_factory.begin() as session:
         result = session.execute(
             update(BackupLog)
-            .where(
-                BackupLog.id == plan.backup_id,
-                BackupLog.status == "in_progress",
-                BackupLog.lease_owner == plan.lease_owner,
-            )
+            .where(*held_by(plan.backup_id, plan.lease_owner))
             .values(**values, lease_expires_at=None)
         )
         if not result.rowcount:  # type: ignore[attr-defined]

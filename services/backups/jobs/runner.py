@@ -31,13 +31,13 @@ from services.backups.dump.sqlite_backup import (
 )
 from services.backups.jobs.final_status import StagedNotice, Written, write_final
 from services.backups.jobs.manifest import record_manifest
+from services.backups.leases import held_by
 from services.backups.retention.prune import apply_schedule_retention
 from services.backups.runtime import BackupRuntime
 from services.backups.verification.checks import VerificationResult
 from services.backups.verification.step import BackupPlan, VerificationFailed, verify_backup
 from shared.models import BackupLog, utcnow
 from shared.observability import log_current_exception
-from shared.redaction import REDACTED, redact_text
 
 _log = logging.getLogger(__name__)
 __all__ = [
@@ -66,7 +66,7 @@ def write_progress(runtime: BackupRuntime, plan: BackupPlan, progress: Progress)
     with runtime.session_factory.begin() as session:
         session.execute(
             update(BackupLog)
-            .where(*_owned(plan))
+            .where(*held_by(plan.backup_id, plan.lease_owner))
             .values(
                 phase=progress.phase,
                 bytes_processed=progress.bytes_processed,
@@ -286,17 +286,10 @@ def _size_warning(previous: BackupLog | None, outcome: DumpOutcome) -> str | Non
     )
 
 
-def _owned(plan: BackupPlan) -> tuple[Any, ...]:
-    """The row of `plan` while this job still owns it (a lapsed lease taken over does not)."""
-    return (
-        BackupLog.id == plan.backup_id,
-        BackupLog.status == "in_progress",
-        BackupLog.lease_owner == plan.lease_owner,
-    )
-
-
 def _update(session: Session, plan: BackupPlan, **values: Any) -> None:
-    session.execute(update(BackupLog).where(*_owned(plan)).values(**values))
+    session.execute(
+        update(BackupLog).where(*held_by(plan.backup_id, plan.lease_owner)).values(**values)
+    )
 
 
 def _notice(plan: BackupPlan, error_message: str | None = None) -> dict[str, Any]:
@@ -319,7 +312,7 @@ def _fail(
 ) -> None:
     if storage is not None and outcome is not None:
         _delete_artifact(plan, storage, outcome)  # an unproven artifact must not look usable
-    error_message = _redact(runtime, message)[-4000:]
+    error_message = runtime.redact(message)[-4000:]
     values = {
         "status": "failed",
         "phase": "failed",
@@ -361,10 +354,3 @@ def _delete_artifact(plan: BackupPlan, storage: Storage, outcome: DumpOutcome) -
         storage.delete(outcome.location)
     except StorageError:
         _log.warning("could not remove the artifact of failed backup %s", plan.backup_id)
-
-
-def _redact(runtime: BackupRuntime, message: str) -> str:
-    """The shared secret patterns, plus the source's own password in whatever form it shows."""
-    password = runtime.target(None).password if not runtime.is_sqlite else None
-    message = message.replace(password, REDACTED) if password else message
-    return redact_text(message)

@@ -9,6 +9,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.backups.dump.job_control import SHUTDOWN_REASON
+from services.backups.leases import held_by
 from services.backups.runtime import BackupRuntime
 from shared.models import BackupLog, utcnow
 
@@ -35,11 +36,7 @@ def _fail_on_behalf(runtime: BackupRuntime, backup_id: str, owner: str) -> None:
         with runtime.session_factory.begin() as session:
             written = session.execute(
                 update(BackupLog)
-                .where(
-                    BackupLog.id == backup_id,
-                    BackupLog.status == "in_progress",
-                    BackupLog.lease_owner == owner,
-                )
+                .where(*held_by(backup_id, owner))
                 .values(
                     status="failed",
                     phase="failed",
