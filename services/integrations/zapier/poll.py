@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from typing import Any, Protocol, cast
 
@@ -21,6 +22,26 @@ OVERLAP = timedelta(seconds=30)
 PAGE_SIZE = 25
 MAX_PAGES = 20
 _IDS = uuid.UUID("6f1d3c52-7a0e-4f0b-9d55-2f6c8f7b1e01")  # the namespace of derived event ids
+# What each event's item carries of insights' answer (README, Zapier).
+CONFIRMED_FIELDS = (
+    "client_id",
+    "infrastructure_id",
+    "insight_category",
+    "title",
+    "description",
+    "confidence_level",
+    "priority",
+    "verification_count",
+    "last_verified_at",
+)
+BLOCKED_FIELDS = (
+    "client_id",
+    "infrastructure_id",
+    "command",
+    "command_key",
+    "matched_pattern_id",
+    "matched_insight_id",
+)
 
 
 class PeerReader(Protocol):
@@ -47,11 +68,17 @@ def poll_confirmed(*, session: Session, insights: PeerReader) -> int:
     if cursor is None:
         return _save_cursor(session, CONFIRMED_CURSOR, utcnow(), published=0)
     since, newest, published = cursor - OVERLAP, cursor, 0
-    for item in _updated_since(insights, since):
-        newest = max(newest, _instant(item["updated_at"]) or newest)
-        verified = _instant(item.get("last_verified_at"))
+    params = {"confidence_level": "confirmed", "sort": "-updated_at", "limit": PAGE_SIZE}
+    for insight in _pages(insights, "/v1/insights", params):
+        updated = _instant(insight.get("updated_at"))
+        if updated is None or updated <= since:
+            break
+        newest = max(newest, updated)
+        verified = _instant(insight.get("last_verified_at"))
         if verified is not None and verified > since:
-            published += _publish_once(session, f"{item['id']}@{verified.isoformat()}", item)
+            key = f"{insight['id']}@{verified.isoformat()}"
+            item = {"insight_id": insight["id"]} | _picked(insight, CONFIRMED_FIELDS)
+            published += _publish_once(session, "insight_confirmed", key, item)
     return _save_cursor(session, CONFIRMED_CURSOR, newest, published=published)
 
 
@@ -61,40 +88,15 @@ def poll_blocked(*, session: Session, insights: PeerReader) -> int:
     cursor = _cursor(session, BLOCKED_CURSOR)
     if cursor is None:
         return _save_cursor(session, BLOCKED_CURSOR, utcnow(), published=0)
-    params: dict[str, Any] = {
-        "verdict": "block",
-        "since": (cursor - OVERLAP).isoformat(),
-        "limit": PAGE_SIZE * 4,
-    }
+    since = (cursor - OVERLAP).isoformat()
+    params = {"verdict": "block", "since": since, "limit": PAGE_SIZE * 4}
     newest, published = cursor, 0
-    for _ in range(MAX_PAGES):
-        page = insights.get("/v1/checks", params=params)
-        for check in page.get("items") or []:
-            newest = max(newest, _instant(check.get("created_at")) or newest)
-            published += _publish_blocked(session, check)
-        if not page.get("next_cursor"):
-            break
-        params["cursor"] = page["next_cursor"]
+    for check in _pages(insights, "/v1/checks", params):
+        newest = max(newest, _instant(check.get("created_at")) or newest)
+        item = {"check_id": check["id"]} | _picked(check, BLOCKED_FIELDS)
+        item["checked_at"] = check.get("created_at")
+        published += _publish_once(session, "check_blocked", check["id"], item)
     return _save_cursor(session, BLOCKED_CURSOR, newest, published=published)
-
-
-def _publish_blocked(session: Session, check: dict[str, Any]) -> int:
-    event_id = str(uuid.uuid5(_IDS, f"check_blocked:{check['id']}"))
-    if session.get(ZapierSample, event_id) is not None:
-        return 0
-    fields = (
-        "client_id",
-        "infrastructure_id",
-        "command",
-        "command_key",
-        "matched_pattern_id",
-        "matched_insight_id",
-    )
-    item = {"check_id": check["id"]} | {name: check.get(name) for name in fields}
-    publish(
-        session, "check_blocked", item | {"checked_at": check.get("created_at")}, event_id=event_id
-    )
-    return 1
 
 
 def forget_cursors(*, session: Session) -> None:
@@ -104,41 +106,28 @@ def forget_cursors(*, session: Session) -> None:
     session.execute(delete(cursors).where(cursors.c.name.in_([CONFIRMED_CURSOR, BLOCKED_CURSOR])))
 
 
-def _updated_since(insights: PeerReader, since: datetime) -> Any:
-    params: dict[str, Any] = {
-        "confidence_level": "confirmed",
-        "sort": "-updated_at",
-        "limit": PAGE_SIZE,
-    }
+def _pages(insights: PeerReader, path: str, params: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """The items of a keyset-paged list of insights, page after page (at most MAX_PAGES)."""
+    params = dict(params)
     for _ in range(MAX_PAGES):
-        page = insights.get("/v1/insights", params=params)
-        for item in page.get("items") or []:
-            updated = _instant(item.get("updated_at"))
-            if updated is None or updated <= since:
-                return
-            yield item
+        page = insights.get(path, params=params)
+        yield from page.get("items") or []
         if not page.get("next_cursor"):
             return
         params["cursor"] = page["next_cursor"]
 
 
-def _publish_once(session: Session, key: str, insight: dict[str, Any]) -> int:
-    event_id = str(uuid.uuid5(_IDS, f"insight_confirmed:{key}"))
+def _picked(found: dict[str, Any], fields: tuple[str, ...]) -> dict[str, Any]:
+    return {name: found.get(name) for name in fields}
+
+
+def _publish_once(session: Session, event: str, key: str, item: dict[str, Any]) -> int:
+    """Publish `item` under an event id derived from `key`, unless it was published already
+    (a re-read of the overlap); returns 1 when it was new."""
+    event_id = str(uuid.uuid5(_IDS, f"{event}:{key}"))
     if session.get(ZapierSample, event_id) is not None:
         return 0
-    fields = (
-        "client_id",
-        "infrastructure_id",
-        "insight_category",
-        "title",
-        "description",
-        "confidence_level",
-        "priority",
-        "verification_count",
-        "last_verified_at",
-    )
-    item = {"insight_id": insight["id"]} | {name: insight.get(name) for name in fields}
-    publish(session, "insight_confirmed", item, event_id=event_id)
+    publish(session, event, item, event_id=event_id)
     return 1
 
 
