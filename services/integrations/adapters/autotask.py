@@ -286,6 +286,16 @@ class AutotaskAdapter:
             raise PsaTicketNotFound("autotask", str(tid))
         return PsaNote(external_id=str((response.body or {}).get("itemId", "")), ticket_id=str(tid))
 
+    def close_ticket(self, ticket_id: str, status: str) -> None:
+        """Set the ticket's status picklist value (Complete is 5 unless the tenant changed it)."""
+        tid = _ticket_id(ticket_id)
+        body = {"id": tid, "status": numeric_id("autotask", status, "status")}
+        response = self._call(
+            "PATCH", "/Tickets", action="updated", json=body, external_id=str(tid)
+        )
+        if response.status == 404:
+            raise PsaTicketNotFound("autotask", str(tid))
+
     def _recover_note(self, tid: int, note: TicketNote) -> PsaNote:
         filters: list[dict[str, JsonValue]] = [
             {"op": "eq", "field": "ticketID", "value": tid},

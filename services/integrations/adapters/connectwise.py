@@ -215,6 +215,16 @@ class ConnectWiseAdapter:
         body = response.body if isinstance(response.body, dict) else {}
         return PsaNote(external_id=str(body.get("id", "")), ticket_id=str(tid))
 
+    def close_ticket(self, ticket_id: str, status: str) -> None:
+        """Set the ticket's status by name (a JSON Patch of `status`)."""
+        tid = _ticket_id(ticket_id)
+        patch = [{"op": "replace", "path": "status", "value": {"name": status}}]
+        response = self._call(
+            "PATCH", f"/service/tickets/{tid}", action="updated", json=patch, external_id=str(tid)
+        )
+        if response.status == 404:
+            raise PsaTicketNotFound("connectwise", str(tid))
+
     def _recover_note(self, tid: int, note: TicketNote) -> PsaNote:
         response = self._call(
             "GET",

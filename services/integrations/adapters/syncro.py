@@ -142,6 +142,15 @@ class SyncroAdapter:
         comment = body.get("comment") or body
         return PsaNote(external_id=str(comment.get("id", "")), ticket_id=tid)
 
+    def close_ticket(self, ticket_id: str, status: str) -> None:
+        """Set the ticket's status by its name (the one the account treats as closed)."""
+        tid = _ticket_id(ticket_id)
+        response = self._call(
+            "PUT", f"/tickets/{tid}", action="updated", json={"status": status}, external_id=tid
+        )
+        if response.status == 404:
+            raise PsaTicketNotFound("syncro", tid)
+
     def _recover_note(self, tid: str, note: TicketNote) -> PsaNote:
         for comment in self._raw_ticket(tid).get("comments") or []:
             if comment.get("body") == note.body:

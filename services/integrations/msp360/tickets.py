@@ -8,7 +8,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -141,7 +140,7 @@ class TicketDesk:
         if not status:
             return f"no closed status is set for {psa_type}"
         try:
-            _set_status(self._adapter(session, psa_type), ticket_id, status)
+            self._adapter(session, psa_type).close_ticket(ticket_id, status)
         except (PsaError, DomainError) as exc:
             return _reason(exc)
         return None
@@ -149,25 +148,3 @@ class TicketDesk:
 
 def _reason(exc: PsaError | DomainError) -> str:
     return str(getattr(exc, "detail", None) or type(exc).__name__)[:500]
-
-
-def _set_status(adapter: Any, ticket_id: str, status: str) -> None:
-    """Each PSA's documented status change (Syncro PUT with a status name, Autotask PATCH with
-    the picklist number, ConnectWise a JSON-Patch of status by name)."""
-    closer = getattr(adapter, "close_ticket", None)
-    if callable(closer):  # an adapter that learns to close tickets itself is preferred
-        closer(ticket_id, status)
-        return
-    kind = adapter.integration_type
-    if not str(ticket_id).isdigit():
-        raise PsaError(kind, f"ticket {ticket_id} is not a number")
-    call: tuple[str, str, Any]
-    if kind == "syncro":
-        call = ("PUT", f"/tickets/{ticket_id}", {"status": status})
-    elif kind == "autotask":
-        call = ("PATCH", "/Tickets", {"id": int(ticket_id), "status": int(status)})
-    else:
-        patch = [{"op": "replace", "path": "status", "value": {"name": status}}]
-        call = ("PATCH", f"/service/tickets/{ticket_id}", patch)
-    method, path, body = call
-    adapter._call(method, path, action="updated", json=body, external_id=str(ticket_id))
