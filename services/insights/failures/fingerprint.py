@@ -138,12 +138,7 @@ def fingerprint_v2(
 ) -> FailureSignature:
     """Version 2: bundled short flags read as a set (`curl -fsS` == `curl -f -s -S`), and a
     missing program named by the error is the key on its own (`... | jq` -> `jq`)."""
-    shape = _shape(command, 2)
-    signature = error_signature(error_output or "", shape.values)
-    key = shape.key
-    if _COMMAND_MISSING.search(signature):
-        key = _missing_program(command, error_output or "", 2) or shape.executable_key
-    return FailureSignature(2, key, shape.display, exit_code, signature)
+    return _signed_on_reading(2, command, error_output, exit_code)
 
 
 def fingerprint_v3(
@@ -151,12 +146,19 @@ def fingerprint_v3(
 ) -> FailureSignature:
     """Version 3: version 2 on the third reading: sudo's and ssh's options read as getopt does
     (`sudo -iu root x` runs `x`) and ssh's left out of the key (`ssh -p 22 h x` == `ssh h x`)."""
-    shape = _shape(command, 3)
+    return _signed_on_reading(3, command, error_output, exit_code)
+
+
+def _signed_on_reading(
+    reading: int, command: str, error_output: str | None, exit_code: int | None
+) -> FailureSignature:
+    """Versions 2 on: the version is the reading of the command line it signs with."""
+    shape = _shape(command, reading)
     signature = error_signature(error_output or "", shape.values)
     key = shape.key
     if _COMMAND_MISSING.search(signature):
-        key = _missing_program(command, error_output or "", 3) or shape.executable_key
-    return FailureSignature(3, key, shape.display, exit_code, signature)
+        key = _missing_program(command, error_output or "", reading) or shape.executable_key
+    return FailureSignature(reading, key, shape.display, exit_code, signature)
 
 
 @lru_cache(maxsize=8)

@@ -22,6 +22,9 @@ V1_CORPUS_DIGEST = "e174221f356d26ab716f078460c9766b567f94148c982312f3d31712dc6f
 # The same over the version-2 digests of the corpus and the labelled disguises (ssh and sudo
 # options among them), taken with the code before reading 3 existed.
 V2_DIGEST = "e072c90635ac25dc613561453f5e13f7fe9d3de3d608170d57ca7ce4d4f766b3"
+# The same over the version-3 digests, taken when version 3 became the current one: its
+# patterns are made from then on, so it must not change either.
+V3_DIGEST = "5bad2af4c8fc682f96bbd1a320a96c11c8db3869f58f5d44e224defd852b8a26"
 ENCODED_SUDO = base64.b64encode(
     "sudo -iu root apt-get dist-upgrade -y".encode("utf-16-le")
 ).decode()
@@ -33,10 +36,11 @@ def test_version_1_fingerprints_are_unchanged() -> None:
     assert hashlib.sha256("".join(digests).encode()).hexdigest() == V1_CORPUS_DIGEST
 
 
-def test_version_2_fingerprints_are_unchanged_by_reading_3() -> None:
+@pytest.mark.parametrize(("version", "pinned"), [(2, V2_DIGEST), (3, V3_DIGEST)])
+def test_version_2_and_3_fingerprints_are_unchanged(version: int, pinned: str) -> None:
     failures = [(c, e, x) for _, c, e, x in CORPUS] + [(c, "Access denied", 1) for c in DISGUISED]
-    digests = [fingerprint_failure(c, e, x, version=2).digest("a") for c, e, x in failures]
-    assert hashlib.sha256("".join(digests).encode()).hexdigest() == V2_DIGEST
+    digests = [fingerprint_failure(c, e, x, version=version).digest("a") for c, e, x in failures]
+    assert hashlib.sha256("".join(digests).encode()).hexdigest() == pinned
 
 
 @pytest.mark.parametrize(
