@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from services.integrations.adapters.endpoints import EndpointPolicy
 from services.integrations.app import create_app
 from services.integrations.events.services import record_outbound_call
 from services.integrations.zapier.delivery import DeliveryReport, DeliveryRules, deliver_due
@@ -519,3 +520,39 @@ def test_a_worker_with_no_active_subscription_only_prunes_and_forgets_the_poll_c
     numbers = {json.loads(body)["data"]["ticket_number"] for body in kept}
     assert f"T-{SAMPLES_KEPT + 4}" in numbers and "T-0" not in numbers
     assert len(numbers) == SAMPLES_KEPT
+
+
+def test_a_target_name_that_resolves_to_a_private_address_at_delivery_is_never_connected_to(
+    database_url: str, auth: Callable[..., dict[str, str]], receiver: ZapierReceiver, db: Session
+) -> None:
+    """DNS that changed after subscribe (rebinding): the name still passes the host rules, but
+    the connection resolves it again and refuses a private address before any byte is sent."""
+    local = create_app(
+        {
+            "DATABASE_URL": database_url,
+            "LOG_LEVEL": "WARNING",
+            **LOCAL_RECEIVER,
+            "OUTBOUND_ALLOWED_HOSTS": "zapier=localhost",
+        }
+    )
+    hook = receiver.answer("rebound", 200).replace("http://127.0.0.1", "https://localhost")
+    subscribe(local.test_client(), auth, hook, "backup_failed")
+    publish_now(db, "backup_failed", {"database": "acme"})
+    public_only = EndpointPolicy(extra_hosts={ZAPIER: ("localhost",)}, allow_local=False)
+    rules = DeliveryRules(policy=public_only)
+
+    with local.extensions["session_factory"]() as session:
+        report = deliver_due(
+            session=session,
+            keyring=local.extensions["vault"].keyring,
+            rules=rules,
+            audit=record_outbound_call,
+        )
+
+    assert report.counts == {"retrying": 1}
+    assert receiver.received["rebound"] == []
+    db.expire_all()
+    row = db.scalars(
+        select(ZapierDelivery).order_by(ZapierDelivery.created_at.desc()).limit(1)
+    ).one()
+    assert row.last_error.startswith("not sent:") and "non-public" in row.last_error
