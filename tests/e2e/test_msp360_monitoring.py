@@ -13,6 +13,8 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -105,6 +107,55 @@ def ok(response: requests.Response) -> Any:
     return response.json()
 
 
+def get(
+    stack: Stack, tokens: Tokens, service: str, path: str, params: dict[str, Any] | None = None
+) -> Any:
+    return ok(call(stack, tokens, "GET", service, path, params=params))
+
+
+def msp360_credential(stack: Stack, tokens: Tokens) -> dict[str, Any]:
+    [credential] = get(
+        stack, tokens, "integrations", "/v1/credentials", {"integration_name": "msp360-main"}
+    )["items"]
+    found: dict[str, Any] = credential
+    return found
+
+
+@dataclass(frozen=True)
+class Backup:
+    """One plan in the fake MSP360 account, under names no other test uses."""
+
+    fakes: Fakes
+    company: str
+    computer: str
+    plan: str
+
+    def report(self, status: str, last_start: str, error: str | None = None) -> None:
+        """MSP360's monitoring list now shows the plan in this state."""
+        self.fakes.msp360.plan(
+            company=self.company,
+            computer=self.computer,
+            plan=self.plan,
+            status=status,
+            last_start=last_start,
+            error=error,
+        )
+
+
+def monitored(fakes: Fakes, company: str, computer: str, plan: str) -> Backup:
+    return Backup(fakes, unique(company), unique(computer), unique(plan))
+
+
+@contextmanager
+def fake_mode(fake: Any, mode: str) -> Iterator[None]:
+    """The fake answers in a hostile mode for the duration of the block."""
+    fake.mode = mode
+    try:
+        yield
+    finally:
+        fake.mode = None
+
+
 def sync(stack: Stack, tokens: Tokens) -> dict[str, Any]:
     report: dict[str, Any] = ok(call(stack, tokens, "POST", "integrations", "/v1/msp360/sync"))
     return report
@@ -126,9 +177,7 @@ def client_with_host(stack: Stack, tokens: Tokens, name: str, hostname: str) -> 
 
 
 def briefed_titles(stack: Stack, tokens: Tokens, client_id: str, host_id: str) -> list[str]:
-    briefing = ok(
-        call(stack, tokens, "GET", "insights", f"/v1/clients/{client_id}/hosts/{host_id}/briefing")
-    )
+    briefing = get(stack, tokens, "insights", f"/v1/clients/{client_id}/hosts/{host_id}/briefing")
     return [
         item["title"]
         for items in briefing["sections"].values()
@@ -196,7 +245,8 @@ def test_a_failing_plan_becomes_one_ticket_event_failure_and_zapier_item_then_cl
     system: tuple[Stack, Tokens], fakes: Fakes, database: str
 ) -> None:
     stack, tokens = system
-    company, computer, plan = unique("Acme Dental"), unique("SRV-DC01"), unique("Nightly files")
+    backup = monitored(fakes, "Acme Dental", "SRV-DC01", "Nightly files")
+    company, computer, plan = backup.company, backup.computer, backup.plan
     client_id, host_id = client_with_host(stack, tokens, company, computer)
     hook = ok(
         call(
@@ -211,24 +261,11 @@ def test_a_failing_plan_becomes_one_ticket_event_failure_and_zapier_item_then_cl
             },
         )
     )
-    fakes.msp360.plan(
-        company=company,
-        computer=computer,
-        plan=plan,
-        status="Success",
-        last_start="2026-12-03T01:00:00",
-    )
+    backup.report("Success", "2026-12-03T01:00:00")
     first = sync(stack, tokens)
     assert first["opened"] == 0 and not tickets_about(fakes, plan)
 
-    fakes.msp360.plan(
-        company=company,
-        computer=computer,
-        plan=plan,
-        status="Error",
-        last_start="2026-12-04T01:00:00",
-        error="Access to the path 'D:\\Shares' is denied",
-    )
+    backup.report("Error", "2026-12-04T01:00:00", error="Access to the path 'D:\\Shares' is denied")
     failed = sync(stack, tokens)
     assert failed["opened"] == 1, failed
     [ticket] = tickets_about(fakes, plan)
@@ -245,26 +282,16 @@ def test_a_failing_plan_becomes_one_ticket_event_failure_and_zapier_item_then_cl
         delivered["data"]["status"] == "Error" and delivered["data"]["infrastructure_id"] == host_id
     )
     assert any(plan in title for title in briefed_titles(stack, tokens, client_id, host_id))
-    patterns = ok(
-        call(
-            stack,
-            tokens,
-            "GET",
-            "insights",
-            "/v1/failure-patterns",
-            params={"client_id": client_id},
-        )
-    )["items"]
+    patterns = get(stack, tokens, "insights", "/v1/failure-patterns", {"client_id": client_id})[
+        "items"
+    ]
     assert [p["occurrence_count"] for p in patterns] == [1]
-    listed = ok(
-        call(
-            stack,
-            tokens,
-            "GET",
-            "integrations",
-            "/v1/msp360/plans",
-            params={"client_id": client_id, "status": "Error"},
-        )
+    listed = get(
+        stack,
+        tokens,
+        "integrations",
+        "/v1/msp360/plans",
+        {"client_id": client_id, "status": "Error"},
     )["items"]
     assert [p["plan_name"] for p in listed] == [plan]
     [problem] = listed[0]["open_problems"]
@@ -279,25 +306,12 @@ def test_a_failing_plan_becomes_one_ticket_event_failure_and_zapier_item_then_cl
         time.sleep(1.1)
         assert len(delivered_after_a_request(stack, tokens, fakes, plan)) == 1
 
-    fakes.msp360.plan(
-        company=company,
-        computer=computer,
-        plan=plan,
-        status="Error",
-        last_start="2026-12-05T01:00:00",
-        error="Access to the path 'D:\\Shares' is denied",
-    )
+    backup.report("Error", "2026-12-05T01:00:00", error="Access to the path 'D:\\Shares' is denied")
     repeated = sync(stack, tokens)
     assert repeated["repeated"] == 1 and repeated["follow_up"].get("notes_added") == 1
     assert len(tickets_about(fakes, plan)) == 1 and len(ticket["comments"]) == 2
 
-    fakes.msp360.plan(
-        company=company,
-        computer=computer,
-        plan=plan,
-        status="Success",
-        last_start="2026-12-06T01:00:00",
-    )
+    backup.report("Success", "2026-12-06T01:00:00")
     recovered = sync(stack, tokens)
     assert recovered["recovered"] == 1 and recovered["follow_up"].get("tickets_closed") == 1
     assert ticket["status"] == "Resolved"
@@ -308,15 +322,10 @@ def test_a_failing_plan_becomes_one_ticket_event_failure_and_zapier_item_then_cl
 
 def test_two_syncs_at_once_open_one_ticket(system: tuple[Stack, Tokens], fakes: Fakes) -> None:
     stack, tokens = system
-    company, computer, plan = unique("Beta Law"), unique("FS01"), unique("Hourly SQL")
+    backup = monitored(fakes, "Beta Law", "FS01", "Hourly SQL")
+    company, computer, plan = backup.company, backup.computer, backup.plan
     client_with_host(stack, tokens, company, computer)
-    fakes.msp360.plan(
-        company=company,
-        computer=computer,
-        plan=plan,
-        status="Overdue",
-        last_start="2026-12-01T01:00:00",
-    )
+    backup.report("Overdue", "2026-12-01T01:00:00")
     reports: list[dict[str, Any]] = []
     threads = [
         threading.Thread(target=lambda: reports.append(sync(stack, tokens))) for _ in range(3)
@@ -385,9 +394,7 @@ def test_replicas_that_all_find_the_token_refused_log_in_once_between_them(
 
 
 def problems_of(stack: Stack, tokens: Tokens, plan: str) -> list[dict[str, Any]]:
-    page = ok(
-        call(stack, tokens, "GET", "integrations", "/v1/msp360/plans", params={"limit": 200})
-    )["items"]
+    page = get(stack, tokens, "integrations", "/v1/msp360/plans", {"limit": 200})["items"]
     [found] = [p for p in page if p["plan_name"] == plan]
     problems: list[dict[str, Any]] = found["open_problems"]
     return problems
@@ -397,20 +404,11 @@ def test_a_ticket_the_psa_refused_for_now_is_opened_by_the_next_sync(
     system: tuple[Stack, Tokens], fakes: Fakes
 ) -> None:
     stack, tokens = system
-    company, computer, plan = unique("Zeta"), unique("SQL2"), unique("Logs")
-    fakes.msp360.plan(
-        company=company,
-        computer=computer,
-        plan=plan,
-        status="Error",
-        last_start="2026-12-04T05:00:00",
-        error="disk full",
-    )
-    fakes.syncro.mode = "rate_limited"
-    try:
+    backup = monitored(fakes, "Zeta", "SQL2", "Logs")
+    plan = backup.plan
+    backup.report("Error", "2026-12-04T05:00:00", error="disk full")
+    with fake_mode(fakes.syncro, "rate_limited"):
         first = sync(stack, tokens)
-    finally:
-        fakes.syncro.mode = None
     assert first["opened"] == 1 and first["errors"]
     [problem] = problems_of(stack, tokens, plan)
     assert problem["ticket_state"] == "failed" and not tickets_about(fakes, plan)
@@ -425,19 +423,11 @@ def test_a_create_with_an_unknown_outcome_is_never_retried_blindly(
     system: tuple[Stack, Tokens], fakes: Fakes
 ) -> None:
     stack, tokens = system
-    company, computer, plan = unique("Eta"), unique("WEB3"), unique("Site")
-    fakes.msp360.plan(
-        company=company,
-        computer=computer,
-        plan=plan,
-        status="Interrupted",
-        last_start="2026-12-04T06:00:00",
-    )
-    fakes.syncro.mode = "broken"
-    try:
+    backup = monitored(fakes, "Eta", "WEB3", "Site")
+    plan = backup.plan
+    backup.report("Interrupted", "2026-12-04T06:00:00")
+    with fake_mode(fakes.syncro, "broken"):
         sync(stack, tokens)
-    finally:
-        fakes.syncro.mode = None
     assert problems_of(stack, tokens, plan)[0]["ticket_state"] == "uncertain"
     sync(stack, tokens)
     assert len(tickets_about(fakes, plan)) == 1  # the one the PSA made; no second
@@ -447,24 +437,12 @@ def test_with_insights_down_the_ticket_still_opens_and_the_report_follows_later(
     system: tuple[Stack, Tokens], fakes: Fakes
 ) -> None:
     stack, tokens = system
-    company, computer, plan = unique("Theta"), unique("HV01"), unique("VMs")
+    backup = monitored(fakes, "Theta", "HV01", "VMs")
+    company, computer, plan = backup.company, backup.computer, backup.plan
     client_id, host_id = client_with_host(stack, tokens, company, computer)
-    fakes.msp360.plan(
-        company=company,
-        computer=computer,
-        plan=plan,
-        status="Success",
-        last_start="2026-12-04T01:00:00",
-    )
+    backup.report("Success", "2026-12-04T01:00:00")
     sync(stack, tokens)  # mapped while insights answers
-    fakes.msp360.plan(
-        company=company,
-        computer=computer,
-        plan=plan,
-        status="Error",
-        last_start="2026-12-04T07:00:00",
-        error="VSS snapshot failed",
-    )
+    backup.report("Error", "2026-12-04T07:00:00", error="VSS snapshot failed")
     stack.services["insights"].stop()
     try:
         down = sync(stack, tokens)
@@ -483,16 +461,7 @@ def test_a_wrong_api_password_is_a_502_and_a_changed_login_never_uses_the_old_to
 ) -> None:
     stack, tokens = system
     sync(stack, tokens)  # a token of the right login is stored
-    [credential] = ok(
-        call(
-            stack,
-            tokens,
-            "GET",
-            "integrations",
-            "/v1/credentials",
-            params={"integration_name": "msp360-main"},
-        )
-    )["items"]
+    credential = msp360_credential(stack, tokens)
 
     def patch(version: int, **changes: str) -> int:
         body = {"expected_version": version, **changes}
@@ -507,9 +476,7 @@ def test_a_wrong_api_password_is_a_502_and_a_changed_login_never_uses_the_old_to
     assert answer.status_code == 502, answer.text  # the stored token was another login's
     assert "API login" in answer.json()["detail"]
     assert fakes.msp360.password not in answer.text
-    current = ok(call(stack, tokens, "GET", "integrations", f"/v1/credentials/{credential['id']}"))[
-        "version"
-    ]
+    current = get(stack, tokens, "integrations", f"/v1/credentials/{credential['id']}")["version"]
     patch(current, username=fakes.msp360.username)
     # back to the login the stored token belongs to: it is that login's token again
     assert sync(stack, tokens)["plans_seen"] > 0
@@ -520,16 +487,7 @@ def test_msp360_down_is_a_503_peer_unavailable_with_retry_after(
     system: tuple[Stack, Tokens], fakes: Fakes
 ) -> None:
     stack, tokens = system
-    [credential] = ok(
-        call(
-            stack,
-            tokens,
-            "GET",
-            "integrations",
-            "/v1/credentials",
-            params={"integration_name": "msp360-main"},
-        )
-    )["items"]
+    credential = msp360_credential(stack, tokens)
     path = f"/v1/credentials/{credential['id']}"
 
     def move(api_url: str, version: int) -> int:
@@ -557,11 +515,8 @@ def test_an_unreadable_monitoring_answer_is_a_502_naming_msp360(
     system: tuple[Stack, Tokens], fakes: Fakes, mode: str
 ) -> None:
     stack, tokens = system
-    fakes.msp360.mode = mode
-    try:
+    with fake_mode(fakes.msp360, mode):
         answer = call(stack, tokens, "POST", "integrations", "/v1/msp360/sync")
-    finally:
-        fakes.msp360.mode = None
     assert answer.status_code == 502, answer.text
     assert answer.headers["Content-Type"].startswith("application/problem+json")
     assert "MSP360" in answer.json()["detail"]
@@ -573,11 +528,8 @@ def test_a_401_loop_logs_in_once_more_then_stops_with_a_502(
     stack, tokens = system
     sync(stack, tokens)  # a stored token, which MSP360 is about to refuse
     logins, calls = fakes.msp360.logins, fakes.msp360.monitoring_calls
-    fakes.msp360.mode = "always_401"
-    try:
+    with fake_mode(fakes.msp360, "always_401"):
         answer = call(stack, tokens, "POST", "integrations", "/v1/msp360/sync")
-    finally:
-        fakes.msp360.mode = None
     assert answer.status_code == 502, answer.text
     assert "refused" in answer.json()["detail"]
     assert fakes.msp360.password not in answer.text
@@ -590,23 +542,12 @@ def test_a_huge_list_is_read_bounded_and_ghost_rows_are_skipped(
     system: tuple[Stack, Tokens], fakes: Fakes
 ) -> None:
     stack, tokens = system
-    company, computer, plan = unique("Gamma Corp"), unique("WS-7"), unique("Docs")
-    fakes.msp360.plan(
-        company=company,
-        computer=computer,
-        plan=plan,
-        status="Success",
-        last_start="2026-12-01T01:00:00",
-    )
-    fakes.msp360.mode = "huge"
-    try:
+    backup = monitored(fakes, "Gamma Corp", "WS-7", "Docs")
+    backup.report("Success", "2026-12-01T01:00:00")
+    with fake_mode(fakes.msp360, "huge"):
         report = sync(stack, tokens)
-    finally:
-        fakes.msp360.mode = None
     assert report["rows_skipped"] > 0
-    plans = ok(
-        call(stack, tokens, "GET", "integrations", "/v1/msp360/plans", params={"limit": 200})
-    )["items"]
+    plans = get(stack, tokens, "integrations", "/v1/msp360/plans", {"limit": 200})["items"]
     assert all(len(p["plan_name"]) <= 255 and len(p["error_message"] or "") <= 4000 for p in plans)
 
 
@@ -627,15 +568,8 @@ def test_control_characters_in_a_company_name_never_reach_a_ticket_or_mapping(
     assert report["opened"] == 1
     [ticket] = tickets_about(fakes, plan)
     assert not any(ch in ticket["subject"] for ch in "\r\n\x00\x1b\u202e")
-    unmapped = ok(
-        call(
-            stack,
-            tokens,
-            "GET",
-            "integrations",
-            "/v1/msp360/unmapped",
-            params={"kind": "company", "limit": 200},
-        )
+    unmapped = get(
+        stack, tokens, "integrations", "/v1/msp360/unmapped", {"kind": "company", "limit": 200}
     )["items"]
     names = [m["company_name"] for m in unmapped]
     assert "Evil X-Injected: 1 [31m Co" in names
@@ -646,19 +580,12 @@ def test_the_operator_maps_an_unmatched_company_and_its_plans_follow(
     system: tuple[Stack, Tokens], fakes: Fakes
 ) -> None:
     stack, tokens = system
-    company, computer, plan = unique("Delta (old name)"), unique("NAS01"), unique("Photos")
+    backup = monitored(fakes, "Delta (old name)", "NAS01", "Photos")
+    company, computer, plan = backup.company, backup.computer, backup.plan
     client_id, host_id = client_with_host(stack, tokens, unique("Delta GmbH"), unique("nas-a"))
-    fakes.msp360.plan(
-        company=company,
-        computer=computer,
-        plan=plan,
-        status="Success",
-        last_start="2026-12-01T01:00:00",
-    )
+    backup.report("Success", "2026-12-01T01:00:00")
     sync(stack, tokens)
-    unmapped = ok(
-        call(stack, tokens, "GET", "integrations", "/v1/msp360/unmapped", params={"limit": 200})
-    )["items"]
+    unmapped = get(stack, tokens, "integrations", "/v1/msp360/unmapped", {"limit": 200})["items"]
     assert company in {m["company_name"] for m in unmapped}
     for kind, body in (
         (
@@ -678,24 +605,11 @@ def test_the_operator_maps_an_unmatched_company_and_its_plans_follow(
         path = f"/v1/msp360/mappings/{kind}"
         mapped = ok(call(stack, tokens, "PUT", "integrations", path, json=body))
         assert mapped["source"] == "operator" and mapped["client_id"] == client_id
-    [listed] = ok(
-        call(
-            stack,
-            tokens,
-            "GET",
-            "integrations",
-            "/v1/msp360/plans",
-            params={"client_id": client_id},
-        )
-    )["items"]
+    [listed] = get(stack, tokens, "integrations", "/v1/msp360/plans", {"client_id": client_id})[
+        "items"
+    ]
     assert listed["infrastructure_id"] == host_id
-    fakes.msp360.plan(
-        company=company,
-        computer=computer,
-        plan=plan,
-        status="Interrupted",
-        last_start="2026-12-02T01:00:00",
-    )
+    backup.report("Interrupted", "2026-12-02T01:00:00")
     sync(stack, tokens)
     [ticket] = tickets_about(fakes, plan)
     assert ticket["customer_id"] == 88
@@ -705,16 +619,10 @@ def test_the_cli_command_syncs_with_the_services_settings(
     system: tuple[Stack, Tokens], fakes: Fakes
 ) -> None:
     stack, tokens = system
-    company, computer, plan = unique("Epsilon"), unique("APP1"), unique("VM image")
+    backup = monitored(fakes, "Epsilon", "APP1", "VM image")
+    company, computer, plan = backup.company, backup.computer, backup.plan
     client_with_host(stack, tokens, company, computer)
-    fakes.msp360.plan(
-        company=company,
-        computer=computer,
-        plan=plan,
-        status="UnexpectedlyClosed",
-        last_start="2026-12-04T04:00:00",
-        error="The process was terminated",
-    )
+    backup.report("UnexpectedlyClosed", "2026-12-04T04:00:00", error="The process was terminated")
     done = subprocess.run(
         [sys.executable, "-m", "services.integrations.cli", "msp360-sync", "--json"],
         env=stack.envs["integrations"],
@@ -773,12 +681,11 @@ def test_a_computer_is_never_mapped_to_a_host_of_another_client_than_its_company
     system: tuple[Stack, Tokens], fakes: Fakes
 ) -> None:
     stack, tokens = system
-    company, computer, plan = unique("Iota"), unique("PC9"), unique("Mail")
+    backup = monitored(fakes, "Iota", "PC9", "Mail")
+    company, computer, plan = backup.company, backup.computer, backup.plan
     client_id, host_id = client_with_host(stack, tokens, company, computer)
     other_client, other_host = client_with_host(stack, tokens, unique("Kappa"), unique("SRV"))
-    fakes.msp360.plan(
-        company=company, computer=computer, plan=plan, status="Success", last_start="2026-12-01"
-    )
+    backup.report("Success", "2026-12-01")
     sync(stack, tokens)  # the company and the computer are matched by name
 
     answer = put_mapping(
@@ -799,16 +706,9 @@ def test_a_computer_is_never_mapped_to_a_host_of_another_client_than_its_company
         infrastructure_id=host_id,
     )
     assert_cross_client(refused, "infrastructure_id", host_id, client_id)
-    [listed] = ok(
-        call(
-            stack,
-            tokens,
-            "GET",
-            "integrations",
-            "/v1/msp360/plans",
-            params={"client_id": client_id},
-        )
-    )["items"]
+    [listed] = get(stack, tokens, "integrations", "/v1/msp360/plans", {"client_id": client_id})[
+        "items"
+    ]
     assert listed["plan_name"] == plan and listed["infrastructure_id"] == host_id
 
 
@@ -816,12 +716,11 @@ def test_a_company_moves_to_another_client_only_without_its_operator_mapped_host
     system: tuple[Stack, Tokens], fakes: Fakes
 ) -> None:
     stack, tokens = system
-    company, computer, plan = unique("Lambda"), unique("NAS"), unique("Files")
+    backup = monitored(fakes, "Lambda", "NAS", "Files")
+    company, computer, plan = backup.company, backup.computer, backup.plan
     client_id, host_id = client_with_host(stack, tokens, company, computer)
     other_client, other_host = client_with_host(stack, tokens, unique("Mu"), computer)
-    fakes.msp360.plan(
-        company=company, computer=computer, plan=plan, status="Success", last_start="2026-12-01"
-    )
+    backup.report("Success", "2026-12-01")
     sync(stack, tokens)
     mapped = put_mapping(
         stack,
@@ -849,16 +748,9 @@ def test_a_company_moves_to_another_client_only_without_its_operator_mapped_host
         )
     )
     ok(put_mapping(stack, tokens, "companies", company_name=company, client_id=other_client))
-    [listed] = ok(
-        call(
-            stack,
-            tokens,
-            "GET",
-            "integrations",
-            "/v1/msp360/plans",
-            params={"client_id": other_client},
-        )
-    )["items"]
+    [listed] = get(stack, tokens, "integrations", "/v1/msp360/plans", {"client_id": other_client})[
+        "items"
+    ]
     # never the old client's host under the new client
     assert listed["plan_name"] == plan and listed["infrastructure_id"] in (None, other_host)
 
@@ -867,36 +759,21 @@ def test_a_company_moved_to_another_client_leaves_no_plan_on_the_old_clients_hos
     system: tuple[Stack, Tokens], fakes: Fakes
 ) -> None:
     stack, tokens = system
-    company, computer, plan = unique("Nu"), unique("WS"), unique("Docs")
+    backup = monitored(fakes, "Nu", "WS", "Docs")
+    company, computer, plan = backup.company, backup.computer, backup.plan
     _, host_id = client_with_host(stack, tokens, company, computer)
     other_client = ok(
         call(stack, tokens, "POST", "insights", "/v1/clients", json={"name": unique("Xi")})
     )["id"]
-    fakes.msp360.plan(
-        company=company, computer=computer, plan=plan, status="Success", last_start="2026-12-01"
-    )
+    backup.report("Success", "2026-12-01")
     sync(stack, tokens)  # the computer is matched by name to the first client's host
     ok(put_mapping(stack, tokens, "companies", company_name=company, client_id=other_client))
-    [listed] = ok(
-        call(
-            stack,
-            tokens,
-            "GET",
-            "integrations",
-            "/v1/msp360/plans",
-            params={"client_id": other_client},
-        )
-    )["items"]
+    [listed] = get(stack, tokens, "integrations", "/v1/msp360/plans", {"client_id": other_client})[
+        "items"
+    ]
     assert listed["plan_name"] == plan and listed["infrastructure_id"] is None
-    computers = ok(
-        call(
-            stack,
-            tokens,
-            "GET",
-            "integrations",
-            "/v1/msp360/mappings",
-            params={"kind": "computer", "limit": 200},
-        )
+    computers = get(
+        stack, tokens, "integrations", "/v1/msp360/mappings", {"kind": "computer", "limit": 200}
     )["items"]
     [row] = [m for m in computers if m["computer_name"] == computer]
     assert row["client_id"] == other_client and row["infrastructure_id"] != host_id
@@ -906,10 +783,9 @@ def test_a_plan_gone_from_msp360_with_an_open_problem_is_reported_by_every_sync(
     system: tuple[Stack, Tokens], fakes: Fakes
 ) -> None:
     stack, tokens = system
-    company, computer, plan = unique("Omicron"), unique("LAPTOP"), unique("Home")
-    fakes.msp360.plan(
-        company=company, computer=computer, plan=plan, status="Error", last_start="2026-12-04"
-    )
+    backup = monitored(fakes, "Omicron", "LAPTOP", "Home")
+    plan = backup.plan
+    backup.report("Error", "2026-12-04")
     before = sync(stack, tokens)["vanished_with_problems"]
     with fakes.msp360.lock:  # the computer was retired in MSP360 while its backup failed
         fakes.msp360.rows = [r for r in fakes.msp360.rows if r["PlanName"] != plan]
