@@ -20,6 +20,7 @@ from mcp.client.stdio import stdio_client
 from mcp.client.streamable_http import streamable_http_client
 from pytest_httpserver import HTTPServer
 
+from tests.e2e.psa_stand_in import add_syncro_credential, psa_stand_in
 from tests.e2e.stack import Stack
 from tests.mariadb import free_port
 from tests.polling import eventually
@@ -57,12 +58,8 @@ TOOLS = {
 @pytest.fixture(scope="module")
 def psa() -> Iterator[HTTPServer]:
     """A local stand-in for Syncro's REST API."""
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.clear()
-    if server.is_running():
-        server.stop()
+    with psa_stand_in() as server:
+        yield server
 
 
 def post(stack: Stack, tokens: Tokens, service: str, path: str, scope: str, body: Any) -> Any:
@@ -77,14 +74,7 @@ def post(stack: Stack, tokens: Tokens, service: str, path: str, scope: str, body
 def world(system: tuple[Stack, Tokens], psa: HTTPServer) -> dict[str, str]:
     """A Syncro credential in the vault, a client with a host and a work session."""
     stack, tokens = system
-    credential = {
-        "integration_name": "mcp-syncro",
-        "integration_type": "syncro",
-        "credential_type": "api_key",
-        "api_url": psa.url_for("/").rstrip("/"),
-        "api_key": SYNCRO_KEY,
-    }
-    post(stack, tokens, "integrations", "/v1/credentials", "credentials:write", credential)
+    add_syncro_credential(stack, tokens, psa, name="mcp-syncro", api_key=SYNCRO_KEY)
     client = post(stack, tokens, "insights", "/v1/clients", "insights:write", {"name": "Globex"})
     host = post(
         stack,

@@ -11,10 +11,12 @@ import pytest
 import requests
 from pytest_httpserver import HTTPServer
 
-from tests.e2e.private_stack import Tokens, private_stack
+from tests.e2e.private_stack import private_stack
+from tests.e2e.psa_stand_in import add_syncro_credential, psa_stand_in
 from tests.e2e.stack import Stack
 from tests.mariadb import MariaDBServer
 from tests.polling import eventually
+from tests.tokens import TokenMaker as Tokens
 
 SYNCRO_TOKEN = f"syncro-e2e-{secrets.token_hex(8)}"
 TIMEOUT = 30
@@ -23,12 +25,8 @@ TIMEOUT = 30
 @pytest.fixture(scope="module")
 def psa() -> Iterator[HTTPServer]:
     """A local stand-in for Syncro's documented REST API (only what the flows call)."""
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.clear()
-    if server.is_running():
-        server.stop()
+    with psa_stand_in() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -39,19 +37,7 @@ def system(
     workdir = tmp_path_factory.mktemp("flows")
     with private_stack(database_url, workdir, BACKUP_TICKET_INTEGRATION="syncro") as running:
         stack, tokens = running
-        answer = requests.post(
-            stack.url("integrations") + "/v1/credentials",
-            headers=tokens.headers("credentials:write"),
-            json={
-                "integration_name": "e2e-syncro",
-                "integration_type": "syncro",
-                "credential_type": "api_key",
-                "api_url": psa.url_for("/").rstrip("/"),
-                "api_key": SYNCRO_TOKEN,
-            },
-            timeout=TIMEOUT,
-        )
-        assert answer.status_code == 201, answer.text
+        add_syncro_credential(stack, tokens, psa, name="e2e-syncro", api_key=SYNCRO_TOKEN)
         yield stack, tokens
 
 

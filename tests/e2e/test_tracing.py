@@ -28,6 +28,7 @@ from pytest_httpserver import HTTPServer
 
 from tests.deploy.processes import RunningService, start, wait_for_status
 from tests.e2e.private_stack import private_stack
+from tests.e2e.psa_stand_in import add_syncro_credential, psa_stand_in
 from tests.e2e.stack import REPO, Stack, gunicorn_command
 from tests.mariadb import MariaDBServer, free_port
 from tests.polling import eventually
@@ -131,12 +132,8 @@ def receiver() -> Iterator[OtlpReceiver]:
 @pytest.fixture(scope="module")
 def psa() -> Iterator[HTTPServer]:
     """A local stand-in for Syncro's ticket API."""
-    server = HTTPServer(host="127.0.0.1", port=0)
-    server.start()
-    yield server
-    server.clear()
-    if server.is_running():
-        server.stop()
+    with psa_stand_in() as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
@@ -154,19 +151,7 @@ def system(
         OTEL_EXPORTER_OTLP_ENDPOINT=receiver.endpoint,
         OTEL_BSP_SCHEDULE_DELAY="200",
     ) as (stack, tokens):
-        answer = requests.post(
-            stack.url("integrations") + "/v1/credentials",
-            headers=tokens.headers("credentials:write"),
-            json={
-                "integration_name": "trace-syncro",
-                "integration_type": "syncro",
-                "credential_type": "api_key",
-                "api_url": psa.url_for("/").rstrip("/"),
-                "api_key": SYNCRO_TOKEN,
-            },
-            timeout=TIMEOUT,
-        )
-        assert answer.status_code == 201, answer.text
+        add_syncro_credential(stack, tokens, psa, name="trace-syncro", api_key=SYNCRO_TOKEN)
         yield stack, tokens
 
 
