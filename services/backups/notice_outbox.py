@@ -64,8 +64,8 @@ class _Attempt:
 
 
 class NoticeOutbox:
-    """Stages notices in the caller's transaction and delivers them; also a FailureNotifier,
-    for callers with no transaction of their own to stage in (the sweep, shutdown)."""
+    """Stages notices in the caller's transaction (the one that writes the backup's final
+    status: the job's, the shutdown's or the sweep's) and delivers them after its commit."""
 
     def __init__(
         self,
@@ -200,27 +200,9 @@ class NoticeOutbox:
             _log.error("backup %s: its notice failed for good: %s", backup_id, attempt.error)
         return status
 
-    def backup_failed(self, *, backup: dict[str, Any]) -> dict[str, Any]:
-        """Stage the failure notice in a transaction of its own, then deliver it."""
-        return self._stage_alone(backup, "backup_failed", "")
-
-    def backup_warning(self, *, backup: dict[str, Any], warning: str) -> dict[str, Any]:
-        """Stage the warning notice in a transaction of its own, then deliver it."""
-        return self._stage_alone(backup, "backup_warning", warning)
-
     def restore_finished(self, *, restore: dict[str, Any]) -> dict[str, Any]:
         """A restore's end, sent once now (its row records whether the audit heard it)."""
         return self._sender.restore_finished(restore=restore)
-
-    def _stage_alone(self, backup: dict[str, Any], kind: str, warning: str) -> dict[str, Any]:
-        try:
-            with self._session_factory.begin() as session:
-                self.stage(session, backup=backup, kind=kind, warning=warning)
-        except SQLAlchemyError as exc:
-            _log.error("backup %s: its notice was not staged: %s", backup["id"], type(exc).__name__)
-            return {"notice": "lost"}
-        done = self.deliver(backup_id=backup["id"])
-        return {"notice": "delivered" if done.delivered else "failed" if done.failed else "pending"}
 
 
 def _lock_backup(session: Session, backup_id: str) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Protocol
+from typing import Any
 
 from shared.client import PeerError, ServiceClient
 from shared.errors import DomainError
@@ -14,16 +14,6 @@ _log = logging.getLogger(__name__)
 # Everything else (unreachable, 5xx, 401/403 a new token fixes, 409 "still in flight", 429)
 # is worth another try later.
 REFUSED_FOR_GOOD = frozenset({400, 404, 405, 410, 413, 415, 422})
-
-
-class FailureNotifier(Protocol):
-    """Reports a failed backup somewhere a human will see it."""
-
-    def backup_failed(self, *, backup: dict[str, Any]) -> dict[str, Any]: ...
-
-    def backup_warning(self, *, backup: dict[str, Any], warning: str) -> dict[str, Any]: ...
-
-    def restore_finished(self, *, restore: dict[str, Any]) -> dict[str, Any]: ...
 
 
 class NoticeNotTaken(Exception):

@@ -107,6 +107,17 @@ def _owed_notices(
     return owed
 
 
+def failure_notice(row: BackupLog, error_message: str) -> dict[str, Any]:
+    """What a failure event says about a backup failed on its job's behalf (shutdown, sweep)."""
+    return {
+        "id": row.id,
+        "backup_type": row.backup_type,
+        "database_name": row.database_name,
+        "storage": row.storage,
+        "error_message": error_message,
+    }
+
+
 def _verified_notice(plan: BackupPlan, values: dict[str, Any]) -> dict[str, Any]:
     """What a backup_verified event says: the backup, and how it was proven restorable."""
     return {

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from services.backups.dump.job_control import SHUTDOWN_REASON
+from services.backups.jobs.final_status import failure_notice
 from services.backups.leases import held_by
 from services.backups.runtime import BackupRuntime
 from shared.models import BackupLog, utcnow
@@ -50,19 +50,10 @@ def _fail_on_behalf(runtime: BackupRuntime, backup_id: str, owner: str) -> None:
             notifier = runtime.notifier if written and row is not None else None
             if notifier is not None and row is not None:
                 # The notice goes into the outbox with the failure, in this transaction.
-                notifier.stage(session, backup=_notice(row), kind="backup_failed")
+                notice = failure_notice(row, SHUTDOWN_REASON)
+                notifier.stage(session, backup=notice, kind="backup_failed")
     except SQLAlchemyError as exc:
         _log.error("backup %s: not marked failed at shutdown (%s)", backup_id, type(exc).__name__)
         return
     if notifier is not None:
         notifier.deliver(backup_id=backup_id)
-
-
-def _notice(row: BackupLog) -> dict[str, Any]:
-    return {
-        "id": row.id,
-        "backup_type": row.backup_type,
-        "database_name": row.database_name,
-        "storage": row.storage,
-        "error_message": SHUTDOWN_REASON,
-    }

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.backups.adapters import mariadb_inventory as inventory
 from services.backups.adapters.storage import LocalStorage, StorageError
+from services.backups.jobs.final_status import failure_notice
 from services.backups.jobs.storage_sweep import StorageSweep, sweep_storage
 from services.backups.runtime import BackupRuntime
 from shared.errors import ValidationFailed
@@ -58,15 +59,23 @@ def fail_abandoned(
     """Fail the rows whose lease lapsed, then clear what dead jobs left (with a runtime).
 
     Each row is taken over by its own conditional UPDATE: a job that renewed its lease in
-    the meantime keeps it, and a taken-over job can no longer write its own result.
+    the meantime keeps it, and a taken-over job can no longer write its own result. Its
+    failure notice goes into the outbox in the same transaction, as a job's own would.
     """
     moment = now or datetime.now(UTC)
     taken = [row for row in session.scalars(select(BackupLog).where(lease_lapsed(moment)))]
     failed = [row for row in taken if _take_over(session, row.id, moment)]
+    notifier = runtime.notifier if runtime is not None else None
+    if notifier is not None:
+        for row in failed:
+            notice = failure_notice(row, ABANDONED_MESSAGE)
+            notifier.stage(session, backup=notice, kind="backup_failed")
     session.commit()
     if runtime is not None:
         for row in failed:
-            _after_abandonment(runtime, row)
+            _remove_artifact(runtime, row)
+            if notifier is not None:
+                notifier.deliver(backup_id=row.id)
         sweep_scratch_databases(session=session, runtime=runtime)
         sweep_partial_files(session=session, runtime=runtime)
         if sweep_storage:  # the CLI's sweep command sweeps storage itself, with --remove
@@ -120,22 +129,13 @@ def _take_over(session: Session, backup_id: str, now: datetime) -> bool:
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def _after_abandonment(runtime: BackupRuntime, row: BackupLog) -> None:
-    """Remove the dead job's unproven artifact and tell a human, as the job itself would have."""
+def _remove_artifact(runtime: BackupRuntime, row: BackupLog) -> None:
+    """Remove the dead job's unproven artifact, as the job itself would have."""
     if row.file_path:
         try:
             runtime.storage(row.storage).delete(row.file_path)
         except (StorageError, ValidationFailed):  # unreachable, or S3 no longer configured
             _log.warning("could not remove the artifact of abandoned backup %s", row.id)
-    if runtime.notifier is not None:
-        notice = {
-            "id": row.id,
-            "backup_type": row.backup_type,
-            "database_name": row.database_name,
-            "storage": row.storage,
-            "error_message": ABANDONED_MESSAGE,
-        }
-        runtime.notifier.backup_failed(backup=notice)
 
 
 def _ended(session: Session, id_prefix: str) -> bool:
