@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +56,18 @@ def secret_refs(container: dict[str, Any]) -> list[tuple[str, str]]:
         if ref:
             refs.append((ref["name"], ref["key"]))
     return refs
+
+
+@pytest.fixture(scope="session")
+def promtool() -> str:
+    """Prometheus's rule checker (the alert rules and the dashboards' expressions)."""
+    found = shutil.which("promtool")
+    if found is None:
+        pytest.fail(
+            "promtool is missing: install Debian's prometheus package (apt-get install prometheus)",
+            pytrace=False,
+        )
+    return found
 
 
 @pytest.fixture(scope="session")

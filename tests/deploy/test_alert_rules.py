@@ -4,7 +4,6 @@ alert has a summary, a description and a README runbook, and names only metrics 
 from __future__ import annotations
 
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -40,17 +39,6 @@ def _alerts() -> list[dict[str, Any]]:
 
 
 ALERTS = {rule["alert"]: rule for rule in _alerts()}
-
-
-@pytest.fixture(scope="module")
-def promtool() -> str:
-    found = shutil.which("promtool")
-    if found is None:
-        pytest.fail(
-            "promtool is missing: install Debian's prometheus package (apt-get install prometheus)",
-            pytrace=False,
-        )
-    return found
 
 
 def _run(promtool: str, *args: str) -> subprocess.CompletedProcess[str]:

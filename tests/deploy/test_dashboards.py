@@ -8,7 +8,6 @@ from __future__ import annotations
 import json
 import re
 import secrets
-import shutil
 import subprocess
 import uuid
 from collections.abc import Callable, Iterator
@@ -366,17 +365,6 @@ def exported(seeded: Seeded) -> dict[str, set[str]]:
         name: scraped.get(name, set()) | registered.get(name, set()) | {"job", "instance"}
         for name in names
     }
-
-
-@pytest.fixture(scope="module")
-def promtool() -> str:
-    found = shutil.which("promtool")
-    if found is None:
-        pytest.fail(
-            "promtool is missing: install Debian's prometheus package (apt-get install prometheus)",
-            pytrace=False,
-        )
-    return found
 
 
 def _record_name(label: str) -> str:
