@@ -90,14 +90,18 @@ class FollowUp:
             ticket_state="pending",
         ):
             return
-        psa_type = self.desk.psa_for(session, _psa_of(session, plan))
+        mapping = company_mapping(session, plan.company_name)
+        mapped_psa, company_id = (
+            (mapping.psa_type, mapping.psa_company_id) if mapping else (None, None)
+        )
+        psa_type = self.desk.psa_for(session, mapped_psa)
         if psa_type is None:
             self._save(session, problem_id, ticket_state="none", ticket_error="no PSA is set")
             return
         outcome = self.desk.open_ticket(
             session,
             psa_type=psa_type,
-            company_id=_company_of(session, plan),
+            company_id=company_id,
             plan=plan,
             problem=problem_name,
         )
@@ -246,13 +250,3 @@ class FollowUp:
             self._close(session, plan, problem, now)
         if problem.state == "open":
             self._report(session, plan, problem, now)
-
-
-def _psa_of(session: Session, plan: Msp360Plan) -> str | None:
-    row = company_mapping(session, plan.company_name)
-    return row.psa_type if row else None
-
-
-def _company_of(session: Session, plan: Msp360Plan) -> str | None:
-    row = company_mapping(session, plan.company_name)
-    return row.psa_company_id if row else None
