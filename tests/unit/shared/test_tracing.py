@@ -117,8 +117,9 @@ TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
 CALLER_SPAN = "00f067aa0ba902b7"
 
 
-def _run(script: str, **env: str) -> str:
-    result = subprocess.run(
+def _python(script: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """`script` in a fresh interpreter with only these variables (tracing is read at start)."""
+    return subprocess.run(
         [sys.executable, "-c", script],
         capture_output=True,
         text=True,
@@ -126,6 +127,10 @@ def _run(script: str, **env: str) -> str:
         timeout=120,
         env={"PATH": "/usr/bin:/bin", "PYTHONPATH": ".", **env},
     )
+
+
+def _run(script: str, **env: str) -> str:
+    result = _python(script, **env)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 
@@ -225,14 +230,7 @@ def test_an_endpoint_that_is_no_http_url_stops_the_service_naming_the_variable(
     script = (
         f'from services.insights.app import create_app\ncreate_app({{"DATABASE_URL": "{NOWHERE}"}})'
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin", "PYTHONPATH": ".", variable: endpoint},
-    )
+    result = _python(script, **{variable: endpoint})
     assert result.returncode == 2
     assert result.stderr.strip().splitlines()[-1] == (
         f"configuration error: {variable} is malformed: expected an http(s) URL"
