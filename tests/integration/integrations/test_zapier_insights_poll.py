@@ -8,7 +8,7 @@ import os
 import subprocess
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -83,18 +83,18 @@ def _forget_polls(app: Flask) -> None:
         session.commit()
 
 
-def test_a_confirmed_insight_is_polled_from_insights_and_delivered_once(
-    zapier_app, insights_url, receiver, token_factory
-):
-    client = zapier_app.test_client()
-    zap = {"Authorization": f"Bearer {token_factory('zapier')}"}
-    hook = {"target_url": receiver.answer("confirmed", 200), "event": "insight_confirmed"}
-    assert client.post("/v1/zapier/hooks", json=hook, headers=zap).status_code == 201
-    insights = ServiceClient(insights_url, token_factory("insights:read", "insights:write"))
-    factory = zapier_app.extensions["session_factory"]
+@pytest.fixture
+def insights(insights_url: str, token_factory: Callable[..., str]) -> ServiceClient:
+    """The insights service as a person (or an assistant) uses it."""
+    return ServiceClient(insights_url, token_factory("insights:read", "insights:write"))
 
-    def poll_and_deliver() -> dict[str, int]:
-        with factory() as session:
+
+@pytest.fixture
+def poll_and_deliver(zapier_app: Flask, insights: ServiceClient) -> Callable[[], dict[str, int]]:
+    """One poll of insights then one delivery run, as the in-service run does them."""
+
+    def run() -> dict[str, int]:
+        with zapier_app.extensions["session_factory"]() as session:
             counts = poll_insights(session=session, insights=insights)
             deliver_due(
                 session=session,
@@ -104,6 +104,16 @@ def test_a_confirmed_insight_is_polled_from_insights_and_delivered_once(
             )
         return counts
 
+    return run
+
+
+def test_a_confirmed_insight_is_polled_from_insights_and_delivered_once(
+    zapier_app, insights, poll_and_deliver, receiver, token_factory
+):
+    client = zapier_app.test_client()
+    zap = {"Authorization": f"Bearer {token_factory('zapier')}"}
+    hook = {"target_url": receiver.answer("confirmed", 200), "event": "insight_confirmed"}
+    assert client.post("/v1/zapier/hooks", json=hook, headers=zap).status_code == 201
     quiet = {"insight_confirmed": 0, "check_blocked": 0}
     assert poll_and_deliver() == quiet  # the first poll only sets the cursor
     made = insights.post(
@@ -123,7 +133,7 @@ def test_a_confirmed_insight_is_polled_from_insights_and_delivered_once(
     data = json.loads(got.body)["data"]
     assert data["insight_id"] == made["id"] and data["confidence_level"] == "confirmed"
     assert data["title"] == "robocopy /MIR needs /XD on the NAS"
-    with factory() as session:
+    with zapier_app.extensions["session_factory"]() as session:
         samples = session.scalars(
             select(ZapierSample.body).where(ZapierSample.event == "insight_confirmed")
         ).all()
@@ -153,27 +163,13 @@ def test_the_poll_command_reads_insights_with_the_service_token(
 
 
 def test_a_blocked_check_is_polled_from_insights_and_delivered_once(
-    zapier_app, insights_url, receiver, token_factory
+    zapier_app, insights, poll_and_deliver, receiver, token_factory
 ):
     zap = {"Authorization": f"Bearer {token_factory('zapier')}"}
     hook = {"target_url": receiver.answer("blocked", 200), "event": "check_blocked"}
     assert (
         zapier_app.test_client().post("/v1/zapier/hooks", json=hook, headers=zap).status_code == 201
     )
-    insights = ServiceClient(insights_url, token_factory("insights:read", "insights:write"))
-    factory = zapier_app.extensions["session_factory"]
-
-    def poll_and_deliver() -> dict[str, int]:
-        with factory() as session:
-            counts = poll_insights(session=session, insights=insights)
-            deliver_due(
-                session=session,
-                keyring=zapier_app.extensions["vault"].keyring,
-                rules=DeliveryRules.from_settings(zapier_app.config),
-                audit=record_outbound_call,
-            )
-        return counts
-
     poll_and_deliver()  # sets the cursors
     owner = insights.post("/v1/clients", json={"name": f"zap-{os.urandom(4).hex()}"})
     host = insights.post(
