@@ -61,3 +61,10 @@ def test_it_runs_unprivileged_like_the_service() -> None:
     assert pod["automountServiceAccountToken"] is False
     security = container_of(CRON)["securityContext"]
     assert security["allowPrivilegeEscalation"] is False and security["readOnlyRootFilesystem"]
+
+
+def test_its_settings_are_the_services_so_a_scheduled_and_a_requested_sync_act_alike() -> None:
+    cron, service = env_map(container_of(CRON)), env_map(container_of(DEPLOYMENT))
+    # a value set only here (MSP360_TICKET_PSA, say) would override msp-config for the cron
+    # runs alone, and send their tickets to another PSA than POST /v1/msp360/sync does
+    assert {name: service.get(name) for name in cron} == cron
