@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -12,6 +14,8 @@ import pytest
 import requests
 from flask import Flask
 from flask.testing import FlaskClient
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from sqlalchemy import Engine, bindparam, text
 from sqlalchemy.orm import Session
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -334,3 +338,109 @@ def test_a_write_whose_answer_was_lost_is_not_run_again(
     assert retry.headers["Retry-After"] == "1"
     assert key in retry.get_json()["detail"]
     assert occurrences(engine, first.get_json()["pattern"]["id"]) == (1, 1)
+
+
+# Bytes a header value may carry on the wire that are not visible ASCII (CR and LF end it).
+NOT_VISIBLE = st.sampled_from([*range(0x0A), 0x0B, 0x0C, *range(0x0E, 0x21), *range(0x7F, 0x100)])
+
+
+def post_raw(base_url: str, headers: dict[str, str], key: bytes, body: dict[str, Any]) -> bytes:
+    """POST /v1/clients with the key's bytes as sent, past any client library's checks."""
+    host, port = base_url.removeprefix("http://").split(":")
+    payload = json.dumps(body).encode()
+    lines = [
+        b"POST /v1/clients HTTP/1.1",
+        b"Host: " + host.encode(),
+        *(f"{name}: {value}".encode() for name, value in headers.items()),
+        b"Content-Type: application/json",
+        b"Content-Length: " + str(len(payload)).encode(),
+        b"Idempotency-Key: " + key,
+        b"Connection: close",
+    ]
+    with socket.create_connection((host, int(port)), timeout=30) as connection:
+        connection.sendall(b"\r\n".join(lines) + b"\r\n\r\n" + payload)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def clients_named(engine: Engine, name: str) -> int:
+    with engine.connect() as connection:
+        return int(
+            connection.execute(
+                text("SELECT COUNT(*) FROM clients WHERE name = :name"), {"name": name}
+            ).scalar_one()
+        )
+
+
+@settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    st.lists(NOT_VISIBLE, min_size=1, max_size=4).map(bytes),
+    st.sampled_from([b"k", b"retry-" + b"7" * 120]),
+)
+def test_a_key_with_control_or_non_ascii_bytes_on_the_wire_is_refused_and_writes_nothing(
+    base_url: str, hdr: dict[str, str], engine: Engine, bad: bytes, edge: bytes
+) -> None:
+    """Control characters, DEL, ESC sequences, Latin-1 and the UTF-8 bytes of a surrogate."""
+    name = unique("client")
+    answer = post_raw(base_url, hdr, edge + bad + edge, {"name": name})
+    status, _, body = answer.partition(b"\r\n\r\n")
+    assert status.split(b" ")[1] == b"422", answer[:300]
+    assert b"application/problem+json" in status
+    assert KEY_HEADER in json.loads(body)["errors"]
+    assert bad not in body  # the bytes are named as wrong, not echoed back
+    assert clients_named(engine, name) == 0
+
+
+def test_the_utf8_bytes_of_a_lone_surrogate_as_a_key_are_refused(
+    base_url: str, hdr: dict[str, str], engine: Engine
+) -> None:
+    name = unique("client")
+    answer = post_raw(base_url, hdr, b"key-\xed\xa0\x80", {"name": name})
+    assert answer.startswith(b"HTTP/1.1 422"), answer[:300]
+    assert clients_named(engine, name) == 0
+
+
+def test_a_megabyte_key_is_refused_by_name_without_a_write(
+    client: FlaskClient, hdr: dict[str, str], engine: Engine
+) -> None:
+    name = unique("client")
+    response = client.post("/v1/clients", json={"name": name}, headers=keyed(hdr, "k" * 2**20))
+    assert response.status_code == 422
+    assert KEY_HEADER in response.get_json()["errors"]
+    assert len(response.get_data()) < 2_000  # the key is not echoed
+    assert clients_named(engine, name) == 0
+
+
+def test_a_key_replayed_by_a_token_without_the_scope_is_refused_not_answered(
+    client: FlaskClient, auth: Auth, hdr: dict[str, str]
+) -> None:
+    key, body = str(uuid.uuid4()), {"name": unique("client")}
+    assert client.post("/v1/clients", json=body, headers=keyed(hdr, key)).status_code == 201
+    reader = client.post("/v1/clients", json=body, headers=keyed(auth("insights:read"), key))
+    assert reader.status_code == 403
+    assert REPLAYED_HEADER not in reader.headers
+
+
+def test_one_key_on_two_checks_outcomes_is_a_conflict_and_leaves_the_second_unreported(
+    client: FlaskClient, hdr: dict[str, str], failure: dict[str, Any]
+) -> None:
+    body = {k: failure[k] for k in ("client_id", "infrastructure_id", "command")}
+    first, second = (client.post("/v1/check", json=body, headers=hdr).get_json() for _ in "ab")
+    key, outcome = str(uuid.uuid4()), {"outcome": "failed"}
+    answered = client.post(
+        f"/v1/checks/{first['id']}/outcome", json=outcome, headers=keyed(hdr, key)
+    )
+    refused = client.post(
+        f"/v1/checks/{second['id']}/outcome", json=outcome, headers=keyed(hdr, key)
+    )
+    assert answered.status_code == 200
+    assert refused.status_code == 409
+    assert refused.get_json()["idempotency_key"] == key
+    fresh = keyed(hdr, str(uuid.uuid4()))
+    reported = client.post(f"/v1/checks/{second['id']}/outcome", json=outcome, headers=fresh)
+    assert reported.status_code == 200
+    assert reported.get_json()["outcome"] == "failed"
