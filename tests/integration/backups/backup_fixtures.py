@@ -139,6 +139,37 @@ def wait_for_backup(
     return _poll_until_not(client, f"/v1/backups/{backup_id}", headers, "in_progress", timeout)
 
 
+def show_backup(
+    client: FlaskClient, auth: Callable[..., dict[str, str]], backup_id: str
+) -> dict[str, Any]:
+    """GET /v1/backups/{id}: the backup as a caller sees it now."""
+    body: dict[str, Any] = client.get(
+        f"/v1/backups/{backup_id}", headers=auth("backups:read")
+    ).get_json()
+    return body
+
+
+def first_notice_attempt(
+    client: FlaskClient, auth: Callable[..., dict[str, str]], backup_id: str
+) -> dict[str, Any]:
+    """The backup once its notice's first attempt is recorded (it follows the committed row)."""
+    return eventually(
+        lambda: (
+            ((shown := show_backup(client, auth, backup_id))["notice_attempts"] >= 1 and shown)
+            or None
+        ),
+        within=30,
+    )
+
+
+def run_due(client: FlaskClient, auth: Callable[..., dict[str, str]]) -> dict[str, Any]:
+    """POST /v1/schedules/run-due (202); what it started, left waiting and found abandoned."""
+    answer = client.post("/v1/schedules/run-due", headers=auth("backups:run"))
+    assert answer.status_code == 202, answer.get_json()
+    body: dict[str, Any] = answer.get_json()
+    return body
+
+
 def wait_for_restore(
     client: FlaskClient, path: str, headers: dict[str, str], timeout: float = 240
 ) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from shared.models import BackupLog
 from tests.integration.backups.backup_fixtures import (
     AppFactory,
     posted,
+    run_due,
     wait_for_backup,
 )
 from tests.integration.backups.outage_proxy import outage_proxy
@@ -50,13 +51,6 @@ def _start(app: Any, auth: Auth, **body: Any) -> str:
     return str(answer.get_json()["id"])
 
 
-def _run_due(app: Any, auth: Auth) -> dict[str, Any]:
-    answer = app.test_client().post("/v1/schedules/run-due", headers=auth("backups:run"))
-    assert answer.status_code == 202, answer.get_json()
-    body: dict[str, Any] = answer.get_json()
-    return body
-
-
 def _wait_phase(app: Any, backup_id: str, phase: str) -> None:
     eventually(lambda: _row(app, backup_id).phase == phase or None, within=30)
 
@@ -74,7 +68,7 @@ def test_a_backup_stalled_behind_a_table_lock_keeps_heartbeating_and_is_not_aban
         time.sleep(4.5)  # past a lease of 3 s: only heartbeats keep it
         # As if the pre-dump step had blocked for 11 minutes: no progress write in that time.
         _age_row(app, backup_id, progress_updated_at=datetime.now(UTC) - timedelta(minutes=11))
-        assert backup_id not in _run_due(app, auth)["abandoned"]
+        assert backup_id not in run_due(app.test_client(), auth)["abandoned"]
         assert _row(app, backup_id).status == "in_progress"
     finally:
         with locker.cursor() as cur:
@@ -107,7 +101,7 @@ def test_a_backup_whose_heartbeats_stop_is_failed_by_run_due_with_what_it_left(
     partial = folder / f".{source_db}-manual-20261204T000000Z-{hex_id[:8]}.sql.zst.1a2b3c4d.partial"
     partial.write_bytes(b"half a dump")
     time.sleep(1.2)  # three missed heartbeats
-    abandoned = _run_due(app, auth)["abandoned"]
+    abandoned = run_due(app.test_client(), auth)["abandoned"]
     assert plan.backup_id in abandoned
     failed = _row(app, plan.backup_id)
     assert failed.status == "failed"
@@ -118,7 +112,7 @@ def test_a_backup_whose_heartbeats_stop_is_failed_by_run_due_with_what_it_left(
     assert not partial.exists()
     notices = posted(integrations, "/v1/integration-events")
     assert [n["external_id"] for n in notices].count(plan.backup_id) == 1
-    assert plan.backup_id not in _run_due(app, auth)["abandoned"]  # failed once
+    assert plan.backup_id not in run_due(app.test_client(), auth)["abandoned"]  # failed once
 
 
 def test_a_job_whose_lease_was_taken_over_cannot_flip_to_succeeded(
@@ -137,7 +131,7 @@ def test_a_job_whose_lease_was_taken_over_cannot_flip_to_succeeded(
         backup_id = _start(app, auth, verify="restore")
         _wait_phase(app, backup_id, "checking")
         _age_row(app, backup_id, lease_expires_at=datetime.now(UTC) - timedelta(seconds=1))
-        assert backup_id in _run_due(app, auth)["abandoned"]
+        assert backup_id in run_due(app.test_client(), auth)["abandoned"]
     finally:
         with locker.cursor() as cur:
             cur.execute("UNLOCK TABLES")
@@ -242,7 +236,7 @@ def test_a_queued_backup_waiting_for_a_worker_keeps_its_lease(
         backup_id = _start(app, auth)
         time.sleep(4.5)  # past a lease of 3 s: only heartbeats keep it
         assert _row(app, backup_id).phase == "queued"
-        assert backup_id not in _run_due(app, auth)["abandoned"]
+        assert backup_id not in run_due(app.test_client(), auth)["abandoned"]
     finally:
         gate.set()
     final = wait_for_backup(app.test_client(), backup_id, auth("backups:read"))
@@ -289,4 +283,4 @@ def test_a_dead_jobs_row_stops_blocking_new_backups_once_its_lease_lapses(
     backup_id = _start(app, auth)
     final = wait_for_backup(client, backup_id, auth("backups:read"))
     assert final["status"] == "succeeded", final["error_message"]
-    assert dead.backup_id in _run_due(app, auth)["abandoned"]
+    assert dead.backup_id in run_due(app.test_client(), auth)["abandoned"]

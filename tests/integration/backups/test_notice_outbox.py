@@ -23,7 +23,14 @@ from services.backups.jobs.shutdown import stop_backup_jobs
 from services.integrations.app import create_app as create_integrations_app
 from shared.models import ExternalIntegration
 from shared.models.backups import BackupNotice
-from tests.integration.backups.backup_fixtures import AppFactory, posted, take_backup
+from tests.integration.backups.backup_fixtures import (
+    AppFactory,
+    first_notice_attempt,
+    posted,
+    run_due,
+    show_backup,
+    take_backup,
+)
 from tests.mariadb import MariaDBServer, free_port
 from tests.polling import eventually
 
@@ -112,28 +119,6 @@ def _events(engine: Engine, backup_id: str) -> int:
         return int(conn.execute(query).scalar_one())
 
 
-def _run_due(client: FlaskClient, auth: Auth) -> None:
-    answer = client.post("/v1/schedules/run-due", headers=auth("backups:run"))
-    assert answer.status_code == 202, answer.get_json()
-
-
-def _show(client: FlaskClient, auth: Auth, backup_id: str) -> dict[str, Any]:
-    body: dict[str, Any] = client.get(
-        f"/v1/backups/{backup_id}", headers=auth("backups:read")
-    ).get_json()
-    return body
-
-
-def _first_attempt(client: FlaskClient, auth: Auth, backup_id: str) -> dict[str, Any]:
-    """The backup once its notice's first attempt is recorded (it follows the committed row)."""
-    return eventually(
-        lambda: (
-            ((shown := _show(client, auth, backup_id))["notice_attempts"] >= 1 and shown) or None
-        ),
-        within=30,
-    )
-
-
 def _listed(client: FlaskClient, auth: Auth, notice: str) -> list[dict[str, Any]]:
     answer = client.get(f"/v1/backups?notice={notice}&limit=200", headers=auth("backups:read"))
     assert answer.status_code == 200, answer.get_json()
@@ -150,7 +135,7 @@ def test_a_notice_sent_while_integrations_is_down_waits_and_the_next_run_due_del
     client = app_on(real_integrations.url).test_client()
     backup = take_backup(client, auth)
     assert backup["status"] == "failed"
-    shown = _first_attempt(client, auth, backup["id"])
+    shown = first_notice_attempt(client, auth, backup["id"])
     assert (shown["notice_status"], shown["notice_attempts"]) == ("pending", 1)
     assert "PeerUnavailable" in shown["notice_error"]
     assert backup["id"] in [item["id"] for item in _listed(client, auth, "pending")]
@@ -158,14 +143,14 @@ def test_a_notice_sent_while_integrations_is_down_waits_and_the_next_run_due_del
 
     real_integrations.up()
     time.sleep(0.3)  # past the first retry delay
-    _run_due(client, auth)
-    shown = _show(client, auth, backup["id"])
+    run_due(client, auth)
+    shown = show_backup(client, auth, backup["id"])
     assert (shown["notice_status"], shown["notice_attempts"]) == ("delivered", 2)
     assert shown["notice_error"] is None
     assert _events(engine, backup["id"]) == 1
 
-    _run_due(client, auth)  # a delivered notice is never sent again
-    assert _show(client, auth, backup["id"])["notice_attempts"] == 2
+    run_due(client, auth)  # a delivered notice is never sent again
+    assert show_backup(client, auth, backup["id"])["notice_attempts"] == 2
     assert _events(engine, backup["id"]) == 1
 
 
@@ -179,7 +164,9 @@ def test_a_delivery_whose_answer_was_lost_is_sent_again_and_integrations_keeps_o
     app = app_on(real_integrations.url)
     client = app.test_client()
     backup = take_backup(client, auth)
-    eventually(lambda: _show(client, auth, backup["id"])["notice_status"] == "delivered" or None)
+    eventually(
+        lambda: show_backup(client, auth, backup["id"])["notice_status"] == "delivered" or None
+    )
     # As if the process died after integrations took the event but before the outbox knew.
     with app.extensions["session_factory"].begin() as session:
         session.execute(
@@ -187,8 +174,8 @@ def test_a_delivery_whose_answer_was_lost_is_sent_again_and_integrations_keeps_o
             .where(BackupNotice.backup_id == backup["id"])
             .values(status="pending", parts_done=0, next_attempt_at=BackupNotice.created_at)
         )
-    _run_due(client, auth)
-    assert _show(client, auth, backup["id"])["notice_status"] == "delivered"
+    run_due(client, auth)
+    assert show_backup(client, auth, backup["id"])["notice_status"] == "delivered"
     assert _events(engine, backup["id"]) == 1  # the same Idempotency-Key: the first event
 
 
@@ -198,20 +185,20 @@ def test_a_notice_that_keeps_failing_is_failed_after_its_last_attempt_and_listed
     nobody = f"http://127.0.0.1:{free_port()}"
     client = app_on(nobody, BACKUP_NOTICE_MAX_ATTEMPTS="3").test_client()
     backup = take_backup(client, auth)
-    assert _first_attempt(client, auth, backup["id"])["notice_status"] == "pending"
+    assert first_notice_attempt(client, auth, backup["id"])["notice_status"] == "pending"
     for attempts in (2, 3):
         time.sleep(0.2 * 2 ** (attempts - 2) + 0.1)  # the backoff doubles: 0.2 s, 0.4 s
-        _run_due(client, auth)
-        assert _show(client, auth, backup["id"])["notice_attempts"] == attempts
-    shown = _show(client, auth, backup["id"])
+        run_due(client, auth)
+        assert show_backup(client, auth, backup["id"])["notice_attempts"] == attempts
+    shown = show_backup(client, auth, backup["id"])
     assert shown["notice_status"] == "failed"
     listed = _listed(client, auth, "failed")
     assert backup["id"] in [item["id"] for item in listed]
     assert {item["notice_status"] for item in listed} == {"failed"}
     assert backup["id"] not in [item["id"] for item in _listed(client, auth, "pending")]
     time.sleep(1.0)
-    _run_due(client, auth)  # given up: no further attempt
-    assert _show(client, auth, backup["id"])["notice_attempts"] == 3
+    run_due(client, auth)  # given up: no further attempt
+    assert show_backup(client, auth, backup["id"])["notice_attempts"] == 3
 
 
 def test_a_notice_integrations_refuses_as_malformed_is_failed_at_once(
@@ -223,7 +210,7 @@ def test_a_notice_integrations_refuses_as_malformed_is_failed_at_once(
     )
     client = app_on(httpserver.url_for("").rstrip("/")).test_client()
     backup = take_backup(client, auth)
-    shown = _first_attempt(client, auth, backup["id"])
+    shown = first_notice_attempt(client, auth, backup["id"])
     assert (shown["notice_status"], shown["notice_attempts"]) == ("failed", 1)
     assert "422" in shown["notice_error"]
 
@@ -245,10 +232,10 @@ def test_a_notice_half_delivered_sends_only_its_missing_ticket_on_the_next_attem
         httpserver.url_for("").rstrip("/"), BACKUP_TICKET_INTEGRATION="syncro"
     ).test_client()
     backup = take_backup(client, auth)
-    assert _first_attempt(client, auth, backup["id"])["notice_status"] == "pending"
+    assert first_notice_attempt(client, auth, backup["id"])["notice_status"] == "pending"
     time.sleep(0.3)
-    _run_due(client, auth)
-    assert _show(client, auth, backup["id"])["notice_status"] == "delivered"
+    run_due(client, auth)
+    assert show_backup(client, auth, backup["id"])["notice_status"] == "delivered"
     ours = [r for r, _ in httpserver.log if r.headers["Idempotency-Key"].endswith(backup["id"])]
     paths = [request.path for request in ours]
     assert paths == ["/v1/integration-events", "/v1/tickets", "/v1/tickets"]
@@ -276,7 +263,7 @@ def test_a_job_failed_on_its_behalf_at_shutdown_stages_its_notice_with_the_failu
     # Held, but no job ever ends it (as a pre-dump step that ignores the stop would).
     runtime.leases.hold(plan.backup_id, plan.lease_owner)
     stop_backup_jobs(runtime, 0.3)
-    shown = _show(app.test_client(), auth, plan.backup_id)
+    shown = show_backup(app.test_client(), auth, plan.backup_id)
     assert (shown["status"], shown["error_message"]) == ("failed", "interrupted by shutdown")
     assert (shown["notice_status"], shown["notice_attempts"]) == ("delivered", 1)
     events = posted(integrations, "/v1/integration-events")
@@ -292,10 +279,12 @@ def test_the_next_notice_that_goes_through_also_delivers_what_an_outage_left(
 ) -> None:
     client = app_on(real_integrations.url).test_client()
     first = take_backup(client, auth)
-    assert _first_attempt(client, auth, first["id"])["notice_status"] == "pending"
+    assert first_notice_attempt(client, auth, first["id"])["notice_status"] == "pending"
     real_integrations.up()
     time.sleep(0.3)  # past the first notice's retry delay; no run-due is called
     second = take_backup(client, auth)
-    eventually(lambda: _show(client, auth, first["id"])["notice_status"] == "delivered" or None)
-    assert _show(client, auth, second["id"])["notice_status"] == "delivered"
+    eventually(
+        lambda: show_backup(client, auth, first["id"])["notice_status"] == "delivered" or None
+    )
+    assert show_backup(client, auth, second["id"])["notice_status"] == "delivered"
     assert (_events(engine, first["id"]), _events(engine, second["id"])) == (1, 1)

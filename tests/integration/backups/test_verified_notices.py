@@ -33,8 +33,11 @@ from shared.models import BackupLog, ExternalIntegration, ZapierDelivery, Zapier
 from shared.models.backups import BackupNotice
 from tests.integration.backups.backup_fixtures import (
     AppFactory,
+    first_notice_attempt,
     posted,
+    run_due,
     run_sql,
+    show_backup,
     take_backup,
     wait_for_backup,
 )
@@ -109,27 +112,6 @@ def _fake_url(server: HTTPServer) -> str:
     return server.url_for("").rstrip("/")
 
 
-def _show(client: FlaskClient, auth: Auth, backup_id: str) -> dict[str, Any]:
-    body: dict[str, Any] = client.get(
-        f"/v1/backups/{backup_id}", headers=auth("backups:read")
-    ).get_json()
-    return body
-
-
-def _first_attempt(client: FlaskClient, auth: Auth, backup_id: str) -> dict[str, Any]:
-    return eventually(
-        lambda: (
-            ((shown := _show(client, auth, backup_id))["notice_attempts"] >= 1 and shown) or None
-        ),
-        within=30,
-    )
-
-
-def _run_due(client: FlaskClient, auth: Auth) -> None:
-    answer = client.post("/v1/schedules/run-due", headers=auth("backups:run"))
-    assert answer.status_code == 202, answer.get_json()
-
-
 def _recorded_events(engine: Engine, backup_id: str) -> list[dict[str, Any]]:
     """What integrations' audit holds for the backup: each event's request_data."""
     with engine.connect() as conn:
@@ -181,8 +163,10 @@ def test_a_verified_backup_is_one_backup_verified_event_and_one_zapier_delivery_
 
     backup = take_backup(client, auth, verify="checksum")
     assert (backup["status"], backup["verification_status"]) == ("succeeded", "passed")
-    eventually(lambda: _show(client, auth, backup["id"])["notice_status"] == "delivered" or None)
-    _run_due(client, auth)  # a delivered notice is never sent again
+    eventually(
+        lambda: show_backup(client, auth, backup["id"])["notice_status"] == "delivered" or None
+    )
+    run_due(client, auth)  # a delivered notice is never sent again
 
     events = _recorded_events(engine, backup["id"])
     assert [e["event"] for e in events] == ["backup_verified"]
@@ -227,7 +211,7 @@ def test_a_verified_notice_sent_while_integrations_is_down_waits_and_arrives_onc
     client = backups_to(real_integrations.url)
     backup = take_backup(client, auth, verify="checksum")
     assert (backup["status"], backup["verification_status"]) == ("succeeded", "passed")
-    shown = _first_attempt(client, auth, backup["id"])
+    shown = first_notice_attempt(client, auth, backup["id"])
     assert (shown["notice_status"], shown["notice_attempts"]) == ("pending", 1)
     pending = client.get("/v1/backups?notice=pending&limit=200", headers=auth("backups:read"))
     assert backup["id"] in [item["id"] for item in pending.get_json()["items"]]
@@ -235,10 +219,10 @@ def test_a_verified_notice_sent_while_integrations_is_down_waits_and_arrives_onc
 
     real_integrations.up()
     time.sleep(0.3)  # past the first retry delay
-    _run_due(client, auth)
-    shown = _show(client, auth, backup["id"])
+    run_due(client, auth)
+    shown = show_backup(client, auth, backup["id"])
     assert (shown["notice_status"], shown["notice_attempts"]) == ("delivered", 2)
-    _run_due(client, auth)
+    run_due(client, auth)
     assert [e["event"] for e in _recorded_events(engine, backup["id"])] == ["backup_verified"]
 
 
@@ -253,7 +237,9 @@ def test_each_passed_verification_sends_its_mode_and_opens_no_ticket(
     client = backups_to(_fake_url(integrations))
     backup = take_backup(client, auth, verify=verify)
     assert (backup["status"], backup["verification_status"]) == ("succeeded", "passed")
-    eventually(lambda: _show(client, auth, backup["id"])["notice_status"] == "delivered" or None)
+    eventually(
+        lambda: show_backup(client, auth, backup["id"])["notice_status"] == "delivered" or None
+    )
     events = _ours(integrations, backup["id"])
     assert [e["request_data"]["event"] for e in events] == ["backup_verified"]
     assert events[0]["request_data"]["verification"] == verify
@@ -282,7 +268,7 @@ def test_a_success_with_no_verified_notice_owed_sends_nothing_and_has_no_notice_
     assert backup["status"] == "succeeded"
     time.sleep(1)  # a notice would follow the committed row; give it the time it takes
     assert _ours(integrations, backup["id"]) == []
-    assert _show(client, auth, backup["id"])["notice_status"] is None
+    assert show_backup(client, auth, backup["id"])["notice_status"] is None
     assert _notice_kinds(engine, backup["id"]) == []
 
 
@@ -321,14 +307,15 @@ def test_a_notice_failed_for_good_shows_on_the_backup_whichever_of_its_two_notic
     eventually(lambda: len(_ours(httpserver, backup["id"])) == 2 or None, within=30)
     shown = eventually(
         lambda: (
-            ((s := _show(client, auth, backup["id"]))["notice_status"] == "failed" and s) or None
+            ((s := show_backup(client, auth, backup["id"]))["notice_status"] == "failed" and s)
+            or None
         )
     )
     assert "422" in shown["notice_error"]
     failed = client.get("/v1/backups?notice=failed&limit=200", headers=auth("backups:read"))
     assert backup["id"] in [item["id"] for item in failed.get_json()["items"]]
-    _run_due(client, auth)  # neither is tried again, and the delivered one does not hide it
-    assert _show(client, auth, backup["id"])["notice_status"] == "failed"
+    run_due(client, auth)  # neither is tried again, and the delivered one does not hide it
+    assert show_backup(client, auth, backup["id"])["notice_status"] == "failed"
     assert len(_ours(httpserver, backup["id"])) == 2
 
 
