@@ -35,6 +35,7 @@ from shared.models import (
     ZapierSample,
     ZapierSubscription,
 )
+from tests.integration.integrations.vault_secrets import SECRETS_USED
 from tests.integration.integrations.zapier_receiver import ZapierReceiver
 
 ZAPIER = "zapier"
@@ -112,6 +113,7 @@ def subscribe(api: FlaskClient, auth: Callable[..., dict[str, str]], url: str, e
         "/v1/zapier/hooks", json={"target_url": url, "event": event}, headers=auth(ZAPIER)
     )
     assert answer.status_code == 201, answer.get_json()
+    SECRETS_USED.add(answer.get_json()["secret"])  # searched for in every table at the end
     return answer.get_json()
 
 
