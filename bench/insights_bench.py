@@ -55,8 +55,8 @@ sys.path.insert(0, str(REPO))
 from sqlalchemy import insert  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
-from services.insights.commands.shape import shape_command  # noqa: E402
-from services.insights.failures.fingerprint import fingerprint_failure  # noqa: E402
+from services.insights.commands.shape import check_keys, shape_command  # noqa: E402
+from services.insights.failures.fingerprint import all_signatures, fingerprint_failure  # noqa: E402
 from shared.auth import create_user, issue_token  # noqa: E402
 from shared.db import make_engine  # noqa: E402
 from shared.models import (  # noqa: E402
@@ -179,7 +179,7 @@ def check():
     return jsonify(verdict=verdict, patterns=patterns, constraints=constraints)
 
 
-PATTERN = text("SELECT * FROM failure_patterns WHERE fingerprint = :f FOR UPDATE")
+PATTERN = text("SELECT * FROM failure_patterns WHERE fingerprint IN :f FOR UPDATE")
 NEW_PATTERN = text(
     "INSERT INTO failure_patterns (id, client_id, pattern_type, fingerprint, fingerprint_version,"
     " command_key, error_signature, exit_code, host_count, session_count, sample_command,"
@@ -218,14 +218,14 @@ def failures():
     c, h = body["client_id"], body["infrastructure_id"]
     with engine.begin() as db:
         rows(db.execute(HOST, {"h": h}))  # the service checks the client only on a mismatch
-        found = rows(db.execute(PATTERN, {"f": body["fingerprint"]}))
+        found = rows(db.execute(PATTERN, {"f": tuple(body["fingerprints"])}))
         on_host, repeat, linked = 0, False, []
         if found:
             pattern_id = found[0]["id"]
             on_host, _, repeat = db.execute(HISTORY, {"p": pattern_id, "h": h, "s": None}).one()
         else:  # like the service: a new pattern has no history and nothing linked to it
             pattern_id = str(uuid.uuid4())
-            db.execute(NEW_PATTERN, {"id": pattern_id, "c": c, "f": body["fingerprint"],
+            db.execute(NEW_PATTERN, {"id": pattern_id, "c": c, "f": body["fingerprints"][0],
                                      "k": body["keys"][0], "sig": "x", "x": body["exit_code"],
                                      "cmd": body["command"], "err": body["error_output"]})
         occurrence_id = str(uuid.uuid4())
@@ -266,7 +266,13 @@ def _templates() -> list[dict[str, Any]]:
                 continue
             seen.add(signature.digest(None))
             out.append(
-                {"command": command, "error": error, "exit_code": exit_code, "signature": signature}
+                {
+                    "command": command,
+                    "error": error,
+                    "exit_code": exit_code,
+                    "signature": signature,
+                    "signatures": all_signatures(command, error, exit_code),
+                }
             )
         variant += 1
     return out
@@ -349,7 +355,8 @@ def _seed_client(
                 client_id,
                 host["id"],
                 template["command"],
-                [shape.key[:500], shape.executable_key[:500]],
+                # Every key the service looks up (each reading, wrapper and program), its own first.
+                list(dict.fromkeys([shape.key[:500], *check_keys(template["command"])])),
             )
         )
         plan["ingest"].append((client_id, host["id"], template, number))
@@ -560,7 +567,8 @@ def _request_for(
         "/failures",
         {
             **body,
-            "fingerprint": template["signature"].digest(client_id),
+            # The digest under every fingerprint version, current first, as ingest looks up.
+            "fingerprints": [s.digest(client_id) for s in template["signatures"]],
             "keys": [template["signature"].command_key],
         },
     )
