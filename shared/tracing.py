@@ -79,12 +79,14 @@ def start_exporting(service: str, exporter: SpanExporter | None = None) -> Trace
         from opentelemetry.sdk.trace import TracerProvider
         from opentelemetry.sdk.trace.export import BatchSpanProcessor
 
+        from shared.span_redaction import RedactingSpanExporter
+
         if exporter is None:
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
             exporter = OTLPSpanExporter()
         provider = TracerProvider(resource=Resource.create({SERVICE_NAME: service_name(service)}))
-        provider.add_span_processor(BatchSpanProcessor(exporter))
+        provider.add_span_processor(BatchSpanProcessor(RedactingSpanExporter(exporter)))
         trace.set_tracer_provider(provider)
         _provider, _provider_pid = provider, os.getpid()
         observability.use_trace_hooks(_TraceHooks())
@@ -98,8 +100,9 @@ def import_exporter() -> None:
     without importing them after the fork (its first request does not wait for the imports).
     """
     import opentelemetry.exporter.otlp.proto.http.trace_exporter
-    import opentelemetry.sdk.resources
-    import opentelemetry.sdk.trace.export  # noqa: F401
+    import opentelemetry.sdk.resources  # noqa: F401
+
+    import shared.span_redaction  # noqa: F401  (the SDK's span export with it)
 
 
 def flush_traces(timeout_seconds: float = 2.0) -> None:

@@ -15,8 +15,12 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import Status, StatusCode
 
 from shared.redaction import is_secret_key
+from shared.span_redaction import RedactingSpanExporter
 from shared.tracing import service_name, tracing_wanted
 from shared.web.tracing import (
     ACCESS_LOG_TRACE_ID,
@@ -76,6 +80,10 @@ trace_requests(app, "unit")
 def background():
     logging.getLogger("job").warning("in the background")
     requests.get(f"http://127.0.0.1:{peer.server_port}/peer?api_key=hunter2", timeout=5)
+    try:  # a peer that is down: the exception's message names the URL, query and all
+        requests.post("http://127.0.0.1:1/down?api_key=hunter2", timeout=5)
+    except requests.ConnectionError:
+        pass
 
 @app.post("/hooks/<vendor>")
 def hook(vendor):
@@ -92,9 +100,14 @@ def later():
     after_response(process_later)  # as integrations processes a webhook
     return "", 202
 
+@app.get("/boom")
+def boom():
+    raise RuntimeError("the vendor refused client_secret=hunter2")
+
 client = app.test_client()
 client.post("/hooks/syncro?token=hunter2", headers={"traceparent": TRACEPARENT})
 client.post("/later").close()
+client.get("/boom?token=hunter2", headers={"traceparent": TRACEPARENT})
 client.get("/healthz")
 provider.force_flush()
 spans = [
@@ -106,6 +119,8 @@ spans = [
         "kind": s.kind.name,
         "attributes": dict(s.attributes),
         "service": s.resource.attributes.get("service.name"),
+        "status": s.status.description,
+        "events": [{"name": e.name, **dict(e.attributes)} for e in s.events],
     }
     for s in exporter.get_finished_spans()
 ]
@@ -192,6 +207,9 @@ def test_a_secret_in_a_query_never_reaches_a_span(
     spans, _, _ = traced
     recorded = json.dumps(spans)
     assert "hunter2" not in recorded
+    # nor in what a failed call or a failing view recorded of its exception
+    failed = [span for span in spans if span["events"]]
+    assert {span["name"] for span in failed} == {"POST", "GET /boom"}, failed
     assert "token=" in recorded and "api_key=" in recorded  # masked, not dropped
 
 
@@ -294,6 +312,28 @@ def test_a_secret_query_parameter_or_password_is_masked_in_a_client_span(
     recorded = json.dumps(dict(span.attributes or {}))
     assert value not in recorded and password not in recorded
     assert "psa.example/api/v1/tickets" in recorded
+
+
+EXPORTED = InMemorySpanExporter()
+_EXPORTING = TracerProvider()
+_EXPORTING.add_span_processor(SimpleSpanProcessor(RedactingSpanExporter(EXPORTED)))
+
+
+@given(key=SECRET_KEYS, value=SECRET_VALUES, quoted=st.booleans())
+def test_a_secret_in_an_exceptions_message_is_masked_in_what_is_exported(
+    key: str, value: str, quoted: bool
+) -> None:
+    assume(is_secret_key(key))
+    message = f"refused https://psa.example/api?{key}={value}" + (
+        f' {{"{key}": "{value}"}}' * quoted
+    )
+    EXPORTED.clear()
+    with _EXPORTING.get_tracer("test").start_as_current_span("GET") as span:
+        span.record_exception(ConnectionError(message))
+        span.set_status(Status(StatusCode.ERROR, f"ConnectionError: {message}"))
+    (exported,) = EXPORTED.get_finished_spans()
+    assert value not in exported.to_json()
+    assert "psa.example/api" in exported.to_json()  # the rest of the message is kept
 
 
 def test_gunicorns_config_reads_the_names_the_app_writes(monkeypatch: pytest.MonkeyPatch) -> None:
