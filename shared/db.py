@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -126,3 +126,10 @@ def _sqlite_engine(url: str, **overrides: Any) -> Engine:
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded values after commit, so views can serialise them."""
     return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+def engine_of_session(session: Session) -> Engine:
+    """The engine behind a session, for work that needs a connection of its own (an advisory
+    lock held across the session's own transactions)."""
+    bind = session.get_bind()
+    return bind.engine if isinstance(bind, Connection) else bind

@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from services.integrations.adapters.msp360 import MonitoredPlan
@@ -31,6 +30,7 @@ from services.integrations.msp360.plans import (
     vanished_with_problems,
 )
 from services.integrations.msp360.sync_lock import sync_turn
+from shared.db import engine_of_session
 from shared.models import utcnow
 from shared.models.msp360 import PROBLEM_STATUSES
 
@@ -136,7 +136,7 @@ def run_sync(
     plans, report.rows_skipped = source.monitoring()
     report.plans_seen, report.logins = len(plans), source.logins
     session.rollback()  # nothing of this session's reads is held across the lock wait
-    with sync_turn(_engine(session)):
+    with sync_turn(engine_of_session(session)):
         placements = place_plans(
             session=session, plans=plans, directory=directory, errors=report.errors
         )
@@ -180,11 +180,6 @@ def _store_states(
     session.commit()
     mark_seen(session, unchanged, now)
     return transitions
-
-
-def _engine(session: Session) -> Engine:
-    bind = session.get_bind()
-    return bind.engine if isinstance(bind, Connection) else bind
 
 
 def _count(report: SyncReport, transitions: list[Transition], session: Session) -> None:

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from services.integrations.access_log.chain import AccessContext
@@ -28,6 +27,7 @@ from services.integrations.oauth.single_flight import refresh_lock
 from services.integrations.vault.keys_config import VaultKeys
 from services.integrations.vault.sealing import open_row, seal_row
 from services.integrations.vault.stored import get_credential
+from shared.db import engine_of_session
 from shared.models import IntegrationCredential, utcnow
 
 Login = Callable[[str, str], LoginGrant]
@@ -43,11 +43,6 @@ def _binding(row: IntegrationCredential) -> str:
 def _stored_token(row: IntegrationCredential, sealed: str | None) -> str | None:
     prefix = _binding(row)
     return sealed.removeprefix(prefix) if sealed and sealed.startswith(prefix) else None
-
-
-def _engine(session: Session) -> Engine:
-    bind = session.get_bind()
-    return bind.engine if isinstance(bind, Connection) else bind
 
 
 @dataclass
@@ -104,7 +99,10 @@ class VaultTokens:
         return token
 
     def _renew(self, *, rejected: str | None) -> str:
-        with self.session_factory() as session, refresh_lock(_engine(session), self.credential_id):
+        with (
+            self.session_factory() as session,
+            refresh_lock(engine_of_session(session), self.credential_id),
+        ):
             row = self._row(session)
             if self._is_fresh(row):
                 sealed = open_row(keyring=self.vault.keyring, row=row, names=["access_token"])

@@ -7,7 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from services.integrations import telemetry
@@ -32,6 +31,7 @@ from services.integrations.oauth.token_endpoint import (
 from services.integrations.vault.keys_config import VaultKeys
 from services.integrations.vault.sealing import open_row, seal_row
 from services.integrations.vault.stored import get_credential
+from shared.db import engine_of_session
 from shared.errors import Conflict, ServiceUnavailable, ValidationFailed
 from shared.models import IntegrationCredential, utcnow
 
@@ -79,9 +79,7 @@ def valid_access_token(
     if _is_fresh(row, broker.refresh_ahead):
         return _hand_out(session, vault, row, context)
     session.rollback()  # end this read; the refresh runs under its own lock
-    bind = session.get_bind()
-    engine: Engine = bind.engine if isinstance(bind, Connection) else bind
-    with refresh_lock(engine, credential_id):
+    with refresh_lock(engine_of_session(session), credential_id):
         row = _oauth_row(session, credential_id)
         refuse_if_disabled(session, vault, row, action="used", context=context)
         if _is_fresh(row, broker.refresh_ahead):  # another worker refreshed while we waited
