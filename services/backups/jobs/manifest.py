@@ -4,13 +4,21 @@ from __future__ import annotations
 
 import json
 import logging
+import math
+import uuid
 from datetime import UTC, datetime
 from pathlib import PurePath
 from typing import Any
 
 from services.backups.adapters.storage import MANIFEST_MAX_BYTES, Storage, StorageError
 from shared.models import BackupLog
-from shared.models.backups import BACKUP_TYPES, COMPRESSIONS, STORAGES, VERIFICATION_STATUSES
+from shared.models.backups import (
+    BACKUP_TYPES,
+    COMPRESSIONS,
+    STORAGES,
+    VERIFICATION_STATUSES,
+    VERIFY_MODES,
+)
 
 _log = logging.getLogger(__name__)
 MANIFEST_FORMAT = "msp-backups/manifest-v1"
@@ -44,7 +52,10 @@ _CHOICES = {
     "storage": STORAGES,
     "compression": COMPRESSIONS,
     "verification_status": VERIFICATION_STATUSES,
+    "verify_mode": VERIFY_MODES,
 }
+_IDS = ("id", "schedule_id")
+_BIGINT_MAX = 2**63 - 1
 
 
 class ManifestInvalid(ValueError):
@@ -101,8 +112,9 @@ def parse_manifest(data: bytes) -> dict[str, Any]:
             raise ManifestInvalid(f"manifest {name} {values[name]!r} is not one of {allowed}")
     for name in _DATES:
         values[name] = _date(name, values[name])
-    if not isinstance(values["file_size_bytes"], int) or values["file_size_bytes"] < 0:
-        raise ManifestInvalid("manifest file_size_bytes is not a size")
+    for name in FIELDS:
+        if name not in _DATES and values[name] is not None:
+            _check_column(name, values[name])
     values["location"] = body.get("location")
     inventory = body.get("dump_inventory")
     values["dump_inventory"] = inventory if isinstance(inventory, dict) else None
@@ -114,10 +126,45 @@ def _date(name: str, value: Any) -> datetime | None:
         return None
     try:
         moment = datetime.fromisoformat(str(value))
-    except ValueError:
+        # Written from UTC columns: a time without an offset is UTC.
+        moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    except (ValueError, OverflowError):
         raise ManifestInvalid(f"manifest {name} is not an ISO 8601 time") from None
-    # Written from UTC columns: a time without an offset is UTC.
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+    if not 1000 <= moment.year <= 9999:  # what a MariaDB DATETIME holds
+        raise ManifestInvalid(f"manifest {name} is out of range")
+    return moment
+
+
+def _check_column(name: str, value: Any) -> None:
+    """`value` fits backup_log's column `name` as it is (no coercion, nothing cut short)."""
+    python_type = BackupLog.__table__.c[name].type.python_type
+    if name in _IDS:
+        if not isinstance(value, str) or str(_uuid_or_none(value)) != value:
+            raise ManifestInvalid(f"manifest {name} is not a UUID")
+    elif python_type is bool:
+        if not isinstance(value, bool):
+            raise ManifestInvalid(f"manifest {name} is not true or false")
+    elif python_type is int:
+        if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= _BIGINT_MAX:
+            raise ManifestInvalid(f"manifest {name} is not a size")
+    elif python_type is float:
+        if isinstance(value, bool) or not isinstance(value, int | float) or not _finite(value):
+            raise ManifestInvalid(f"manifest {name} is not a number of seconds")
+    elif python_type is str:
+        length = BackupLog.__table__.c[name].type.length  # type: ignore[attr-defined]
+        if not isinstance(value, str) or (length is not None and len(value) > length):
+            raise ManifestInvalid(f"manifest {name} is not a text of at most {length} characters")
+
+
+def _uuid_or_none(value: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def _finite(value: float) -> bool:
+    return math.isfinite(value) and value >= 0
 
 
 def record_manifest(session_factory: Any, storage: Storage, backup_id: str) -> bool:
