@@ -15,7 +15,6 @@ from services.backups.adapters.grants import verification_gaps
 from services.backups.dump.sqlite_backup import sqlite_path_from_url
 from services.backups.runtime import BackupRuntime
 from shared.models import BackupSchedule
-from shared.redaction import redact_text
 
 
 def backup_readiness(*, session: Session, runtime: BackupRuntime) -> dict[str, Any]:
@@ -44,9 +43,7 @@ def _mariadb_source(runtime: BackupRuntime, database: str) -> dict[str, Any]:
             dump = dump_privilege_gaps(cur, database, inventory.object_inventory(cur, database))
             verify = verification_gaps(cur, database)
     except pymysql.MySQLError as exc:
-        reason = redact_text(f"cannot log in to or read {database}: {exc.args[-1]}")
-        if target.password:
-            reason = reason.replace(target.password, "[redacted]")
+        reason = runtime.redact(f"cannot log in to or read {database}: {exc.args[-1]}")
         return _entry(database, [reason], [reason])
     return _entry(database, dump, verify)
 
