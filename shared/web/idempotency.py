@@ -106,7 +106,7 @@ def idempotent(blp: Blueprint) -> Callable[[Callable[..., Any]], Callable[..., A
 
 def answer_once(key: str, run: Callable[[], Any]) -> Response:
     """The first answer to this caller's key, or the view's answer kept for its retries."""
-    if not _KEY_SHAPE.match(key):
+    if not _KEY_SHAPE.fullmatch(key):  # not match: `$` also matches before a final "\n"
         message = "must be 1 to 255 visible ASCII characters"
         raise ValidationFailed({KEY_HEADER: [message]}, f"{KEY_HEADER} {message}")
     session, owner, digest = db_session(), current_principal().token_id, _request_digest()

@@ -444,3 +444,20 @@ def test_one_key_on_two_checks_outcomes_is_a_conflict_and_leaves_the_second_unre
     reported = client.post(f"/v1/checks/{second['id']}/outcome", json=outcome, headers=fresh)
     assert reported.status_code == 200
     assert reported.get_json()["outcome"] == "failed"
+
+
+@pytest.mark.parametrize("key", ["trailing-newline\n", "k\n"])
+def test_a_key_ending_in_a_newline_that_a_server_let_through_is_refused(
+    client: FlaskClient, hdr: dict[str, str], engine: Engine, key: str
+) -> None:
+    """HTTP servers end the header line there; the WSGI environ of another may not."""
+    name = unique("client")
+    response = client.post(
+        "/v1/clients",
+        json={"name": name},
+        headers=hdr,
+        environ_overrides={"HTTP_IDEMPOTENCY_KEY": key},
+    )
+    assert response.status_code == 422
+    assert KEY_HEADER in response.get_json()["errors"]
+    assert clients_named(engine, name) == 0
