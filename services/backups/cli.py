@@ -48,10 +48,20 @@ CANCELLED = "cancelled by the operator (Ctrl-C)"
 # What a shell reports for a process ended by SIGINT; a CronJob or script can tell it apart.
 EXIT_CANCELLED = 130
 EXIT_CONFIGURATION = 2  # as every service and tool of the project exits on a bad setting
+
+
+def _stale_upload_hours(_ctx: click.Context, _param: click.Parameter, raw: str | None) -> Any:
+    """The option parsed by the setting's own parser: what one refuses, the other does too."""
+    try:
+        return None if raw is None else config.parse_stale_upload_hours(raw)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
 STALE_UPLOADS = click.option(
     "--stale-upload-hours",
     "stale_upload_hours",
-    type=click.FloatRange(config.STALE_UPLOAD_MIN_HOURS, config.STALE_UPLOAD_MAX_HOURS),
+    callback=_stale_upload_hours,
     default=None,
     help="abort multipart uploads started longer ago than this (an ended backup's at once)"
     " [default: BACKUP_STALE_UPLOAD_HOURS, 24]",

@@ -6,11 +6,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 from sqlalchemy.orm import sessionmaker
 
 from services.backups import config
+from services.backups.cli import cli
 from services.backups.runtime import runtime_from_settings
 from shared.config import ConfigError
 
@@ -48,3 +50,13 @@ def test_whatever_is_accepted_is_an_age_the_sweep_can_subtract_from_now(raw: str
     # Below an hour, a running backup's own upload would be aborted under it.
     assert timedelta(hours=1) <= age <= timedelta(days=365)
     assert datetime.now(UTC) - age < datetime.now(UTC)
+
+
+@pytest.mark.parametrize("command", ["run-due", "sweep"])
+@pytest.mark.parametrize("hours", ["0", "0.5", "-1", "nan", "8761", "1e300", "--remove"])
+def test_the_cli_option_refuses_what_the_setting_refuses_before_touching_anything(
+    command: str, hours: str
+) -> None:
+    answer = CliRunner().invoke(cli, [command, "--stale-upload-hours", hours])
+    assert answer.exit_code == 2
+    assert "--stale-upload-hours" in answer.output
